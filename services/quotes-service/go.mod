@@ -1,0 +1,3 @@
+module quotesservice
+
+go 1.19

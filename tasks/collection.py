@@ -1,0 +1,17 @@
+"""The root namespace: one sub-collection per concern, pipelines at the top."""
+from invoke import Collection
+
+from tasks import build, deploy, image, hostsetup, pipeline, swarm
+from tasks.errors import install_config_error_hook
+
+
+def namespace() -> Collection:
+    install_config_error_hook()
+    ns = Collection()
+    for module in (build, image, swarm, deploy):
+        ns.add_collection(module.ns)
+        # Every collection's defaults are visible to every task (redeploy reads them all).
+        ns.configure(module.DEFAULTS)
+    ns.add_task(pipeline.redeploy)
+    ns.add_task(hostsetup.setup)
+    return ns

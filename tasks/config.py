@@ -1,0 +1,104 @@
+"""Service definitions from the `services:` config key, checked field by field.
+
+Pure: takes the plain dict Invoke merged (invoke.yaml, `-f FILE`, INVOKE_*)
+and returns frozen Service objects, or raises ConfigError naming the field.
+"""
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from tasks.errors import ConfigError, PipelineError
+
+PUBLISH_MODES = ("ingress", "host")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile"}
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    path: Path
+    port: int
+    main: str = "."
+    publish: Optional[int] = None
+    publish_mode: str = "host"
+    replicas: int = 1
+    smoke: Optional[str] = None
+    env: dict = field(default_factory=dict)
+    constraints: tuple = ()
+    dockerfile: Optional[Path] = None
+
+
+def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{where} must be a port number 1-65535, got {value!r}")
+    return value
+
+
+def parse_service(name: str, raw, root: Path) -> Service:
+    where = f"services.{name}"
+    if not _NAME.match(str(name)):
+        raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of fields, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]} is not a known field (known: {', '.join(sorted(_FIELDS))})")
+    if not raw.get("path"):
+        raise ConfigError(f"{where}.path is missing: the Go module directory of the service")
+    path = (root / str(raw["path"])).resolve()
+    replicas = raw.get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise ConfigError(f"{where}.replicas must be a whole number >= 0, got {replicas!r}")
+    mode = raw.get("publish_mode", "host")
+    if mode not in PUBLISH_MODES:
+        raise ConfigError(f"{where}.publish_mode must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
+    smoke = raw.get("smoke")
+    if smoke is not None and not (isinstance(smoke, str) and smoke.startswith("/")):
+        raise ConfigError(f"{where}.smoke must be a URL path starting with '/', got {smoke!r}")
+    publish = _port(f"{where}.publish", raw.get("publish"), allow_none=True)
+    if smoke and publish is None:
+        raise ConfigError(f"{where}.smoke needs a published port: set {where}.publish")
+    env = raw.get("env") or {}
+    if not isinstance(env, dict):
+        raise ConfigError(f"{where}.env must be a mapping of NAME: value")
+    constraints = raw.get("constraints") or []
+    if not isinstance(constraints, list) or not all(isinstance(x, str) for x in constraints):
+        raise ConfigError(f"{where}.constraints must be a list of strings like 'node.role==manager'")
+    dockerfile = raw.get("dockerfile")
+    return Service(
+        name=name,
+        path=path,
+        main=str(raw.get("main") or "."),
+        port=_port(f"{where}.port", raw.get("port")),
+        publish=publish,
+        publish_mode=mode,
+        replicas=replicas,
+        smoke=smoke,
+        env={str(k): str(v) for k, v in env.items()},
+        constraints=tuple(constraints),
+        dockerfile=(root / dockerfile).resolve() if dockerfile else None,
+    )
+
+
+def parse_services(raw, root: Path) -> dict:
+    """All services, in config order."""
+    if not raw:
+        raise ConfigError("no services are configured: add them under `services:` in invoke.yaml")
+    if not isinstance(raw, dict):
+        raise ConfigError("`services:` must be a mapping of service name to fields")
+    return {name: parse_service(name, spec, root) for name, spec in raw.items()}
+
+
+def select(services: dict, wanted: Optional[str]) -> list:
+    """The services named in a comma-separated `wanted` (all when empty); unknown names are refused."""
+    if not wanted:
+        return list(services.values())
+    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    unknown = [n for n in names if n not in services]
+    if unknown:
+        raise PipelineError(f"unknown service {unknown[0]!r}; known services: {', '.join(services)}")
+    return [services[n] for n in names]

@@ -1,0 +1,57 @@
+"""Has a service converged? Judged from its inspect and its tasks. Pure; deploy.py polls it."""
+from dataclasses import dataclass
+from typing import Optional
+
+ROLLED_BACK = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
+ACTIVE = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running")
+CRASH_LIMIT = 3  # failed tasks of the new spec before we stop waiting
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: bool
+    running: int
+    desired: int
+    error: Optional[str] = None
+    blocked: Optional[str] = None  # why a task waits to be placed; fatal only if it lasts
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def _error(task: dict) -> str:
+    status = task.get("Status") or {}
+    return status.get("Err") or status.get("Message") or status.get("State", "")
+
+
+def of_spec(task: dict, template: dict) -> bool:
+    """Was this task made from this TaskTemplate? Tasks copy it without the engine-added Runtime key."""
+    return all(template.get(key) == value for key, value in (task.get("Spec") or {}).items())
+
+
+def evaluate(service: dict, tasks: list) -> Progress:
+    """Converged: `replicas` tasks of the current spec running, and no task of an older spec still active."""
+    spec = service["Spec"]
+    desired = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
+    update = service.get("UpdateStatus") or {}
+    current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
+    running = [t for t in current if t["Status"]["State"] == "running" and t.get("DesiredState") == "running"]
+    if update.get("State") in ROLLED_BACK:
+        failures = [_error(t) for t in current if t["Status"]["State"] in ("failed", "rejected")]
+        reason = update.get("Message") or update["State"]
+        detail = f" (task error: {failures[-1]})" if failures else ""
+        return Progress(False, len(running), desired, f"update {update['State'].replace('_', ' ')}: {reason}{detail}")
+    failed = [t for t in current if t["Status"]["State"] in ("failed", "rejected")]
+    if len(failed) >= CRASH_LIMIT:
+        return Progress(False, len(running), desired,
+                        f"{len(failed)} tasks failed to start; last error: {_error(failed[-1])}")
+    pending = [t["Status"]["Err"] for t in current if t["Status"]["State"] == "pending" and t["Status"].get("Err")]
+    # An old task still counts until it has stopped, even once it is told to shut down.
+    stale = [t for t in tasks if t not in current and t["Status"]["State"] in ACTIVE
+             and (t.get("DesiredState") == "running" or t["Status"]["State"] == "running")]
+    wanted = [t for t in current if t.get("DesiredState") == "running"]
+    done = len(running) == desired == len(wanted) and not stale
+    # During a stop-first update the new task waits for the old one's port: that is not a failure.
+    blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
+    return Progress(done, len(running), desired, blocked=blocked)

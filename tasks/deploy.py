@@ -1,0 +1,254 @@
+"""deploy: create or roll-update each service, then wait until it has converged."""
+import errno
+import socket
+import time
+from dataclasses import dataclass
+
+from invoke import Collection
+
+from tasks import config, converge, engine, environment, output, servicespec, settings, swarm
+from tasks.errors import PipelineError, task
+
+DEFAULTS = {"deploy": {"timeout": 60}}
+POLL = 0.2
+BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
+
+
+@dataclass
+class Step:
+    service: config.Service
+    want: dict
+    current: dict  # the engine's inspect, or None
+    plan: servicespec.Plan
+
+
+def inspect(client, name: str):
+    import docker
+
+    with engine.errors(f"inspecting service {name}"):
+        try:
+            return client.api.inspect_service(name)
+        except docker.errors.NotFound:
+            return None
+
+
+def port_in_use(port: int) -> bool:
+    """Is anything already listening on this port where the service would publish it?"""
+    host = environment.manager_ip()
+    if environment.engine_is_local(environment.docker_host()):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError as e:
+                return e.errno == errno.EADDRINUSE
+            return False
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+def check_port(client, service: config.Service, current) -> None:
+    if service.publish is None or servicespec.publishes(current, service.publish):
+        return
+    with engine.errors("listing services"):
+        owner = servicespec.port_conflicts(service, client.api.services())
+    if owner:
+        raise PipelineError(f"port {service.publish} is already published by service {owner}; "
+                            f"change services.{service.name}.publish")
+    if port_in_use(service.publish):
+        raise PipelineError(f"port {service.publish} is already taken on {environment.manager_ip()} by something "
+                            f"outside the swarm; free it or change services.{service.name}.publish")
+
+
+def prepare(client, cfg, services, images: dict) -> list:
+    """Read the state and decide everything before changing anything."""
+    net = swarm.network_id(client, cfg.network)
+    steps = []
+    for service in services:
+        image = images[service.name]
+        want = servicespec.desired(service, image.deploy_ref, image.ref, net)
+        current = inspect(client, service.name)
+        steps.append(Step(service, want, current, servicespec.plan(service, want, current)))
+    for step in steps:
+        if step.plan.action != "none":
+            check_port(client, step.service, step.current)
+    return steps
+
+
+def apply(c, client, step: Step) -> bool:
+    """Create or update one service; False when there was nothing to do."""
+    want = step.want
+    args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"], mode=want["Mode"],
+                update_config=want["UpdateConfig"], endpoint_spec=want["EndpointSpec"])
+    if step.plan.action == "none":
+        print(step.plan.describe())
+        return False
+    with engine.errors(f"{step.plan.action} of service {step.service.name}"):
+        if step.plan.action == "create":
+            output.act(c, step.plan.describe(), client.api.create_service, **args)
+        else:
+            output.act(c, step.plan.describe(), client.api.update_service,
+                       step.current["ID"], step.current["Version"]["Index"], **args)
+    return True
+
+
+def wait(c, client, name: str, timeout: float) -> None:
+    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason."""
+    if output.is_dry(c):
+        return
+    deadline = time.monotonic() + timeout
+    last = None
+    blocked_since = None
+    while True:
+        service = inspect(client, name)
+        with engine.errors(f"listing tasks of {name}"):
+            tasks = client.api.tasks(filters={"service": service["ID"]})
+        progress = converge.evaluate(service, tasks)
+        if progress.failed:
+            raise PipelineError(f"{name}: {progress.error}")
+        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
+        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
+            raise PipelineError(f"{name}: {progress.blocked}")
+        if progress.done:
+            print(f"{name}: converged, {progress.running}/{progress.desired} running")
+            return
+        if (progress.running, progress.desired) != last:
+            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
+            last = (progress.running, progress.desired)
+        if time.monotonic() > deadline:
+            raise PipelineError(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
+                                f"running); see `inv deploy.ps --service {name}`")
+        time.sleep(POLL)
+
+
+def current_images(client, cfg, services) -> dict:
+    """The images `inv image.build` (and push) made last: repo:latest, by digest when pushed."""
+    from tasks.image import Image, _find
+
+    images = {}
+    for service in services:
+        repo = cfg.repository(service.name)
+        with engine.errors(f"inspecting image {repo}:latest"):
+            found = _find(client, f"{repo}:latest")
+        if not found:
+            raise PipelineError(f"no image {repo}:latest: run `inv build image.build` first")
+        tag = next((t.split(":")[-1] for t in found.tags if t.startswith(repo + ":") and not t.endswith(":latest")),
+                   "latest")
+        digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
+        if cfg.registry and not digest:
+            raise PipelineError(f"{repo} is not in registry {cfg.registry}: run `inv image.push` first")
+        images[service.name] = Image(service.name, repo, tag, found.id, digest.replace("@", f":{tag}@", 1))
+    return images
+
+
+def run(c, cfg, services, images, timeout=None) -> list:
+    """Library entry: plan all, then apply and wait one service at a time."""
+    client = engine.client()
+    steps = prepare(client, cfg, services, images)
+    for step in steps:
+        if apply(c, client, step):
+            wait(c, client, step.service.name, timeout or cfg.timeout)
+    return [step.plan for step in steps]
+
+
+SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml)."}
+
+
+@task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout)."})
+def deploy(c, service=None, timeout=None):
+    """Create or rolling-update the services from their latest images, and wait until they converge."""
+    cfg = settings.load(c)
+    services = config.select(cfg.services, service)
+    run(c, cfg, services, current_images(engine.client(), cfg, services), float(timeout) if timeout else None)
+
+
+@task(help=SERVICE_HELP)
+def rm(c, service=None):
+    """Remove the services and wait until their tasks are gone."""
+    cfg = settings.load(c)
+    client = engine.client()
+    for svc in config.select(cfg.services, service):
+        if inspect(client, svc.name) is None:
+            print(f"{svc.name}: not deployed, no change")
+            continue
+        with engine.errors(f"removing service {svc.name}"):
+            output.act(c, f"remove service {svc.name}", client.api.remove_service, svc.name)
+        if not output.is_dry(c):
+            wait_gone(client, svc.name, cfg.timeout)
+
+
+def wait_gone(client, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    filters = {"label": f"com.docker.swarm.service.name={name}"}
+    with engine.errors(f"waiting for {name}'s containers to stop"):
+        while client.api.containers(filters=filters):
+            if time.monotonic() > deadline:
+                raise PipelineError(f"{name}: containers still running {timeout:.0f}s after removal")
+            time.sleep(POLL)
+    print(f"{name}: removed")
+
+
+@task(help={"service": "The service to scale (required).", "replicas": "How many tasks to run."})
+def scale(c, service, replicas):
+    """Set a service's replica count and wait until it converges."""
+    cfg = settings.load(c)
+    svc = config.select(cfg.services, service)[0]
+    client = engine.client()
+    current = inspect(client, svc.name)
+    if current is None:
+        raise PipelineError(f"{svc.name} is not deployed: run `inv deploy --service {svc.name}`")
+    spec = current["Spec"]
+    if spec["Mode"].get("Replicated", {}).get("Replicas") == int(replicas):
+        print(f"{svc.name}: already {replicas} replicas, no change")
+        return
+    with engine.errors(f"scaling {svc.name}"):
+        output.act(c, f"scale {svc.name} to {replicas}", client.api.update_service, current["ID"],
+                   current["Version"]["Index"], task_template=spec["TaskTemplate"], name=spec["Name"],
+                   labels=spec.get("Labels"), mode={"Replicated": {"Replicas": int(replicas)}},
+                   update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"))
+    wait(c, client, svc.name, cfg.timeout)
+
+
+@task(help=SERVICE_HELP)
+def ps(c, service=None):
+    """List the services' tasks: node, state, error."""
+    cfg = settings.load(c)
+    client = engine.client()
+    rows = []
+    with engine.errors("listing tasks"):
+        nodes = {n["ID"]: n["Description"]["Hostname"] for n in client.api.nodes()}
+        for svc in config.select(cfg.services, service):
+            for t in client.api.tasks(filters={"service": svc.name}):
+                if t["ServiceID"] and inspect(client, svc.name)["ID"] == t["ServiceID"]:
+                    rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
+                                 t["Status"]["State"], t["Status"].get("Timestamp", "")[:19], t["Status"].get("Err", "")))
+    print(output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR")))
+
+
+@task(help={"service": "The service (required).", "follow": "Keep streaming new lines.",
+            "tail": "Only the last N lines of each task (default: all)."})
+def logs(c, service, follow=False, tail=None):
+    """Print a service's logs from all of its tasks."""
+    cfg = settings.load(c)
+    svc = config.select(cfg.services, service)[0]
+    client = engine.client()
+    if inspect(client, svc.name) is None:
+        raise PipelineError(f"{svc.name} is not deployed")
+    with engine.errors(f"reading logs of {svc.name}"):
+        stream = client.api.service_logs(svc.name, stdout=True, stderr=True, follow=follow,
+                                         tail=int(tail) if tail else "all", details=False)
+        try:
+            for chunk in stream:
+                print(chunk.decode(errors="replace"), end="")
+        except KeyboardInterrupt:
+            pass
+
+
+ns = Collection("deploy")
+ns.add_task(deploy)
+ns.add_task(rm)
+ns.add_task(scale)
+ns.add_task(ps)
+ns.add_task(logs)
+ns.configure(DEFAULTS)

@@ -1,0 +1,49 @@
+"""The one Docker client factory, and the edge where docker SDK errors become PipelineErrors.
+
+docker (and paramiko, for ssh://) is imported here, lazily, so `inv --list` stays cheap.
+"""
+import contextlib
+import functools
+
+from tasks import environment
+from tasks.errors import PipelineError
+
+
+@functools.lru_cache(maxsize=None)
+def client():
+    """A DockerClient for DOCKER_HOST (from the environment or .env). It contacts the engine once, here."""
+    import docker
+
+    host = environment.docker_host()
+    try:
+        return docker.DockerClient(base_url=host, version="auto", timeout=60)
+    except docker.errors.DockerException as e:
+        raise PipelineError(
+            f"cannot reach the Docker engine at {host} ({_reason(e)}); start it (`inv setup`) or fix DOCKER_HOST"
+        ) from None
+
+
+def _reason(error) -> str:
+    text = str(error)
+    for marker in ("No such file or directory", "Connection refused", "Permission denied", "timed out",
+                   "Name or service not known", "Authentication failed"):
+        if marker in text:
+            return marker.lower()
+    explanation = getattr(error, "explanation", None)
+    return environment.redact(str(explanation or text).splitlines()[0][:200])
+
+
+@contextlib.contextmanager
+def errors(doing: str):
+    """Translate docker SDK and transport errors raised while `doing` something into one line."""
+    import docker
+    import requests
+
+    try:
+        yield
+    except docker.errors.NotFound as e:
+        raise PipelineError(f"{doing}: not found ({_reason(e)})") from None
+    except docker.errors.APIError as e:
+        raise PipelineError(f"{doing}: {_reason(e)}") from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise PipelineError(f"{doing}: lost the Docker engine at {environment.docker_host()} ({_reason(e)})") from None

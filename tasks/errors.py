@@ -1,0 +1,54 @@
+"""One error type for everything a user can fix, and the edge that turns it into an exit."""
+import functools
+import sys
+
+from invoke import Exit
+from invoke import task as invoke_task
+
+
+class PipelineError(Exception):
+    """A failure the user can act on; its message is one line, without secrets."""
+
+
+class ConfigError(PipelineError):
+    """invoke.yaml, a runtime config file or .env is wrong."""
+
+
+def task(*args, **kwargs):
+    """`invoke.task` that turns a PipelineError into a one-line message and exit code 1."""
+
+    def decorate(body):
+        @functools.wraps(body)
+        def wrapper(*a, **kw):
+            try:
+                return body(*a, **kw)
+            except PipelineError as e:
+                raise Exit(f"error: {e}", 1)
+
+        return invoke_task(wrapper, **kwargs)
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return decorate(args[0])
+    return decorate
+
+
+def _config_file_hook(default_hook):
+    """Malformed YAML/JSON in invoke.yaml or `-f FILE` is raised by Invoke itself; report it in one line."""
+
+    def hook(kind, value, tb):
+        name = f"{kind.__module__}.{kind.__name__}"
+        if "yaml" in name or kind.__name__ == "JSONDecodeError":
+            where = getattr(value, "problem_mark", None)
+            place = f"{where.name}, line {where.line + 1}" if where else "config file"
+            problem = getattr(value, "problem", None) or str(value).splitlines()[0]
+            print(f"error: malformed config ({place}): {problem}", file=sys.stderr)
+            return
+        default_hook(kind, value, tb)
+
+    return hook
+
+
+def install_config_error_hook():
+    if not getattr(sys.excepthook, "_goswarm", False):
+        sys.excepthook = _config_file_hook(sys.excepthook)
+        sys.excepthook._goswarm = True

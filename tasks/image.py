@@ -1,0 +1,227 @@
+"""image: package each built binary into a FROM scratch image, push it, or run it locally."""
+import hashlib
+import io
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from invoke import Collection
+
+from tasks import config, engine, environment, output, platforms, settings
+from tasks.errors import PipelineError, task
+
+DEFAULTS = {"image": {"prefix": "someprefix", "registry": "", "dockerfile": "Dockerfile"}}
+LABEL = "io.goswarm"
+
+
+@dataclass(frozen=True)
+class Image:
+    service: str
+    repository: str
+    tag: str
+    id: str = ""
+    digest: str = ""  # repo@sha256:... once pushed
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def deploy_ref(self) -> str:
+        """What a service runs: the pushed digest when there is one, else the local image id.
+
+        A local image id lets swarm skip its pull attempt, which would fail
+        (the image is in no registry) and cost a DNS time-out per task.
+        """
+        return self.digest or self.id or self.ref
+
+
+# --- pure -----------------------------------------------------------------
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def content_key(binary_digest: str, dockerfile: bytes) -> str:
+    """An image is fully determined by its binary and its Dockerfile; the tag is this key."""
+    return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile).hexdigest()
+
+
+def source_hash(root: Path) -> str:
+    """Hash of a service's source tree (names and contents; hidden entries skipped)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        h.update(str(rel).encode() + b"\0")
+        h.update(file_digest(path).encode())
+    return h.hexdigest()
+
+
+def context_tar(dockerfile: bytes, binary: Path) -> io.BytesIO:
+    """A build context of exactly two files: the Dockerfile and the binary."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        with open(binary, "rb") as f:
+            info = tarfile.TarInfo(binary.name)
+            info.size = binary.stat().st_size
+            info.mode = 0o755
+            tar.addfile(info, f)
+    buf.seek(0)
+    return buf
+
+
+def push_result(events) -> str:
+    """The pushed digest from a push stream; any error in the stream raises (the SDK does not)."""
+    digest = ""
+    for event in events:
+        if "error" in event or "errorDetail" in event:
+            detail = event.get("errorDetail", {}).get("message") or event.get("error")
+            raise PipelineError(f"push failed: {environment.redact(str(detail))}")
+        digest = event.get("aux", {}).get("Digest", digest)
+    if not digest:
+        raise PipelineError("push finished without a digest; the registry did not accept the image")
+    return digest
+
+
+# --- engine ---------------------------------------------------------------
+
+def dockerfile_for(c, service: config.Service) -> bytes:
+    own = service.dockerfile or (service.path / "Dockerfile")
+    path = own if own.is_file() else environment.PROJECT_ROOT / str(c.config.image.dockerfile)
+    if not path.is_file():
+        raise PipelineError(f"no Dockerfile for {service.name}: looked for {own} and {path}")
+    return path.read_bytes()
+
+
+def git_revision(c) -> str:
+    result = c.run("git rev-parse --short HEAD && git status --porcelain", hide=True, warn=True, dry=False,
+                   echo=False)
+    if not result.ok:
+        return "unknown"
+    rev, *changes = result.stdout.split("\n", 1)
+    return rev.strip() + ("-dirty" if "".join(changes).strip() else "")
+
+
+def binary_for(cfg, service: config.Service, client) -> Path:
+    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+    path = cfg.dist / platforms.artifact_name(service.name, target)
+    if not path.is_file():
+        raise PipelineError(f"{path} is missing: run `inv build --service {service.name}` first")
+    return path
+
+
+def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = False) -> Image:
+    client = engine.client()
+    binary = binary_for(cfg, service, client)
+    dockerfile = dockerfile_for(c, service)
+    key = content_key(file_digest(binary), dockerfile)
+    image = Image(service.name, cfg.repository(service.name), key[:12])
+    with engine.errors(f"inspecting image {image.ref}"):
+        existing = _find(client, image.ref)
+    if existing:
+        print(f"{image.ref}: up to date (same binary and Dockerfile)")
+        return Image(image.service, image.repository, image.tag, existing.id)
+    if output.is_dry(c):
+        print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
+        return image
+    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": source_hash(service.path),
+              f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
+    image_id = ""
+    with engine.errors(f"building {image.ref}"):
+        events = client.api.build(fileobj=context_tar(dockerfile, binary), custom_context=True, tag=image.ref,
+                                  buildargs={"BINARY": binary.name}, labels=labels, rm=True, forcerm=True,
+                                  decode=True)
+        for event in events:
+            if "error" in event:
+                raise PipelineError(f"docker build of {image.ref} failed: {event['error'].strip()}")
+            if not quiet and event.get("stream", "").strip():
+                print(f"  {event['stream'].rstrip()}")
+            image_id = event.get("aux", {}).get("ID", image_id)
+        client.api.tag(image_id, image.repository, "latest")
+    print(f"built {image.ref} ({image_id[7:19]})")
+    return Image(image.service, image.repository, image.tag, image_id)
+
+
+def _find(client, ref: str):
+    import docker
+
+    try:
+        return client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def push_one(c, cfg, image: Image) -> Image:
+    if not cfg.registry:
+        raise PipelineError("no registry is configured: set image.registry in invoke.yaml (or INVOKE_IMAGE_REGISTRY)")
+    if output.is_dry(c):
+        print(f"[dry] would push {image.ref}")
+        return image
+    auth = None
+    if environment.get("REGISTRY_USERNAME"):
+        auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    with engine.errors(f"pushing {image.ref}"):
+        events = engine.client().api.push(image.repository, image.tag, stream=True, decode=True, auth_config=auth)
+        digest = push_result(events)
+    print(f"pushed {image.ref} ({digest})")
+    return Image(image.service, image.repository, image.tag, image.id, f"{image.ref}@{digest}")
+
+
+def build_all(c, service=None, quiet=False) -> list:
+    cfg = settings.load(c)
+    revision = git_revision(c)
+    return [build_one(c, cfg, s, revision, quiet) for s in config.select(cfg.services, service)]
+
+
+@task(name="build", default=True, help={"service": "Only these services (comma-separated)."})
+def build_(c, service=None):
+    """Build prefix/<service>:<content-key> and :latest from dist/ (context: binary + Dockerfile)."""
+    build_all(c, service)
+
+
+@task(help={"service": "Only these services (comma-separated)."})
+def push(c, service=None):
+    """Push the services' images to image.registry; fails on any error the registry reports."""
+    cfg = settings.load(c)
+    for image in build_all(c, service, quiet=True):
+        push_one(c, cfg, image)
+
+
+@task(help={"service": "The service to run (required).", "port": "Host port (default: the service's publish or port)."})
+def run(c, service, port=None):
+    """Run one service's image locally, like `docker run --rm -p`, until Ctrl-C."""
+    cfg = settings.load(c)
+    svc = config.select(cfg.services, service)[0]
+    image = build_one(c, cfg, svc, git_revision(c), quiet=True)
+    host_port = int(port or svc.publish or svc.port)
+    if output.is_dry(c):
+        print(f"[dry] would run {image.ref} with port {host_port}->{svc.port}")
+        return
+    with engine.errors(f"running {image.ref}"):
+        container = engine.client().containers.run(image.ref, detach=True, remove=True, environment=svc.env,
+                                                   ports={f"{svc.port}/tcp": host_port})
+    print(f"{svc.name} is answering on http://127.0.0.1:{host_port} (Ctrl-C stops it)")
+    try:
+        for line in container.logs(stream=True, follow=True):
+            print(line.decode(errors="replace"), end="")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with engine.errors(f"stopping {image.ref}"):
+            container.stop(timeout=10)
+
+
+ns = Collection("image")
+ns.add_task(build_, default=True)
+ns.add_task(push)
+ns.add_task(run)
+ns.configure(DEFAULTS)

@@ -1,0 +1,47 @@
+"""Printing helpers shared by the tasks: tables, dry-run actions and stage timings."""
+import time
+from contextlib import contextmanager
+
+
+def table(rows, headers) -> str:
+    """Left-aligned columns, as `docker service ls` prints them. Pure."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def is_dry(c) -> bool:
+    return bool(c.config.run.dry)
+
+
+def act(c, message: str, action, *args, **kwargs):
+    """Do a mutation, or under `inv --dry` only say what would be done."""
+    if is_dry(c):
+        print(f"[dry] would {message}")
+        return None
+    print(f"-> {message}")
+    return action(*args, **kwargs)
+
+
+class Stages:
+    """Times the stages of a pipeline for its closing summary."""
+
+    def __init__(self):
+        self.timings = []
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.monotonic()
+        status = "failed"
+        try:
+            yield
+            status = "ok"
+        finally:
+            self.timings.append((name, time.monotonic() - start, status))
+
+    def summary(self) -> str:
+        rows = [(name, f"{seconds:.2f}s", status) for name, seconds, status in self.timings]
+        total = sum(seconds for _, seconds, _ in self.timings)
+        return table(rows + [("total", f"{total:.2f}s", "")], ("stage", "time", "result"))

@@ -1,0 +1,67 @@
+"""The one-shot pipelines: `inv redeploy` for the dev loop and CI, `inv setup` for a fresh machine."""
+import time
+import urllib.error
+import urllib.request
+
+from tasks import build, config, deploy, environment, image, output, settings
+from tasks.errors import PipelineError, task
+
+SMOKE_TIMEOUT = 15.0
+
+
+def smoke_url(service: config.Service) -> str:
+    return f"http://{environment.manager_ip()}:{service.publish}{service.smoke}"
+
+
+def smoke(c, service: config.Service, timeout: float = SMOKE_TIMEOUT) -> str:
+    """GET the service's smoke path until it answers 2xx; the last failure is the error."""
+    url = smoke_url(service)
+    if output.is_dry(c):
+        print(f"[dry] would GET {url} and expect 2xx")
+        return url
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                print(f"smoke {url}: {response.status}")
+                return url
+        except urllib.error.HTTPError as e:
+            problem = f"HTTP {e.code}"
+        except (urllib.error.URLError, OSError) as e:
+            problem = str(getattr(e, "reason", e))
+        if time.monotonic() > deadline:
+            raise PipelineError(f"smoke test failed: GET {url} gave {problem} for {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def redeploy_run(c, service=None, timeout=None) -> output.Stages:
+    cfg = settings.load(c)
+    services = config.select(cfg.services, service)
+    names = ",".join(s.name for s in services)
+    stages = output.Stages()
+    try:
+        with stages.stage("build"):
+            build.run(c, names)
+        with stages.stage("image"):
+            images = image.build_all(c, names, quiet=True)
+        if cfg.registry:
+            with stages.stage("push"):
+                images = [image.push_one(c, cfg, i) for i in images]
+        with stages.stage("deploy"):
+            deploy.run(c, cfg, services, {i.service: i for i in images}, timeout)
+        with stages.stage("smoke"):
+            for svc in services:
+                if svc.smoke:
+                    smoke(c, svc)
+    finally:
+        if stages.timings:
+            print()
+            print(stages.summary())
+    return stages
+
+
+@task(help={"service": "Only these services (comma-separated names from invoke.yaml).",
+            "timeout": "Seconds to wait for each service to converge (default: deploy.timeout)."})
+def redeploy(c, service=None, timeout=None):
+    """build -> image -> push (with a registry) -> deploy -> wait -> smoke test, with a timed summary."""
+    redeploy_run(c, service, float(timeout) if timeout else None)

@@ -1,0 +1,122 @@
+"""What a swarm service should look like, and what must change to get there. Pure.
+
+`desired()` builds an Engine API ServiceSpec from the config; `observe()`
+reduces any spec (ours or an engine's inspect, with its filled-in defaults) to
+the fields we manage; `plan()` compares the two.
+"""
+from dataclasses import dataclass, field
+from typing import Optional
+
+from tasks.config import Service
+
+LABEL = "io.goswarm"
+SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+
+
+@dataclass(frozen=True)
+class Plan:
+    service: str
+    action: str  # "create", "update" or "none"
+    changes: list = field(default_factory=list)  # (field, before, after)
+    order: str = "stop-first"
+
+    def describe(self) -> str:
+        if self.action == "none":
+            return f"{self.service}: no change"
+        if self.action == "create":
+            return f"create service {self.service}"
+        fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
+        return f"update service {self.service} ({self.order}, one task at a time): {fields}"
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:19] + "…" + text[-19:]
+
+
+def update_order(service: Service) -> str:
+    """start-first needs two tasks to share the published port, which only the ingress mesh allows."""
+    return "start-first" if service.publish is None or service.publish_mode == "ingress" else "stop-first"
+
+
+def endpoint_mode(service: Service) -> str:
+    """VIP load balancing needs IPVS, like the ingress mesh; DNS round-robin works everywhere else."""
+    return "vip" if service.publish is not None and service.publish_mode == "ingress" else "dnsrr"
+
+
+def desired(service: Service, image_ref: str, image_name: str, network_id: str) -> dict:
+    env = {"PORT": str(service.port), **service.env}
+    ports = []
+    if service.publish is not None:
+        ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
+                      "PublishMode": service.publish_mode})
+    return {
+        "Name": service.name,
+        "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name},
+        "TaskTemplate": {
+            "ContainerSpec": {
+                "Image": image_ref,
+                "Env": sorted(f"{k}={v}" for k, v in env.items()),
+                "StopGracePeriod": 15 * SECOND,
+            },
+            "Placement": {"Constraints": list(service.constraints)},
+            "Networks": [{"Target": network_id, "Aliases": [service.name]}],
+            "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
+        },
+        "Mode": {"Replicated": {"Replicas": service.replicas}},
+        "UpdateConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "pause",
+                         "Monitor": 2 * SECOND},
+        "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
+    }
+
+
+def observe(spec: dict) -> dict:
+    """The managed fields of a spec, in a form that compares equal when nothing needs to change."""
+    task = spec.get("TaskTemplate") or {}
+    container = task.get("ContainerSpec") or {}
+    endpoint = spec.get("EndpointSpec") or {}
+    update = spec.get("UpdateConfig") or {}
+    return {
+        "image": container.get("Image"),
+        "env": sorted(container.get("Env") or []),
+        "replicas": ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas"),
+        "networks": sorted(n.get("Target") for n in task.get("Networks") or []),
+        "ports": sorted(
+            (p.get("TargetPort"), p.get("PublishedPort"), p.get("PublishMode", "ingress"))
+            for p in endpoint.get("Ports") or []
+        ),
+        "endpoint mode": endpoint.get("Mode", "vip"),
+        "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
+        "update order": update.get("Order", "stop-first"),
+        "stop grace": container.get("StopGracePeriod"),
+    }
+
+
+def plan(service: Service, want: dict, current: Optional[dict]) -> Plan:
+    """current is the engine's inspect of the service, or None when it does not exist."""
+    order = update_order(service)
+    if current is None:
+        return Plan(service.name, "create", order=order)
+    before, after = observe(current.get("Spec") or {}), observe(want)
+    changes = [(k, before[k], after[k]) for k in after if before[k] != after[k]]
+    return Plan(service.name, "update" if changes else "none", changes, order)
+
+
+def port_conflicts(service: Service, others: list) -> Optional[str]:
+    """Another swarm service already publishing our port, from `services` inspects. Pure."""
+    if service.publish is None:
+        return None
+    for other in others:
+        if other["Spec"]["Name"] == service.name:
+            continue
+        for port in (other.get("Endpoint") or {}).get("Ports") or (other["Spec"].get("EndpointSpec") or {}).get(
+            "Ports"
+        ) or []:
+            if port.get("PublishedPort") == service.publish:
+                return other["Spec"]["Name"]
+    return None
+
+
+def publishes(current: Optional[dict], port: int) -> bool:
+    spec_ports = ((current or {}).get("Spec", {}).get("EndpointSpec") or {}).get("Ports") or []
+    return any(p.get("PublishedPort") == port for p in spec_ports)

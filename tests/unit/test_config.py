@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from tasks import config
+from tasks.errors import ConfigError, PipelineError
+
+ROOT = Path("/project")
+GOOD = {"path": "services/a", "port": 6767, "publish": 6767, "smoke": "/health"}
+
+
+def test_defaults_and_paths():
+    svc = config.parse_service("a", {"path": "services/a", "port": 8080}, ROOT)
+    assert svc.path == ROOT / "services/a"
+    assert (svc.main, svc.publish, svc.publish_mode, svc.replicas, svc.smoke) == (".", None, "host", 1, None)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"path": None}, "services.a.path"),
+    ({"port": "6767"}, "services.a.port"),
+    ({"port": 0}, "services.a.port"),
+    ({"port": True}, "services.a.port"),
+    ({"publish": 70000}, "services.a.publish"),
+    ({"publish_mode": "mesh"}, "services.a.publish_mode"),
+    ({"replicas": -1}, "services.a.replicas"),
+    ({"replicas": "two"}, "services.a.replicas"),
+    ({"smoke": "health"}, "services.a.smoke"),
+    ({"publish": None}, "services.a.smoke needs a published port"),
+    ({"env": ["A=1"]}, "services.a.env"),
+    ({"constraints": "node.role==manager"}, "services.a.constraints"),
+    ({"prot": 1}, "services.a.prot is not a known field"),
+])
+def test_each_wrong_field_is_named(change, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        config.parse_service("a", {**GOOD, **change}, ROOT)
+
+
+def test_entry_must_be_a_mapping():
+    with pytest.raises(ConfigError, match="services.b must be a mapping"):
+        config.parse_services({"b": "services/b"}, ROOT)
+
+
+@pytest.mark.parametrize("raw", [None, {}])
+def test_no_services(raw):
+    with pytest.raises(ConfigError, match="no services"):
+        config.parse_services(raw, ROOT)
+
+
+def test_bad_name():
+    with pytest.raises(ConfigError, match="service names"):
+        config.parse_service("Bad Name", GOOD, ROOT)
+
+
+def test_select():
+    services = config.parse_services({"a": GOOD, "b": {**GOOD, "publish": 1}}, ROOT)
+    assert [s.name for s in config.select(services, None)] == ["a", "b"]
+    assert [s.name for s in config.select(services, "b, a")] == ["b", "a"]
+    with pytest.raises(PipelineError, match="unknown service 'c'; known services: a, b"):
+        config.select(services, "a,c")

@@ -1,0 +1,60 @@
+from tasks import converge
+
+TEMPLATE = {"ContainerSpec": {"Image": "sha256:new"}, "ForceUpdate": 0}
+OLD = {"ContainerSpec": {"Image": "sha256:old"}, "ForceUpdate": 0}
+
+
+def service(replicas=1, update_state=None, message=""):
+    s = {"Spec": {"Mode": {"Replicated": {"Replicas": replicas}}, "TaskTemplate": {**TEMPLATE, "Runtime": "container"}}}
+    if update_state:
+        s["UpdateStatus"] = {"State": update_state, "Message": message}
+    return s
+
+
+def task(spec, desired, state, err=None):
+    status = {"State": state}
+    if err:
+        status["Err"] = err
+    return {"Spec": spec, "DesiredState": desired, "Status": status}
+
+
+def test_done_when_new_running_and_old_stopped():
+    p = converge.evaluate(service(), [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "shutdown")])
+    assert p.done and not p.failed and (p.running, p.desired) == (1, 1)
+
+
+def test_not_done_while_old_task_still_running():
+    p = converge.evaluate(service(), [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "running")])
+    assert not p.done and not p.failed
+
+
+def test_not_done_until_all_replicas_run():
+    tasks = [task(TEMPLATE, "running", "running"), task(TEMPLATE, "running", "starting")]
+    assert not converge.evaluate(service(2), tasks).done
+
+
+def test_port_wait_during_stop_first_is_not_blocked():
+    tasks = [task(TEMPLATE, "running", "pending", "no suitable node (host-mode port already in use on 1 node)"),
+             task(OLD, "shutdown", "running")]
+    p = converge.evaluate(service(), tasks)
+    assert p.blocked is None and not p.failed
+
+
+def test_port_wait_without_old_task_is_blocked():
+    tasks = [task(TEMPLATE, "running", "pending", "no suitable node (host-mode port already in use on 1 node)")]
+    assert "host-mode port already in use" in converge.evaluate(service(), tasks).blocked
+
+
+def test_crash_loop_fails_with_the_task_error():
+    tasks = [task(TEMPLATE, "shutdown", "failed", "task: non-zero exit (2)")] * converge.CRASH_LIMIT
+    p = converge.evaluate(service(), tasks)
+    assert p.failed and "non-zero exit (2)" in p.error
+
+
+def test_rollback_fails():
+    p = converge.evaluate(service(update_state="rollback_completed", message="update rolled back"), [])
+    assert p.failed and "rollback completed" in p.error
+
+
+def test_scaled_to_zero_is_done_when_nothing_runs():
+    assert converge.evaluate(service(0), [task(TEMPLATE, "shutdown", "shutdown")]).done

@@ -1,0 +1,37 @@
+import pytest
+
+from tasks import environment
+from tasks.errors import ConfigError
+
+
+def test_parse_dotenv():
+    text = "# comment\nDOCKER_HOST=ssh://root@10.0.0.5\nexport MANAGER_IP=10.0.0.5\nREGISTRY_PASSWORD='s3 cret'\n"
+    assert environment.parse_dotenv(text) == {
+        "DOCKER_HOST": "ssh://root@10.0.0.5", "MANAGER_IP": "10.0.0.5", "REGISTRY_PASSWORD": "s3 cret"}
+
+
+def test_malformed_line_is_an_error_naming_the_line_not_the_value():
+    with pytest.raises(ConfigError) as e:
+        environment.parse_dotenv("A=1\nREGISTRY_PASSWORD=\"hunter2\n", "x/.env")
+    assert "x/.env line 2" in str(e.value)
+    assert "hunter2" not in str(e.value)
+
+
+@pytest.mark.parametrize("env, ip", [
+    ({}, "127.0.0.1"),
+    ({"DOCKER_HOST": "ssh://root@10.1.2.3"}, "10.1.2.3"),
+    ({"DOCKER_HOST": "tcp://10.1.2.3:2376", "MANAGER_IP": "10.9.9.9"}, "10.9.9.9"),
+    ({"DOCKER_HOST": "tcp://localhost:2375"}, "127.0.0.1"),
+])
+def test_manager_ip(monkeypatch, env, ip):
+    monkeypatch.setattr(environment, "_loaded", True)
+    for key in ("DOCKER_HOST", "MANAGER_IP"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert environment.manager_ip() == ip
+
+
+def test_redact(monkeypatch):
+    monkeypatch.setenv("REGISTRY_PASSWORD", "hunter2")
+    assert environment.redact("login hunter2 refused") == "login *** refused"

@@ -1,0 +1,62 @@
+import tarfile
+
+import pytest
+
+from tasks import image, output
+from tasks.errors import PipelineError
+
+
+def test_content_key_depends_on_binary_and_dockerfile_only():
+    a = image.content_key("d1", b"FROM scratch\n")
+    assert a == image.content_key("d1", b"FROM scratch\n")
+    assert a != image.content_key("d2", b"FROM scratch\n")
+    assert a != image.content_key("d1", b"FROM scratch\nUSER 1\n")
+
+
+def test_context_holds_only_dockerfile_and_binary(tmp_path):
+    binary = tmp_path / "svc-linux-amd64"
+    binary.write_bytes(b"\x7fELF" + b"x" * 100)
+    (tmp_path / "secret.txt").write_text("not in context")
+    with tarfile.open(fileobj=image.context_tar(b"FROM scratch\n", binary)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert set(members) == {"Dockerfile", "svc-linux-amd64"}
+    assert members["svc-linux-amd64"].mode == 0o755 and members["svc-linux-amd64"].size == 104
+
+
+def test_source_hash_skips_hidden_and_sees_edits(tmp_path):
+    (tmp_path / "main.go").write_text("package main\n")
+    before = image.source_hash(tmp_path)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("x")
+    assert image.source_hash(tmp_path) == before
+    (tmp_path / "main.go").write_text("package main // changed\n")
+    assert image.source_hash(tmp_path) != before
+
+
+def test_push_result_returns_the_digest():
+    events = [{"status": "Pushing"}, {"status": "done", "aux": {"Tag": "1", "Digest": "sha256:abc", "Size": 5}}]
+    assert image.push_result(events) == "sha256:abc"
+
+
+def test_push_result_raises_on_an_error_in_the_stream(monkeypatch):
+    monkeypatch.setenv("REGISTRY_PASSWORD", "hunter2")
+    events = [{"status": "Pushing"}, {"errorDetail": {"message": "denied for hunter2"}, "error": "denied"}]
+    with pytest.raises(PipelineError) as e:
+        image.push_result(events)
+    assert "denied" in str(e.value) and "hunter2" not in str(e.value)
+
+
+def test_push_without_digest_is_an_error():
+    with pytest.raises(PipelineError, match="digest"):
+        image.push_result([{"status": "Pushing"}])
+
+
+def test_image_refs():
+    img = image.Image("a", "reg:5000/p/a", "abc", "sha256:1")
+    assert img.ref == "reg:5000/p/a:abc" and img.deploy_ref == "sha256:1"
+    assert image.Image("a", "p/a", "abc", "sha256:1", "p/a:abc@sha256:2").deploy_ref == "p/a:abc@sha256:2"
+
+
+def test_table():
+    assert output.table([("a", 1), ("bbb", 22)], ("N", "COUNT")) == "N    COUNT\na    1\nbbb  22"
+    assert output.table([], ("N", "M")) == "N  M"
