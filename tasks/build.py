@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from tasks import config, platforms, settings
+from tasks import config, output, platforms, settings
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"}}
@@ -49,7 +49,8 @@ def compile_all(c, artifacts, ldflags: str) -> None:
     for artifact in artifacts:
         if not artifact.service.path.is_dir():
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
-    artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
+    if not output.is_dry(c):
+        artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
 
     def one(artifact):
         return artifact, c.run(go_command(artifact, ldflags), hide=True, warn=True)

@@ -1,0 +1,140 @@
+"""Integration fixtures: a real Docker engine (started here when none answers), a real
+registry, and a throw-away project config so the tests never touch the user's services."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import docker
+import pytest
+import json
+
+ROOT = Path(__file__).resolve().parents[2]
+SUFFIX = f"{os.getpid() % 100000}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_get(url: str, timeout: float = 2) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The local engine; started as root when none answers. Never skipped: no engine is a failure."""
+    try:
+        client = docker.from_env()
+        client.ping()
+        return client
+    except docker.errors.DockerException:
+        pass
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        pytest.fail("no Docker engine answers and this user cannot start dockerd: run `inv setup` first")
+    log = open("/tmp/goswarm-test-dockerd.log", "ab")
+    subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    return wait_for(lambda: docker.from_env() if docker.from_env().ping() else None, 60, "dockerd to start")
+
+
+class Project:
+    """A runtime config (-f) and .env of the test's own, over the real project's tasks."""
+
+    def __init__(self, tmp: Path, engine):
+        self.tmp = tmp
+        self.engine = engine
+        self.network = f"it-net-{SUFFIX}"
+        self.config = {
+            "image": {"prefix": "it"},
+            "build": {"dist": str(tmp / "dist")},
+            "swarm": {"network": self.network, "state_dir": str(tmp / "swarm")},
+            "deploy": {"timeout": 60},
+            "services": {},
+        }
+        self.env_file = tmp / ".env"
+        self.env_file.write_text("MANAGER_IP=127.0.0.1\n")
+        self.names = []
+
+    def add_service(self, source: str, **fields) -> str:
+        """Copy a sample service to the temp dir and configure it under a unique name."""
+        name = f"it{SUFFIX}-{source.split('-')[0]}"
+        shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
+        self.config["services"][name] = {"path": str(self.tmp / "src" / source), **fields}
+        self.names.append(name)
+        return name
+
+    def source(self, source: str) -> Path:
+        return self.tmp / "src" / source / "main.go"
+
+    def inv(self, *args, env=None, check=True, dry=False) -> subprocess.CompletedProcess:
+        cfg = self.tmp / "it.json"
+        cfg.write_text(json.dumps(self.config))
+        core = ["--dry"] if dry else []
+        full_env = {**os.environ, "ENV_FILE": str(self.env_file), **(env or {})}
+        result = subprocess.run([sys.executable, "-m", "invoke", *core, "-f", str(cfg), *args], cwd=ROOT,
+                                env=full_env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        result.output = result.stdout + result.stderr
+        if check and result.returncode != 0:
+            pytest.fail(f"inv {' '.join(args)} exited {result.returncode}:\n{result.output}")
+        return result
+
+    def service(self, name: str):
+        try:
+            return self.engine.api.inspect_service(name)
+        except docker.errors.NotFound:
+            return None
+
+    def cleanup(self):
+        for name in self.names:
+            if self.service(name):
+                self.engine.api.remove_service(name)
+        for name in self.names:
+            label = {"label": f"com.docker.swarm.service.name={name}"}
+            wait_for(lambda: not self.engine.containers.list(filters=label), 60, f"{name}'s containers to stop")
+        for net in self.engine.networks.list(names=[self.network]):
+            if net.name == self.network:
+                wait_for(lambda: net.remove() is None, 30, f"removing network {self.network}")
+
+
+@pytest.fixture
+def project(tmp_path, engine):
+    p = Project(tmp_path, engine)
+    yield p
+    p.cleanup()
+
+
+@pytest.fixture
+def swarm(engine, project):
+    """An active swarm with the test network (swarm.init itself is tested in test_pipeline)."""
+    project.inv("swarm.init")
+    return project
+
+
+def assert_one_line_error(result, *fragments):
+    """A user mistake: non-zero exit, a single `error:` line, no traceback."""
+    assert result.returncode != 0, result.output
+    assert "Traceback" not in result.output, result.output
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]

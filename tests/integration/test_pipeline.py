@@ -1,0 +1,93 @@
+"""The spine end to end on a real engine: build -> image -> swarm -> deploy -> change -> redeploy -> rm."""
+import json
+import os
+import stat
+import subprocess
+
+from conftest import free_port, http_get, wait_for
+
+
+def test_redeploy_update_and_rm(project, engine):
+    port = free_port()
+    name = project.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+
+    first = project.inv("swarm.init")
+    second = project.inv("swarm.init")
+    assert "no change" in second.output and "created" not in second.output
+    assert f"network {project.network}: exists, no change" in second.output
+    assert engine.info()["Swarm"]["LocalNodeState"] == "active"
+    tokens = project.tmp / "swarm" / "join-tokens.json"
+    assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
+    secrets = json.loads(tokens.read_text()).values()
+    for out in (first.output, second.output):
+        assert not any(token in out for token in secrets)
+
+    deployed = project.inv("redeploy", "--service", name)
+    assert f"create service {name}" in deployed.output
+    for stage in ("build", "image", "deploy", "smoke", "total"):
+        assert stage in deployed.output
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'
+    service = project.service(name)
+    image = engine.images.get(service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
+    assert image.labels["io.goswarm.service"] == name
+    assert len(image.labels["io.goswarm.source-hash"]) == 64
+    assert any(tag.startswith(f"it/{name}:") for tag in image.tags) and f"it/{name}:latest" in image.tags
+
+    unchanged = project.inv("redeploy", "--service", name)
+    assert f"{name}: no change" in unchanged.output
+    assert project.service(name)["Version"] == service["Version"]
+
+    main_go = project.source("accountservice")
+    main_go.write_text(main_go.read_text().replace('"Person_"', '"Updated_"'))
+    project.inv("redeploy", "--service", name)
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Updated_0"}\n'
+    updated = project.service(name)
+    assert updated["ID"] == service["ID"], "an update must not replace the service"
+    assert updated["Version"]["Index"] > service["Version"]["Index"]
+
+    ps = project.inv("deploy.ps", "--service", name)
+    assert "running" in ps.output and "shutdown" in ps.output
+    logs = project.inv("deploy.logs", "--service", name)
+    assert "Seeded 100 fake accounts" in logs.output
+    status = project.inv("swarm.status")
+    assert name in status.output and "1/1" in status.output
+
+    project.inv("deploy.rm", "--service", name)
+    assert project.service(name) is None
+    assert "not deployed, no change" in project.inv("deploy.rm", "--service", name).output
+
+
+def test_scale(swarm, engine):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.inv("redeploy", "--service", name)
+    swarm.inv("deploy.scale", "--service", name, "--replicas", "2")
+    running = [t for t in engine.api.tasks(filters={"service": name, "desired-state": "running"})
+               if t["Status"]["State"] == "running"]
+    assert len(running) == 2
+    assert "already 2 replicas, no change" in swarm.inv("deploy.scale", "--service", name, "--replicas", "2").output
+
+
+def test_quotes_service_answers_on_the_overlay_network(swarm, engine, tmp_path):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.inv("redeploy", "--service", name)
+    client_dir = tmp_path / "httpget"
+    subprocess.run(["go", "build", "-o", str(client_dir / "httpget"), "."], check=True,
+                   cwd=os.path.join(os.path.dirname(__file__), "..", "fixtures", "httpget"),
+                   env={**os.environ, "CGO_ENABLED": "0"})
+    (client_dir / "Dockerfile").write_text("FROM scratch\nCOPY httpget /httpget\nENTRYPOINT [\"/httpget\"]\n")
+    engine.images.build(path=str(client_dir), tag="it/httpget:test")
+    body = wait_for(lambda: engine.containers.run("it/httpget:test", [f"http://{name}:8080/api/quote"],
+                                                  network=swarm.network, remove=True), 30, "a quote over the overlay")
+    quote = json.loads(body)
+    assert quote["quote"] and quote["author"]
+
+
+def test_dry_run_changes_nothing(swarm, engine):
+    name = swarm.add_service("accountservice", port=6767, publish=free_port(), smoke="/health")
+    images_before = {i.id for i in engine.images.list()}
+    result = swarm.inv("redeploy", "--service", name, dry=True)
+    assert "go build" in result.output and f"[dry] would create service {name}" in result.output
+    assert "[dry] would GET" in result.output
+    assert swarm.service(name) is None
+    assert not (swarm.tmp / "dist").exists()
+    assert {i.id for i in engine.images.list()} == images_before

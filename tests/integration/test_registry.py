@@ -1,0 +1,46 @@
+"""image.push against a real registry (Debian's docker-registry), started by the test."""
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import assert_one_line_error, free_port, http_get, wait_for
+
+
+@pytest.fixture
+def registry(tmp_path):
+    binary = shutil.which("docker-registry")
+    if not binary:
+        pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n")
+    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/v2/") is not None, 20, "the registry")
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_redeploy_pushes_and_deploys_the_pushed_digest(swarm, registry):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.config["image"]["registry"] = registry
+    result = swarm.inv("redeploy", "--service", name)
+    assert "push" in result.output and f"pushed {registry}/it/{name}:" in result.output
+    image = swarm.service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert image.startswith(f"{registry}/it/{name}:") and "@sha256:" in image
+    tags = http_get(f"http://{registry}/v2/it/{name}/tags/list")
+    assert image.split(":")[-2].split("@")[0] in tags
+
+
+def test_push_failure_is_one_line_and_deploys_nothing(swarm):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.config["image"]["registry"] = f"127.0.0.1:{free_port()}"
+    result = swarm.inv("redeploy", "--service", name, env={"REGISTRY_USERNAME": "ci",
+                                                              "REGISTRY_PASSWORD": "hunter2-secret"}, check=False)
+    assert_one_line_error(result, "push")
+    assert "hunter2-secret" not in result.output
+    assert swarm.service(name) is None
