@@ -244,6 +244,18 @@ def samples_line(name: str, samples) -> str:
 
 # --- setup and cleanup --------------------------------------------------------
 
+def wait_for_engine(timeout: float = 60) -> bool:
+    """Cleanup may follow an engine restart (another user of the engine); give it time to come back."""
+    deadline = time.monotonic() + timeout
+    while run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"], check=False).stdout.strip() != "active":
+        if time.monotonic() > deadline:
+            print(f"warning: the engine is not an active swarm manager after {timeout:.0f}s; clean up by hand: "
+                  "docker service rm bench-accounts bench-copyall", file=sys.stderr)
+            return False
+        time.sleep(1)
+    return True
+
+
 def remove_services(targets) -> None:
     """docker service rm ours (never anything else), then wait until their containers are gone."""
     names = [t.service for t in targets]
@@ -262,7 +274,12 @@ def remove_services(targets) -> None:
 
 def remove_images(targets) -> None:
     """The images this run built (ids recorded after each redeploy); a failure is only a warning."""
-    ids = sorted({i for t in targets for i in t.images})
+    ids = {i for t in targets for i in t.images}
+    for target in targets:  # also what an interrupted run left: our repositories, by name
+        repository = target.image.rsplit(":", 1)[0]
+        ids.update(run(["docker", "images", "-q", "--no-trunc", "--filter", f"reference={repository}"],
+                       check=False).stdout.split())
+    ids = sorted(ids)
     if ids:
         result = run(["docker", "image", "rm", "-f", *ids], check=False)
         if result.returncode != 0:
@@ -314,8 +331,9 @@ def main() -> int:
         if args.keep:
             print(f"\nkept: services {', '.join(t.service for t in targets)}, temp dir {workdir}", file=sys.stderr)
         else:
-            remove_services(targets)
-            remove_images(targets)
+            if wait_for_engine():
+                remove_services(targets)
+                remove_images(targets)
             shutil.rmtree(workdir, ignore_errors=True)
 
 

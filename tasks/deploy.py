@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import config, converge, engine, environment, output, servicespec, settings, swarm
+from tasks import config, converge, engine, environment, image, output, servicespec, settings, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"deploy": {"timeout": 60}}
@@ -122,26 +122,6 @@ def wait(c, client, name: str, timeout: float) -> None:
         time.sleep(POLL)
 
 
-def current_images(client, cfg, services) -> dict:
-    """The images `inv image.build` (and push) made last: repo:latest, by digest when pushed."""
-    from tasks.image import Image, _find
-
-    images = {}
-    for service in services:
-        repo = cfg.repository(service.name)
-        with engine.errors(f"inspecting image {repo}:latest"):
-            found = _find(client, f"{repo}:latest")
-        if not found:
-            raise PipelineError(f"no image {repo}:latest: run `inv build image.build` first")
-        tag = next((t.split(":")[-1] for t in found.tags if t.startswith(repo + ":") and not t.endswith(":latest")),
-                   "latest")
-        digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
-        if cfg.registry and not digest:
-            raise PipelineError(f"{repo} is not in registry {cfg.registry}: run `inv image.push` first")
-        images[service.name] = Image(service.name, repo, tag, found.id, digest.replace("@", f":{tag}@", 1))
-    return images
-
-
 def run(c, cfg, services, images, timeout=None) -> list:
     """Library entry: plan all, then apply and wait one service at a time."""
     client = engine.client()
@@ -160,7 +140,8 @@ def deploy(c, service=None, timeout=None):
     """Create or rolling-update the services from their latest images, and wait until they converge."""
     cfg = settings.load(c)
     services = config.select(cfg.services, service)
-    run(c, cfg, services, current_images(engine.client(), cfg, services), float(timeout) if timeout else None)
+    images = {svc.name: image.latest(cfg, svc) for svc in services}
+    run(c, cfg, services, images, float(timeout) if timeout else None)
 
 
 @task(help=SERVICE_HELP)

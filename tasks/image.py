@@ -153,6 +153,34 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
     return Image(image.service, image.repository, image.tag, image_id)
 
 
+def latest(cfg, service: config.Service) -> Image:
+    """What `inv deploy` runs: the image `image.build` (and `image.push`) made last.
+
+    With a registry it is the pushed digest. When this engine does not have the
+    image (a CI deploy job talking to a remote manager), the engine asks the registry.
+    """
+    import docker
+
+    client = engine.client()
+    repo = cfg.repository(service.name)
+    with engine.errors(f"inspecting image {repo}:latest"):
+        found = _find(client, f"{repo}:latest")
+        if found is None and cfg.registry:
+            try:
+                digest = client.api.inspect_distribution(f"{repo}:latest")["Descriptor"]["digest"]
+            except docker.errors.APIError:
+                raise PipelineError(f"no image {repo}:latest here or in {cfg.registry}: run `inv image.push`") from None
+            return Image(service.name, repo, "latest", "", f"{repo}:latest@{digest}")
+    if found is None:
+        raise PipelineError(f"no image {repo}:latest: run `inv build image.build` first")
+    tag = next((t.rsplit(":", 1)[1] for t in found.tags if t.startswith(repo + ":") and not t.endswith(":latest")),
+               "latest")
+    digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
+    if cfg.registry and not digest:
+        raise PipelineError(f"{repo} is not in registry {cfg.registry}: run `inv image.push` first")
+    return Image(service.name, repo, tag, found.id, digest.replace("@", f":{tag}@", 1))
+
+
 def _find(client, ref: str):
     import docker
 
@@ -163,8 +191,6 @@ def _find(client, ref: str):
 
 
 def push_one(c, cfg, image: Image) -> Image:
-    if not cfg.registry:
-        raise PipelineError("no registry is configured: set image.registry in invoke.yaml (or INVOKE_IMAGE_REGISTRY)")
     if output.is_dry(c):
         print(f"[dry] would push {image.ref}")
         return image
@@ -172,8 +198,9 @@ def push_one(c, cfg, image: Image) -> Image:
     if environment.get("REGISTRY_USERNAME"):
         auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
     with engine.errors(f"pushing {image.ref}"):
-        events = engine.client().api.push(image.repository, image.tag, stream=True, decode=True, auth_config=auth)
-        digest = push_result(events)
+        for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
+            events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
+            digest = push_result(events)
     print(f"pushed {image.ref} ({digest})")
     return Image(image.service, image.repository, image.tag, image.id, f"{image.ref}@{digest}")
 
@@ -194,6 +221,8 @@ def build_(c, service=None):
 def push(c, service=None):
     """Push the services' images to image.registry; fails on any error the registry reports."""
     cfg = settings.load(c)
+    if not cfg.registry:
+        raise PipelineError("no registry is configured: set image.registry in invoke.yaml (or INVOKE_IMAGE_REGISTRY)")
     for image in build_all(c, service, quiet=True):
         push_one(c, cfg, image)
 

@@ -44,3 +44,25 @@ def test_push_failure_is_one_line_and_deploys_nothing(swarm):
     assert_one_line_error(result, "push")
     assert "hunter2-secret" not in result.output
     assert swarm.service(name) is None
+
+
+def test_deploy_without_the_local_image_asks_the_registry(swarm, registry, engine):
+    """A CI deploy job talks to a manager that never built the image: the pushed digest is found."""
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.config["image"]["registry"] = registry
+    swarm.inv("build", "--service", name)
+    swarm.inv("image.push", "--service", name)
+    pushed = [d for d in engine.images.get(f"{registry}/it/{name}:latest").attrs["RepoDigests"]][0]
+    for tag in engine.images.get(f"{registry}/it/{name}:latest").tags:
+        engine.images.remove(tag)
+    swarm.inv("deploy", "--service", name)
+    image = swarm.service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert image == pushed.replace("@", ":latest@")
+    assert "no change" in swarm.inv("deploy", "--service", name).output
+
+
+def test_deploy_refuses_an_image_that_was_never_pushed(swarm, registry):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.config["image"]["registry"] = registry
+    result = swarm.inv("deploy", "--service", name, check=False)
+    assert_one_line_error(result, f"no image {registry}/it/{name}:latest here or in {registry}")
