@@ -1,10 +1,12 @@
 """The spine end to end on a real engine: build -> image -> swarm -> deploy -> change -> redeploy -> rm."""
 import json
 import os
+import signal
 import stat
 import subprocess
+import sys
 
-from conftest import free_port, http_get, wait_for
+from conftest import ROOT, free_port, http_get, wait_for
 
 
 def test_redeploy_update_and_rm(project, engine):
@@ -76,10 +78,39 @@ def test_quotes_service_answers_on_the_overlay_network(swarm, engine, tmp_path):
                    env={**os.environ, "CGO_ENABLED": "0"})
     (client_dir / "Dockerfile").write_text("FROM scratch\nCOPY httpget /httpget\nENTRYPOINT [\"/httpget\"]\n")
     engine.images.build(path=str(client_dir), tag="it/httpget:test")
-    body = wait_for(lambda: engine.containers.run("it/httpget:test", [f"http://{name}:8080/api/quote"],
-                                                  network=swarm.network, remove=True), 30, "a quote over the overlay")
+    body = wait_for(lambda: run_once(engine, "it/httpget:test", f"http://{name}:8080/api/quote", swarm.network),
+                    30, "a quote over the overlay network")
     quote = json.loads(body)
     assert quote["quote"] and quote["author"]
+
+
+def run_once(engine, image, url, network):
+    """One client container on the overlay network; its output when it exits 0, None otherwise."""
+    container = engine.containers.run(image, [url], network=network, detach=True)
+    try:
+        ok = container.wait(timeout=30)["StatusCode"] == 0
+        return container.logs(stdout=True, stderr=False).decode() if ok else None
+    finally:
+        container.remove(force=True)
+
+
+def test_image_run_serves_until_ctrl_c(project, engine):
+    name = project.add_service("accountservice", port=6767)
+    project.inv("build", "--service", name)
+    port = free_port()
+    cfg = project.tmp / "it.json"
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", "-f", str(cfg), "image.run", "--service", name,
+                             "--port", str(port)], cwd=ROOT, env={**os.environ, "ENV_FILE": str(project.env_file)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        body = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/accounts/10001"), 30, "image.run to answer")
+        assert body == '{"id":"10001","name":"Person_1"}\n'
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert f"answering on http://127.0.0.1:{port}" in out
+    assert not engine.containers.list(all=True, filters={"ancestor": f"it/{name}:latest"})
 
 
 def test_dry_run_changes_nothing(swarm, engine):
