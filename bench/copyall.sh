@@ -39,7 +39,9 @@ docker build -t "$IMAGE" "$context"
 
 # 3. Replace the service: remove it (it may not exist), then create it afresh.
 docker service rm "$SERVICE" || true
-docker service create --name "$SERVICE" --network "$NETWORK" \
+# --detach: the seed's Docker (before 17.10) returned at once; newer CLIs would add a 5 s
+# "verify" wait that the seed never had. The curl loop below waits for serving instead.
+docker service create --detach --name "$SERVICE" --network "$NETWORK" \
   --publish "mode=host,target=$PORT,published=$PORT" -e "PORT=$PORT" \
   --endpoint-mode dnsrr "$IMAGE"
 

@@ -38,7 +38,9 @@ def evaluate(service: dict, tasks: list) -> Progress:
     current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
     running = [t for t in current if t["Status"]["State"] == "running" and t.get("DesiredState") == "running"]
     if update.get("State") in ROLLED_BACK:
-        failures = [_error(t) for t in current if t["Status"]["State"] in ("failed", "rejected")]
+        # By now the spec is the previous one again: the failed task belongs to the release that was refused.
+        failures = [_error(t) for t in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""))
+                    if t["Status"]["State"] in ("failed", "rejected")]
         reason = update.get("Message") or update["State"]
         detail = f" (task error: {failures[-1]})" if failures else ""
         return Progress(False, len(running), desired, f"update {update['State'].replace('_', ' ')}: {reason}{detail}")
@@ -51,7 +53,10 @@ def evaluate(service: dict, tasks: list) -> Progress:
     stale = [t for t in tasks if t not in current and t["Status"]["State"] in ACTIVE
              and (t.get("DesiredState") == "running" or t["Status"]["State"] == "running")]
     wanted = [t for t in current if t.get("DesiredState") == "running"]
-    done = len(running) == desired == len(wanted) and not stale
+    # The engine watches new tasks for UpdateConfig.Monitor before it calls an update done;
+    # a task that dies in that window is rolled back, so we wait it out too.
+    settling = update.get("State") == "updating"
+    done = len(running) == desired == len(wanted) and not stale and not settling
     # During a stop-first update the new task waits for the old one's port: that is not a failure.
     blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
     return Progress(done, len(running), desired, blocked=blocked)

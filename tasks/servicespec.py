@@ -64,8 +64,8 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str) 
             "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
         },
         "Mode": {"Replicated": {"Replicas": service.replicas}},
-        "UpdateConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "pause",
-                         "Monitor": 2 * SECOND},
+        "UpdateConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "rollback",
+                         "Monitor": SECOND},
         "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
     }
 

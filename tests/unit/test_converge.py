@@ -51,10 +51,20 @@ def test_crash_loop_fails_with_the_task_error():
     assert p.failed and "non-zero exit (2)" in p.error
 
 
-def test_rollback_fails():
-    p = converge.evaluate(service(update_state="rollback_completed", message="update rolled back"), [])
-    assert p.failed and "rollback completed" in p.error
+def test_rollback_fails_with_the_refused_release_s_error():
+    failed = task(OLD, "shutdown", "failed", "task: non-zero exit (3)")
+    failed["Status"]["Timestamp"] = "2026-11-26T10:00:01Z"
+    older = task(OLD, "shutdown", "failed", "an older failure")
+    older["Status"]["Timestamp"] = "2026-11-26T09:00:00Z"
+    p = converge.evaluate(service(update_state="rollback_completed", message="update rolled back"), [failed, older])
+    assert p.failed and "rollback completed" in p.error and "non-zero exit (3)" in p.error
 
 
 def test_scaled_to_zero_is_done_when_nothing_runs():
     assert converge.evaluate(service(0), [task(TEMPLATE, "shutdown", "shutdown")]).done
+
+
+def test_not_done_while_the_engine_still_monitors_the_update():
+    tasks = [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "shutdown")]
+    assert not converge.evaluate(service(update_state="updating"), tasks).done
+    assert converge.evaluate(service(update_state="completed"), tasks).done
