@@ -45,10 +45,12 @@ docker service create --detach --name "$SERVICE" --network "$NETWORK" \
   --publish "mode=host,target=$PORT,published=$PORT" -e "PORT=$PORT" \
   --endpoint-mode dnsrr "$IMAGE"
 
-# 4. Wait until it answers (bounded).
+# 4. Wait until the new task runs and answers (bounded). Checking the task first matters:
+# the removed service's container keeps answering for a moment after `service rm`.
 url="http://127.0.0.1:$PORT/accounts/10000"
 deadline=$((SECONDS + WAIT_SECONDS))
-until curl -fsS --max-time 2 "$url"; do
+until docker service ps "$SERVICE" --filter desired-state=running --format '{{.CurrentState}}' | grep -q '^Running' &&
+  curl -fsS --max-time 2 "$url"; do
   if ((SECONDS >= deadline)); then
     echo "copyall.sh: $url did not answer within ${WAIT_SECONDS}s" >&2
     exit 1
