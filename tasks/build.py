@@ -86,7 +86,7 @@ def run(c, service=None, platform=None) -> list:
 def build(c, service=None, platform=None):
     """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>."""
     for artifact in run(c, service, platform):
-        print(f"built {artifact.path.relative_to(Path.cwd()) if artifact.path.is_relative_to(Path.cwd()) else artifact.path}")
+        print(f"built {output.shown(artifact.path)}")
 
 
 ns = Collection("build")

@@ -32,18 +32,31 @@ def task(*args, **kwargs):
     return decorate
 
 
+def _config_error(kind, value, tb):
+    """One line for config that Invoke itself fails to load, or None for any other error."""
+    name = f"{kind.__module__}.{kind.__name__}"
+    if "yaml" in name or kind.__name__ == "JSONDecodeError":
+        where = getattr(value, "problem_mark", None)
+        place = f"{where.name}, line {where.line + 1}" if where else "config file"
+        problem = getattr(value, "problem", None) or str(value).splitlines()[0]
+        return f"error: malformed config ({place}): {problem}"
+    while tb.tb_next:
+        tb = tb.tb_next
+    if kind.__module__ == "invoke.exceptions" or tb.tb_frame.f_code.co_filename.endswith("invoke/env.py"):
+        # INVOKE_* values are cast to the type of the key's default (e.g. INVOKE_DEPLOY_TIMEOUT=abc)
+        return f"error: an INVOKE_* environment variable does not fit its config key: {value}"
+    return None
+
+
 def _config_file_hook(default_hook):
-    """Malformed YAML/JSON in invoke.yaml or `-f FILE` is raised by Invoke itself; report it in one line."""
+    """Invoke loads invoke.yaml, `-f FILE` and INVOKE_* before any task runs; report their errors in one line."""
 
     def hook(kind, value, tb):
-        name = f"{kind.__module__}.{kind.__name__}"
-        if "yaml" in name or kind.__name__ == "JSONDecodeError":
-            where = getattr(value, "problem_mark", None)
-            place = f"{where.name}, line {where.line + 1}" if where else "config file"
-            problem = getattr(value, "problem", None) or str(value).splitlines()[0]
-            print(f"error: malformed config ({place}): {problem}", file=sys.stderr)
-            return
-        default_hook(kind, value, tb)
+        message = _config_error(kind, value, tb)
+        if message is None:
+            default_hook(kind, value, tb)
+        else:
+            print(message, file=sys.stderr)
 
     return hook
 

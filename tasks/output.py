@@ -1,6 +1,15 @@
 """Printing helpers shared by the tasks: tables, dry-run actions and stage timings."""
 import time
 from contextlib import contextmanager
+from pathlib import Path
+
+
+def shown(path: Path) -> str:
+    """A path as a user would type it: relative to the current directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def table(rows, headers) -> str:

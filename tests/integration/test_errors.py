@@ -68,6 +68,12 @@ def test_malformed_config_file(project, tmp_path):
         assert_one_line_error(result, "malformed config")
 
 
+def test_invoke_variable_of_the_wrong_type(project):
+    project.add_service("quotes-service", port=8080)
+    result = project.inv("deploy", env={"INVOKE_DEPLOY_TIMEOUT": "soon"}, check=False)
+    assert_one_line_error(result, "INVOKE_* environment variable", "'soon'")
+
+
 def test_malformed_env_file(project):
     project.add_service("quotes-service", port=8080)
     project.env_file.write_text("MANAGER_IP=127.0.0.1\nREGISTRY_PASSWORD=\"hunter2\n")
