@@ -1,14 +1,14 @@
 """The root namespace: one sub-collection per concern, pipelines at the top."""
 from invoke import Collection
 
-from tasks import build, deploy, image, hostsetup, pipeline, swarm
+from tasks import build, deploy, hostsetup, image, lab, machine, pipeline, swarm
 from tasks.errors import install_config_error_hook
 
 
 def namespace() -> Collection:
     install_config_error_hook()
     ns = Collection()
-    for module in (build, image, swarm, deploy):
+    for module in (build, image, machine, swarm, deploy, lab):
         ns.add_collection(module.ns)
         # Every collection's defaults are visible to every task (redeploy reads them all).
         ns.configure(module.DEFAULTS)

@@ -32,10 +32,9 @@ def inspect(client, name: str):
             return None
 
 
-def port_in_use(port: int) -> bool:
+def port_in_use(cfg, port: int) -> bool:
     """Is anything already listening on this port where the service would publish it?"""
-    host = environment.manager_ip()
-    if environment.engine_is_local(environment.docker_host()):
+    if cfg.manager is None and environment.engine_is_local(environment.docker_host()):
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -45,10 +44,10 @@ def port_in_use(port: int) -> bool:
             return False
     with socket.socket() as s:
         s.settimeout(1)
-        return s.connect_ex((host, port)) == 0
+        return s.connect_ex((cfg.manager_ip, port)) == 0
 
 
-def check_port(client, service: config.Service, current) -> None:
+def check_port(client, cfg, service: config.Service, current) -> None:
     if service.publish is None or servicespec.publishes(current, service.publish):
         return
     with engine.errors("listing services"):
@@ -56,8 +55,8 @@ def check_port(client, service: config.Service, current) -> None:
     if owner:
         raise PipelineError(f"port {service.publish} is already published by service {owner}; "
                             f"change services.{service.name}.publish")
-    if port_in_use(service.publish):
-        raise PipelineError(f"port {service.publish} is already taken on {environment.manager_ip()} by something "
+    if port_in_use(cfg, service.publish):
+        raise PipelineError(f"port {service.publish} is already taken on {cfg.manager_ip} by something "
                             f"outside the swarm; free it or change services.{service.name}.publish")
 
 
@@ -72,7 +71,7 @@ def prepare(client, cfg, services, images: dict) -> list:
         steps.append(Step(service, want, current, servicespec.plan(service, want, current)))
     for step in steps:
         if step.plan.action != "none":
-            check_port(client, step.service, step.current)
+            check_port(client, cfg, step.service, step.current)
     return steps
 
 
@@ -80,7 +79,8 @@ def apply(c, client, step: Step) -> bool:
     """Create or update one service; False when there was nothing to do."""
     want = step.want
     args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"], mode=want["Mode"],
-                update_config=want["UpdateConfig"], endpoint_spec=want["EndpointSpec"])
+                update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
+                endpoint_spec=want["EndpointSpec"])
     if step.plan.action == "none":
         print(step.plan.describe())
         return False
@@ -105,8 +105,12 @@ def wait(c, client, name: str, timeout: float) -> None:
         with engine.errors(f"listing tasks of {name}"):
             tasks = client.api.tasks(filters={"service": service["ID"]})
         progress = converge.evaluate(service, tasks)
-        if progress.failed:
+        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started"
+        if progress.failed and not (rolling_back and time.monotonic() < deadline):
             raise PipelineError(f"{name}: {progress.error}")
+        if progress.failed:  # the engine is putting the previous release back: report once it has
+            time.sleep(POLL)
+            continue
         blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
         if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
             raise PipelineError(f"{name}: {progress.blocked}")
@@ -124,7 +128,7 @@ def wait(c, client, name: str, timeout: float) -> None:
 
 def run(c, cfg, services, images, timeout=None) -> list:
     """Library entry: plan all, then apply and wait one service at a time."""
-    client = engine.client()
+    client = engine.client(cfg.target_url)
     steps = prepare(client, cfg, services, images)
     for step in steps:
         if apply(c, client, step):
@@ -132,23 +136,26 @@ def run(c, cfg, services, images, timeout=None) -> list:
     return [step.plan for step in steps]
 
 
-SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml)."}
+SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml).",
+                "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."}
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout)."})
-def deploy(c, service=None, timeout=None):
+def deploy(c, service=None, timeout=None, manager=None):
     """Create or rolling-update the services from their latest images, and wait until they converge."""
-    cfg = settings.load(c)
+    cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
     images = {svc.name: image.latest(cfg, svc) for svc in services}
+    if not cfg.registry:
+        image.ship(c, cfg, list(images.values()))
     run(c, cfg, services, images, float(timeout) if timeout else None)
 
 
 @task(help=SERVICE_HELP)
-def rm(c, service=None):
+def rm(c, service=None, manager=None):
     """Remove the services and wait until their tasks are gone."""
-    cfg = settings.load(c)
-    client = engine.client()
+    cfg = settings.load(c, manager)
+    client = engine.client(cfg.target_url)
     for svc in config.select(cfg.services, service):
         if inspect(client, svc.name) is None:
             print(f"{svc.name}: not deployed, no change")
@@ -170,12 +177,13 @@ def wait_gone(client, name: str, timeout: float) -> None:
     print(f"{name}: removed")
 
 
-@task(help={"service": "The service to scale (required).", "replicas": "How many tasks to run."})
-def scale(c, service, replicas):
+@task(help={"service": "The service to scale (required).", "replicas": "How many tasks to run.",
+            "manager": SERVICE_HELP["manager"]})
+def scale(c, service, replicas, manager=None):
     """Set a service's replica count and wait until it converges."""
-    cfg = settings.load(c)
+    cfg = settings.load(c, manager)
     svc = config.select(cfg.services, service)[0]
-    client = engine.client()
+    client = engine.client(cfg.target_url)
     current = inspect(client, svc.name)
     if current is None:
         raise PipelineError(f"{svc.name} is not deployed: run `inv deploy --service {svc.name}`")
@@ -187,33 +195,35 @@ def scale(c, service, replicas):
         output.act(c, f"scale {svc.name} to {replicas}", client.api.update_service, current["ID"],
                    current["Version"]["Index"], task_template=spec["TaskTemplate"], name=spec["Name"],
                    labels=spec.get("Labels"), mode={"Replicated": {"Replicas": int(replicas)}},
-                   update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"))
+                   update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
+                   endpoint_spec=spec.get("EndpointSpec"))
     wait(c, client, svc.name, cfg.timeout)
 
 
 @task(help=SERVICE_HELP)
-def ps(c, service=None):
+def ps(c, service=None, manager=None):
     """List the services' tasks: node, state, error."""
-    cfg = settings.load(c)
-    client = engine.client()
+    cfg = settings.load(c, manager)
+    client = engine.client(cfg.target_url)
     rows = []
     with engine.errors("listing tasks"):
-        nodes = {n["ID"]: n["Description"]["Hostname"] for n in client.api.nodes()}
+        nodes = swarm.node_names(client.api.nodes())
         for svc in config.select(cfg.services, service):
-            for t in client.api.tasks(filters={"service": svc.name}):
-                if t["ServiceID"] and inspect(client, svc.name)["ID"] == t["ServiceID"]:
+            current = inspect(client, svc.name)
+            for t in client.api.tasks(filters={"service": svc.name}) if current else []:
+                if t["ServiceID"] == current["ID"]:  # the filter also matches names that merely start with it
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
                                  t["Status"]["State"], t["Status"].get("Timestamp", "")[:19], t["Status"].get("Err", "")))
     print(output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR")))
 
 
 @task(help={"service": "The service (required).", "follow": "Keep streaming new lines.",
-            "tail": "Only the last N lines of each task (default: all)."})
-def logs(c, service, follow=False, tail=None):
+            "tail": "Only the last N lines of each task (default: all).", "manager": SERVICE_HELP["manager"]})
+def logs(c, service, follow=False, tail=None, manager=None):
     """Print a service's logs from all of its tasks."""
-    cfg = settings.load(c)
+    cfg = settings.load(c, manager)
     svc = config.select(cfg.services, service)[0]
-    client = engine.client()
+    client = engine.client(cfg.target_url)
     if inspect(client, svc.name) is None:
         raise PipelineError(f"{svc.name} is not deployed")
     with engine.errors(f"reading logs of {svc.name}"):

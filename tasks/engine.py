@@ -10,11 +10,19 @@ from tasks.errors import PipelineError
 
 
 @functools.lru_cache(maxsize=None)
-def client():
-    """A DockerClient for DOCKER_HOST (from the environment or .env). It contacts the engine once, here."""
+def client(url: str = None):
+    """A DockerClient for `url` (default DOCKER_HOST, from the environment or .env). It contacts the engine here.
+
+    ssh:// engines go through tasks.ssh: known host keys only, and the machine's own key.
+    """
     import docker
 
-    host = environment.docker_host()
+    host = url or environment.docker_host()
+    if host.startswith("ssh://"):
+        from tasks import machines, ssh
+
+        ssh.install_docker_transport()
+        machines.register_identities()
     try:
         return docker.DockerClient(base_url=host, version="auto", timeout=60)
     except docker.errors.DockerException as e:

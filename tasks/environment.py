@@ -18,6 +18,11 @@ SECRET_KEYS = ("REGISTRY_PASSWORD",)
 _loaded = False
 
 
+def machines_dir() -> Path:
+    """Machine records, keys and known_hosts; MACHINES_DIR moves them (the tests use their own)."""
+    return Path(os.environ.get("MACHINES_DIR") or PROJECT_ROOT / ".machines")
+
+
 def env_file() -> Path:
     return Path(os.environ.get("ENV_FILE") or PROJECT_ROOT / ".env")
 

@@ -3,19 +3,19 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, environment, image, output, settings
+from tasks import build, config, deploy, image, output, settings
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
 
 
-def smoke_url(service: config.Service) -> str:
-    return f"http://{environment.manager_ip()}:{service.publish}{service.smoke}"
+def smoke_url(host: str, service: config.Service) -> str:
+    return f"http://{host}:{service.publish}{service.smoke}"
 
 
-def smoke(c, service: config.Service, timeout: float = SMOKE_TIMEOUT) -> str:
+def smoke(c, host: str, service: config.Service, timeout: float = SMOKE_TIMEOUT) -> str:
     """GET the service's smoke path until it answers 2xx; the last failure is the error."""
-    url = smoke_url(service)
+    url = smoke_url(host, service)
     if output.is_dry(c):
         print(f"[dry] would GET {url} and expect 2xx")
         return url
@@ -34,8 +34,8 @@ def smoke(c, service: config.Service, timeout: float = SMOKE_TIMEOUT) -> str:
         time.sleep(0.2)
 
 
-def redeploy_run(c, service=None, timeout=None) -> output.Stages:
-    cfg = settings.load(c)
+def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
+    cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
     names = ",".join(s.name for s in services)
     stages = output.Stages()
@@ -47,12 +47,15 @@ def redeploy_run(c, service=None, timeout=None) -> output.Stages:
         if cfg.registry:
             with stages.stage("push"):
                 images = [image.push_one(c, cfg, i) for i in images]
+        else:
+            with stages.stage("ship"):
+                image.ship(c, cfg, images)
         with stages.stage("deploy"):
             deploy.run(c, cfg, services, {i.service: i for i in images}, timeout)
         with stages.stage("smoke"):
             for svc in services:
                 if svc.smoke:
-                    smoke(c, svc)
+                    smoke(c, cfg.manager_ip, svc)
     finally:
         if stages.timings:
             print()
@@ -61,7 +64,8 @@ def redeploy_run(c, service=None, timeout=None) -> output.Stages:
 
 
 @task(help={"service": "Only these services (comma-separated names from invoke.yaml).",
-            "timeout": "Seconds to wait for each service to converge (default: deploy.timeout)."})
-def redeploy(c, service=None, timeout=None):
-    """build -> image -> push (with a registry) -> deploy -> wait -> smoke test, with a timed summary."""
-    redeploy_run(c, service, float(timeout) if timeout else None)
+            "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
+            "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
+def redeploy(c, service=None, timeout=None, manager=None):
+    """build -> image -> push or ship -> deploy -> wait -> smoke test, with a timed summary."""
+    redeploy_run(c, service, float(timeout) if timeout else None, manager)

@@ -66,6 +66,9 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str) 
         "Mode": {"Replicated": {"Replicas": service.replicas}},
         "UpdateConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "rollback",
                          "Monitor": SECOND},
+        # Without this the engine rolls back with its defaults: a 5 s monitor per task, and a pause on failure.
+        "RollbackConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "pause",
+                           "Monitor": SECOND},
         "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
     }
 

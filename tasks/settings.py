@@ -5,8 +5,9 @@ image.py, swarm.py, deploy.py); invoke.yaml, `-f FILE` and INVOKE_* override the
 """
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from tasks import config, environment, platforms
+from tasks import config, environment, machines, platforms
 from tasks.errors import ConfigError
 
 
@@ -14,11 +15,29 @@ from tasks.errors import ConfigError
 class Settings:
     prefix: str
     registry: str
+    node_registry: str  # where nodes pull from, when that differs from where we push
     platforms: list
     network: str
     dist: Path
     timeout: float
     services: dict
+    manager: Optional[machines.Machine] = None  # the swarm manager, when it is a machine
+
+    @property
+    def target_url(self) -> str:
+        """The engine that deploys and swarm tasks talk to; images are built at DOCKER_HOST."""
+        return self.manager.url if self.manager else environment.docker_host()
+
+    @property
+    def manager_ip(self) -> str:
+        """Where published ports answer, for smoke tests."""
+        return self.manager.host if self.manager else environment.manager_ip()
+
+    def pull_ref(self, ref: str) -> str:
+        """A pushed reference as the nodes must name it (image.node_registry, e.g. a lab bridge address)."""
+        if self.node_registry and self.registry and ref.startswith(self.registry.rstrip("/") + "/"):
+            return self.node_registry.rstrip("/") + ref[len(self.registry.rstrip("/")):]
+        return ref
 
     def repository(self, service: str) -> str:
         """Image repository: [registry/]prefix/service, as the seed's `someprefix/accountservice`."""
@@ -46,7 +65,8 @@ def _number(where: str, value) -> float:
     return number
 
 
-def load(c) -> Settings:
+def load(c, manager: Optional[str] = None) -> Settings:
+    """`manager` (a --manager flag) wins over the swarm.manager config key."""
     cfg = plain(c.config)
     image, build, swarm, deploy = (cfg.get(k) or {} for k in ("image", "build", "swarm", "deploy"))
     network = swarm.get("network") or ""
@@ -55,9 +75,11 @@ def load(c) -> Settings:
     return Settings(
         prefix=str(image.get("prefix") or ""),
         registry=str(image.get("registry") or ""),
+        node_registry=str(image.get("node_registry") or ""),
         platforms=platforms.parse_list(build.get("platforms") or "linux/amd64"),
         network=network,
         dist=environment.PROJECT_ROOT / str(build.get("dist") or "dist"),
         timeout=_number("deploy.timeout", deploy.get("timeout", 60)),
         services=config.parse_services(cfg.get("services"), environment.PROJECT_ROOT),
+        manager=machines.load(manager or swarm.get("manager")) if (manager or swarm.get("manager")) else None,
     )

@@ -1,14 +1,15 @@
-"""swarm: make the engine a swarm manager with the overlay network, and show what runs on it."""
+"""swarm: form a swarm (one engine, or machines joining a manager), keep it, and show what runs on it."""
 import json
 import os
 from pathlib import Path
 
 from invoke import Collection
 
-from tasks import engine, environment, output, settings
+from tasks import engine, environment, machines, output, settings
 from tasks.errors import PipelineError, task
 
-DEFAULTS = {"swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm"}}
+DEFAULTS = {"swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None}}
+MANAGER_HELP = "The manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 
 
 def token_file(c) -> Path:
@@ -24,17 +25,17 @@ def save_tokens(path: Path, tokens: dict) -> None:
     os.chmod(path, 0o600)
 
 
-def swarm_state(client) -> str:
-    return client.info().get("Swarm", {}).get("LocalNodeState", "inactive")
+def swarm_info(client) -> dict:
+    with engine.errors("reading the engine's swarm state"):
+        return client.info().get("Swarm", {})
 
 
-def ensure_swarm(c, client, advertise_addr=None) -> str:
-    state = swarm_state(client)
+def ensure_swarm(c, client, addr=None) -> str:
+    state = swarm_info(client).get("LocalNodeState", "inactive")
     if state == "active":
         return "swarm: already active, no change"
     if state != "inactive":
         raise PipelineError(f"this engine's swarm state is {state!r}; fix it with `docker swarm leave --force`")
-    addr = advertise_addr or c.config.swarm.advertise_addr or environment.get("MANAGER_IP") or None
     try:
         with engine.errors("initialising the swarm"):
             output.act(c, f"initialise a swarm (advertise address: {addr or 'chosen by the engine'})",
@@ -59,13 +60,13 @@ def ensure_network(c, client, name: str) -> str:
     return f"network {name}: created"
 
 
-def keep_tokens(c, client) -> None:
-    if output.is_dry(c):
-        return
+def join_tokens(client) -> dict:
     with engine.errors("reading the join tokens"):
+        client.swarm.reload()
         tokens = client.swarm.attrs.get("JoinTokens") or {}
-    if tokens:
-        save_tokens(token_file(c), {"worker": tokens["Worker"], "manager": tokens["Manager"]})
+    if not tokens:
+        raise PipelineError("this engine is not a swarm manager: run `inv swarm.init` first")
+    return {"worker": tokens["Worker"], "manager": tokens["Manager"]}
 
 
 def network_id(client, name: str) -> str:
@@ -76,37 +77,142 @@ def network_id(client, name: str) -> str:
     return found[0].id
 
 
-@task(help={"advertise_addr": "Address other nodes reach this manager at (default: MANAGER_IP or the engine's choice)."})
-def init(c, advertise_addr=None):
-    """Make the engine a single-node swarm manager and create the overlay network (idempotent)."""
-    cfg = settings.load(c)
-    client = engine.client()
-    print(ensure_swarm(c, client, advertise_addr))
-    if swarm_state(client) == "active":
-        client.swarm.reload()
-        keep_tokens(c, client)
+def manager_client(cfg):
+    client = engine.client(cfg.target_url)
+    if not swarm_info(client).get("ControlAvailable"):
+        where = f"machine {cfg.manager.name}" if cfg.manager else cfg.target_url
+        raise PipelineError(f"{where} is not a swarm manager: run `inv swarm.init`")
+    return client
+
+
+def node_of(nodes: list, machine) -> dict:
+    """The swarm node a machine is, matched by address (netns machines share one hostname). Pure."""
+    for node in nodes:
+        addr = (node.get("ManagerStatus") or {}).get("Addr", "").rsplit(":", 1)[0] or node["Status"].get("Addr")
+        if machine.host in (addr, node["Status"].get("Addr")):
+            return node
+    return None
+
+
+def node_names(nodes: list) -> dict:
+    """Node id -> machine name where one matches, else the node's hostname. Pure over the records."""
+    known = {m.host: m.name for m in machines.all_machines()}
+    return {n["ID"]: known.get(n["Status"].get("Addr"), n["Description"]["Hostname"]) for n in nodes}
+
+
+@task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",
+            "manager": "Initialise on this machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
+def init(c, advertise_addr=None, manager=None):
+    """Make the engine (or --manager machine) a swarm manager and create the overlay network (idempotent)."""
+    cfg = settings.load(c, manager)
+    client = engine.client(cfg.target_url)
+    addr = advertise_addr or (cfg.manager.host if cfg.manager else c.config.swarm.advertise_addr
+                              or environment.get("MANAGER_IP") or None)
+    print(ensure_swarm(c, client, addr))
+    if not output.is_dry(c):
+        save_tokens(token_file(c), join_tokens(client))
     print(ensure_network(c, client, cfg.network))
     if not output.is_dry(c):
-        print(f"join tokens kept in {token_file(c)} (mode 0600)")
+        print(f"join tokens kept in {output.shown(token_file(c))} (mode 0600)")
 
 
-@task
-def status(c):
-    """Show the swarm's nodes, its services (running/desired replicas, image) and their tasks."""
-    client = engine.client()
-    if swarm_state(client) != "active":
-        raise PipelineError("this engine is not in a swarm: run `inv swarm.init`")
+@task(help={"name": "The machine to join.", "role": "worker or manager.", "manager": MANAGER_HELP})
+def join(c, name, role="worker", manager=None):
+    """Join a machine to the swarm with a token fetched from the manager (idempotent)."""
+    if role not in ("worker", "manager"):
+        raise PipelineError(f"--role must be worker or manager, got {role!r}")
+    cfg = settings.load(c, manager)
+    boss = manager_client(cfg)
+    node = machines.load(name)
+    client = engine.client(node.url)
+    state = swarm_info(client)
+    with engine.errors("listing nodes"):
+        nodes = boss.api.nodes()
+    if state.get("LocalNodeState") == "active":
+        if any(n["ID"] == state.get("NodeID") for n in nodes):
+            print(f"{name}: already in the swarm, no change")
+            return
+        raise PipelineError(f"{name} is in another swarm: run `inv swarm.leave {name}` first")
+    manager_addr = next(n["ManagerStatus"]["Addr"] for n in nodes
+                        if (n.get("ManagerStatus") or {}).get("Leader"))
+    token = join_tokens(boss)[role]
+    with engine.errors(f"joining {name} to the swarm"):
+        output.act(c, f"join {name} ({node.host}) as a {role} via {manager_addr}", client.swarm.join,
+                   remote_addrs=[manager_addr], join_token=token, advertise_addr=node.host)
+    print(f"{name}: joined as {role}")
+
+
+@task(help={"name": "The machine that leaves.", "manager": MANAGER_HELP})
+def leave(c, name, manager=None):
+    """Take a machine out of the swarm and remove its node entry (idempotent)."""
+    cfg = settings.load(c, manager)
+    boss = manager_client(cfg)
+    machine = machines.load(name)
+    client = engine.client(machine.url)
+    if swarm_info(client).get("LocalNodeState") != "active":
+        print(f"{name}: not in a swarm, no change")
+        return
+    with engine.errors(f"{name} leaving the swarm"):
+        output.act(c, f"make {name} leave the swarm", client.swarm.leave, force=True)
+        node = node_of(boss.api.nodes(), machine)
+        if node and not output.is_dry(c):
+            _wait_down(boss, node["ID"])
+            boss.api.remove_node(node["ID"], force=True)
+    print(f"{name}: left the swarm")
+
+
+def _wait_down(client, node_id: str, timeout: float = 20) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while client.api.inspect_node(node_id)["Status"]["State"] != "down" and time.monotonic() < deadline:
+        time.sleep(0.3)
+
+
+def set_availability(c, name, availability, manager=None):
+    cfg = settings.load(c, manager)
+    boss = manager_client(cfg)
+    with engine.errors(f"setting {name} to {availability}"):
+        node = node_of(boss.api.nodes(), machines.load(name))
+        if node is None:
+            raise PipelineError(f"{name} is not a node of this swarm: run `inv swarm.join {name}`")
+        if node["Spec"].get("Availability") == availability:
+            print(f"{name}: already {availability}, no change")
+            return
+        spec = {**node["Spec"], "Availability": availability}
+        output.act(c, f"set {name} to {availability}", boss.api.update_node, node["ID"], node["Version"]["Index"], spec)
+    print(f"{name}: {availability}")
+
+
+@task(help={"name": "The machine.", "manager": MANAGER_HELP})
+def drain(c, name, manager=None):
+    """Move all tasks off a node and schedule none there (idempotent)."""
+    set_availability(c, name, "drain", manager)
+
+
+@task(help={"name": "The machine.", "manager": MANAGER_HELP})
+def activate(c, name, manager=None):
+    """Let a drained node take tasks again (idempotent)."""
+    set_availability(c, name, "active", manager)
+
+
+@task(help={"manager": MANAGER_HELP})
+def status(c, manager=None):
+    """Show every node (role, availability, state), every service (replicas, image) and its tasks per node."""
+    cfg = settings.load(c, manager)
+    client = manager_client(cfg)
     with engine.errors("reading the swarm"):
         nodes = client.api.nodes()
         services = client.api.services(status=True)
         tasks = client.api.tasks(filters={"desired-state": "running"})
-    hostnames = {n["ID"]: n["Description"]["Hostname"] for n in nodes}
+    names = node_names(nodes)
     print(output.table(
-        [(n["Description"]["Hostname"], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
-          (n.get("ManagerStatus") or {}).get("Addr", n["Status"].get("Addr", ""))) for n in nodes],
-        ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS")))
+        [(names[n["ID"]], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
+          n["Status"].get("Addr", ""), n.get("Description", {}).get("Engine", {}).get("EngineVersion", ""))
+         for n in sorted(nodes, key=lambda n: names[n["ID"]])],
+        ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")))
     print()
-    names = {s["ID"]: s["Spec"]["Name"] for s in services}
+    service_names = {s["ID"]: s["Spec"]["Name"] for s in services}
     print(output.table(
         [(s["Spec"]["Name"], f"{s.get('ServiceStatus', {}).get('RunningTasks', '?')}/"
           f"{s.get('ServiceStatus', {}).get('DesiredTasks', '?')}",
@@ -115,12 +221,12 @@ def status(c):
         ("SERVICE", "REPLICAS", "IMAGE")))
     print()
     print(output.table(
-        sorted((names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""), hostnames.get(t.get("NodeID"), "-"),
-                t["Status"]["State"], t["Status"].get("Err", "")) for t in tasks),
+        sorted((service_names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""),
+                names.get(t.get("NodeID"), "-"), t["Status"]["State"], t["Status"].get("Err", "")) for t in tasks),
         ("SERVICE", "SLOT", "NODE", "STATE", "ERROR")))
 
 
 ns = Collection("swarm")
-ns.add_task(init)
-ns.add_task(status)
+for t in (init, join, leave, drain, activate, status):
+    ns.add_task(t)
 ns.configure(DEFAULTS)

@@ -74,6 +74,8 @@ class Project:
         self.env_file = tmp / ".env"
         self.env_file.write_text("MANAGER_IP=127.0.0.1\n")
         self.names = []
+        self.extra_env = {}
+        self.all_output = []  # everything every inv call printed, for the no-secrets checks
 
     def add_service(self, source: str, **fields) -> str:
         """Copy a sample service to the temp dir and configure it under a unique name."""
@@ -90,10 +92,11 @@ class Project:
         cfg = self.tmp / "it.json"
         cfg.write_text(json.dumps(self.config))
         core = ["--dry"] if dry else []
-        full_env = {**os.environ, "ENV_FILE": str(self.env_file), **(env or {})}
+        full_env = {**os.environ, "ENV_FILE": str(self.env_file), **self.extra_env, **(env or {})}
         result = subprocess.run([sys.executable, "-m", "invoke", *core, "-f", str(cfg), *args], cwd=ROOT,
                                 env=full_env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
         result.output = result.stdout + result.stderr
+        self.all_output.append(result.output)
         if check and result.returncode != 0:
             pytest.fail(f"inv {' '.join(args)} exited {result.returncode}:\n{result.output}")
         return result

@@ -133,7 +133,7 @@ def test_a_release_that_crashes_fails_the_redeploy_and_is_rolled_back(swarm):
     main_go.write_text(main_go.read_text().replace("func main() {", "func main() {\n\tos.Exit(3)", 1))
     result = swarm.inv("redeploy", "--service", name, check=False)
     assert result.returncode != 0 and "Traceback" not in result.output
-    assert "rollback" in result.stderr and "exit (3)" in result.stderr, result.stderr
+    assert "rollback completed" in result.stderr and "exit (3)" in result.stderr, result.stderr
     assert swarm.service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == good
-    body = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/accounts/10000"), 30, "the old release to answer")
+    body = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/accounts/10000"), 10, "the old release to answer")
     assert body == '{"id":"10000","name":"Person_0"}\n'

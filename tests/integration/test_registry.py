@@ -52,7 +52,8 @@ def test_deploy_without_the_local_image_asks_the_registry(swarm, registry, engin
     swarm.config["image"]["registry"] = registry
     swarm.inv("build", "--service", name)
     swarm.inv("image.push", "--service", name)
-    pushed = [d for d in engine.images.get(f"{registry}/it/{name}:latest").attrs["RepoDigests"]][0]
+    pushed = next(d for d in engine.images.get(f"{registry}/it/{name}:latest").attrs["RepoDigests"]
+                  if d.startswith(f"{registry}/"))
     for tag in engine.images.get(f"{registry}/it/{name}:latest").tags:
         engine.images.remove(tag)
     swarm.inv("deploy", "--service", name)

@@ -60,3 +60,26 @@ def test_image_refs():
 def test_table():
     assert output.table([("a", 1), ("bbb", 22)], ("N", "COUNT")) == "N    COUNT\na    1\nbbb  22"
     assert output.table([], ("N", "M")) == "N  M"
+
+
+def settings_with(**kw):
+    from pathlib import Path
+
+    from tasks.settings import Settings
+
+    base = dict(prefix="someprefix", registry="", node_registry="", platforms=[], network="n", dist=Path("d"),
+                timeout=60, services={})
+    return Settings(**{**base, **kw})
+
+
+def test_repository_naming():
+    assert settings_with().repository("accountservice") == "someprefix/accountservice"
+    assert settings_with(registry="127.0.0.1:5000/").repository("a") == "127.0.0.1:5000/someprefix/a"
+    assert settings_with(prefix="").repository("a") == "a"
+
+
+def test_pull_ref_names_the_registry_as_nodes_see_it():
+    ref = "127.0.0.1:5000/p/a:1@sha256:9"
+    assert settings_with(registry="127.0.0.1:5000").pull_ref(ref) == ref
+    assert settings_with(registry="127.0.0.1:5000", node_registry="10.77.0.1:5000").pull_ref(ref) == \
+        "10.77.0.1:5000/p/a:1@sha256:9"

@@ -1,0 +1,191 @@
+"""Machine drivers: how a machine comes to exist, how its engine is started, how it goes away.
+
+Once created, every machine is the same thing: a host reached over SSH (tasks.ssh).
+"""
+import json
+import re
+import shlex
+import shutil
+import time
+
+from tasks import machines, output, ssh
+from tasks.errors import PipelineError
+from tasks.machines import Machine
+
+ENGINE_VERSION = "docker version --format '{{.Server.Version}}'"
+START_ENGINE = ("if [ -d /run/systemd/system ]; then systemctl start docker; "
+                "else setsid nohup dockerd > /var/log/dockerd.log 2>&1 < /dev/null & fi")
+
+
+def wait_for_engine(client, who: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        code, out, _ = ssh.run(client, ENGINE_VERSION, timeout=15)
+        if code == 0:
+            return out.strip()
+        if time.monotonic() > deadline:
+            raise PipelineError(f"{who}: the Docker engine did not answer within {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+class SSHDriver:
+    """An existing host, reached with a key. Nothing is created on it; provision may install Docker."""
+
+    name = "ssh"
+
+    def create(self, c, name, host=None, user=None, key=None, port=None, accept_new=False, **_):
+        if not host:
+            raise PipelineError("the ssh driver needs --host ADDRESS")
+        machine = Machine(name, self.name, host, user or "root", int(port or 22), key)
+        if not output.is_dry(c):
+            ssh.connect(machine.host, machine.port, machine.user, machine.key, accept_new).close()
+        return machine
+
+    def provision(self, c, machine: Machine, install: bool = False) -> str:
+        client = ssh.connect(machine.host, machine.port, machine.user, machine.key)
+        try:
+            code, out, _ = ssh.run(client, ENGINE_VERSION, timeout=15)
+            if code == 0:
+                return f"{machine.name}: Docker {out.strip()} running, no change"
+            code, _, _ = ssh.run(client, "command -v dockerd")
+            if code != 0:
+                if not install:
+                    raise PipelineError(f"{machine.name}: Docker is not installed; rerun with --install to install "
+                                        f"it with the distribution's packages")
+                output.act(c, f"install docker.io on {machine.name}", self._install, client, machine)
+            output.act(c, f"start the Docker engine on {machine.name}", ssh.run, client, START_ENGINE)
+            if output.is_dry(c):
+                return f"{machine.name}: would start the engine"
+            return f"{machine.name}: Docker {wait_for_engine(client, machine.name)} started"
+        finally:
+            client.close()
+
+    @staticmethod
+    def _install(client, machine):
+        sudo = "" if machine.user == "root" else "sudo -n "
+        code, _, err = ssh.run(client, f"{sudo}env DEBIAN_FRONTEND=noninteractive sh -c "
+                                       f"'apt-get update -qq && apt-get install -y -qq docker.io'", timeout=900)
+        if code != 0:
+            raise PipelineError(f"{machine.name}: installing docker.io failed: {err.strip().splitlines()[-1:]}")
+
+    def stop_engine(self, c, machine):
+        raise PipelineError(f"{machine.name}: stopping the engine is only supported for netns machines")
+
+    def remove(self, c, machine: Machine) -> None:
+        """The host is not ours: only the record (and the key we recorded for it) go."""
+        ssh.forget(machine.host, machine.port)
+
+
+def used_addresses(c) -> set:
+    """Lab addresses taken: by our records, and by any netns machine up on this host."""
+    from tasks import netns
+
+    return {m.host for m in machines.all_machines() if m.driver == "netns"} | netns.addresses_in_use(c)
+
+
+class NetnsDriver(SSHDriver):
+    """A network namespace with its own address, Docker engine and sshd: a local host in seconds (Linux, root)."""
+
+    name = "netns"
+
+    def create(self, c, name, address=None, **_):
+        from tasks import netns
+
+        netns.check_supported()
+        address = address or netns.allocate_address(used_addresses(c))
+        state = machines.directory(name)
+        key = state / "id_ed25519"
+        if output.is_dry(c):
+            print(f"[dry] would create netns machine {name} at {address} with its own dockerd and sshd")
+            return Machine(name, self.name, address, key=str(key))
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        c.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True)
+        extras = netns.create(c, name, address, state / "host", (state / "id_ed25519.pub").read_text().strip())
+        # We generated this host's key ourselves: trusting it is not trust-on-first-use.
+        ssh.trust(address, 22, extras["host_key"])
+        return Machine(name, self.name, address, key=str(key), extras=extras)
+
+    def provision(self, c, machine: Machine, install: bool = False) -> str:
+        from tasks import netns
+
+        if netns.engine_running(machine.extras):
+            return f"{machine.name}: Docker engine running, no change"
+        output.act(c, f"start the Docker engine of {machine.name}", self._restart, c, machine)
+        return f"{machine.name}: Docker engine started"
+
+    @staticmethod
+    def _restart(c, machine):
+        from tasks import netns
+
+        machine.extras["pids"]["dockerd"] = netns.start_engine(c, machine.extras, machines.directory(machine.name) / "host")
+        machines.save(machine)
+
+    def stop_engine(self, c, machine):
+        from tasks import netns
+
+        netns.stop_engine(c, machine.extras)
+
+    def remove(self, c, machine: Machine) -> None:
+        from tasks import netns
+
+        netns.destroy(c, machine.extras, machines.directory(machine.name) / "host")
+        ssh.forget(machine.host, 22)
+
+
+class VirtualBoxDriver(SSHDriver):
+    """The seed's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
+
+    name = "virtualbox"
+    MISSING = ("docker-machine is not installed (it is archived upstream): install docker-machine and VirtualBox, "
+               "or use --driver ssh with an existing host, or --driver netns")
+
+    def _require(self, c):
+        if not shutil.which("docker-machine") and not output.is_dry(c):
+            raise PipelineError(self.MISSING)
+
+    def create(self, c, name, **_):
+        self._require(c)
+        c.run(f"docker-machine create --driver virtualbox {shlex.quote(name)}")
+        if output.is_dry(c):
+            c.run(f"docker-machine ip {shlex.quote(name)}")
+            return Machine(name, self.name, "0.0.0.0", user="docker")
+        ip = parse_ip(c.run(f"docker-machine ip {shlex.quote(name)}", hide=True).stdout)
+        inspect = c.run(f"docker-machine inspect {shlex.quote(name)}", hide=True).stdout
+        user, key = parse_inspect(inspect)
+        machine = Machine(name, self.name, ip, user, 22, key)
+        ssh.connect(machine.host, machine.port, machine.user, machine.key, accept_new=True).close()
+        return machine
+
+    def remove(self, c, machine: Machine) -> None:
+        self._require(c)
+        c.run(f"docker-machine rm -y {shlex.quote(machine.name)}")
+        ssh.forget(machine.host, machine.port)
+
+
+def parse_ip(text: str) -> str:
+    """`docker-machine ip NAME` prints one IPv4 address. Pure."""
+    ip = text.strip()
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", ip):
+        raise PipelineError(f"docker-machine ip printed {ip[:80]!r}, not an address")
+    return ip
+
+
+def parse_inspect(text: str) -> tuple:
+    """(user, key path) from `docker-machine inspect NAME` JSON. Pure.
+
+    Its SSHPort is VirtualBox's NAT forward on 127.0.0.1; we reach the VM at its own address, on 22.
+    """
+    try:
+        driver = json.loads(text)["Driver"]
+        return driver.get("SSHUser") or "docker", driver["SSHKeyPath"]
+    except (ValueError, KeyError, TypeError):
+        raise PipelineError("docker-machine inspect printed no SSH settings (Driver.SSHKeyPath)") from None
+
+
+DRIVERS = {d.name: d for d in (SSHDriver(), NetnsDriver(), VirtualBoxDriver())}
+
+
+def get(name: str):
+    if name not in DRIVERS:
+        raise PipelineError(f"unknown driver {name!r}; drivers: {', '.join(DRIVERS)}")
+    return DRIVERS[name]

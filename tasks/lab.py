@@ -1,0 +1,81 @@
+"""lab: a local multi-node swarm of netns machines in one command (Linux, root)."""
+from concurrent.futures import ThreadPoolExecutor
+
+from invoke import Collection
+
+from tasks import drivers, engine, machines, output, swarm
+from tasks.errors import PipelineError, task
+
+DEFAULTS = {"lab": {"nodes": 3, "prefix": "lab"}}
+
+
+def names(prefix: str, count: int) -> list:
+    """lab-1 is the manager, the rest are workers. Pure."""
+    if count < 1:
+        raise PipelineError(f"--nodes must be 1 or more, got {count}")
+    return [f"{prefix}-{i}" for i in range(1, count + 1)]
+
+
+def ensure_machine(c, name: str, address: str = None) -> str:
+    if machines.exists(name):
+        machine = machines.load(name)
+        return drivers.get(machine.driver).provision(c, machine)
+    machine = drivers.get("netns").create(c, name, address=address)
+    if not output.is_dry(c):
+        machines.save(machine)
+    return f"machine {name}: created ({machine.host})"
+
+
+def lab_machines(prefix: str) -> list:
+    return [m for m in machines.all_machines() if m.driver == "netns" and m.name.startswith(prefix + "-")]
+
+
+@task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers."})
+def up(c, nodes=None):
+    """Create N netns machines, form a swarm (1 manager, N-1 workers) and its overlay network."""
+    from tasks import netns
+
+    netns.check_supported()
+    prefix = str(c.config.lab.prefix)
+    wanted = names(prefix, int(nodes or c.config.lab.nodes))
+    # The first machine creates the shared bridge; the others can then come up side by side.
+    print(ensure_machine(c, wanted[0]))
+    # Addresses are handed out before the machines come up side by side, so two cannot pick the same one.
+    used, addresses = drivers.used_addresses(c), {}
+    for name in wanted[1:]:
+        if not machines.exists(name):
+            addresses[name] = netns.allocate_address(used | set(addresses.values()))
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted) - 1)) as pool:
+        for line in pool.map(lambda n: ensure_machine(c, n, addresses.get(n)), wanted[1:]):
+            print(line)
+    swarm.init(c, manager=wanted[0])
+    for name in wanted[1:]:
+        swarm.join(c, name, manager=wanted[0])
+    print(f"lab ready: target it with --manager {wanted[0]}, or `swarm: {{manager: {wanted[0]}}}` in invoke.yaml")
+
+
+@task
+def down(c):
+    """Remove every lab machine: processes, links, namespaces and state."""
+    prefix = str(c.config.lab.prefix)
+    found = lab_machines(prefix)
+    if not found:
+        print(f"no {prefix}-* machines, no change")
+        return
+    engine.client.cache_clear()
+
+    def remove(machine):
+        output.act(c, f"remove machine {machine.name} ({machine.host})", drivers.get("netns").remove, c, machine)
+        if not output.is_dry(c):
+            machines.delete(machine.name)
+        return machine.name
+
+    with ThreadPoolExecutor(max_workers=len(found)) as pool:
+        removed = list(pool.map(remove, found))
+    print(f"lab removed: {', '.join(removed)}")
+
+
+ns = Collection("lab")
+ns.add_task(up)
+ns.add_task(down)
+ns.configure(DEFAULTS)

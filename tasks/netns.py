@@ -1,0 +1,650 @@
+"""Netns machines: local hosts on Linux made of a network namespace on a host bridge, a Docker engine
+and an sshd of their own, so the pipeline reaches each one over SSH like any other machine.
+
+Everything a machine owns is named from its name (namespace, link, paths, cgroup), so destroy can
+find it again from the record alone, also after a half-finished create.
+"""
+import fcntl
+import hashlib
+import ipaddress
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tasks.errors import PipelineError
+from tasks.output import is_dry
+
+BRIDGE = "br-goswarm"
+SUBNET = "10.77.0.0/24"
+GATEWAY = "10.77.0.1"  # the bridge's address on the host
+
+PREFIX = "goswarm-"
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")
+SSHD = "/usr/sbin/sshd"
+# The host engine sets the FORWARD policy to DROP, which also drops bridged traffic between namespaces.
+FORWARD_RULE = f"FORWARD -i {BRIDGE} -o {BRIDGE} -j ACCEPT"
+# Machines reach each other and the host only, whatever the host's policy. REJECT rather than DROP makes
+# their failing DNS lookups (an engine trying a registry first) fail at once instead of timing out:
+# a pull of an unknown image inside a machine gives up in 5 s instead of 20 s.
+ISOLATE_RULE = f"FORWARD -i {BRIDGE} ! -o {BRIDGE} -j REJECT"
+TOOLS = {"ip": "iproute2", "nsenter": "util-linux", "iptables": "iptables", "dockerd": "docker.io",
+         SSHD: "openssh-server", "ssh-keygen": "openssh-client"}
+LAUNCHERS = ("setsid", "nohup", "nsenter")
+READY_TIMEOUT = 30
+STOP_TIMEOUT = 20
+# Serialises bridge set-up and tear-down between concurrent creates and destroys.
+LOCK_FILE = "/run/goswarm-netns.lock"
+
+
+# --- pure helpers ---------------------------------------------------------------------------------
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise PipelineError(f"invalid netns machine name {name!r}: use 1-21 of a-z, 0-9 and '-', "
+                            "starting with a letter or digit")
+    return name
+
+
+def host_range():
+    network = ipaddress.ip_network(SUBNET)
+    gateway = ipaddress.ip_address(GATEWAY)
+    return [str(a) for a in network.hosts() if a != gateway]
+
+
+def allocate_address(used) -> str:
+    """The lowest free address 10.77.0.2 .. 10.77.0.254 not in `used`. Pure."""
+    for address in host_range():
+        if address not in used:
+            return address
+    raise PipelineError(f"no free address left in {SUBNET}: destroy a netns machine first")
+
+
+def check_address(address: str) -> str:
+    if address not in host_range():
+        raise PipelineError(f"netns machine address {address!r} is not one of {SUBNET} "
+                            f"(excluding the bridge {GATEWAY})")
+    return address
+
+
+def veth_name(name: str) -> str:
+    """Host side of the pair: readable, unique by hash, within the kernel's 15 characters."""
+    digest = hashlib.sha1(name.encode()).hexdigest()[:6]
+    return f"gs-{name[:5]}-{digest}"
+
+
+def run_dir(name: str) -> Path:
+    return Path(f"/run/{PREFIX}{name}")
+
+
+def uts_file(name: str) -> Path:
+    # A persistent UTS namespace gives the machine its own hostname: `docker info` and `node ls` show it.
+    return run_dir(name) / "uts"
+
+
+def netns_file(name: str) -> Path:
+    return Path("/run/netns") / f"{PREFIX}{name}"
+
+
+def planned(name: str, address: str) -> dict:
+    """The record extras of a machine before it runs: every name and path follows from `name`. Pure."""
+    return {"netns": PREFIX + name, "veth": veth_name(name), "address": address,
+            "socket": str(run_dir(name) / "docker.sock"), "data_root": f"/var/lib/goswarm/{name}",
+            "exec_root": str(run_dir(name) / "exec"), "pids": {"dockerd": 0, "sshd": 0}, "host_key": ""}
+
+
+def name_of(extras: dict) -> str:
+    """The machine name from a record; paths are rebuilt from it rather than trusted from the record."""
+    netns = str(extras.get("netns", ""))
+    if not netns.startswith(PREFIX):
+        raise PipelineError(f"not a netns machine record: netns is {netns!r}")
+    return check_name(netns[len(PREFIX):])
+
+
+def docker_major(version_output: str) -> int:
+    """From `dockerd --version`. Pure."""
+    found = re.search(r"version (\d+)\.", version_output)
+    return int(found.group(1)) if found else 0
+
+
+def daemon_config(state_dir: Path, major: int) -> dict:
+    """Before Docker 23 the engine ID comes from /etc/docker/key.json, shared by every engine here;
+    a key per machine keeps the IDs apart. Later engines keep their ID in the data root. Pure."""
+    return {"deprecated-key-path": str(state_dir / "key.json")} if 0 < major < 23 else {}
+
+
+def dockerd_argv(extras: dict, state_dir: Path) -> list:
+    name = name_of(extras)
+    return ["dockerd", "--config-file", str(state_dir / "daemon.json"),
+            "-H", f"unix://{extras['socket']}", "--data-root", extras["data_root"],
+            "--exec-root", extras["exec_root"], "--pidfile", str(state_dir / "docker.pid"),
+            "--bridge", "none", "--iptables=false", "--cgroup-parent", f"/{PREFIX}{name}",
+            "--containerd-namespace", PREFIX + name, "--containerd-plugins-namespace", f"{PREFIX}{name}p",
+            "--insecure-registry", SUBNET]
+
+
+def sshd_config(extras: dict, state_dir: Path) -> str:
+    """Root only, key only, and every session's docker talks to this machine's engine. Pure."""
+    lines = [
+        f"# netns machine {name_of(extras)}, written by tasks/netns.py",
+        f"ListenAddress {extras['address']}",
+        "Port 22",
+        f"HostKey {state_dir / 'ssh_host_ed25519_key'}",
+        f"PidFile {state_dir / 'sshd.pid'}",
+        # An absolute AuthorizedKeysFile applies to every account; AllowUsers keeps it to root.
+        f"AuthorizedKeysFile {state_dir / 'authorized_keys'}",
+        "AllowUsers root",
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "X11Forwarding no",
+        "PrintMotd no",
+        # scp uses the sftp protocol since OpenSSH 9.0.
+        "Subsystem sftp internal-sftp",
+        f"SetEnv DOCKER_HOST=unix://{extras['socket']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def authorized_keys(key: str) -> str:
+    """One public key line; a newline could smuggle in a second key or options. Pure."""
+    key = (key or "").strip()
+    if not key or "\n" in key or "\r" in key or not re.match(r"^(ssh-|ecdsa-|sk-)\S+ \S+", key):
+        raise PipelineError("the authorized key must be one OpenSSH public key line (e.g. 'ssh-ed25519 AAAA...')")
+    return key + "\n"
+
+
+def host_key_line(public_key_file_text: str) -> str:
+    """'type base64' of a .pub file, without the comment. Pure."""
+    fields = public_key_file_text.split()
+    if len(fields) < 2:
+        raise PipelineError("ssh-keygen wrote an empty host public key")
+    return f"{fields[0]} {fields[1]}"
+
+
+def mounts_under(mountinfo: str, roots) -> list:
+    """Mount points at or below any of `roots`, deepest first (unmount order). Pure."""
+    roots = [str(r).rstrip("/") for r in roots]
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        if any(point == r or point.startswith(r + "/") for r in roots):
+            points.append(point)
+    return sorted(set(points), key=lambda p: (-p.count("/"), p))
+
+
+def netns_names(ip_netns_list: str) -> list:
+    """Our namespaces from `ip netns list` ("goswarm-a (id: 3)" lines). Pure."""
+    names = [line.split()[0] for line in ip_netns_list.splitlines() if line.strip()]
+    return [n for n in names if n.startswith(PREFIX)]
+
+
+def missing_tools(found) -> list:
+    """`found(tool)` tells whether a tool is there. Pure."""
+    return [tool for tool in TOOLS if not found(tool)]
+
+
+def log_tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+# --- processes (read from /proc; a pid is only acted on while it is still our program) -------------
+
+def _program(pid: int):
+    """(program name, command line) of a live process, or None when it is gone or a zombie."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, ValueError):
+        return None
+    return os.path.basename(exe.removesuffix(" (deleted)")), cmdline
+
+
+def _is(pid, program: str, marker: str) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    found = _program(pid)
+    return found is not None and found[0] == program and marker in found[1]
+
+
+def _pidfile(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _signal(pids, sig) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _wait_gone(pids, timeout: float) -> list:
+    """The pids still alive after `timeout` seconds (zombies count as gone: init reaps them later)."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in pids if _program(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if _program(p)]
+    return alive
+
+
+def _kill_and_wait(pids, timeout: float) -> list:
+    _signal(pids, signal.SIGKILL)
+    return _wait_gone(pids, timeout)
+
+
+def _launched_by_us(pid, name: str) -> bool:
+    """A daemon of this machine, or the launcher (setsid, nohup, nsenter) that is about to exec it."""
+    found = _program(pid) if isinstance(pid, int) and pid > 0 else None
+    return bool(found) and (found[0] in LAUNCHERS or found[0].startswith(("containerd", "dockerd", "runc"))) \
+        and f"{run_dir(name)}/" in found[1]
+
+
+def _ns_id(path):
+    try:
+        st = os.stat(path)
+        return st.st_dev, st.st_ino
+    except OSError:
+        return None
+
+
+def _leftover_processes(name: str) -> list:
+    """Every process that belongs to the machine: anything inside its network or UTS namespace (daemons,
+    containerd, shims, SSH sessions) and containerd or shims still naming its exec root."""
+    ours = {ns for ns in (_ns_id(netns_file(name)), _ns_id(uts_file(name))) if ns}
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        pid = int(entry)
+        if ours and ({_ns_id(f"/proc/{pid}/ns/net"), _ns_id(f"/proc/{pid}/ns/uts")} & ours):
+            found.append(pid)
+            continue
+        if _launched_by_us(pid, name):
+            found.append(pid)
+    return [p for p in found if _program(p)]
+
+
+def _cgroup_dirs(name: str) -> list:
+    """The engine's --cgroup-parent in each hierarchy (cgroup v1 has one per controller, v2 one in all)."""
+    root = Path("/sys/fs/cgroup")
+    if not root.is_dir():
+        return []
+    tops = [root] + [d for d in root.iterdir() if d.is_dir() and not d.is_symlink()]
+    return [t / f"{PREFIX}{name}" for t in tops if (t / f"{PREFIX}{name}").is_dir()]
+
+
+def _container_processes(name: str) -> list:
+    pids = set()
+    for top in _cgroup_dirs(name):
+        for procs in top.rglob("cgroup.procs"):
+            try:
+                pids.update(int(p) for p in procs.read_text().split())
+            except (OSError, ValueError):
+                pass
+    return sorted(pids)
+
+
+def _remove_cgroups(name: str) -> list:
+    """rmdir the machine's cgroups, leaves first; the directories that would not go."""
+    stuck = []
+    for top in _cgroup_dirs(name):
+        for here, dirs, _ in os.walk(top, topdown=False):
+            try:
+                os.rmdir(here)
+            except OSError:
+                stuck.append(here)
+    return stuck
+
+
+# --- host plumbing (every command through c.run) -----------------------------------------------------
+
+def _run(c, command: str, what: str):
+    result = c.run(command, hide=True, warn=True, in_stream=False)
+    if result.failed:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise PipelineError(f"{what} failed: {detail[-1] if detail else f'exit {result.exited}'}")
+    return result
+
+
+def _try(c, command: str) -> bool:
+    return c.run(command, hide=True, warn=True, in_stream=False).ok
+
+
+@contextmanager
+def _host_lock():
+    with open(LOCK_FILE, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _list_netns(c) -> list:
+    return netns_names(_run(c, "ip netns list", "listing network namespaces").stdout)
+
+
+def addresses_in_use(c) -> set:
+    """The addresses of the netns machines on this host, for allocate_address."""
+    used = set()
+    for netns in _list_netns(c):
+        shown = c.run(f"ip -n {shlex.quote(netns)} -4 -o addr show", hide=True, warn=True, in_stream=False)
+        used.update(re.findall(r"inet (10\.77\.0\.\d+)/", shown.stdout if shown.ok else ""))
+    return used
+
+
+def check_supported() -> None:
+    """One line saying why this host cannot run netns machines, or nothing."""
+    system = platform.system()
+    if system != "Linux":
+        raise PipelineError(f"netns machines need Linux (network namespaces); this host runs {system}")
+    if os.geteuid() != 0:
+        raise PipelineError("netns machines need root (they add namespaces, a bridge and an iptables rule): "
+                            "run as root")
+    missing = missing_tools(lambda tool: os.access(tool, os.X_OK) if tool.startswith("/") else shutil.which(tool))
+    if missing:
+        packages = " ".join(dict.fromkeys(TOOLS[t] for t in missing))
+        raise PipelineError(f"netns machines need {', '.join(missing)}: apt-get install -y {packages}")
+
+
+def _ensure_bridge(c) -> None:
+    routes = c.run(f"ip -4 route show {SUBNET}", hide=True, warn=True, in_stream=False).stdout
+    foreign = [line for line in routes.splitlines() if line.strip() and f"dev {BRIDGE}" not in line]
+    if foreign:
+        raise PipelineError(f"{SUBNET} is already routed on this host ({foreign[0].strip()}); "
+                            "netns machines need that subnet for themselves")
+    if not Path(f"/sys/class/net/{BRIDGE}").exists():
+        _run(c, f"ip link add {BRIDGE} type bridge", f"creating the bridge {BRIDGE}")
+    _run(c, f"ip addr replace {GATEWAY}/24 dev {BRIDGE}", f"addressing the bridge {BRIDGE}")
+    _run(c, f"ip link set {BRIDGE} up", f"bringing up the bridge {BRIDGE}")
+    for rule in (ISOLATE_RULE, FORWARD_RULE):
+        if not _try(c, f"iptables -C {rule}"):
+            _run(c, f"iptables -I {rule}", f"adding the iptables rule {rule}")
+
+
+def _remove_bridge_if_unused(c) -> None:
+    if _list_netns(c):
+        return
+    for rule in (FORWARD_RULE, ISOLATE_RULE):
+        while _try(c, f"iptables -C {rule}"):
+            _run(c, f"iptables -D {rule}", f"removing the iptables rule {rule}")
+    if Path(f"/sys/class/net/{BRIDGE}").exists():
+        _run(c, f"ip link del {BRIDGE}", f"removing the bridge {BRIDGE}")
+
+
+def _add_namespace(c, extras: dict) -> None:
+    netns, veth, q = extras["netns"], extras["veth"], shlex.quote
+    name = name_of(extras)
+    _run(c, f"ip netns add {q(netns)}", f"adding the network namespace {netns}")
+    # The peer is born inside the namespace as eth0: no temporary name on the host to collide.
+    _run(c, f"ip link add {q(veth)} type veth peer name eth0 netns {q(netns)}", f"adding the link {veth}")
+    _run(c, f"ip link set {q(veth)} master {BRIDGE} up", f"attaching {veth} to {BRIDGE}")
+    for command in (f"addr add {q(extras['address'])}/24 dev eth0", "link set eth0 up", "link set lo up",
+                    f"route add default via {GATEWAY}"):
+        _run(c, f"ip -n {q(netns)} {command}", f"setting up {netns} (ip {command})")
+    run_dir(name).mkdir(mode=0o700, parents=True, exist_ok=True)
+    uts = uts_file(name)
+    uts.touch()
+    _run(c, f"unshare --uts={q(str(uts))} hostname {q(name)}", f"giving {netns} its hostname")
+
+
+def _enter(name: str) -> str:
+    return f"nsenter --net={shlex.quote(str(netns_file(name)))} --uts={shlex.quote(str(uts_file(name)))}"
+
+
+def _engine_answers(socket_path: str) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(2)
+            s.connect(socket_path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return s.recv(64).split(b" ")[1:2] == [b"200"]
+    except (OSError, IndexError):
+        return False
+
+
+def _port_open(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(ready, alive, timeout: float) -> bool:
+    """True once ready(); False when alive() turns False or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if not alive():
+            return ready()
+        time.sleep(0.1)
+    return ready()
+
+
+def _launch_dockerd(c, extras: dict, state_dir: Path) -> int:
+    name = name_of(extras)
+    if not Path(state_dir / "daemon.json").exists():
+        major = docker_major(_run(c, "dockerd --version", "asking dockerd its version").stdout)
+        (state_dir / "daemon.json").write_text(json.dumps(daemon_config(state_dir, major)) + "\n")
+    # Pidfiles left by a killed engine: dockerd refuses a pid the kernel has since reused, and it waits for
+    # "still running" containerd when that pid is a zombie init has not reaped yet (it only checks kill(pid, 0)).
+    (state_dir / "docker.pid").unlink(missing_ok=True)
+    containerd_pid = Path(extras["exec_root"]) / "containerd" / "containerd.pid"
+    if not _is(_pidfile(containerd_pid), "containerd", extras["exec_root"]):
+        containerd_pid.unlink(missing_ok=True)
+    log = shlex.quote(str(state_dir / "dockerd.log"))
+    argv = " ".join(shlex.quote(a) for a in dockerd_argv(extras, state_dir))
+    # setsid+nohup detach it from this session; no stdio of ours stays open, so c.run returns at once.
+    started = _run(c, f"cd / ; setsid nohup {_enter(name)} {argv} >> {log} 2>&1 < /dev/null & echo $!",
+                   "starting dockerd")
+    launched = int(started.stdout.split()[-1])
+    pidfile = state_dir / "docker.pid"
+    # Until it answers, the pid may still be setsid or nsenter on its way to exec dockerd.
+    if not _wait(lambda: _engine_answers(extras["socket"]), lambda: _program(launched) is not None, READY_TIMEOUT):
+        _kill_and_wait([p for p in (launched, _pidfile(pidfile)) if _launched_by_us(p, name)], 5)
+        raise PipelineError(f"dockerd of {name} did not answer within {READY_TIMEOUT}s: "
+                            f"{log_tail(state_dir / 'dockerd.log')}")
+    return _pidfile(pidfile) or launched
+
+
+def _launch_sshd(c, extras: dict, state_dir: Path, key: str) -> int:
+    name, q = name_of(extras), shlex.quote
+    host_key = state_dir / "ssh_host_ed25519_key"
+    _run(c, f"ssh-keygen -q -t ed25519 -N '' -C {q(PREFIX + name)} -f {q(str(host_key))}", "generating the host key")
+    (state_dir / "authorized_keys").write_text(authorized_keys(key))
+    (state_dir / "authorized_keys").chmod(0o600)
+    config = state_dir / "sshd_config"
+    config.write_text(sshd_config(extras, state_dir))
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    log = state_dir / "sshd.log"
+    started = c.run(f"cd / && {_enter(name)} {SSHD} -f {q(str(config))} -E {q(str(log))} < /dev/null",
+                    hide=True, warn=True, in_stream=False)
+    if started.failed:
+        said = started.stderr.strip().splitlines()
+        raise PipelineError(f"sshd of {name} did not start: {said[-1] if said else log_tail(log)}")
+    pidfile = state_dir / "sshd.pid"
+    up = _wait(lambda: _is(_pidfile(pidfile), "sshd", str(config)) and _port_open(extras["address"], 22),
+               lambda: True, READY_TIMEOUT)
+    if not up:
+        raise PipelineError(f"sshd of {name} did not listen on {extras['address']}:22 within "
+                            f"{READY_TIMEOUT}s: {log_tail(log)}")
+    return _pidfile(pidfile)
+
+
+def _check_free(c, extras: dict) -> None:
+    """Refuse before acting, so that the rollback can never touch another machine's things."""
+    name = name_of(extras)
+    if extras["netns"] in _list_netns(c) or run_dir(name).exists() or Path(extras["data_root"]).exists():
+        raise PipelineError(f"netns machine {name} already exists on this host (destroy it first)")
+    if extras["address"] in addresses_in_use(c):
+        raise PipelineError(f"address {extras['address']} is taken by another netns machine")
+
+
+def create(c, name: str, address: str, state_dir: Path, authorized_key: str) -> dict:
+    """Bring up netns machine `name` at `address`; its files go to `state_dir`. Returns the record extras."""
+    extras = planned(check_name(name), check_address(address))
+    authorized_keys(authorized_key)
+    state_dir = Path(state_dir)
+    if is_dry(c):
+        print(f"[dry] would create netns machine {name} at {address} (namespace {extras['netns']}, "
+              f"engine {extras['socket']}, sshd on {address}:22)")
+        return extras
+    check_supported()
+    with _host_lock():
+        _check_free(c, extras)
+        try:
+            _ensure_bridge(c)
+            _add_namespace(c, extras)
+        except BaseException as e:
+            _roll_back(c, extras, state_dir, e, locked=True)
+    try:
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        Path(extras["data_root"]).mkdir(mode=0o711, parents=True, exist_ok=True)
+        extras["pids"]["dockerd"] = _launch_dockerd(c, extras, state_dir)
+        extras["pids"]["sshd"] = _launch_sshd(c, extras, state_dir, authorized_key)
+        extras["host_key"] = host_key_line((state_dir / "ssh_host_ed25519_key.pub").read_text())
+    except BaseException as e:
+        _roll_back(c, extras, state_dir, e)
+    return extras
+
+
+def _roll_back(c, extras: dict, state_dir: Path, error: BaseException, locked: bool = False):
+    try:
+        _destroy(c, extras, state_dir, locked)
+    except PipelineError as cleanup:
+        raise PipelineError(f"creating netns machine {name_of(extras)} failed ({error}); "
+                            f"the clean-up also failed: {cleanup}") from error
+    if isinstance(error, PipelineError):
+        raise error
+    if not isinstance(error, Exception):
+        raise error  # KeyboardInterrupt and friends, after cleaning up
+    raise PipelineError(f"creating netns machine {name_of(extras)} failed: {error}") from error
+
+
+# --- tear-down -----------------------------------------------------------------------------------------
+
+def _stop_daemons(extras: dict, state_dir: Path) -> None:
+    name = name_of(extras)
+    engine_marker = f"unix://{run_dir(name)}/docker.sock"
+    # Containers first: dockerd would otherwise wait out each one's stop timeout before it exits.
+    _kill_and_wait(_container_processes(name), 5)
+    engines = {p for p in (extras.get("pids", {}).get("dockerd"), _pidfile(state_dir / "docker.pid"))
+               if _is(p, "dockerd", engine_marker)}
+    _signal(engines, signal.SIGTERM)
+    _kill_and_wait(_wait_gone(engines, STOP_TIMEOUT), 5)
+    config = str(state_dir / "sshd_config")
+    sshds = {p for p in (extras.get("pids", {}).get("sshd"), _pidfile(state_dir / "sshd.pid"))
+             if _is(p, "sshd", config)}
+    _signal(sshds, signal.SIGTERM)
+    _kill_and_wait(_wait_gone(sshds, 5), 5)
+    # containerd, shims, SSH sessions, and containers a swarm may have restarted meanwhile.
+    _kill_and_wait(_leftover_processes(name) + _container_processes(name), 10)
+
+
+def _remove_files(c, name: str, extras: dict, state_dir: Path) -> None:
+    q = shlex.quote
+    roots = [run_dir(name), Path(f"/var/lib/goswarm/{name}")]
+    for point in mounts_under(Path("/proc/self/mountinfo").read_text(), roots):
+        if not _try(c, f"umount {q(point)}"):
+            _try(c, f"umount -l {q(point)}")
+    if netns_file(name).exists() or extras["netns"] in _list_netns(c):
+        _run(c, f"ip netns del {q(extras['netns'])}", f"deleting the namespace {extras['netns']}")
+    veth = veth_name(name)
+    if Path(f"/sys/class/net/{veth}").exists():
+        _run(c, f"ip link del {q(veth)}", f"deleting the link {veth}")
+    # --one-file-system: a mount that would not go must never lead rm into another filesystem.
+    paths = " ".join(q(str(p)) for p in (*roots, state_dir) if p.exists())
+    if paths:
+        _try(c, f"rm -rf --one-file-system {paths}")
+    _remove_cgroups(name)
+    try:
+        Path("/var/lib/goswarm").rmdir()
+    except OSError:
+        pass  # absent, or another machine still lives there
+
+
+def _leftovers(c, name: str, state_dir: Path) -> list:
+    """What is still there after a destroy; empty when it converged."""
+    left = [str(p) for p in (run_dir(name), Path(f"/var/lib/goswarm/{name}"), state_dir) if p.exists()]
+    if f"{PREFIX}{name}" in _list_netns(c):
+        left.append(f"namespace {PREFIX}{name}")
+    if Path(f"/sys/class/net/{veth_name(name)}").exists():
+        left.append(f"link {veth_name(name)}")
+    left += [f"pid {p}" for p in _leftover_processes(name) + _container_processes(name)]
+    left += [f"cgroup {d}" for d in _cgroup_dirs(name)]
+    return left
+
+
+def _destroy(c, extras: dict, state_dir: Path, locked: bool = False) -> None:
+    name = name_of(extras)
+    state_dir = Path(state_dir)
+    if len(state_dir.resolve().parts) < 3:
+        raise PipelineError(f"refusing to remove {state_dir} as a machine's state directory")
+    _stop_daemons(extras, state_dir)
+    _remove_files(c, name, {**extras, "netns": PREFIX + name}, state_dir)
+    if locked:
+        _remove_bridge_if_unused(c)
+    else:
+        with _host_lock():
+            _remove_bridge_if_unused(c)
+    left = _leftovers(c, name, state_dir)
+    if left:
+        raise PipelineError(f"netns machine {name} was not fully removed: {', '.join(left)}")
+
+
+def destroy(c, extras: dict, state_dir: Path) -> None:
+    """Remove everything create made (also half of it); doing it twice is fine."""
+    if is_dry(c):
+        print(f"[dry] would destroy netns machine {name_of(extras)} and remove {state_dir}")
+        return
+    _destroy(c, extras, Path(state_dir))
+
+
+# --- the engine alone (a node losing and regaining its engine) ---------------------------------------
+
+def engine_running(extras: dict) -> bool:
+    return _is(extras.get("pids", {}).get("dockerd"), "dockerd", f"unix://{extras['socket']}")
+
+
+def stop_engine(c, extras: dict) -> None:
+    """SIGKILL the engine, as a crash would (its containerd goes with it; containers stay until a restart)."""
+    if is_dry(c):
+        print(f"[dry] would kill the engine of netns machine {name_of(extras)}")
+        return
+    if engine_running(extras):
+        pid = extras["pids"]["dockerd"]
+        if _kill_and_wait([pid], 10):
+            raise PipelineError(f"dockerd {pid} of {name_of(extras)} survived SIGKILL")
+
+
+def start_engine(c, extras: dict, state_dir: Path) -> int:
+    """Start the engine again with the same flags; returns its pid and records it in `extras`."""
+    if is_dry(c):
+        print(f"[dry] would start the engine of netns machine {name_of(extras)}")
+        return 0
+    if not engine_running(extras):
+        extras.setdefault("pids", {})["dockerd"] = _launch_dockerd(c, extras, Path(state_dir))
+    return extras["pids"]["dockerd"]

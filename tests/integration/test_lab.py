@@ -1,0 +1,185 @@
+"""A real 3-node swarm of netns machines: redeploy across nodes, overlay between nodes, node loss, ssh driver."""
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from conftest import ROOT, SUFFIX, Project, assert_one_line_error, free_port, http_get, wait_for
+
+PREFIX = f"it{SUFFIX}"
+MANAGER = f"{PREFIX}-1"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, engine):
+    tmp = tmp_path_factory.mktemp("lab")
+    project = Project(tmp, engine)
+    project.machines_dir = tmp / "machines"
+    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
+    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
+    project.config["swarm"]["manager"] = MANAGER
+    project.outputs = []
+    project.pids, project.veths = [], []
+    try:
+        up = project.inv("lab.up", "--nodes", "3")
+        project.pids = [pid for m in records(project) for pid in m["extras"]["pids"].values()]
+        project.veths = [m["extras"]["veth"] for m in records(project)]
+        assert f"lab ready: target it with --manager {MANAGER}" in up.output
+        yield project
+    finally:
+        down = project.inv("lab.down", check=False)
+        project.outputs.append(down.output)
+        leftovers(project)
+
+
+def records(project) -> list:
+    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
+
+
+def client_of(record):
+    return docker.DockerClient(base_url=f"unix://{record['extras']['socket']}")
+
+
+def leftovers(project):
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"goswarm-{PREFIX}" not in namespaces
+    assert not list(project.machines_dir.glob("*/machine.json"))
+    assert not list(Path("/var/lib/goswarm").glob(f"{PREFIX}-*"))
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert not [veth for veth in project.veths if f" {veth}@" in links or f" {veth}:" in links]
+    for pid in project.pids:
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} of the lab is still running"
+
+
+def test_lab_forms_a_three_node_swarm(lab):
+    machines = records(lab)
+    assert [m["name"] for m in machines] == [f"{PREFIX}-1", f"{PREFIX}-2", f"{PREFIX}-3"]
+    nodes = client_of(machines[0]).api.nodes()
+    assert sorted(n["Spec"]["Role"] for n in nodes) == ["manager", "worker", "worker"]
+    assert all(n["Status"]["State"] == "ready" for n in nodes)
+    again = lab.inv("lab.up", "--nodes", "3")
+    assert again.output.count("no change") >= 5, again.output  # 3 engines, the swarm, the network, 2 joins
+    ls = lab.inv("machine.ls")
+    assert ls.output.count(" yes ") == 3 and "manager" in ls.output
+
+
+def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
+    port = free_port()
+    name = lab.add_service("accountservice", port=6767, publish=port, replicas=3, smoke="/accounts/10000")
+    quotes = lab.add_service("quotes-service", port=8080)
+    result = lab.inv("redeploy", "--service", f"{name},{quotes}")
+    lab.outputs.append(result.output)
+    assert "ship" in result.output and "loaded" in result.output
+    for machine in records(lab):
+        body = wait_for(lambda: http_get(f"http://{machine['host']}:{port}/accounts/10000"), 20, machine["name"])
+        assert body == '{"id":"10000","name":"Person_0"}\n'
+
+    manager = client_of(records(lab)[0])
+    quotes_node = next(t["NodeID"] for t in manager.api.tasks(filters={"service": quotes, "desired-state": "running"}))
+    nodes = {n["ID"]: n["Status"]["Addr"] for n in manager.api.nodes()}
+    other = next(m for m in records(lab) if m["host"] not in (nodes[quotes_node],))
+    client = client_of(other)
+    fixture = Path(__file__).parent.parent / "fixtures" / "httpget"
+    build = lab.tmp / "httpget"
+    subprocess.run(["go", "build", "-o", str(build / "httpget"), "."], cwd=fixture, check=True,
+                   env={"CGO_ENABLED": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(lab.tmp),
+                        "GOCACHE": str(lab.tmp / "gocache")})
+    (build / "Dockerfile").write_text('FROM scratch\nCOPY httpget /httpget\nENTRYPOINT ["/httpget"]\n')
+    image, _ = engine.images.build(path=str(build), tag="it/httpget:lab")
+    client.images.load(b"".join(engine.api.get_image("it/httpget:lab")))
+
+    def quote():
+        container = client.containers.run("it/httpget:lab", [f"http://{quotes}:8080/api/quote"], network=lab.network,
+                                          detach=True)
+        try:
+            return container.logs().decode() if container.wait(timeout=30)["StatusCode"] == 0 else None
+        finally:
+            container.remove(force=True)
+
+    assert json.loads(wait_for(quote, 30, "a quote from another node"))["quote"]
+
+    unchanged = lab.inv("redeploy", "--service", name)
+    assert "has every image, skipped" in unchanged.output and f"{name}: no change" in unchanged.output
+
+
+def test_node_loss(lab):
+    from invoke import Context
+
+    from tasks import netns
+
+    name = lab.add_service("accountservice", port=6767, publish=free_port(), replicas=2, smoke="/accounts/10000")
+    lab.inv("redeploy", "--service", name)
+    machines = records(lab)
+    manager = client_of(machines[0])
+    by_addr = {n["Status"]["Addr"]: n["ID"] for n in manager.api.nodes()}
+    busy = {t["NodeID"] for t in manager.api.tasks(filters={"service": name, "desired-state": "running"})}
+    victim = next(m for m in machines[1:] if by_addr[m["host"]] in busy)
+    netns.stop_engine(Context(), victim["extras"])
+    try:
+        def down():
+            out = lab.inv("swarm.status").output
+            row = next(line for line in out.splitlines() if line.startswith(victim["name"]))
+            return "down" in row and out
+        status = wait_for(down, 60, f"{victim['name']} to be reported down")
+        assert victim["name"] in status
+
+        def moved():
+            tasks = manager.api.tasks(filters={"service": name, "desired-state": "running"})
+            running = [t for t in tasks if t["Status"]["State"] == "running"]
+            return len(running) == 2 and all(t["NodeID"] != by_addr[victim["host"]] for t in running)
+        wait_for(moved, 60, "the tasks to move off the lost node")
+
+        main_go = lab.source("accountservice")
+        main_go.write_text(main_go.read_text().replace('"Person_"', '"Survivor_"'))
+        result = lab.inv("redeploy", "--service", name)
+        assert f"skipped, {victim['name']} is down" in result.output
+    finally:
+        lab.inv("machine.provision", victim["name"])
+    wait_for(lambda: manager.api.inspect_node(by_addr[victim["host"]])["Status"]["State"] == "ready", 60,
+             f"{victim['name']} to rejoin")
+    assert "running, no change" in lab.inv("machine.provision", victim["name"]).output
+
+
+def test_ssh_driver_host_keys_and_credentials(lab, tmp_path):
+    target = records(lab)[1]
+    other = Project(tmp_path, lab.engine)
+    other.extra_env = {"MACHINES_DIR": str(tmp_path / "machines")}
+    host, key = target["host"], target["key"]
+
+    unknown = other.inv("machine.create", "box", "--host", host, "--key", key, check=False)
+    assert_one_line_error(unknown, "host key is unknown", "--accept-new-host-key")
+    accepted = other.inv("machine.create", "box", "--host", host, "--key", key, "--accept-new-host-key")
+    assert "accepted new host key" in accepted.output and "machine box: created" in accepted.output
+    assert "running, no change" in other.inv("machine.provision", "box").output
+    assert "running, no change" in other.inv("machine.provision", "box").output
+    assert "10.77.0." in other.inv("machine.ssh", "box", "--", "ip -4 -o addr show").output
+
+    wrong = tmp_path / "wrong_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    refused = other.inv("machine.create", "box2", "--host", host, "--key", str(wrong), check=False)
+    assert_one_line_error(refused, "the key was refused")
+    bad_user = other.inv("machine.create", "box3", "--host", host, "--user", "nobody", "--key", key, check=False)
+    assert_one_line_error(bad_user, "nobody@", "the key was refused")
+
+    known = tmp_path / "machines" / "known_hosts"
+    fake = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "fake")], check=True)
+    assert fake.returncode == 0
+    known.write_text(f"{host} {(tmp_path / 'fake.pub').read_text().split(' ')[0]} "
+                     f"{(tmp_path / 'fake.pub').read_text().split(' ')[1]}\n")
+    changed = other.inv("machine.create", "box4", "--host", host, "--key", key, "--accept-new-host-key", check=False)
+    assert_one_line_error(changed, "CHANGED")
+    lab.outputs += [unknown.output, accepted.output, refused.output, bad_user.output, changed.output]
+
+
+def test_no_secret_in_any_output(lab):
+    manager = client_of(records(lab)[0])
+    manager.swarm.reload()
+    tokens = list(manager.swarm.attrs["JoinTokens"].values())
+    keys = [Path(m["key"]).read_text().strip().splitlines()[1] for m in records(lab)]
+    seen = "\n".join(lab.outputs + lab.all_output)
+    assert tokens and keys and seen
+    for secret in tokens + keys:
+        assert secret not in seen

@@ -1,0 +1,223 @@
+"""tasks.netns against the real kernel: a namespace, an engine and an sshd per machine, reached over SSH."""
+import os
+import subprocess
+from pathlib import Path
+
+import invoke
+import pytest
+
+from conftest import wait_for
+from tasks import netns
+from tasks.errors import PipelineError
+
+PID = os.getpid() % 1000
+
+
+# --- pure ------------------------------------------------------------------------------------------
+
+def test_allocate_address_takes_the_lowest_free_one():
+    assert netns.allocate_address(set()) == "10.77.0.2"
+    assert netns.allocate_address({"10.77.0.2", "10.77.0.4", "192.0.2.9"}) == "10.77.0.3"
+    every = {f"10.77.0.{i}" for i in range(2, 255)}
+    assert netns.allocate_address(every - {"10.77.0.254"}) == "10.77.0.254"
+    with pytest.raises(PipelineError, match="no free address"):
+        netns.allocate_address(every)
+
+
+@pytest.mark.parametrize("name", ["", "-a", "A", "a_b", "a" * 22, "a/b", "a b"])
+def test_a_name_that_could_escape_its_paths_is_refused(name):
+    with pytest.raises(PipelineError, match="invalid netns machine name"):
+        netns.check_name(name)
+
+
+def test_every_name_and_path_follows_from_the_machine_name():
+    extras = netns.planned("web-1", "10.77.0.9")
+    assert extras["netns"] == "goswarm-web-1" and len(extras["veth"]) <= 15
+    assert netns.veth_name("abcdefgh-1") != netns.veth_name("abcdefgh-2")
+    config = netns.sshd_config(extras, Path("/s"))
+    for line in ("ListenAddress 10.77.0.9", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+                 "AllowUsers root", "SetEnv DOCKER_HOST=unix:///run/goswarm-web-1/docker.sock"):
+        assert line in config.splitlines()
+    assert "AcceptEnv" not in config
+    argv = netns.dockerd_argv(extras, Path("/s"))
+    assert argv[argv.index("--cgroup-parent") + 1] == "/goswarm-web-1"
+    assert netns.daemon_config(Path("/s"), netns.docker_major("Docker version 20.10.24+dfsg1, build 5d6db84")) \
+        == {"deprecated-key-path": "/s/key.json"}
+    assert netns.daemon_config(Path("/s"), 27) == {}
+
+
+def test_a_key_line_with_a_second_line_is_refused():
+    with pytest.raises(PipelineError, match="one OpenSSH public key line"):
+        netns.authorized_keys("ssh-ed25519 AAAA a\nssh-ed25519 BBBB b")
+
+
+# --- real machines ---------------------------------------------------------------------------------
+
+def alive(pid: int) -> bool:
+    """Zombies waiting for init to reap them count as gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes() != b""
+    except OSError:
+        return False
+
+
+def processes_naming(text: str) -> list:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid() and alive(int(entry)):
+            try:
+                if text.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def sh(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def c():
+    try:
+        netns.check_supported()
+    except PipelineError as e:
+        pytest.fail(f"this host cannot run netns machines: {e}")
+    return invoke.Context()
+
+
+def keypair(directory: Path, name: str) -> Path:
+    key = directory / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+@pytest.fixture
+def machines(c, tmp_path):
+    """make(name) creates a machine; all of them are destroyed afterwards, also when the test failed."""
+    key = keypair(tmp_path, "client")
+    made = []
+
+    def make(name):
+        address = netns.allocate_address(netns.addresses_in_use(c))
+        state = tmp_path / name
+        made.append(({"netns": f"goswarm-{name}"}, state))
+        made[-1] = (netns.create(c, name, address, state, key.with_suffix(".pub").read_text()), state)
+        return made[-1]
+
+    make.key = key
+    try:
+        yield make
+    finally:
+        for extras, state in reversed(made):
+            netns.destroy(c, extras, state)
+
+
+@pytest.fixture
+def machine(machines):
+    return machines(f"t{PID}")
+
+
+def ssh(extras, key: Path, command: str, known_hosts: Path) -> subprocess.CompletedProcess:
+    known_hosts.write_text(f"{extras['address']} {extras['host_key']}\n")
+    return subprocess.run(
+        ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+         "-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+         "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", f"root@{extras['address']}", command],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_a_machine_is_reached_over_ssh_and_runs_its_own_engine(machines, machine, tmp_path, engine):
+    extras, _ = machine
+    name = extras["netns"].removeprefix("goswarm-")
+    known = tmp_path / "known_hosts"
+    info = ssh(extras, machines.key, "docker info --format '{{.Name}} {{.ID}}'", known)
+    assert info.returncode == 0, info.stderr
+    hostname, engine_id = info.stdout.split()
+    assert hostname == name
+    assert engine_id != engine.info()["ID"]
+    for rule in (netns.FORWARD_RULE, netns.ISOLATE_RULE):
+        assert sh(f"iptables -C {rule}").returncode == 0, rule
+
+    stranger = keypair(tmp_path, "stranger")
+    refused = ssh(extras, stranger, "true", known)
+    assert refused.returncode == 255 and "Permission denied" in refused.stderr
+
+    other_host = keypair(tmp_path, "other_host").with_suffix(".pub").read_text().split()
+    spoofed = ssh({**extras, "host_key": " ".join(other_host[:2])}, machines.key, "true", known)
+    assert spoofed.returncode == 255 and "Host key verification failed" in spoofed.stderr
+
+
+def test_an_engine_that_was_killed_starts_again(c, machines, machine, tmp_path):
+    extras, state = machine
+    known = tmp_path / "known_hosts"
+    first = extras["pids"]["dockerd"]
+    assert netns.engine_running(extras)
+
+    netns.stop_engine(c, extras)
+    assert not netns.engine_running(extras) and not alive(first)
+    assert ssh(extras, machines.key, "docker info", known).returncode != 0
+
+    pid = netns.start_engine(c, extras, state)
+    assert pid != first and netns.engine_running(extras) and extras["pids"]["dockerd"] == pid
+    assert ssh(extras, machines.key, "docker info --format '{{.ID}}'", known).returncode == 0
+
+
+def test_destroy_removes_everything_and_can_run_twice(c, machine):
+    extras, state = machine
+    netns.destroy(c, extras, state)
+
+    assert extras["netns"] not in sh("ip netns list").stdout
+    assert sh(f"ip link show {extras['veth']}").returncode != 0
+    assert not any(alive(pid) for pid in extras["pids"].values())
+    assert processes_naming(str(Path(extras["socket"]).parent) + "/") == []  # containerd and shims too
+    for path in (extras["data_root"], extras["exec_root"], state):
+        assert not Path(path).exists()
+    if not netns.netns_names(sh("ip netns list").stdout):
+        assert not Path(f"/sys/class/net/{netns.BRIDGE}").exists()
+        assert sh(f"iptables -C {netns.FORWARD_RULE}").returncode != 0
+        assert sh(f"iptables -C {netns.ISOLATE_RULE}").returncode != 0
+
+    netns.destroy(c, extras, state)
+
+
+def test_a_failure_part_way_undoes_what_was_made(c, tmp_path, monkeypatch):
+    monkeypatch.setattr(netns, "SSHD", "/bin/false")
+    name = f"t{PID}f"
+    extras = netns.planned(name, netns.allocate_address(netns.addresses_in_use(c)))
+    key = keypair(tmp_path, "client").with_suffix(".pub").read_text()
+    try:
+        with pytest.raises(PipelineError) as failed:
+            netns.create(c, name, extras["address"], tmp_path / name, key)
+        assert "sshd of" in str(failed.value) and "\n" not in str(failed.value)
+        assert extras["netns"] not in sh("ip netns list").stdout
+        assert processes_naming(f"/run/goswarm-{name}/") == []
+        assert not Path(extras["data_root"]).exists() and not (tmp_path / name).exists()
+    finally:
+        netns.destroy(c, extras, tmp_path / name)
+
+
+def test_dry_run_creates_nothing(tmp_path, capsys):
+    dry = invoke.Context(invoke.Config(overrides={"run": {"dry": True}}))
+    extras = netns.create(dry, f"t{PID}d", "10.77.0.250", tmp_path / "d", "ssh-ed25519 AAAA x")
+    assert extras["netns"] == f"goswarm-t{PID}d" and "[dry] would create" in capsys.readouterr().out
+    assert not Path(extras["data_root"]).exists() and not (tmp_path / "d").exists()
+
+
+def test_two_machines_form_a_swarm_over_the_bridge(machines):
+    manager, _ = machines(f"t{PID}a")
+    worker, _ = machines(f"t{PID}b")
+
+    def docker(extras, args):
+        result = sh(f"docker -H unix://{extras['socket']} {args}")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    docker(manager, f"swarm init --advertise-addr {manager['address']}")
+    token = docker(manager, "swarm join-token -q worker")
+    docker(worker, f"swarm join --token {token} {manager['address']}:2377")
+    ready = lambda: docker(manager, "node ls --format '{{.Hostname}} {{.Status}}'").splitlines()  # noqa: E731
+    nodes = wait_for(lambda: sorted(ready()) if all(n.endswith(" Ready") for n in ready()) and len(ready()) == 2
+                     else None, 30, "both nodes to be Ready")
+    assert nodes == [f"t{PID}a Ready", f"t{PID}b Ready"]
