@@ -323,7 +323,9 @@ def _run(c, command: str, what: str):
     result = c.run(command, hide=True, warn=True, in_stream=False)
     if result.failed:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise PipelineError(f"{what} failed: {detail[-1] if detail else f'exit {result.exited}'}")
+        # invoke passes Ctrl-C on to the command and, with warn=True, returns its -SIGINT instead of raising
+        status = f"killed by signal {-result.exited}" if result.exited < 0 else f"exit {result.exited}"
+        raise PipelineError(f"{what} failed: {detail[-1] if detail else status}")
     return result
 
 
@@ -570,11 +572,13 @@ def _remove_files(c, name: str, extras: dict, state_dir: Path) -> None:
     for point in mounts_under(Path("/proc/self/mountinfo").read_text(), roots):
         if not _try(c, f"umount {q(point)}"):
             _try(c, f"umount -l {q(point)}")
-    if netns_file(name).exists() or extras["netns"] in _list_netns(c):
-        _run(c, f"ip netns del {q(extras['netns'])}", f"deleting the namespace {extras['netns']}")
+    # The link first: deleting it takes its peer at once, whereas a deleted namespace frees its links
+    # asynchronously. Failures here show up in the final check, which says what is left.
     veth = veth_name(name)
     if Path(f"/sys/class/net/{veth}").exists():
-        _run(c, f"ip link del {q(veth)}", f"deleting the link {veth}")
+        _try(c, f"ip link del {q(veth)}")
+    if netns_file(name).exists() or extras["netns"] in _list_netns(c):
+        _try(c, f"ip netns del {q(extras['netns'])}")
     # --one-file-system: a mount that would not go must never lead rm into another filesystem.
     paths = " ".join(q(str(p)) for p in (*roots, state_dir) if p.exists())
     if paths:

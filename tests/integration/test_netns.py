@@ -102,7 +102,7 @@ def machines(c, tmp_path):
     def make(name):
         address = netns.allocate_address(netns.addresses_in_use(c))
         state = tmp_path / name
-        made.append(({"netns": f"goswarm-{name}"}, state))
+        made.append(({"netns": f"goswarm-{name}"}, state))  # destroyed even if create failed half-way
         made[-1] = (netns.create(c, name, address, state, key.with_suffix(".pub").read_text()), state)
         return made[-1]
 
@@ -110,8 +110,13 @@ def machines(c, tmp_path):
     try:
         yield make
     finally:
+        failures = []
         for extras, state in reversed(made):
-            netns.destroy(c, extras, state)
+            try:
+                netns.destroy(c, extras, state)
+            except PipelineError as e:
+                failures.append(str(e))
+        assert not failures, failures
 
 
 @pytest.fixture
@@ -164,13 +169,41 @@ def test_an_engine_that_was_killed_starts_again(c, machines, machine, tmp_path):
     assert ssh(extras, machines.key, "docker info --format '{{.ID}}'", known).returncode == 0
 
 
-def test_destroy_removes_everything_and_can_run_twice(c, machine):
+SLEEPER = """package main
+
+import "time"
+
+func main() { time.Sleep(time.Hour) }
+"""
+
+
+def run_a_container(extras, directory: Path) -> int:
+    """A scratch container kept alive by the machine's engine; the pid of its process."""
+    directory.mkdir()
+    (directory / "main.go").write_text(SLEEPER)
+    (directory / "Dockerfile").write_text('FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n')
+    built = sh(f"cd {directory} && CGO_ENABLED=0 GO111MODULE=off go build -o sleeper main.go")
+    assert built.returncode == 0, built.stderr
+    docker = f"DOCKER_BUILDKIT=0 docker -H unix://{extras['socket']}"
+    for command in (f"{docker} build -q -t sleeper {directory}", f"{docker} run -d --restart always sleeper"):
+        result = sh(command)
+        assert result.returncode == 0, result.stderr
+    pid = int(sh(f"{docker} inspect -f '{{{{.State.Pid}}}}' {result.stdout.strip()}").stdout)
+    assert alive(pid)
+    return pid
+
+
+def test_destroy_removes_everything_and_can_run_twice(c, machine, tmp_path):
     extras, state = machine
+    container = run_a_container(extras, tmp_path / "sleeper")
     netns.destroy(c, extras, state)
 
     assert extras["netns"] not in sh("ip netns list").stdout
     assert sh(f"ip link show {extras['veth']}").returncode != 0
-    assert not any(alive(pid) for pid in extras["pids"].values())
+    assert not any(alive(pid) for pid in (*extras["pids"].values(), container))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/{extras['netns']}"))
+    assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                if f" {extras['data_root']}" in line or f" {Path(extras['socket']).parent}/" in line]
     assert processes_naming(str(Path(extras["socket"]).parent) + "/") == []  # containerd and shims too
     for path in (extras["data_root"], extras["exec_root"], state):
         assert not Path(path).exists()
