@@ -30,8 +30,12 @@ def of_spec(task: dict, template: dict) -> bool:
     return all(template.get(key) == value for key, value in (task.get("Spec") or {}).items())
 
 
-def evaluate(service: dict, tasks: list) -> Progress:
-    """Converged: `replicas` tasks of the current spec running, and no task of an older spec still active."""
+def evaluate(service: dict, tasks: list, down_nodes=frozenset()) -> Progress:
+    """Converged: `replicas` tasks of the current spec running, and no task of an older spec still active.
+
+    A task on a node that is down keeps its last reported state forever; it is not waited for.
+    """
+    tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
     spec = service["Spec"]
     desired = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
     update = service.get("UpdateStatus") or {}

@@ -104,7 +104,8 @@ def wait(c, client, name: str, timeout: float) -> None:
         service = inspect(client, name)
         with engine.errors(f"listing tasks of {name}"):
             tasks = client.api.tasks(filters={"service": service["ID"]})
-        progress = converge.evaluate(service, tasks)
+            down = {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
+        progress = converge.evaluate(service, tasks, down)
         rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started"
         if progress.failed and not (rolling_back and time.monotonic() < deadline):
             raise PipelineError(f"{name}: {progress.error}")

@@ -3,7 +3,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, image, output, settings
+from tasks import build, config, deploy, engine, image, output, settings
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -34,6 +34,18 @@ def smoke(c, host: str, service: config.Service, timeout: float = SMOKE_TIMEOUT)
         time.sleep(0.2)
 
 
+def smoke_hosts(cfg, service: config.Service) -> list:
+    """Where the smoke test knocks: the manager for the routing mesh or a single engine; with host-mode
+    ports on a swarm of machines, every node that runs a task (a node without one has nothing listening)."""
+    if service.publish_mode == "ingress" or cfg.manager is None:
+        return [cfg.manager_ip]
+    client = engine.client(cfg.target_url)
+    with engine.errors(f"listing the tasks of {service.name}"):
+        nodes = {n["ID"]: n["Status"]["Addr"] for n in client.api.nodes()}
+        tasks = client.api.tasks(filters={"service": service.name, "desired-state": "running"})
+    return sorted({nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running" and t.get("NodeID") in nodes})
+
+
 def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
     cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
@@ -54,8 +66,8 @@ def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
             deploy.run(c, cfg, services, {i.service: i for i in images}, timeout)
         with stages.stage("smoke"):
             for svc in services:
-                if svc.smoke:
-                    smoke(c, cfg.manager_ip, svc)
+                for host in smoke_hosts(cfg, svc) if svc.smoke else []:
+                    smoke(c, host, svc)
     finally:
         if stages.timings:
             print()

@@ -80,9 +80,10 @@ class Project:
     def add_service(self, source: str, **fields) -> str:
         """Copy a sample service to the temp dir and configure it under a unique name."""
         name = f"it{SUFFIX}-{source.split('-')[0]}"
-        shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
+        if name not in self.names:
+            shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
+            self.names.append(name)
         self.config["services"][name] = {"path": str(self.tmp / "src" / source), **fields}
-        self.names.append(name)
         return name
 
     def source(self, source: str) -> Path:

@@ -51,7 +51,15 @@ def leftovers(project):
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert not [veth for veth in project.veths if f" {veth}@" in links or f" {veth}:" in links]
     for pid in project.pids:
-        assert not Path(f"/proc/{pid}").exists(), f"process {pid} of the lab is still running"
+        assert not alive(pid), f"process {pid} of the lab is still running"
+
+
+def alive(pid: int) -> bool:
+    """A zombie waiting for init to reap it has stopped running."""
+    try:
+        return "\tZ" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def test_lab_forms_a_three_node_swarm(lab):

@@ -68,3 +68,11 @@ def test_not_done_while_the_engine_still_monitors_the_update():
     tasks = [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "shutdown")]
     assert not converge.evaluate(service(update_state="updating"), tasks).done
     assert converge.evaluate(service(update_state="completed"), tasks).done
+
+
+def test_a_task_on_a_lost_node_is_not_waited_for():
+    lost = task(OLD, "shutdown", "running")
+    lost["NodeID"] = "gone"
+    tasks = [task(TEMPLATE, "running", "running"), lost]
+    assert not converge.evaluate(service(), tasks).done
+    assert converge.evaluate(service(), tasks, down_nodes={"gone"}).done
