@@ -131,6 +131,9 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
         existing = _find(client, image.ref)
     if existing:
         print(f"{image.ref}: up to date (same binary and Dockerfile)")
+        if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
+            with engine.errors(f"tagging {image.repository}:latest"):
+                output.act(c, f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
         return Image(image.service, image.repository, image.tag, existing.id)
     if output.is_dry(c):
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")

@@ -47,6 +47,12 @@ def test_redeploy_update_and_rm(project, engine):
     assert updated["ID"] == service["ID"], "an update must not replace the service"
     assert updated["Version"]["Index"] > service["Version"]["Index"]
 
+    main_go.write_text(main_go.read_text().replace('"Updated_"', '"Person_"'))
+    back = project.inv("redeploy", "--service", name)
+    assert "up to date" in back.output and "as latest" in back.output  # the earlier image, reused
+    assert engine.images.get(f"it/{name}:latest").id == image.id
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'
+
     ps = project.inv("deploy.ps", "--service", name)
     assert "running" in ps.output and "shutdown" in ps.output
     logs = project.inv("deploy.logs", "--service", name)
