@@ -92,15 +92,30 @@ class NetnsDriver(SSHDriver):
         from tasks import netns
 
         netns.check_supported()
+        chosen_here = not address
         address = address or netns.allocate_address(used_addresses(c))
         state = machines.directory(name)
         key = state / "id_ed25519"
         if output.is_dry(c):
             print(f"[dry] would create netns machine {name} at {address} with its own dockerd and sshd")
             return Machine(name, self.name, address, key=str(key))
-        state.mkdir(mode=0o700, parents=True, exist_ok=True)
-        c.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True)
-        extras = netns.create(c, name, address, state / "host", (state / "id_ed25519.pub").read_text().strip())
+        shutil.rmtree(state, ignore_errors=True)  # leftovers of a create that failed: nothing is recorded there
+        state.mkdir(mode=0o700, parents=True)
+        try:
+            c.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True,
+                  in_stream=False)
+            public = (state / "id_ed25519.pub").read_text().strip()
+            for attempt in range(5):
+                try:
+                    extras = netns.create(c, name, address, state / "host", public)
+                    break
+                except PipelineError as e:  # another process took the address between our look and netns' lock
+                    if not ("is taken" in str(e) and chosen_here and attempt < 4):
+                        raise
+                    address = netns.allocate_address(used_addresses(c))
+        except BaseException:
+            shutil.rmtree(state, ignore_errors=True)
+            raise
         # We generated this host's key ourselves: trusting it is not trust-on-first-use.
         ssh.trust(address, 22, extras["host_key"])
         return Machine(name, self.name, address, key=str(key), extras=extras)

@@ -191,3 +191,28 @@ def test_no_secret_in_any_output(lab):
     assert tokens and keys and seen
     for secret in tokens + keys:
         assert secret not in seen
+
+
+def test_drain_activate_leave_and_join_again(lab):
+    name = lab.add_service("quotes-service", port=8080)
+    lab.config["services"][name]["replicas"] = 2
+    lab.inv("redeploy", "--service", name)
+    worker = records(lab)[2]
+    manager = client_of(records(lab)[0])
+    node_id = next(n["ID"] for n in manager.api.nodes() if n["Status"]["Addr"] == worker["host"])
+
+    assert f"{worker['name']}: drain" in lab.inv("swarm.drain", worker["name"]).output
+    assert "already drain, no change" in lab.inv("swarm.drain", worker["name"]).output
+    wait_for(lambda: not [t for t in manager.api.tasks(filters={"service": name, "desired-state": "running"})
+                          if t["NodeID"] == node_id], 30, "the drained node to have no tasks")
+    row = next(line for line in lab.inv("swarm.status").output.splitlines() if line.startswith(worker["name"]))
+    assert "drain" in row
+    assert f"{worker['name']}: active" in lab.inv("swarm.activate", worker["name"]).output
+    assert "already active, no change" in lab.inv("swarm.activate", worker["name"]).output
+
+    assert "left the swarm" in lab.inv("swarm.leave", worker["name"]).output
+    assert node_id not in [n["ID"] for n in manager.api.nodes()]
+    assert "not in a swarm, no change" in lab.inv("swarm.leave", worker["name"]).output
+    assert "joined as worker" in lab.inv("swarm.join", worker["name"]).output
+    assert "already in the swarm, no change" in lab.inv("swarm.join", worker["name"]).output
+    assert len(manager.api.nodes()) == 3
