@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import config, converge, engine, environment, image, output, servicespec, settings, swarm
+from tasks import config, converge, engine, environment, image, output, servicespec, settings, ship, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"deploy": {"timeout": 60}}
@@ -148,7 +148,7 @@ def deploy(c, service=None, timeout=None, manager=None):
     services = config.select(cfg.services, service)
     images = {svc.name: image.latest(cfg, svc) for svc in services}
     if not cfg.registry:
-        image.ship(c, cfg, list(images.values()))
+        ship.ship(c, cfg, list(images.values()))
     run(c, cfg, services, images, float(timeout) if timeout else None)
 
 

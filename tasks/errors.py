@@ -23,7 +23,7 @@ def task(*args, **kwargs):
             try:
                 return body(*a, **kw)
             except PipelineError as e:
-                raise Exit(f"error: {e}", 1)
+                raise Exit(f"error: {e}", 1) from None
 
         return invoke_task(wrapper, **kwargs)
 

@@ -3,7 +3,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, engine, image, output, settings
+from tasks import build, config, deploy, engine, image, output, settings, ship
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -61,7 +61,7 @@ def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
                 images = [image.push_one(c, cfg, i) for i in images]
         else:
             with stages.stage("ship"):
-                image.ship(c, cfg, images)
+                ship.ship(c, cfg, images)
         with stages.stage("deploy"):
             deploy.run(c, cfg, services, {i.service: i for i in images}, timeout)
         with stages.stage("smoke"):

@@ -1,5 +1,7 @@
 """Integration fixtures: a real Docker engine (started here when none answers), a real
 registry, and a throw-away project config so the tests never touch the user's services."""
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -11,7 +13,6 @@ from pathlib import Path
 
 import docker
 import pytest
-import json
 
 ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = f"{os.getpid() % 100000}"
@@ -34,6 +35,25 @@ def wait_for(check, timeout: float, what: str):
             pass
         time.sleep(0.2)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def running_registry(tmp: Path, listen: str):
+    """Debian's docker-registry on a free port; yields the port. Never skipped: CI installs it."""
+    binary = shutil.which("docker-registry")
+    if not binary:
+        pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
+    port = free_port()
+    config = tmp / f"registry-{port}.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp / f'registry-{port}'}\n"
+                      f"http:\n  addr: {listen}:{port}\n")
+    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/v2/") is not None, 20, "the registry")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def http_get(url: str, timeout: float = 2) -> str:

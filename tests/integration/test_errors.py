@@ -1,5 +1,4 @@
 """Every mistake a user can make gets one line, a non-zero exit, and changes nothing."""
-import os
 import socket
 import subprocess
 import sys

@@ -1,13 +1,13 @@
 """A real 3-node swarm of netns machines: redeploy across nodes, overlay between nodes, node loss, ssh driver."""
 import json
+import re
 import subprocess
-import time
 from pathlib import Path
 
 import docker
 import pytest
 
-from conftest import ROOT, SUFFIX, Project, assert_one_line_error, free_port, http_get, wait_for
+from conftest import SUFFIX, Project, assert_one_line_error, free_port, http_get, running_registry, wait_for
 
 PREFIX = f"it{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -33,6 +33,12 @@ def lab(tmp_path_factory, engine):
         down = project.inv("lab.down", check=False)
         project.outputs.append(down.output)
         leftovers(project)
+
+
+def rename_accounts(project, prefix: str) -> None:
+    """A one-line change: the accounts' name prefix, whatever an earlier test set it to."""
+    main_go = project.source("accountservice")
+    main_go.write_text(re.sub(r'"\w+_" \+ strconv', f'"{prefix}" + strconv', main_go.read_text()))
 
 
 def records(project) -> list:
@@ -113,6 +119,28 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
     assert "has every image, skipped" in unchanged.output and f"{name}: no change" in unchanged.output
 
 
+def test_with_a_registry_every_node_pulls_the_pushed_digest(lab):
+    from tasks import netns
+
+    with running_registry(lab.tmp, "0.0.0.0") as port:
+        lab.config["image"].update(registry=f"127.0.0.1:{port}", node_registry=f"{netns.GATEWAY}:{port}")
+        try:
+            name = lab.add_service("accountservice", port=6767, publish=free_port(), replicas=3,
+                                   smoke="/accounts/10000")
+            rename_accounts(lab, "Pulled_")
+            result = lab.inv("redeploy", "--service", name)
+            assert "push" in result.output and "ship" not in result.output
+            spec = client_of(records(lab)[0]).api.inspect_service(name)["Spec"]
+            image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+            assert image.startswith(f"{netns.GATEWAY}:{port}/it/{name}:") and "@sha256:" in image
+            port_published = lab.config["services"][name]["publish"]
+            for machine in records(lab):
+                body = http_get(f"http://{machine['host']}:{port_published}/accounts/10000")
+                assert body == '{"id":"10000","name":"Pulled_0"}\n'
+        finally:
+            lab.config["image"].update(registry="", node_registry="")
+
+
 def test_node_loss(lab):
     from invoke import Context
 
@@ -140,8 +168,7 @@ def test_node_loss(lab):
             return len(running) == 2 and all(t["NodeID"] != by_addr[victim["host"]] for t in running)
         wait_for(moved, 60, "the tasks to move off the lost node")
 
-        main_go = lab.source("accountservice")
-        main_go.write_text(main_go.read_text().replace('"Person_"', '"Survivor_"'))
+        rename_accounts(lab, "Survivor_")
         result = lab.inv("redeploy", "--service", name)
         assert f"skipped, {victim['name']} is down" in result.output
     finally:

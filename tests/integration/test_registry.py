@@ -1,28 +1,13 @@
 """image.push against a real registry (Debian's docker-registry), started by the test."""
-import shutil
-import subprocess
-
 import pytest
 
-from conftest import assert_one_line_error, free_port, http_get, wait_for
+from conftest import assert_one_line_error, free_port, http_get, running_registry
 
 
 @pytest.fixture
 def registry(tmp_path):
-    binary = shutil.which("docker-registry")
-    if not binary:
-        pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
-    port = free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/v2/") is not None, 20, "the registry")
+    with running_registry(tmp_path, "127.0.0.1") as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_redeploy_pushes_and_deploys_the_pushed_digest(swarm, registry):

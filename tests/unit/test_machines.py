@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tasks import drivers, image, lab, machines, ssh, swarm
+from tasks import drivers, lab, machines, ship, ssh, swarm
 from tasks.errors import PipelineError
 from tasks.machines import Machine
 
@@ -70,10 +70,10 @@ def test_ship_targets():
              "10.77.0.4": Machine("lab-3", "netns", "10.77.0.4")}
     nodes = [node("builder", "192.0.2.2"), node("n2", "10.77.0.2"), node("n3", "10.77.0.3", state="down"),
              node("n4", "10.77.0.4")]
-    targets, skipped = image.ship_targets(nodes, "builder", known)
+    targets, skipped = ship.ship_targets(nodes, "builder", known)
     assert [m.name for m in targets] == ["lab-1", "lab-3"] and skipped == ["lab-2 is down"]
     with pytest.raises(PipelineError, match="no known machine"):
-        image.ship_targets([node("x", "10.9.9.9")], "builder", known)
+        ship.ship_targets([node("x", "10.9.9.9")], "builder", known)
 
 
 def test_node_of_matches_by_address():
