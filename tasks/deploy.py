@@ -158,22 +158,28 @@ def rm(c, service=None, manager=None):
     cfg = settings.load(c, manager)
     client = engine.client(cfg.target_url)
     for svc in config.select(cfg.services, service):
-        if inspect(client, svc.name) is None:
+        current = inspect(client, svc.name)
+        if current is None:
             print(f"{svc.name}: not deployed, no change")
             continue
         with engine.errors(f"removing service {svc.name}"):
-            output.act(c, f"remove service {svc.name}", client.api.remove_service, svc.name)
+            output.act(c, f"remove service {svc.name}", client.api.remove_service, current["ID"])
         if not output.is_dry(c):
-            wait_gone(client, svc.name, cfg.timeout)
+            wait_gone(client, svc.name, current["ID"], cfg.timeout)
 
 
-def wait_gone(client, name: str, timeout: float) -> None:
+def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
+    """Until every task of the removed service has stopped, on every node that can still say so."""
     deadline = time.monotonic() + timeout
-    filters = {"label": f"com.docker.swarm.service.name={name}"}
-    with engine.errors(f"waiting for {name}'s containers to stop"):
-        while client.api.containers(filters=filters):
+    with engine.errors(f"waiting for {name}'s tasks to stop"):
+        while True:
+            down = {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
+            # The engine refuses a service filter once the service is gone, so filter here.
+            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+            if not left:
+                break
             if time.monotonic() > deadline:
-                raise PipelineError(f"{name}: containers still running {timeout:.0f}s after removal")
+                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
             time.sleep(POLL)
     print(f"{name}: removed")
 

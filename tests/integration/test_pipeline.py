@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -62,6 +63,8 @@ def test_redeploy_update_and_rm(project, engine):
 
     project.inv("deploy.rm", "--service", name)
     assert project.service(name) is None
+    with socket.socket() as s:  # rm returns once the task has stopped: its port is free again
+        s.bind(("0.0.0.0", port))
     assert "not deployed, no change" in project.inv("deploy.rm", "--service", name).output
 
 
