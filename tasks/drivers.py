@@ -88,12 +88,13 @@ class NetnsDriver(SSHDriver):
 
     name = "netns"
 
-    def create(self, c, name, address=None, **_):
+    def create(self, c, name, address=None, preferred=None, **_):
+        """`address` is the user's and final; `preferred` (lab.up's pick) may move if another process takes it."""
         from tasks import netns
 
         netns.check_supported()
         chosen_here = not address
-        address = address or netns.allocate_address(used_addresses(c))
+        address = address or preferred or netns.allocate_address(used_addresses(c))
         state = machines.directory(name)
         key = state / "id_ed25519"
         if output.is_dry(c):

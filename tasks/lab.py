@@ -20,7 +20,7 @@ def ensure_machine(c, name: str, address: str = None) -> str:
     if machines.exists(name):
         machine = machines.load(name)
         return drivers.get(machine.driver).provision(c, machine)
-    machine = drivers.get("netns").create(c, name, address=address)
+    machine = drivers.get("netns").create(c, name, preferred=address)
     if not output.is_dry(c):
         machines.save(machine)
     return f"machine {name}: created ({machine.host})"

@@ -64,6 +64,7 @@ def test_redeploy_update_and_rm(project, engine):
     project.inv("deploy.rm", "--service", name)
     assert project.service(name) is None
     with socket.socket() as s:  # rm returns once the task has stopped: its port is free again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # our own requests leave TIME_WAITs
         s.bind(("0.0.0.0", port))
     assert "not deployed, no change" in project.inv("deploy.rm", "--service", name).output
 
