@@ -35,6 +35,8 @@ def task(*args, **kwargs):
 def _config_error(kind, value, tb):
     """One line for config that Invoke itself fails to load, or None for any other error."""
     name = f"{kind.__module__}.{kind.__name__}"
+    if issubclass(kind, BrokenPipeError):  # `inv swarm.status | head`: the reader left, nothing to report
+        return ""
     if "yaml" in name or kind.__name__ == "JSONDecodeError":
         where = getattr(value, "problem_mark", None)
         place = f"{where.name}, line {where.line + 1}" if where else "config file"
@@ -55,7 +57,7 @@ def _config_file_hook(default_hook):
         message = _config_error(kind, value, tb)
         if message is None:
             default_hook(kind, value, tb)
-        else:
+        elif message:
             print(message, file=sys.stderr)
 
     return hook
