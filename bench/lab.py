@@ -31,91 +31,29 @@ how often, and a lab.up that loses an address race to one is torn down and tried
 Usage:  python bench/lab.py [--runs 3]      (root, Linux; from anywhere: commands run in the repo root)
 """
 import argparse
-import datetime
+import functools
 import json
 import os
-import re
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "services" / "accountservice"
-SMOKE = "/accounts/10000"
-IMAGE_PREFIX = "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
+import common  # noqa: E402
+from common import (IMAGE_PREFIX, SMOKE, BenchError, copy_source, failed, first_line, free_port,  # noqa: E402
+                    get, in_turn, machine, median, print_samples, remove_images, set_name_prefix, table,
+                    timed, wait_for_text, wait_until)
+
 NODES = 3
-# The one line each change edits: Name: "Person_" + strconv.Itoa(i)
-NAME_LINE = re.compile(r'(Name:\s*)"[^"]*"(\s*\+\s*strconv\.Itoa\(i\))')
 NODE_REGISTRY_HOST = "10.77.0.1"  # the lab bridge's address on the host (tasks/netns.py GATEWAY)
 SERVE_TIMEOUT = 30.0
 INV_TIMEOUT = 300
-
-
-class BenchError(Exception):
-    """A step of the benchmark failed; the message holds the command and its output."""
-
-
-# --- helpers ------------------------------------------------------------------
-
-def run(argv, env=None, check=True, timeout=INV_TIMEOUT) -> subprocess.CompletedProcess:
-    """Run a command in the repo root, output captured; a failure raises with the output's tail."""
-    try:
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        out = ((e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""))
-        raise BenchError(f"`{' '.join(map(str, argv))}` did not finish in {timeout}s:\n{out[-3000:]}") from None
-    if check and result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BenchError(f"`{' '.join(map(str, argv))}` exited {result.returncode}:\n{tail}")
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str) -> str:
-    """Body of a GET, or "" when nothing answers yet."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError):
-        return ""
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.2)
-
-
-def set_name_prefix(main_go: Path, prefix: str) -> None:
-    """The one-line edit: the accounts' name prefix ("Person_" in the seed)."""
-    text, count = NAME_LINE.subn(rf'\g<1>"{prefix}"\g<2>', main_go.read_text())
-    if count != 1:
-        raise BenchError(f"{main_go}: expected one `Name: \"...\" + strconv.Itoa(i)` line, found {count}")
-    main_go.write_text(text)
-
-
-def median(samples) -> float:
-    return statistics.median(samples)
+run = functools.partial(common.run, timeout=INV_TIMEOUT)  # every command here is bounded
 
 
 # --- the bench's own project: config, .env, machines --------------------------
@@ -159,9 +97,7 @@ def inv(lab: Lab, config: Path, *args) -> subprocess.CompletedProcess:
 
 
 def timed_inv(lab: Lab, config: Path, *args) -> tuple:
-    start = time.perf_counter()
-    result = inv(lab, config, *args)
-    return time.perf_counter() - start, result
+    return timed(inv, lab, config, *args)
 
 
 # --- the two ways of getting an image onto the nodes --------------------------
@@ -185,20 +121,13 @@ def service_entry(src: Path, port: int) -> dict:
             "replicas": NODES, "smoke": SMOKE}
 
 
-def copy_source(parent: Path) -> Path:
-    dest = parent / SOURCE.name
-    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("*-linux-*", ".*"))
-    return dest
-
-
 def all_nodes_serve(lab: Lab, mode: Mode, marker: str) -> None:
     """Every lab node answers on the host-mode port with the edited text (untimed check)."""
     hosts = lab.hosts()
     if len(hosts) != NODES:
         raise BenchError(f"expected {NODES} lab machines, found {hosts}")
     for host in hosts:
-        url = f"http://{host}:{mode.port}{SMOKE}"
-        wait_until(lambda: f'"name":"{marker}0"' in get(url), SERVE_TIMEOUT, f"{url} to serve {marker}0")
+        wait_for_text(f"http://{host}:{mode.port}{SMOKE}", f'"name":"{marker}0"', SERVE_TIMEOUT, interval=0.2)
 
 
 # --- the registry -------------------------------------------------------------
@@ -368,41 +297,16 @@ def redeploy(mode: Mode, lab: Lab, marker: str) -> float:
     return seconds
 
 
-def in_turn(modes, run_index: int) -> list:
-    """Alternate which mode goes first."""
-    return list(modes) if run_index % 2 == 0 else list(reversed(modes))
-
-
 # --- report -------------------------------------------------------------------
 
-def machine() -> list:
-    def out(argv):
-        result = run(argv, check=False)
-        return (result.stdout.strip() or result.stderr.strip() or "?").splitlines()[0]
-
-    return [
-        f"date:    {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"kernel:  {os.uname().release} ({out(['uname', '-m'])}), nproc {out(['nproc'])}",
-        f"docker:  server {out(['docker', 'version', '--format', '{{.Server.Version}}'])} "
-        f"(host and lab nodes: the same dockerd binary)",
-        f"go:      {out(['go', 'version'])}",
-        f"python:  {sys.version.split()[0]}, {out([sys.executable, '-m', 'invoke', '--version'])}",
-        f"registry: {out(['docker-registry', '--version'])}",
-    ]
-
-
-def table(rows, headers) -> str:
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+def facts() -> list:
+    return [*machine(invoke=(sys.executable, "-m", "invoke"),
+                     docker_note=" (host and lab nodes: the same dockerd binary)", timeout=INV_TIMEOUT),
+            f"registry: {first_line(['docker-registry', '--version'], INV_TIMEOUT)}"]
 
 
 def fmt(samples) -> str:
     return "n/a" if samples is None else f"{median(samples):.2f}"
-
-
-def samples_line(name: str, samples) -> str:
-    return f"  {name}: " + " ".join(f"{s:.2f}" for s in samples)
 
 
 # --- cleanup --------------------------------------------------------------------
@@ -412,18 +316,6 @@ def lab_down(lab: Lab, config: Path) -> None:
     if result.returncode != 0:
         print(f"warning: `inv lab.down` exited {result.returncode}; clean up by hand:\n"
               f"{(result.stdout + result.stderr).strip()[-2000:]}", file=sys.stderr)
-
-
-def remove_images(repositories) -> None:
-    """The host engine's images of our repositories (and nothing else); a failure is only a warning."""
-    ids = set()
-    for repository in repositories:
-        ids.update(run(["docker", "images", "-q", "--no-trunc", "--filter", f"reference={repository}"],
-                       check=False).stdout.split())
-    if ids:
-        result = run(["docker", "image", "rm", "-f", *sorted(ids)], check=False)
-        if result.returncode != 0:
-            print(f"warning: could not remove every bench image: {result.stderr.strip()[:300]}", file=sys.stderr)
 
 
 def main() -> int:
@@ -454,7 +346,7 @@ def main() -> int:
     repositories = [f"{IMAGE_PREFIX}/bench-ship"]
     try:
         lab_down(lab, base_config)  # what an interrupted earlier run left: our prefix, our MACHINES_DIR
-        print("\n".join(machine()))
+        print("\n".join(facts()))
         print(f"runs:    {args.runs} per scenario (median); lab: {NODES} netns machines {lab.prefix}-1..{NODES}, "
               f"services replicas {NODES}, host-mode publish")
         print()
@@ -515,16 +407,13 @@ def main() -> int:
         print(f"contention: {seen.describe()}")
         for race in seen.races or []:
             print(f"  lost: {race}")
-        print("samples (s):")
-        for name, samples in (("1 lab.up", ups), ("1 lab.down", downs), ("2 image.ship", s["transfer"]),
-                              ("2 deploy (no registry)", s["deploy"]), ("3 image.push", p["transfer"]),
-                              ("3 deploy (registry)", p["deploy"]), ("4 redeploy (no registry)", redeploys["ship"]),
-                              ("4 redeploy (registry)", redeploys["pull"])):
-            print(samples_line(name, samples))
+        print_samples((("1 lab.up", ups), ("1 lab.down", downs), ("2 image.ship", s["transfer"]),
+                       ("2 deploy (no registry)", s["deploy"]), ("3 image.push", p["transfer"]),
+                       ("3 deploy (registry)", p["deploy"]), ("4 redeploy (no registry)", redeploys["ship"]),
+                       ("4 redeploy (registry)", redeploys["pull"])))
         return 0
     except BenchError as e:
-        print(f"\nbench failed: {e}", file=sys.stderr)
-        return 1
+        return failed(e)
     finally:
         if args.keep:
             stop_registry(registry_proc)
@@ -532,7 +421,7 @@ def main() -> int:
         else:
             lab_down(lab, base_config)
             stop_registry(registry_proc)
-            remove_images(repositories)
+            remove_images(repositories, timeout=INV_TIMEOUT)
             shutil.rmtree(workdir, ignore_errors=True)
             if not list(machines_dir.glob("*/machine.json")):
                 shutil.rmtree(machines_dir, ignore_errors=True)

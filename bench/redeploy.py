@@ -16,68 +16,24 @@ Scenarios (median of --runs):
 Usage:  python bench/redeploy.py [--runs 5]      (from anywhere; commands run in the repo root)
 """
 import argparse
-import datetime
 import os
-import re
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "services" / "accountservice"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
+from common import (IMAGE_PREFIX, ROOT, SMOKE, BenchError, copy_source, failed, in_turn, machine,  # noqa: E402
+                    median, print_samples, remove_images, run, set_name_prefix, table, timed, wait_for_text)
+
 COPYALL = ROOT / "bench" / "copyall.sh"
-SMOKE = "/accounts/10000"
-IMAGE_PREFIX = "bench"
-# The one line scenario b edits: Name: "Person_" + strconv.Itoa(i)
-NAME_LINE = re.compile(r'(Name:\s*)"[^"]*"(\s*\+\s*strconv\.Itoa\(i\))')
 SERVE_TIMEOUT = 60.0
 
 
-class BenchError(Exception):
-    """A step of the benchmark failed; the message holds the command and its output."""
-
-
 # --- helpers ------------------------------------------------------------------
-
-def run(argv, env=None, check=True) -> subprocess.CompletedProcess:
-    """Run a command in the repo root, output captured; a failure raises with the output's tail."""
-    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise BenchError(f"`{' '.join(map(str, argv))}` exited {result.returncode}:\n{tail}")
-    return result
-
-
-def timed(argv, env=None) -> float:
-    start = time.perf_counter()
-    run(argv, env)
-    return time.perf_counter() - start
-
-
-def get(url: str) -> str:
-    """Body of a GET, or "" when nothing answers yet."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError):
-        return ""
-
-
-def wait_for_text(url: str, text: str, timeout: float = SERVE_TIMEOUT) -> None:
-    deadline = time.perf_counter() + timeout
-    while text not in get(url):
-        if time.perf_counter() > deadline:
-            raise BenchError(f"{url} did not serve {text!r} within {timeout:.0f}s (last body: {get(url)!r})")
-        time.sleep(0.02)
-
 
 def version_index(service: str) -> int:
     return int(run(["docker", "service", "inspect", "-f", "{{.Version.Index}}", service]).stdout.strip())
@@ -86,18 +42,6 @@ def version_index(service: str) -> int:
 def image_id(ref: str) -> str:
     result = run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
-
-
-def set_name_prefix(main_go: Path, prefix: str) -> None:
-    """The one-line edit: the accounts' name prefix ("Person_" in the seed)."""
-    text, count = NAME_LINE.subn(rf'\g<1>"{prefix}"\g<2>', main_go.read_text())
-    if count != 1:
-        raise BenchError(f"{main_go}: expected one `Name: \"...\" + strconv.Itoa(i)` line, found {count}")
-    main_go.write_text(text)
-
-
-def median(samples) -> float:
-    return statistics.median(samples)
 
 
 # --- the two contenders -------------------------------------------------------
@@ -118,7 +62,7 @@ class Target:
         return f"http://127.0.0.1:{self.port}{SMOKE}"
 
     def redeploy(self) -> float:
-        seconds = timed(self.argv, self.env)
+        seconds, _ = timed(run, self.argv, self.env)
         built = image_id(self.image)
         if built:
             self.images.add(built)
@@ -151,24 +95,13 @@ def copyall(workdir: Path, network: str) -> Target:
     return Target("copyall.sh", "bench-copyall", 16768, src, ["bash", str(COPYALL)], env, f"{image}:latest")
 
 
-def copy_source(parent: Path) -> Path:
-    dest = parent / SOURCE.name
-    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("*-linux-*", ".*"))
-    return dest
-
-
 # --- scenarios ----------------------------------------------------------------
-
-def in_turn(targets, run_index: int) -> list:
-    """Alternate who goes first, so neither always gets the warmer engine."""
-    return list(targets) if run_index % 2 == 0 else list(reversed(targets))
-
 
 def warm_up(targets) -> dict:
     seconds = {}
     for target in targets:
         seconds[target.label] = target.redeploy()
-        wait_for_text(target.url, '"name":"Person_0"')
+        wait_for_text(target.url, '"name":"Person_0"', SERVE_TIMEOUT)
     return seconds
 
 
@@ -196,7 +129,7 @@ def edit_to_serving(targets, runs: int, tracked: Target) -> tuple:
             before = version_index(tracked.service) if target is tracked else None
             start = time.perf_counter()
             target.redeploy()
-            wait_for_text(target.url, f'"name":"{marker}0"')
+            wait_for_text(target.url, f'"name":"{marker}0"', SERVE_TIMEOUT)
             samples[target.label].append(time.perf_counter() - start)
             if target is tracked and version_index(tracked.service) != before:
                 updates += 1
@@ -205,30 +138,10 @@ def edit_to_serving(targets, runs: int, tracked: Target) -> tuple:
 
 def list_tasks(runs: int) -> list:
     """c) `inv --list`: the cost of loading the task collection."""
-    return [timed(["inv", "--list"]) for _ in range(runs)]
+    return [timed(run, ["inv", "--list"])[0] for _ in range(runs)]
 
 
 # --- report -------------------------------------------------------------------
-
-def machine() -> list:
-    def out(argv):
-        result = run(argv, check=False)
-        return (result.stdout.strip() or result.stderr.strip() or "?").splitlines()[0]
-
-    return [
-        f"date:    {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"kernel:  {os.uname().release} ({out(['uname', '-m'])}), nproc {out(['nproc'])}",
-        f"docker:  server {out(['docker', 'version', '--format', '{{.Server.Version}}'])}",
-        f"go:      {out(['go', 'version'])}",
-        f"python:  {sys.version.split()[0]}, {out(['inv', '--version'])}",
-    ]
-
-
-def table(rows, headers) -> str:
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
-
 
 def row(scenario: str, ours_samples, base_samples) -> list:
     ours_s = median(ours_samples)
@@ -236,10 +149,6 @@ def row(scenario: str, ours_samples, base_samples) -> list:
         return [scenario, f"{ours_s:.2f}", "n/a", "n/a"]
     base_s = median(base_samples)
     return [scenario, f"{ours_s:.2f}", f"{base_s:.2f}", f"{ours_s / base_s:.2f}"]
-
-
-def samples_line(name: str, samples) -> str:
-    return f"  {name}: " + " ".join(f"{s:.2f}" for s in samples)
 
 
 # --- setup and cleanup --------------------------------------------------------
@@ -270,20 +179,6 @@ def remove_services(targets) -> None:
                 print(f"warning: containers of {name} still exist 60s after `docker service rm`", file=sys.stderr)
                 break
             time.sleep(0.5)
-
-
-def remove_images(targets) -> None:
-    """The images this run built (ids recorded after each redeploy); a failure is only a warning."""
-    ids = {i for t in targets for i in t.images}
-    for target in targets:  # also what an interrupted run left: our repositories, by name
-        repository = target.image.rsplit(":", 1)[0]
-        ids.update(run(["docker", "images", "-q", "--no-trunc", "--filter", f"reference={repository}"],
-                       check=False).stdout.split())
-    ids = sorted(ids)
-    if ids:
-        result = run(["docker", "image", "rm", "-f", *ids], check=False)
-        if result.returncode != 0:
-            print(f"warning: could not remove every bench image: {result.stderr.strip()[:300]}", file=sys.stderr)
 
 
 def main() -> int:
@@ -319,21 +214,20 @@ def main() -> int:
         print(f"a) ours: swarm service updates in {args.runs} no-change redeploys: {a_updates} (goal 0; "
               f"runs where `docker service inspect -f '{{{{.Version.Index}}}}' bench-accounts` changed)")
         print(f"b) ours: swarm service updates in {args.runs} edits: {b_updates} (expected {args.runs})")
-        print("samples (s):")
-        for name, samples in (("a ours", a["ours"]), ("a copyall.sh", a["copyall.sh"]), ("b ours", b["ours"]),
-                              ("b copyall.sh", b["copyall.sh"]), ("c ours", c)):
-            print(samples_line(name, samples))
+        print_samples((("a ours", a["ours"]), ("a copyall.sh", a["copyall.sh"]), ("b ours", b["ours"]),
+                       ("b copyall.sh", b["copyall.sh"]), ("c ours", c)))
         return 0
     except BenchError as e:
-        print(f"\nbench failed: {e}", file=sys.stderr)
-        return 1
+        return failed(e)
     finally:
         if args.keep:
             print(f"\nkept: services {', '.join(t.service for t in targets)}, temp dir {workdir}", file=sys.stderr)
         else:
             if wait_for_engine():
                 remove_services(targets)
-                remove_images(targets)
+                # the images this run built (ids recorded after each redeploy), and what an interrupted
+                # run left: our repositories, by name
+                remove_images([t.image.rsplit(":", 1)[0] for t in targets], [i for t in targets for i in t.images])
             shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,0 +1,167 @@
+"""What bench/redeploy.py and bench/lab.py share: paths, running commands, waiting, the one-line edit, the report.
+
+Not a benchmark itself; the scripts put bench/ on sys.path and import it, so both run from any cwd.
+"""
+import datetime
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "services" / "accountservice"
+SMOKE = "/accounts/10000"
+IMAGE_PREFIX = "bench"
+# The one line each edit changes: Name: "Person_" + strconv.Itoa(i)
+NAME_LINE = re.compile(r'(Name:\s*)"[^"]*"(\s*\+\s*strconv\.Itoa\(i\))')
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed; the message holds the command and its output."""
+
+
+# --- commands -------------------------------------------------------------------
+
+def run(argv, env=None, check=True, timeout=None) -> subprocess.CompletedProcess:
+    """Run a command in the repo root, output captured; a failure (or, with `timeout`, overrunning it)
+    raises with the output's tail."""
+    try:
+        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        out = ((e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""))
+        raise BenchError(f"`{' '.join(map(str, argv))}` did not finish in {timeout}s:\n{out[-3000:]}") from None
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
+        raise BenchError(f"`{' '.join(map(str, argv))}` exited {result.returncode}:\n{tail}")
+    return result
+
+
+def timed(call, *args, **kwargs) -> tuple:
+    """(seconds, result) of call(*args, **kwargs), wall time."""
+    start = time.perf_counter()
+    result = call(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def first_line(argv, timeout=None) -> str:
+    """The first line a command prints (stdout, else stderr), or "?"; for the machine facts."""
+    result = run(argv, check=False, timeout=timeout)
+    return (result.stdout.strip() or result.stderr.strip() or "?").splitlines()[0]
+
+
+# --- network and waiting ----------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> str:
+    """Body of a GET, or "" when nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.2):
+    """check()'s first truthy result, polling every `interval` s; BenchError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_for_text(url: str, text: str, timeout: float, interval: float = 0.02) -> None:
+    """Until a GET of `url` has `text` in its body."""
+    try:
+        wait_until(lambda: text in get(url), timeout, f"{url} to serve {text!r}", interval)
+    except BenchError:
+        raise BenchError(f"{url} did not serve {text!r} within {timeout:.0f}s (last body: {get(url)!r})") from None
+
+
+# --- the service under test -------------------------------------------------------
+
+def copy_source(parent: Path) -> Path:
+    """A copy of services/accountservice under `parent`, without built binaries and dot files."""
+    dest = parent / SOURCE.name
+    shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns("*-linux-*", ".*"))
+    return dest
+
+
+def set_name_prefix(main_go: Path, prefix: str) -> None:
+    """The one-line edit: the accounts' name prefix ("Person_" in the seed)."""
+    text, count = NAME_LINE.subn(rf'\g<1>"{prefix}"\g<2>', main_go.read_text())
+    if count != 1:
+        raise BenchError(f"{main_go}: expected one `Name: \"...\" + strconv.Itoa(i)` line, found {count}")
+    main_go.write_text(text)
+
+
+def in_turn(contenders, run_index: int) -> list:
+    """Alternate who goes first, so neither always gets the warmer engine."""
+    return list(contenders) if run_index % 2 == 0 else list(reversed(contenders))
+
+
+def remove_images(repositories, ids=(), timeout=None) -> None:
+    """`ids` and the host engine's images of `repositories` (and nothing else); a failure is only a warning."""
+    ids = set(ids)
+    for repository in repositories:
+        ids.update(run(["docker", "images", "-q", "--no-trunc", "--filter", f"reference={repository}"],
+                       check=False, timeout=timeout).stdout.split())
+    if ids:
+        result = run(["docker", "image", "rm", "-f", *sorted(ids)], check=False, timeout=timeout)
+        if result.returncode != 0:
+            print(f"warning: could not remove every bench image: {result.stderr.strip()[:300]}", file=sys.stderr)
+
+
+# --- report -----------------------------------------------------------------------
+
+def median(samples) -> float:
+    return statistics.median(samples)
+
+
+def machine(invoke=("inv",), docker_note: str = "", timeout=None) -> list:
+    """The machine-facts header: date, kernel, nproc, docker, go, python and Invoke (run as `invoke`)."""
+    def out(argv):
+        return first_line(argv, timeout)
+
+    return [
+        f"date:    {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"kernel:  {os.uname().release} ({out(['uname', '-m'])}), nproc {out(['nproc'])}",
+        f"docker:  server {out(['docker', 'version', '--format', '{{.Server.Version}}'])}{docker_note}",
+        f"go:      {out(['go', 'version'])}",
+        f"python:  {sys.version.split()[0]}, {out([*invoke, '--version'])}",
+    ]
+
+
+def table(rows, headers) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def print_samples(named) -> None:
+    """The raw samples under the table: (name, seconds) pairs, one line each."""
+    print("samples (s):")
+    for name, samples in named:
+        print(f"  {name}: " + " ".join(f"{s:.2f}" for s in samples))
+
+
+def failed(error: BenchError) -> int:
+    """Say on stderr why the bench stopped; the exit status."""
+    print(f"\nbench failed: {error}", file=sys.stderr)
+    return 1
