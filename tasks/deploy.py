@@ -149,7 +149,7 @@ def deploy(c, service=None, timeout=None, manager=None):
     images = {svc.name: image.latest(cfg, svc) for svc in services}
     if not cfg.registry:
         ship.ship(c, cfg, list(images.values()))
-    run(c, cfg, services, images, float(timeout) if timeout else None)
+    run(c, cfg, services, images, settings.seconds("--timeout", timeout) if timeout else None)
 
 
 @task(help=SERVICE_HELP)
@@ -191,20 +191,26 @@ def scale(c, service, replicas, manager=None):
     cfg = settings.load(c, manager)
     svc = config.select(cfg.services, service)[0]
     client = engine.client(cfg.target_url)
-    current = inspect(client, svc.name)
+    if set_replicas(c, client, svc.name, settings.whole_number("--replicas", replicas)):
+        wait(c, client, svc.name, cfg.timeout)
+
+
+def set_replicas(c, client, name: str, replicas: int) -> bool:
+    """Change only the replica count of a deployed service; False when it already has that many."""
+    current = inspect(client, name)
     if current is None:
-        raise PipelineError(f"{svc.name} is not deployed: run `inv deploy --service {svc.name}`")
+        raise PipelineError(f"{name} is not deployed: run `inv deploy --service {name}`")
     spec = current["Spec"]
-    if spec["Mode"].get("Replicated", {}).get("Replicas") == int(replicas):
-        print(f"{svc.name}: already {replicas} replicas, no change")
-        return
-    with engine.errors(f"scaling {svc.name}"):
-        output.act(c, f"scale {svc.name} to {replicas}", client.api.update_service, current["ID"],
+    if spec["Mode"].get("Replicated", {}).get("Replicas") == replicas:
+        print(f"{name}: already {replicas} replicas, no change")
+        return False
+    with engine.errors(f"scaling {name}"):
+        output.act(c, f"scale {name} to {replicas}", client.api.update_service, current["ID"],
                    current["Version"]["Index"], task_template=spec["TaskTemplate"], name=spec["Name"],
-                   labels=spec.get("Labels"), mode={"Replicated": {"Replicas": int(replicas)}},
+                   labels=spec.get("Labels"), mode={"Replicated": {"Replicas": replicas}},
                    update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
                    endpoint_spec=spec.get("EndpointSpec"))
-    wait(c, client, svc.name, cfg.timeout)
+    return True
 
 
 @task(help=SERVICE_HELP)
@@ -235,7 +241,7 @@ def logs(c, service, follow=False, tail=None, manager=None):
         raise PipelineError(f"{svc.name} is not deployed")
     with engine.errors(f"reading logs of {svc.name}"):
         stream = client.api.service_logs(svc.name, stdout=True, stderr=True, follow=follow,
-                                         tail=int(tail) if tail else "all", details=False)
+                                         tail=settings.whole_number("--tail", tail) if tail else "all", details=False)
         try:
             for chunk in stream:
                 print(chunk.decode(errors="replace"), end="")

@@ -36,7 +36,9 @@ class SSHDriver:
     def create(self, c, name, host=None, user=None, key=None, port=None, accept_new=False, **_):
         if not host:
             raise PipelineError("the ssh driver needs --host ADDRESS")
-        machine = Machine(name, self.name, host, user or "root", int(port or 22), key)
+        from tasks.settings import whole_number
+
+        machine = Machine(name, self.name, host, user or "root", whole_number("--port", port) if port else 22, key)
         if not output.is_dry(c):
             ssh.connect(machine.host, machine.port, machine.user, machine.key, accept_new).close()
         return machine

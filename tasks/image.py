@@ -245,8 +245,8 @@ def run(c, service, port=None):
     """Run one service's image locally, like `docker run --rm -p`, until Ctrl-C."""
     cfg = settings.load(c)
     svc = config.select(cfg.services, service)[0]
+    host_port = settings.whole_number("--port", port) if port else svc.publish or svc.port
     image = build_one(c, cfg, svc, git_revision(c), quiet=True)
-    host_port = int(port or svc.publish or svc.port)
     if output.is_dry(c):
         print(f"[dry] would run {image.ref} with port {host_port}->{svc.port}")
         return

@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from invoke import Collection
 
-from tasks import drivers, engine, machines, output, swarm
+from tasks import drivers, engine, machines, output, settings, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"lab": {"nodes": 3, "prefix": "lab"}}
@@ -37,7 +37,7 @@ def up(c, nodes=None):
 
     netns.check_supported()
     prefix = str(c.config.lab.prefix)
-    wanted = names(prefix, int(nodes or c.config.lab.nodes))
+    wanted = names(prefix, settings.whole_number("--nodes", nodes or c.config.lab.nodes))
     # The first machine creates the shared bridge; the others can then come up side by side.
     print(ensure_machine(c, wanted[0]))
     # Addresses are handed out before the machines come up side by side, so two cannot pick the same one.

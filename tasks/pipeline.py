@@ -80,4 +80,4 @@ def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
             "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
 def redeploy(c, service=None, timeout=None, manager=None):
     """build -> image -> push or ship -> deploy -> wait -> smoke test, with a timed summary."""
-    redeploy_run(c, service, float(timeout) if timeout else None, manager)
+    redeploy_run(c, service, settings.seconds("--timeout", timeout) if timeout else None, manager)

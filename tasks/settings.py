@@ -55,7 +55,18 @@ def plain(value):
     return value
 
 
-def _number(where: str, value) -> float:
+def whole_number(where: str, value) -> int:
+    """A count from the command line or config: 0 or more."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{where} must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{where} must be 0 or more, got {value!r}")
+    return number
+
+
+def seconds(where: str, value) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -79,7 +90,7 @@ def load(c, manager: Optional[str] = None) -> Settings:
         platforms=platforms.parse_list(build.get("platforms") or "linux/amd64"),
         network=network,
         dist=environment.PROJECT_ROOT / str(build.get("dist") or "dist"),
-        timeout=_number("deploy.timeout", deploy.get("timeout", 60)),
+        timeout=seconds("deploy.timeout", deploy.get("timeout", 60)),
         services=config.parse_services(cfg.get("services"), environment.PROJECT_ROOT),
         manager=machines.load(manager or swarm.get("manager")) if (manager or swarm.get("manager")) else None,
     )

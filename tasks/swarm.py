@@ -100,6 +100,26 @@ def node_names(nodes: list) -> dict:
     return {n["ID"]: known.get(n["Status"].get("Addr"), n["Description"]["Hostname"]) for n in nodes}
 
 
+def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
+    """Three tables: nodes, services, and the running tasks per node. Pure."""
+    node_rows = [(names[n["ID"]], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
+                  n["Status"].get("Addr", ""), n.get("Description", {}).get("Engine", {}).get("EngineVersion", ""))
+                 for n in sorted(nodes, key=lambda n: names[n["ID"]])]
+    service_rows = []
+    for s in sorted(services, key=lambda s: s["Spec"]["Name"]):
+        counts = s.get("ServiceStatus", {})
+        image = s["Spec"].get("Labels", {}).get("io.goswarm.image") or s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        service_rows.append((s["Spec"]["Name"], f"{counts.get('RunningTasks', '?')}/{counts.get('DesiredTasks', '?')}",
+                             image))
+    service_names = {s["ID"]: s["Spec"]["Name"] for s in services}
+    task_rows = sorted((service_names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""),
+                        names.get(t.get("NodeID"), "-"), t["Status"]["State"], t["Status"].get("Err", ""))
+                       for t in tasks)
+    return "\n\n".join((output.table(node_rows, ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")),
+                         output.table(service_rows, ("SERVICE", "REPLICAS", "IMAGE")),
+                         output.table(task_rows, ("SERVICE", "SLOT", "NODE", "STATE", "ERROR"))))
+
+
 @task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",
             "manager": "Initialise on this machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
 def init(c, advertise_addr=None, manager=None):
@@ -205,25 +225,7 @@ def status(c, manager=None):
         nodes = client.api.nodes()
         services = client.api.services(status=True)
         tasks = client.api.tasks(filters={"desired-state": "running"})
-    names = node_names(nodes)
-    print(output.table(
-        [(names[n["ID"]], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
-          n["Status"].get("Addr", ""), n.get("Description", {}).get("Engine", {}).get("EngineVersion", ""))
-         for n in sorted(nodes, key=lambda n: names[n["ID"]])],
-        ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")))
-    print()
-    service_names = {s["ID"]: s["Spec"]["Name"] for s in services}
-    print(output.table(
-        [(s["Spec"]["Name"], f"{s.get('ServiceStatus', {}).get('RunningTasks', '?')}/"
-          f"{s.get('ServiceStatus', {}).get('DesiredTasks', '?')}",
-          s["Spec"].get("Labels", {}).get("io.goswarm.image") or s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
-         for s in sorted(services, key=lambda s: s["Spec"]["Name"])],
-        ("SERVICE", "REPLICAS", "IMAGE")))
-    print()
-    print(output.table(
-        sorted((service_names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""),
-                names.get(t.get("NodeID"), "-"), t["Status"]["State"], t["Status"].get("Err", "")) for t in tasks),
-        ("SERVICE", "SLOT", "NODE", "STATE", "ERROR")))
+    print(status_report(nodes, services, tasks, node_names(nodes)))
 
 
 ns = Collection("swarm")

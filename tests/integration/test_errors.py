@@ -109,3 +109,12 @@ def test_port_published_by_another_service(swarm):
     result = swarm.inv("redeploy", "--service", "it-other", check=False)
     assert_one_line_error(result, f"port {port} is already published by service {first}")
     assert swarm.service("it-other") is None
+
+
+def test_flags_that_are_not_numbers(project):
+    name = project.add_service("quotes-service", port=8080)
+    for args, flag in ((("deploy.scale", "--service", name, "--replicas", "two"), "--replicas"),
+                       (("redeploy", "--service", name, "--timeout", "soon"), "--timeout"),
+                       (("image.run", "--service", name, "--port", "http"), "--port"),
+                       (("lab.up", "--nodes", "-1"), "--nodes")):
+        assert_one_line_error(project.inv(*args, check=False), flag)

@@ -87,3 +87,19 @@ def test_lab_names():
     assert lab.names("lab", 3) == ["lab-1", "lab-2", "lab-3"]
     with pytest.raises(PipelineError):
         lab.names("lab", 0)
+
+
+def test_status_report_names_nodes_and_counts_replicas():
+    nodes = [{"ID": "n1", "Spec": {"Role": "manager", "Availability": "active"},
+              "Status": {"State": "ready", "Addr": "10.77.0.2"}, "Description": {"Engine": {"EngineVersion": "20.10"}}},
+             {"ID": "n2", "Spec": {"Role": "worker", "Availability": "drain"},
+              "Status": {"State": "down", "Addr": "10.77.0.3"}, "Description": {}}]
+    services = [{"ID": "s1", "ServiceStatus": {"RunningTasks": 2, "DesiredTasks": 3},
+                 "Spec": {"Name": "accountservice", "Labels": {"io.goswarm.image": "p/a:1"},
+                          "TaskTemplate": {"ContainerSpec": {"Image": "sha256:x"}}}}]
+    tasks = [{"ServiceID": "s1", "Slot": 1, "NodeID": "n1", "Status": {"State": "running"}}]
+    report = swarm.status_report(nodes, services, tasks, {"n1": "lab-1", "n2": "lab-2"})
+    nodes_table, services_table, tasks_table = report.split("\n\n")
+    assert "lab-2  worker   drain         down   10.77.0.3" in nodes_table
+    assert "accountservice  2/3       p/a:1" in services_table
+    assert "accountservice  1     lab-1  running" in tasks_table
