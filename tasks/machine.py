@@ -70,9 +70,14 @@ def env(c, name):
     """Print `export DOCKER_HOST=ssh://…` for eval, as `docker-machine env` did."""
     machine = machines.load(name)
     print(f"export DOCKER_HOST={machine.url}")
-    if machine.key:
-        print(f"# the docker CLI needs the key too: ssh-add {shlex.quote(machine.key)}")
     print(f"# run this command to configure your shell: eval $(inv machine.env {name})")
+    # inv uses the machine's key and .machines/known_hosts by itself; the docker CLI runs OpenSSH, which does not.
+    if machine.key:
+        print(f"# for the docker CLI as well: ssh-add {shlex.quote(machine.key)}")
+    entry = ssh.host_entry(machine.host, machine.port)
+    if ssh.known_hosts().exists() and any(line.startswith(entry + " ")
+                                          for line in ssh.known_hosts().read_text().splitlines()):
+        print(f"# and its host key: grep '^{entry} ' {shlex.quote(str(ssh.known_hosts()))} >> ~/.ssh/known_hosts")
 
 
 @task(help={"name": "The machine. Give a command after `--` to run it instead of a shell."})
