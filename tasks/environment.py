@@ -11,8 +11,6 @@ from tasks.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Every key .env may hold; .env.example documents each one.
-KNOWN_KEYS = ("DOCKER_HOST", "MANAGER_IP", "REGISTRY_USERNAME", "REGISTRY_PASSWORD")
 SECRET_KEYS = ("REGISTRY_PASSWORD",)
 
 _loaded = False

@@ -36,22 +36,30 @@ def ship(c, cfg, images: list) -> None:
     targets, skipped = ship_targets(nodes, builder_node, {m.host: m for m in machines.all_machines()})
     for note in skipped:
         print(f"ship: skipped, {note}")
-    blobs = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        missing = dict(zip((m.name for m in targets), pool.map(lambda m: lacking(m, images), targets)))
+    needed = {i.id: i for lacks in missing.values() for i in lacks}
+    if output.is_dry(c):
+        for name, lacks in missing.items():
+            print(f"[dry] would ship {', '.join(i.ref for i in lacks) or 'nothing'} to {name}")
+        return
+    with engine.errors("saving images from the engine that built them"):
+        tarballs = {image_id: b"".join(builder.api.get_image(img.ref)) for image_id, img in needed.items()}
 
-    def one(machine):
-        client = engine.client(machine.url)
+    def load(machine):
         with engine.errors(f"shipping images to {machine.name}"):
-            missing = [i for i in images if i.id and _find(client, i.id) is None]
-            for img in missing:
-                if output.is_dry(c):
-                    print(f"[dry] would ship {img.ref} to {machine.name}")
-                    continue
-                if img.id not in blobs:  # the first thread to need it saves it; a repeat save is only wasted work
-                    blobs[img.id] = b"".join(builder.api.get_image(img.ref))
-                client.api.load_image(blobs[img.id])
-        return machine.name, missing
+            for img in missing[machine.name]:
+                engine.client(machine.url).api.load_image(tarballs[img.id])
+        return machine.name
 
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        for name, missing in pool.map(one, targets):
-            shipped = ", ".join(i.ref for i in missing)
+        for name in pool.map(load, targets):
+            shipped = ", ".join(i.ref for i in missing[name])
             print(f"ship {name}: " + (f"loaded {shipped}" if shipped else "has every image, skipped"))
+
+
+def lacking(machine, images: list) -> list:
+    """The images a node does not have yet (by id, so a re-tag does not count as new)."""
+    client = engine.client(machine.url)
+    with engine.errors(f"listing the images on {machine.name}"):
+        return [i for i in images if i.id and _find(client, i.id) is None]
