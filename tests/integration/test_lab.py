@@ -242,4 +242,5 @@ def test_drain_activate_leave_and_join_again(lab):
     assert "not in a swarm, no change" in lab.inv("swarm.leave", worker["name"]).output
     assert "joined as worker" in lab.inv("swarm.join", worker["name"]).output
     assert "already in the swarm, no change" in lab.inv("swarm.join", worker["name"]).output
-    assert len(manager.api.nodes()) == 3
+    wait_for(lambda: sorted(n["Status"]["State"] for n in manager.api.nodes()) == ["ready"] * 3, 30,
+             "the rejoined node to be ready")
