@@ -104,7 +104,7 @@ def wait(c, client, name: str, timeout: float) -> None:
         service = inspect(client, name)
         with engine.errors(f"listing tasks of {name}"):
             tasks = client.api.tasks(filters={"service": service["ID"]})
-            down = {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
+            down = swarm.down_nodes(client)
         progress = converge.evaluate(service, tasks, down)
         rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started"
         if progress.failed and not (rolling_back and time.monotonic() < deadline):
@@ -138,7 +138,7 @@ def run(c, cfg, services, images, timeout=None) -> list:
 
 
 SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml).",
-                "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."}
+                "manager": swarm.MANAGER_HELP}
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout)."})
@@ -173,7 +173,7 @@ def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     with engine.errors(f"waiting for {name}'s tasks to stop"):
         while True:
-            down = {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
+            down = swarm.down_nodes(client)
             # The engine refuses a service filter once the service is gone, so filter here.
             left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
             if not left:

@@ -70,9 +70,6 @@ class SSHDriver:
         if code != 0:
             raise PipelineError(f"{machine.name}: installing docker.io failed: {err.strip().splitlines()[-1:]}")
 
-    def stop_engine(self, c, machine):
-        raise PipelineError(f"{machine.name}: stopping the engine is only supported for netns machines")
-
     def remove(self, c, machine: Machine) -> None:
         """The host is not ours: only the record (and the key we recorded for it) go."""
         ssh.forget(machine.host, machine.port)
@@ -137,11 +134,6 @@ class NetnsDriver(SSHDriver):
 
         machine.extras["pids"]["dockerd"] = netns.start_engine(c, machine.extras, machines.directory(machine.name) / "host")
         machines.save(machine)
-
-    def stop_engine(self, c, machine):
-        from tasks import netns
-
-        netns.stop_engine(c, machine.extras)
 
     def remove(self, c, machine: Machine) -> None:
         from tasks import netns

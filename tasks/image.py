@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from tasks import config, engine, environment, output, platforms, settings
+from tasks import config, engine, environment, output, platforms, settings, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"}}
@@ -128,7 +128,7 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
     key = content_key(file_digest(binary), dockerfile)
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
-        existing = _find(client, image.ref)
+        existing = find_image(client, image.ref)
     if existing:
         print(f"{image.ref}: up to date (same binary and Dockerfile)")
         if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
@@ -167,7 +167,7 @@ def latest(cfg, service: config.Service) -> Image:
     client = engine.client()
     repo = cfg.repository(service.name)
     with engine.errors(f"inspecting image {repo}:latest"):
-        found = _find(client, f"{repo}:latest")
+        found = find_image(client, f"{repo}:latest")
         if found is None and cfg.registry:
             try:
                 digest = client.api.inspect_distribution(f"{repo}:latest")["Descriptor"]["digest"]
@@ -184,7 +184,7 @@ def latest(cfg, service: config.Service) -> Image:
     return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)))
 
 
-def _find(client, ref: str):
+def find_image(client, ref: str):
     import docker
 
     try:
@@ -231,7 +231,7 @@ def push(c, service=None):
 
 
 @task(help={"service": "Only these services (comma-separated).",
-            "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
+            "manager": swarm.MANAGER_HELP})
 def ship_(c, service=None, manager=None):
     """Without a registry: copy the latest images from this engine into every swarm node that lacks them."""
     from tasks import ship

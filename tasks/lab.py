@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from invoke import Collection
 
-from tasks import drivers, engine, machines, output, settings, swarm
+from tasks import drivers, engine, machine, machines, output, settings, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"lab": {"nodes": 3, "prefix": "lab"}}
@@ -18,12 +18,12 @@ def names(prefix: str, count: int) -> list:
 
 def ensure_machine(c, name: str, address: str = None) -> str:
     if machines.exists(name):
-        machine = machines.load(name)
-        return drivers.get(machine.driver).provision(c, machine)
-    machine = drivers.get("netns").create(c, name, preferred=address)
+        existing = machines.load(name)
+        return drivers.get(existing.driver).provision(c, existing)
+    made = drivers.get("netns").create(c, name, preferred=address)
     if not output.is_dry(c):
-        machines.save(machine)
-    return f"machine {name}: created ({machine.host})"
+        machines.save(made)
+    return f"machine {name}: created ({made.host})"
 
 
 def lab_machines(prefix: str) -> list:
@@ -62,16 +62,9 @@ def down(c):
     if not found:
         print(f"no {prefix}-* machines, no change")
         return
-    engine.client.cache_clear()
-
-    def remove(machine):
-        output.act(c, f"remove machine {machine.name} ({machine.host})", drivers.get("netns").remove, c, machine)
-        if not output.is_dry(c):
-            machines.delete(machine.name)
-        return machine.name
-
+    engine.client.cache_clear()  # clients to these machines would outlive them
     with ThreadPoolExecutor(max_workers=len(found)) as pool:
-        removed = list(pool.map(remove, found))
+        removed = list(pool.map(lambda m: machine.remove(c, m), found))
     print(f"lab removed: {', '.join(removed)}")
 
 

@@ -105,12 +105,17 @@ def rm(c, name):
     if not machines.exists(name):
         print(f"machine {name}: does not exist, no change")
         return
-    machine = machines.load(name)
-    engine.client.cache_clear()
-    output.act(c, f"remove machine {name} ({machine.driver}, {machine.host})", drivers.get(machine.driver).remove,
-               c, machine)
+    engine.client.cache_clear()  # a client to this machine would outlive it
+    remove(c, machines.load(name))
+
+
+def remove(c, machine) -> str:
+    """Everything the machine's driver made, then its record."""
+    output.act(c, f"remove machine {machine.name} ({machine.driver}, {machine.host})",
+               drivers.get(machine.driver).remove, c, machine)
     if not output.is_dry(c):
-        machines.delete(name)
+        machines.delete(machine.name)
+    return machine.name
 
 
 ns = Collection("machine")

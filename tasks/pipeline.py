@@ -3,7 +3,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, engine, image, output, settings, ship
+from tasks import build, config, deploy, engine, image, output, settings, ship, swarm
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -77,7 +77,7 @@ def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
 
 @task(help={"service": "Only these services (comma-separated names from invoke.yaml).",
             "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
-            "manager": "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
+            "manager": swarm.MANAGER_HELP})
 def redeploy(c, service=None, timeout=None, manager=None):
     """build -> image -> push or ship -> deploy -> wait -> smoke test, with a timed summary."""
     redeploy_run(c, service, settings.seconds("--timeout", timeout) if timeout else None, manager)

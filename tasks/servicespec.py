@@ -44,6 +44,12 @@ def endpoint_mode(service: Service) -> str:
     return "vip" if service.publish is not None and service.publish_mode == "ingress" else "dnsrr"
 
 
+def rollout(service: Service, on_failure: str) -> dict:
+    """One task at a time, each watched for a second; used for updates and for rolling back."""
+    return {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": on_failure,
+            "Monitor": SECOND}
+
+
 def desired(service: Service, image_ref: str, image_name: str, network_id: str) -> dict:
     env = {"PORT": str(service.port), **service.env}
     ports = []
@@ -64,11 +70,9 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str) 
             "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
         },
         "Mode": {"Replicated": {"Replicas": service.replicas}},
-        "UpdateConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "rollback",
-                         "Monitor": SECOND},
+        "UpdateConfig": rollout(service, on_failure="rollback"),
         # Without this the engine rolls back with its defaults: a 5 s monitor per task, and a pause on failure.
-        "RollbackConfig": {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": "pause",
-                           "Monitor": SECOND},
+        "RollbackConfig": rollout(service, on_failure="pause"),
         "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
     }
 

@@ -81,6 +81,7 @@ def load(c, manager: Optional[str] = None) -> Settings:
     cfg = plain(c.config)
     image, build, swarm, deploy = (cfg.get(k) or {} for k in ("image", "build", "swarm", "deploy"))
     network = swarm.get("network") or ""
+    manager_name = manager or swarm.get("manager")
     if not isinstance(network, str) or not network:
         raise ConfigError(f"swarm.network must be a network name, got {network!r}")
     return Settings(
@@ -92,5 +93,5 @@ def load(c, manager: Optional[str] = None) -> Settings:
         dist=environment.PROJECT_ROOT / str(build.get("dist") or "dist"),
         timeout=seconds("deploy.timeout", deploy.get("timeout", 60)),
         services=config.parse_services(cfg.get("services"), environment.PROJECT_ROOT),
-        manager=machines.load(manager or swarm.get("manager")) if (manager or swarm.get("manager")) else None,
+        manager=machines.load(manager_name) if manager_name else None,
     )

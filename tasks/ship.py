@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tasks import engine, machines, output
 from tasks.errors import PipelineError
-from tasks.image import _find
+from tasks.image import find_image
 
 
 def ship_targets(nodes: list, builder_node: str, known: dict) -> tuple:
@@ -62,4 +62,4 @@ def lacking(machine, images: list) -> list:
     """The images a node does not have yet (by id, so a re-tag does not count as new)."""
     client = engine.client(machine.url)
     with engine.errors(f"listing the images on {machine.name}"):
-        return [i for i in images if i.id and _find(client, i.id) is None]
+        return [i for i in images if i.id and find_image(client, i.id) is None]

@@ -25,22 +25,25 @@ def host_entry(host: str, port: int) -> str:
     return host if port in (None, 22) else f"[{host}]:{port}"
 
 
-def trust(host: str, port: int, key_line: str) -> None:
-    """Record a host key we know to be right (a host we created ourselves) in the project's known_hosts."""
-    entry, path = host_entry(host, port), known_hosts()
+def _update(drop: Optional[str] = None, add: Optional[str] = None) -> None:
+    """Rewrite the project's known_hosts (0600): without the lines of host entry `drop`, plus line `add`."""
+    path = known_hosts()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     lines = path.read_text().splitlines() if path.exists() else []
-    lines = [line for line in lines if line.split(" ", 1)[0] != entry] + [f"{entry} {key_line.strip()}"]
-    path.write_text("\n".join(lines) + "\n")
+    lines = [line for line in lines if line.split(" ", 1)[0] != drop] + ([add] if add else [])
+    path.write_text("".join(line + "\n" for line in lines))
     path.chmod(0o600)
 
 
+def trust(host: str, port: int, key_line: str) -> None:
+    """Record a host key we know to be right (a host we created ourselves), replacing any older one."""
+    entry = host_entry(host, port)
+    _update(drop=entry, add=f"{entry} {key_line.strip()}")
+
+
 def forget(host: str, port: int) -> None:
-    path = known_hosts()
-    if path.exists():
-        entry = host_entry(host, port)
-        kept = [line for line in path.read_text().splitlines() if line.split(" ", 1)[0] != entry]
-        path.write_text("".join(line + "\n" for line in kept))
+    if known_hosts().exists():
+        _update(drop=host_entry(host, port))
 
 
 def _policy(accept_new: bool):
@@ -48,11 +51,7 @@ def _policy(accept_new: bool):
 
     class AcceptNew(paramiko.MissingHostKeyPolicy):
         def missing_host_key(self, client, hostname, key):
-            path = known_hosts()
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with open(path, "a") as f:
-                f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-            path.chmod(0o600)
+            _update(add=f"{hostname} {key.get_name()} {key.get_base64()}")  # add only, as OpenSSH's accept-new
             print(f"accepted new host key for {hostname}: {key.get_name()} {key.fingerprint}")
 
     return AcceptNew() if accept_new else paramiko.RejectPolicy()

@@ -1,6 +1,7 @@
 """swarm: form a swarm (one engine, or machines joining a manager), keep it, and show what runs on it."""
 import json
 import os
+import time
 from pathlib import Path
 
 from invoke import Collection
@@ -9,7 +10,7 @@ from tasks import engine, environment, machines, output, settings
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None}}
-MANAGER_HELP = "The manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
+MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 
 
 def token_file(c) -> Path:
@@ -92,6 +93,11 @@ def node_of(nodes: list, machine) -> dict:
         if machine.host in (addr, node["Status"].get("Addr")):
             return node
     return None
+
+
+def down_nodes(client) -> set:
+    """Ids of the nodes the manager sees as down: their tasks keep their last reported state forever."""
+    return {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
 
 
 def node_names(nodes: list) -> dict:
@@ -182,8 +188,6 @@ def leave(c, name, manager=None):
 
 
 def _wait_down(client, node_id: str, timeout: float = 20) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while client.api.inspect_node(node_id)["Status"]["State"] != "down" and time.monotonic() < deadline:
         time.sleep(0.3)
