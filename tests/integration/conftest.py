@@ -56,6 +56,26 @@ def running_registry(tmp: Path, listen: str):
         proc.wait(10)
 
 
+def httpget_image(engine, tmp: Path, tag: str) -> str:
+    """A scratch image of tests/fixtures/httpget: a client for the overlay network, where there is no curl."""
+    build = tmp / "httpget"
+    subprocess.run(["go", "build", "-o", str(build / "httpget"), "."], cwd=ROOT / "tests" / "fixtures" / "httpget",
+                   check=True, env={**os.environ, "CGO_ENABLED": "0"})
+    (build / "Dockerfile").write_text('FROM scratch\nCOPY httpget /httpget\nENTRYPOINT ["/httpget"]\n')
+    engine.images.build(path=str(build), tag=tag)
+    return tag
+
+
+def get_in_container(client, image: str, url: str, network: str):
+    """GET from a one-off container on `network`: the body when it answers 2xx, None otherwise."""
+    container = client.containers.run(image, [url], network=network, detach=True)
+    try:
+        ok = container.wait(timeout=30)["StatusCode"] == 0
+        return container.logs(stdout=True, stderr=False).decode() if ok else None
+    finally:
+        container.remove(force=True)
+
+
 def http_get(url: str, timeout: float = 2) -> str:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read().decode()

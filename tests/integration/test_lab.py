@@ -7,7 +7,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from conftest import SUFFIX, Project, assert_one_line_error, free_port, http_get, running_registry, wait_for
+from conftest import (SUFFIX, Project, assert_one_line_error, free_port, get_in_container, http_get, httpget_image,
+                      running_registry, wait_for)
 
 PREFIX = f"it{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -96,24 +97,11 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
     nodes = {n["ID"]: n["Status"]["Addr"] for n in manager.api.nodes()}
     other = next(m for m in records(lab) if m["host"] not in (nodes[quotes_node],))
     client = client_of(other)
-    fixture = Path(__file__).parent.parent / "fixtures" / "httpget"
-    build = lab.tmp / "httpget"
-    subprocess.run(["go", "build", "-o", str(build / "httpget"), "."], cwd=fixture, check=True,
-                   env={"CGO_ENABLED": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(lab.tmp),
-                        "GOCACHE": str(lab.tmp / "gocache")})
-    (build / "Dockerfile").write_text('FROM scratch\nCOPY httpget /httpget\nENTRYPOINT ["/httpget"]\n')
-    image, _ = engine.images.build(path=str(build), tag="it/httpget:lab")
-    client.images.load(b"".join(engine.api.get_image("it/httpget:lab")))
-
-    def quote():
-        container = client.containers.run("it/httpget:lab", [f"http://{quotes}:8080/api/quote"], network=lab.network,
-                                          detach=True)
-        try:
-            return container.logs().decode() if container.wait(timeout=30)["StatusCode"] == 0 else None
-        finally:
-            container.remove(force=True)
-
-    assert json.loads(wait_for(quote, 30, "a quote from another node"))["quote"]
+    getter = httpget_image(engine, lab.tmp, "it/httpget:lab")
+    client.images.load(b"".join(engine.api.get_image(getter)))
+    body = wait_for(lambda: get_in_container(client, getter, f"http://{quotes}:8080/api/quote", lab.network), 30,
+                    "a quote from another node")
+    assert json.loads(body)["quote"]
 
     unchanged = lab.inv("redeploy", "--service", name)
     assert "has every image, skipped" in unchanged.output and f"{name}: no change" in unchanged.output

@@ -7,7 +7,7 @@ import stat
 import subprocess
 import sys
 
-from conftest import ROOT, free_port, http_get, wait_for
+from conftest import ROOT, free_port, get_in_container, http_get, httpget_image, wait_for
 
 
 def test_redeploy_update_and_rm(project, engine):
@@ -82,26 +82,11 @@ def test_scale(swarm, engine):
 def test_quotes_service_answers_on_the_overlay_network(swarm, engine, tmp_path):
     name = swarm.add_service("quotes-service", port=8080)
     swarm.inv("redeploy", "--service", name)
-    client_dir = tmp_path / "httpget"
-    subprocess.run(["go", "build", "-o", str(client_dir / "httpget"), "."], check=True,
-                   cwd=os.path.join(os.path.dirname(__file__), "..", "fixtures", "httpget"),
-                   env={**os.environ, "CGO_ENABLED": "0"})
-    (client_dir / "Dockerfile").write_text("FROM scratch\nCOPY httpget /httpget\nENTRYPOINT [\"/httpget\"]\n")
-    engine.images.build(path=str(client_dir), tag="it/httpget:test")
-    body = wait_for(lambda: run_once(engine, "it/httpget:test", f"http://{name}:8080/api/quote", swarm.network),
+    client = httpget_image(engine, tmp_path, "it/httpget:test")
+    body = wait_for(lambda: get_in_container(engine, client, f"http://{name}:8080/api/quote", swarm.network),
                     30, "a quote over the overlay network")
     quote = json.loads(body)
     assert quote["quote"] and quote["author"]
-
-
-def run_once(engine, image, url, network):
-    """One client container on the overlay network; its output when it exits 0, None otherwise."""
-    container = engine.containers.run(image, [url], network=network, detach=True)
-    try:
-        ok = container.wait(timeout=30)["StatusCode"] == 0
-        return container.logs(stdout=True, stderr=False).decode() if ok else None
-    finally:
-        container.remove(force=True)
 
 
 def test_image_run_serves_until_ctrl_c(project, engine):
