@@ -1,4 +1,10 @@
-"""build: cross-compile every Go service into static binaries, dist/<service>-<os>-<arch>."""
+"""build: cross-compile every Go service into static binaries, dist/<service>-<os>-<arch>.
+
+A binary is rebuilt only when its build key changed: the service's sources,
+the platform, the Go version and the flags (dist/.keys/ records the last key).
+"""
+import hashlib
+import json
 import shlex
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +17,7 @@ from tasks import config, output, platforms, settings
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"}}
+FLAGS = "-trimpath -buildvcs=false"
 GO_MISSING = "Go is not installed (no `go` on PATH): `apt-get install golang-go`, or see https://go.dev/doc/install"
 
 
@@ -26,54 +33,119 @@ def plan(services, targets, dist: Path) -> list:
     return [Artifact(s, p, dist / platforms.artifact_name(s.name, p)) for s in services for p in targets]
 
 
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_files(root: Path) -> list:
+    """What goes into a binary: every file of the module but hidden ones and tests."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith("_test.go")
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def source_hash(root: Path) -> str:
+    """Hash of a service's sources: names and contents."""
+    h = hashlib.sha256()
+    for path in source_files(root):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + file_digest(path).encode() + b"\0")
+    return h.hexdigest()
+
+
+def build_key(artifact: Artifact, sources: str, go_version: str, ldflags: str) -> str:
+    """Everything `go build` reads, hashed: same key, same binary (-trimpath makes builds reproducible)."""
+    parts = [sources, go_version, str(artifact.platform), json.dumps(artifact.platform.go_env, sort_keys=True),
+             FLAGS, ldflags, artifact.service.main]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def key_file(artifact: Artifact) -> Path:
+    return artifact.path.parent / ".keys" / artifact.path.name
+
+
+def up_to_date(artifact: Artifact, key: str) -> bool:
+    """The recorded key matches, and the binary is still the one built with it."""
+    try:
+        recorded = json.loads(key_file(artifact).read_text())
+        return recorded.get("key") == key and recorded.get("binary") == file_digest(artifact.path)
+    except (OSError, ValueError):
+        return False
+
+
+def record(artifact: Artifact, key: str) -> None:
+    key_file(artifact).parent.mkdir(parents=True, exist_ok=True)
+    key_file(artifact).write_text(json.dumps({"key": key, "binary": file_digest(artifact.path)}))
+
+
 def go_command(artifact: Artifact, ldflags: str) -> str:
     """The `go build` line, runnable as shown (so --echo/--dry print something a user can paste)."""
     env = " ".join(f"{k}={v}" for k, v in artifact.platform.go_env.items())
     return (
-        f"cd {shlex.quote(str(artifact.service.path))} && {env} go build -trimpath -buildvcs=false"
+        f"cd {shlex.quote(str(artifact.service.path))} && {env} go build {FLAGS}"
         f" -ldflags={shlex.quote(ldflags)} -o {shlex.quote(str(artifact.path))} {shlex.quote(artifact.service.main)}"
     )
 
 
-def supported_platforms(c) -> set:
+def go_facts(c):
+    """The Go version and the platforms it can target, in one call."""
     if not shutil.which("go"):
         raise PipelineError(GO_MISSING)
-    result = c.run("go tool dist list", hide=True, warn=True, dry=False, echo=False)
+    result = c.run("go env GOVERSION && go tool dist list", hide=True, warn=True, dry=False, echo=False)
     if not result.ok:
         raise PipelineError(f"`go tool dist list` failed: {result.stderr.strip()[:200]}")
-    return platforms.parse_dist_list(result.stdout)
+    version, _, dist_list = result.stdout.partition("\n")
+    return version.strip(), platforms.parse_dist_list(dist_list)
 
 
-def compile_all(c, artifacts, ldflags: str) -> None:
-    """Build in parallel; on any compile error, raise with the compiler's own message."""
+def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False) -> list:
+    """Build in parallel what changed; on any compile error, raise with the compiler's own message.
+
+    Returns the artifacts that were compiled (the rest were up to date).
+    """
     for artifact in artifacts:
         if not artifact.service.path.is_dir():
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
+    sources = {a.service.name: source_hash(a.service.path) for a in artifacts}
+    keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags) for a in artifacts}
+    stale = [a for a in artifacts if force or not up_to_date(a, keys[a.path])]
+    for artifact in artifacts:
+        if artifact not in stale:
+            print(f"{output.shown(artifact.path)}: up to date (same sources, Go and flags)")
+    if not stale:
+        return []
     if not output.is_dry(c):
         artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
 
     def one(artifact):
+        if force and not output.is_dry(c):
+            artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
         return artifact, c.run(go_command(artifact, ldflags), hide=True, warn=True)
 
-    with ThreadPoolExecutor(max_workers=max(1, len(artifacts))) as pool:
-        results = list(pool.map(one, artifacts))
+    with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+        results = list(pool.map(one, stale))
     failed = [(a, r) for a, r in results if not r.ok]
     for artifact, result in failed:
         print(f"--- go build {artifact.service.name} ({artifact.platform}) failed:\n{result.stderr.rstrip()}")
     if failed:
         names = ", ".join(sorted({a.service.name for a, _ in failed}))
         raise PipelineError(f"compile failed for {names}; nothing was deployed")
+    if not output.is_dry(c):
+        for artifact in stale:
+            record(artifact, keys[artifact.path])
+    return stale
 
 
-def run(c, service=None, platform=None) -> list:
-    """Library entry: validate, then compile; returns the artifacts."""
+def run(c, service=None, platform=None, force=False) -> list:
+    """Library entry: validate, then compile what changed; returns the artifacts that were compiled."""
     cfg = settings.load(c)
     targets = platforms.parse_list(platform) if platform else cfg.platforms
     chosen = config.select(cfg.services, service)
-    platforms.validate(targets, supported_platforms(c))
-    artifacts = plan(chosen, targets, cfg.dist)
-    compile_all(c, artifacts, str(c.config.build.ldflags))
-    return artifacts
+    go_version, supported = go_facts(c)
+    platforms.validate(targets, supported)
+    return compile_all(c, plan(chosen, targets, cfg.dist), str(c.config.build.ldflags), go_version, force)
 
 
 @task(
@@ -81,11 +153,12 @@ def run(c, service=None, platform=None) -> list:
     help={
         "service": "Only these services (comma-separated names from invoke.yaml).",
         "platform": "os/arch[/variant] list, e.g. linux/amd64,linux/arm64,linux/arm/v7 (default: build.platforms).",
+        "force": "Compile even when the sources, Go and flags are unchanged.",
     },
 )
-def build(c, service=None, platform=None):
-    """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>."""
-    for artifact in run(c, service, platform):
+def build(c, service=None, platform=None, force=False):
+    """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>, when their sources changed."""
+    for artifact in run(c, service, platform, force):
         print(f"built {output.shown(artifact.path)}")
 
 

@@ -2,11 +2,12 @@
 from invoke import Collection
 
 from tasks import build, deploy, hostsetup, image, lab, machine, pipeline, swarm
-from tasks.errors import install_config_error_hook
+from tasks.errors import install_config_error_hook, install_signal_handlers
 
 
 def namespace() -> Collection:
     install_config_error_hook()
+    install_signal_handlers()
     ns = Collection()
     for module in (build, image, machine, swarm, deploy, lab):
         ns.add_collection(module.ns)

@@ -4,6 +4,7 @@ Pure: takes the plain dict Invoke merged (invoke.yaml, `-f FILE`, INVOKE_*)
 and returns frozen Service objects, or raises ConfigError naming the field.
 """
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -12,7 +13,10 @@ from tasks.errors import ConfigError, PipelineError
 
 PUBLISH_MODES = ("ingress", "host")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile"}
+_FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
+           "healthcheck"}
+# The sample services check themselves: a scratch image has no curl (see services/*/main.go).
+DEFAULT_HEALTHCHECK = ("/service", "-healthcheck")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Service:
     env: dict = field(default_factory=dict)
     constraints: tuple = ()
     dockerfile: Optional[Path] = None
+    healthcheck: tuple = DEFAULT_HEALTHCHECK  # a command run in the container; () for none
 
 
 def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
@@ -70,6 +75,7 @@ def parse_service(name: str, raw, root: Path) -> Service:
         raise ConfigError(f"{where}.constraints must be a list of strings like 'node.role==manager'")
     dockerfile = raw.get("dockerfile")
     return Service(
+        healthcheck=_healthcheck(f"{where}.healthcheck", raw.get("healthcheck", list(DEFAULT_HEALTHCHECK))),
         name=name,
         path=path,
         main=str(raw.get("main") or "."),
@@ -82,6 +88,17 @@ def parse_service(name: str, raw, root: Path) -> Service:
         constraints=tuple(constraints),
         dockerfile=(root / dockerfile).resolve() if dockerfile else None,
     )
+
+
+def _healthcheck(where: str, value) -> tuple:
+    """A command in exec form (a list), or null/false for a service that cannot check itself."""
+    if value in (None, False, []):
+        return ()
+    if isinstance(value, str):
+        value = shlex.split(value)
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        raise ConfigError(f"{where} must be a command like [/service, -healthcheck], or null for none; got {value!r}")
+    return tuple(value)
 
 
 def parse_services(raw, root: Path) -> dict:

@@ -30,10 +30,11 @@ def of_spec(task: dict, template: dict) -> bool:
     return all(template.get(key) == value for key, value in (task.get("Spec") or {}).items())
 
 
-def evaluate(service: dict, tasks: list, down_nodes=frozenset()) -> Progress:
+def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool = False) -> Progress:
     """Converged: `replicas` tasks of the current spec running, and no task of an older spec still active.
 
     A task on a node that is down keeps its last reported state forever; it is not waited for.
+    rollback: we asked for a rollback, so a completed one is the goal rather than a failure.
     """
     tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
     spec = service["Spec"]
@@ -41,7 +42,8 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset()) -> Progress:
     update = service.get("UpdateStatus") or {}
     current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
     running = [t for t in current if t["Status"]["State"] == "running" and t.get("DesiredState") == "running"]
-    if update.get("State") in ROLLED_BACK:
+    state = update.get("State")
+    if rollback and state == "rollback_paused" or not rollback and state in ROLLED_BACK:
         # By now the spec is the previous one again: the failed task belongs to the release that was refused.
         failures = [_error(t) for t in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""))
                     if t["Status"]["State"] in ("failed", "rejected")]
@@ -59,8 +61,36 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset()) -> Progress:
     wanted = [t for t in current if t.get("DesiredState") == "running"]
     # The engine watches new tasks for UpdateConfig.Monitor before it calls an update done;
     # a task that dies in that window is rolled back, so we wait it out too.
-    settling = update.get("State") == "updating"
+    settling = state != "rollback_completed" if rollback else state == "updating"
     done = len(running) == desired == len(wanted) and not stale and not settling
     # During a stop-first update the new task waits for the old one's port: that is not a failure.
     blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
     return Progress(done, len(running), desired, blocked=blocked)
+
+
+def after_interrupt(name: str, service: dict, image: str = None) -> str:
+    """What Ctrl-C during a deploy left behind, and how to go on, from the service's inspect.
+
+    image: the release being deployed, when the interrupt may have come before the engine had it.
+    """
+    if service is None:
+        return f"{name} was not created"
+    running = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image")
+    if image and running != image:
+        return f"{name} was not changed and runs its previous release"
+    update = service.get("UpdateStatus") or {}
+    state = update.get("State")
+    follow = f"follow it with `inv deploy.ps --service {name}`"
+    if state == "updating":
+        return (f"{name} is still updating on its own: the engine goes on, and rolls back by itself if a new task "
+                f"fails; {follow}, or go back now with `inv deploy.rollback --service {name}`")
+    if state == "rollback_started":
+        return f"{name} is rolling back to its previous release on its own; {follow}"
+    if state == "completed":
+        return f"{name} had finished updating and runs the new release"
+    if state == "rollback_completed":
+        return f"{name} was rolled back and runs its previous release"
+    if state in ("paused", "rollback_paused"):
+        return (f"{name}'s update is paused ({update.get('Message', state)}); resume with `inv redeploy`, or go "
+                f"back with `inv deploy.rollback --service {name}`")
+    return f"{name} was created and its tasks are starting on their own; {follow}"

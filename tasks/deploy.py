@@ -1,4 +1,5 @@
 """deploy: create or roll-update each service, then wait until it has converged."""
+import contextlib
 import errno
 import socket
 import time
@@ -6,10 +7,11 @@ from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import config, converge, engine, environment, image, output, servicespec, settings, ship, swarm
-from tasks.errors import PipelineError, task
+from tasks import (config, converge, engine, environment, image, lock, output, proof, servicespec, settings, ship,
+                   swarm)
+from tasks.errors import Interrupted, PipelineError, task
 
-DEFAULTS = {"deploy": {"timeout": 60}}
+DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}}
 POLL = 0.2
 BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
 
@@ -60,14 +62,15 @@ def check_port(client, cfg, service: config.Service, current) -> None:
                             f"outside the swarm; free it or change services.{service.name}.publish")
 
 
-def prepare(client, cfg, services, images: dict) -> list:
-    """Read the state and decide everything before changing anything."""
+def prepare(client, cfg, services, images: dict, force: bool = False) -> list:
+    """Read the state and decide everything before changing anything. force: replace every task anyway."""
     net = swarm.network_id(client, cfg.network)
     steps = []
     for service in services:
         image = images[service.name]
-        want = servicespec.desired(service, image.deploy_ref, image.ref, net)
         current = inspect(client, service.name)
+        forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
+        want = servicespec.desired(service, image.deploy_ref, image.ref, net, forced + bool(force and current))
         steps.append(Step(service, want, current, servicespec.plan(service, want, current)))
     for step in steps:
         if step.plan.action != "none":
@@ -82,7 +85,7 @@ def apply(c, client, step: Step) -> bool:
                 update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
                 endpoint_spec=want["EndpointSpec"])
     if step.plan.action == "none":
-        print(step.plan.describe())
+        print(f"{step.plan.describe()}: it already runs {want['Labels'][f'{servicespec.LABEL}.image']}")
         return False
     with engine.errors(f"{step.plan.action} of service {step.service.name}"):
         if step.plan.action == "create":
@@ -93,10 +96,20 @@ def apply(c, client, step: Step) -> bool:
     return True
 
 
-def wait(c, client, name: str, timeout: float) -> None:
-    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason."""
+def wait(c, client, name: str, timeout: float, rollback: bool = False) -> None:
+    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
+
+    rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
+    """
     if output.is_dry(c):
         return
+    try:
+        _poll(client, name, timeout, rollback)
+    except KeyboardInterrupt:
+        raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
+
+
+def _poll(client, name: str, timeout: float, rollback: bool) -> None:
     deadline = time.monotonic() + timeout
     last = None
     blocked_since = None
@@ -105,8 +118,8 @@ def wait(c, client, name: str, timeout: float) -> None:
         with engine.errors(f"listing tasks of {name}"):
             tasks = client.api.tasks(filters={"service": service["ID"]})
             down = swarm.down_nodes(client)
-        progress = converge.evaluate(service, tasks, down)
-        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started"
+        progress = converge.evaluate(service, tasks, down, rollback)
+        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
         if progress.failed and not (rolling_back and time.monotonic() < deadline):
             raise PipelineError(f"{name}: {progress.error}")
         if progress.failed:  # the engine is putting the previous release back: report once it has
@@ -116,7 +129,8 @@ def wait(c, client, name: str, timeout: float) -> None:
         if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
             raise PipelineError(f"{name}: {progress.blocked}")
         if progress.done:
-            print(f"{name}: converged, {progress.running}/{progress.desired} running")
+            what = "rolled back" if rollback else "converged"
+            print(f"{name}: {what}, {progress.running}/{progress.desired} running")
             return
         if (progress.running, progress.desired) != last:
             print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
@@ -127,29 +141,81 @@ def wait(c, client, name: str, timeout: float) -> None:
         time.sleep(POLL)
 
 
-def run(c, cfg, services, images, timeout=None) -> list:
-    """Library entry: plan all, then apply and wait one service at a time."""
+def run(c, cfg, services, images, timeout=None, force=False) -> list:
+    """Library entry: plan all, prove the releases a stop-first update would expose, then apply and
+    wait one service at a time. Returns the steps."""
     client = engine.client(cfg.target_url)
-    steps = prepare(client, cfg, services, images)
+    steps = prepare(client, cfg, services, images, force)
+    proof.prove_all(c, client, [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps
+                                if s.plan.action == "update" and s.plan.order == "stop-first"])
     for step in steps:
-        if apply(c, client, step):
+        try:
+            changed = apply(c, client, step)
+        except KeyboardInterrupt:  # did the engine get the update before it?
+            image = step.want["TaskTemplate"]["ContainerSpec"]["Image"]
+            raise Interrupted(converge.after_interrupt(step.service.name, inspect(client, step.service.name),
+                                                       image)) from None
+        if changed:
             wait(c, client, step.service.name, timeout or cfg.timeout)
-    return [step.plan for step in steps]
+    return steps
+
+
+def rollback(c, client, name: str, timeout: float) -> None:
+    """Put the service's previous spec back, as `docker service rollback` does, and wait until it runs."""
+    current = inspect(client, name)
+    if current is None:
+        raise PipelineError(f"{name} is not deployed")
+    if not current.get("PreviousSpec"):
+        raise PipelineError(f"{name} has no previous release to go back to")
+
+    def roll_back():
+        # The SDK's update_service cannot ask for this; the Engine API can (rollback=previous).
+        api = client.api
+        response = api._post_json(api._url("/services/{0}/update", current["ID"]), data=current["Spec"],
+                                  params={"version": current["Version"]["Index"], "rollback": "previous"})
+        api._raise_for_status(response)
+
+    with engine.errors(f"rolling back {name}"):
+        output.act(c, f"roll back {name} to its previous release", roll_back)
+    wait(c, client, name, timeout, rollback=True)
 
 
 SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml).",
                 "manager": swarm.MANAGER_HELP}
 
 
-@task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout)."})
-def deploy(c, service=None, timeout=None, manager=None):
+@contextlib.contextmanager
+def locked(c, cfg, what: str):
+    """Hold the swarm's deploy lock for a mutation (not under --dry, which changes nothing)."""
+    if output.is_dry(c):
+        yield
+        return
+    with lock.held(engine.client(cfg.target_url), what, cfg.lock_ttl):
+        yield
+
+
+@task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
+                          "force": "Replace every task even when the spec is unchanged."})
+def deploy(c, service=None, timeout=None, manager=None, force=False):
     """Create or rolling-update the services from their latest images, and wait until they converge."""
     cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
-    images = {svc.name: image.latest(cfg, svc) for svc in services}
-    if not cfg.registry:
-        ship.ship(c, cfg, list(images.values()))
-    run(c, cfg, services, images, settings.seconds("--timeout", timeout) if timeout else None)
+    with locked(c, cfg, "deploy " + ",".join(s.name for s in services)):
+        images = {svc.name: image.latest(cfg, svc) for svc in services}
+        if not cfg.registry:
+            ship.ship(c, cfg, list(images.values()))
+        run(c, cfg, services, images, settings.seconds("--timeout", timeout) if timeout else None, force)
+
+
+@task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
+def rollback_(c, service=None, timeout=None, manager=None):
+    """Put the services' previous release back (as `docker service rollback`), and wait until it runs."""
+    cfg = settings.load(c, manager)
+    services = config.select(cfg.services, service)
+    client = engine.client(cfg.target_url)
+    with locked(c, cfg, "rollback " + ",".join(s.name for s in services)):
+        for svc in services:
+            rollback(c, client, svc.name, settings.seconds("--timeout", timeout) if timeout else cfg.timeout)
 
 
 @task(help=SERVICE_HELP)
@@ -251,6 +317,8 @@ def logs(c, service, follow=False, tail=None, manager=None):
 
 ns = Collection("deploy")
 ns.add_task(deploy)
+ns.add_task(rollback_)
+ns.add_task(lock.unlock)
 ns.add_task(rm)
 ns.add_task(scale)
 ns.add_task(ps)

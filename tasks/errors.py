@@ -1,6 +1,8 @@
 """One error type for everything a user can fix, and the edge that turns it into an exit."""
 import functools
+import signal
 import sys
+import threading
 
 from invoke import Exit
 from invoke import task as invoke_task
@@ -14,6 +16,12 @@ class ConfigError(PipelineError):
     """invoke.yaml, a runtime config file or .env is wrong."""
 
 
+class Interrupted(PipelineError):
+    """Ctrl-C, once the state it left is known; the message says what it is and how to go on."""
+
+    exit_code = 130
+
+
 def task(*args, **kwargs):
     """`invoke.task` that turns a PipelineError into a one-line message and exit code 1."""
 
@@ -22,6 +30,10 @@ def task(*args, **kwargs):
         def wrapper(*a, **kw):
             try:
                 return body(*a, **kw)
+            except Interrupted as e:
+                raise Exit(f"interrupted: {e}", e.exit_code) from None
+            except KeyboardInterrupt:  # cleanup (trial containers, the deploy lock) ran on the way out
+                raise Exit("interrupted", Interrupted.exit_code) from None
             except PipelineError as e:
                 raise Exit(f"error: {e}", 1) from None
 
@@ -61,6 +73,16 @@ def _config_file_hook(default_hook):
             print(message, file=sys.stderr)
 
     return hook
+
+
+def install_signal_handlers():
+    """SIGTERM (a cancelled CI job, `kill`) unwinds like Ctrl-C, so the same cleanup runs."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def install_config_error_hook():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from tasks import config, engine, environment, output, platforms, settings, swarm
+from tasks import build, config, engine, environment, output, platforms, settings, swarm
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"}}
@@ -38,29 +38,9 @@ class Image:
 
 # --- pure -----------------------------------------------------------------
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def content_key(binary_digest: str, dockerfile: bytes) -> str:
     """An image is fully determined by its binary and its Dockerfile; the tag is this key."""
     return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile).hexdigest()
-
-
-def source_hash(root: Path) -> str:
-    """Hash of a service's source tree (names and contents; hidden entries skipped)."""
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        h.update(str(rel).encode() + b"\0")
-        h.update(file_digest(path).encode())
-    return h.hexdigest()
 
 
 def context_tar(dockerfile: bytes, binary: Path) -> io.BytesIO:
@@ -116,20 +96,22 @@ def binary_for(cfg, service: config.Service, client) -> Path:
     return cfg.dist / platforms.artifact_name(service.name, target)
 
 
-def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = False) -> Image:
+def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
+              compiling: bool = False) -> Image:
+    """compiling: under --dry, the build stage would have compiled a new binary for this service."""
     client = engine.client()
     binary = binary_for(cfg, service, client)
     dockerfile = dockerfile_for(c, service)
-    if not binary.is_file():
+    if not binary.is_file() or compiling and output.is_dry(c):
         if output.is_dry(c):  # a dry build made no binary; the plan goes on with a placeholder tag
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
             return Image(service.name, cfg.repository(service.name), "new")
         raise PipelineError(f"{binary} is missing: run `inv build --service {service.name}` first")
-    key = content_key(file_digest(binary), dockerfile)
+    key = content_key(build.file_digest(binary), dockerfile)
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = find_image(client, image.ref)
-    if existing:
+    if existing and not force:
         print(f"{image.ref}: up to date (same binary and Dockerfile)")
         if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
             with engine.errors(f"tagging {image.repository}:latest"):
@@ -138,13 +120,13 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
     if output.is_dry(c):
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
-    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": source_hash(service.path),
+    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
     image_id = ""
     with engine.errors(f"building {image.ref}"):
         events = client.api.build(fileobj=context_tar(dockerfile, binary), custom_context=True, tag=image.ref,
                                   buildargs={"BINARY": binary.name}, labels=labels, rm=True, forcerm=True,
-                                  decode=True)
+                                  nocache=force, decode=True)
         for event in events:
             if "error" in event:
                 raise PipelineError(f"docker build of {image.ref} failed: {event['error'].strip()}")
@@ -208,16 +190,19 @@ def push_one(c, cfg, image: Image) -> Image:
     return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
 
 
-def build_all(c, service=None, quiet=False) -> list:
+def build_all(c, service=None, quiet=False, force=False, compiled=()) -> list:
+    """compiled: the services the build stage compiled (or, under --dry, would have)."""
     cfg = settings.load(c)
     revision = git_revision(c)
-    return [build_one(c, cfg, s, revision, quiet) for s in config.select(cfg.services, service)]
+    return [build_one(c, cfg, s, revision, quiet, force, s.name in compiled)
+            for s in config.select(cfg.services, service)]
 
 
-@task(name="build", default=True, help={"service": "Only these services (comma-separated)."})
-def build_(c, service=None):
+@task(name="build", default=True, help={"service": "Only these services (comma-separated).",
+                                        "force": "Rebuild, without the layer cache, even when the image exists."})
+def build_(c, service=None, force=False):
     """Build prefix/<service>:<content-key> and :latest from dist/ (context: binary + Dockerfile)."""
-    build_all(c, service)
+    build_all(c, service, force=force)
 
 
 @task(help={"service": "Only these services (comma-separated)."})

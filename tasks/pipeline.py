@@ -46,28 +46,45 @@ def smoke_hosts(cfg, service: config.Service) -> list:
     return sorted({nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running" and t.get("NodeID") in nodes})
 
 
-def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
+def smoke_or_roll_back(c, cfg, step, timeout: float) -> None:
+    """Smoke-test one service; if an update of ours fails it, put the previous release back."""
+    svc = step.service
+    try:
+        for host in smoke_hosts(cfg, svc):
+            smoke(c, host, svc)
+    except PipelineError as e:
+        if step.plan.action != "update":
+            raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
+                                f"redeploy, or remove it with `inv deploy.rm --service {svc.name}`") from None
+        print(f"{svc.name}: {e}; rolling back to the previous release")
+        deploy.rollback(c, engine.client(cfg.target_url), svc.name, timeout)
+        raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
+
+
+def redeploy_run(c, service=None, timeout=None, manager=None, force=False) -> output.Stages:
+    """The whole pipeline for the named services (all when None). Each stage skips what did not change."""
     cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
     names = ",".join(s.name for s in services)
     stages = output.Stages()
     try:
-        with stages.stage("build"):
-            build.run(c, names)
-        with stages.stage("image"):
-            images = image.build_all(c, names, quiet=True)
-        if cfg.registry:
-            with stages.stage("push"):
-                images = [image.push_one(c, cfg, i) for i in images]
-        else:
-            with stages.stage("ship"):
-                ship.ship(c, cfg, images)
-        with stages.stage("deploy"):
-            deploy.run(c, cfg, services, {i.service: i for i in images}, timeout)
-        with stages.stage("smoke"):
-            for svc in services:
-                for host in smoke_hosts(cfg, svc) if svc.smoke else []:
-                    smoke(c, host, svc)
+        with deploy.locked(c, cfg, f"redeploy {names}"):
+            with stages.stage("build"):
+                compiled = {artifact.service.name for artifact in build.run(c, names, force=force)}
+            with stages.stage("image"):
+                images = image.build_all(c, names, quiet=True, force=force, compiled=compiled)
+            if cfg.registry:
+                with stages.stage("push"):
+                    images = [image.push_one(c, cfg, i) for i in images]
+            else:
+                with stages.stage("ship"):
+                    ship.ship(c, cfg, images)
+            with stages.stage("deploy"):
+                steps = deploy.run(c, cfg, services, {i.service: i for i in images}, timeout, force)
+            with stages.stage("smoke"):
+                for step in steps:
+                    if step.service.smoke:
+                        smoke_or_roll_back(c, cfg, step, timeout or cfg.timeout)
     finally:
         if stages.timings:
             print()
@@ -77,7 +94,8 @@ def redeploy_run(c, service=None, timeout=None, manager=None) -> output.Stages:
 
 @task(help={"service": "Only these services (comma-separated names from invoke.yaml).",
             "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
-            "manager": swarm.MANAGER_HELP})
-def redeploy(c, service=None, timeout=None, manager=None):
-    """build -> image -> push or ship -> deploy -> wait -> smoke test, with a timed summary."""
-    redeploy_run(c, service, settings.seconds("--timeout", timeout) if timeout else None, manager)
+            "manager": swarm.MANAGER_HELP,
+            "force": "Redo every stage: compile, rebuild the image without cache, replace every task."})
+def redeploy(c, service=None, timeout=None, manager=None, force=False):
+    """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
+    redeploy_run(c, service, settings.seconds("--timeout", timeout) if timeout else None, manager, force)

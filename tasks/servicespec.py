@@ -11,6 +11,11 @@ from tasks.config import Service
 
 LABEL = "io.goswarm"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+# A task counts as running only once healthy. Docker's default 30 s interval would make every update
+# take 30 s; a check every half second costs one short exec. Failures in the start period do not count.
+HEALTH = {"Interval": SECOND // 2, "Timeout": 2 * SECOND, "Retries": 3, "StartPeriod": 10 * SECOND}
+# The services drain in-flight requests on SIGTERM for up to 10 s (services/*/main.go); this covers it.
+STOP_GRACE = 15 * SECOND
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,15 @@ class Plan:
     changes: list = field(default_factory=list)  # (field, before, after)
     order: str = "stop-first"
 
+    why: str = ""  # why this update order
+
     def describe(self) -> str:
         if self.action == "none":
             return f"{self.service}: no change"
         if self.action == "create":
             return f"create service {self.service}"
         fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
-        return f"update service {self.service} ({self.order}, one task at a time): {fields}"
+        return f"update service {self.service} ({self.order}, one task at a time: {self.why}): {fields}"
 
 
 def _short(value) -> str:
@@ -37,6 +44,23 @@ def _short(value) -> str:
 def update_order(service: Service) -> str:
     """start-first needs two tasks to share the published port, which only the ingress mesh allows."""
     return "start-first" if service.publish is None or service.publish_mode == "ingress" else "stop-first"
+
+
+def order_reason(service: Service) -> str:
+    """Why update_order chose what it chose, in words for --dry and the plan."""
+    if service.publish is None:
+        return "no published port, so the new task starts before the old one stops"
+    if service.publish_mode == "ingress":
+        return f"the ingress mesh lets old and new tasks share port {service.publish}"
+    return (f"host-mode port {service.publish} can be bound by one task per node, so the old task stops "
+            f"first; the new image is proven healthy before that")
+
+
+def healthcheck(service: Service, interval: int = HEALTH["Interval"]):
+    """The container HEALTHCHECK: the service's own command, run inside the container. None without one."""
+    if not service.healthcheck:
+        return None
+    return {"Test": ["CMD", *service.healthcheck], **HEALTH, "Interval": interval}
 
 
 def endpoint_mode(service: Service) -> str:
@@ -50,8 +74,11 @@ def rollout(service: Service, on_failure: str) -> dict:
             "Monitor": SECOND}
 
 
-def desired(service: Service, image_ref: str, image_name: str, network_id: str) -> dict:
-    env = {"PORT": str(service.port), **service.env}
+def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0) -> dict:
+    """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task."""
+    container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
+    if service.healthcheck:
+        container["Healthcheck"] = healthcheck(service)
     ports = []
     if service.publish is not None:
         ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
@@ -60,14 +87,11 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str) 
         "Name": service.name,
         "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name},
         "TaskTemplate": {
-            "ContainerSpec": {
-                "Image": image_ref,
-                "Env": sorted(f"{k}={v}" for k, v in env.items()),
-                "StopGracePeriod": 15 * SECOND,
-            },
+            "ContainerSpec": container,
             "Placement": {"Constraints": list(service.constraints)},
             "Networks": [{"Target": network_id, "Aliases": [service.name]}],
             "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
+            "ForceUpdate": force_update,
         },
         "Mode": {"Replicated": {"Replicas": service.replicas}},
         "UpdateConfig": rollout(service, on_failure="rollback"),
@@ -75,6 +99,10 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str) 
         "RollbackConfig": rollout(service, on_failure="pause"),
         "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
     }
+
+
+def container_env(service: Service) -> list:
+    return sorted(f"{k}={v}" for k, v in {"PORT": str(service.port), **service.env}.items())
 
 
 def observe(spec: dict) -> dict:
@@ -96,17 +124,28 @@ def observe(spec: dict) -> dict:
         "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
         "update order": update.get("Order", "stop-first"),
         "stop grace": container.get("StopGracePeriod"),
+        "healthcheck": _health(container.get("Healthcheck")),
+        "forced updates": task.get("ForceUpdate") or 0,
     }
+
+
+def _health(check):
+    """None and NONE both mean no check. Readable, since --dry and the plan print it."""
+    if not check or check.get("Test") in (None, [], ["NONE"]):
+        return None
+    timing = "/".join(f"{(check.get(k) or 0) / SECOND:g}s" for k in ("Interval", "Timeout", "StartPeriod"))
+    return f"{' '.join(check['Test'][1:])} (every/timeout/start {timing}, {check.get('Retries') or 0} retries)"
 
 
 def plan(service: Service, want: dict, current: Optional[dict]) -> Plan:
     """current is the engine's inspect of the service, or None when it does not exist."""
     order = update_order(service)
+    why = order_reason(service)
     if current is None:
-        return Plan(service.name, "create", order=order)
+        return Plan(service.name, "create", order=order, why=why)
     before, after = observe(current.get("Spec") or {}), observe(want)
     changes = [(k, before[k], after[k]) for k in after if before[k] != after[k]]
-    return Plan(service.name, "update" if changes else "none", changes, order)
+    return Plan(service.name, "update" if changes else "none", changes, order, why)
 
 
 def port_conflicts(service: Service, others: list) -> Optional[str]:

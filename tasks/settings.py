@@ -21,6 +21,7 @@ class Settings:
     dist: Path
     timeout: float
     services: dict
+    lock_ttl: float = 900.0
     manager: Optional[machines.Machine] = None  # the swarm manager, when it is a machine
 
     @property
@@ -92,6 +93,7 @@ def load(c, manager: Optional[str] = None) -> Settings:
         network=network,
         dist=environment.PROJECT_ROOT / str(build.get("dist") or "dist"),
         timeout=seconds("deploy.timeout", deploy.get("timeout", 60)),
+        lock_ttl=seconds("deploy.lock_ttl", deploy.get("lock_ttl", 900)),
         services=config.parse_services(cfg.get("services"), environment.PROJECT_ROOT),
         manager=machines.load(manager_name) if manager_name else None,
     )

@@ -29,10 +29,25 @@ def test_defaults_and_paths():
     ({"env": ["A=1"]}, "services.a.env"),
     ({"constraints": "node.role==manager"}, "services.a.constraints"),
     ({"prot": 1}, "services.a.prot is not a known field"),
+    ({"healthcheck": 5}, "services.a.healthcheck"),
+    ({"healthcheck": ["/service", ""]}, "services.a.healthcheck"),
 ])
 def test_each_wrong_field_is_named(change, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         config.parse_service("a", {**GOOD, **change}, ROOT)
+
+
+@pytest.mark.parametrize("value, command", [
+    (None, ()), (False, ()), ([], ()),
+    (["/service", "-healthcheck"], ("/service", "-healthcheck")),
+    ("/bin/check --port 80", ("/bin/check", "--port", "80")),
+])
+def test_healthcheck_is_a_command_or_none(value, command):
+    assert config.parse_service("a", {**GOOD, "healthcheck": value}, ROOT).healthcheck == command
+
+
+def test_healthcheck_defaults_to_the_binary_checking_itself():
+    assert config.parse_service("a", GOOD, ROOT).healthcheck == ("/service", "-healthcheck")
 
 
 def test_entry_must_be_a_mapping():

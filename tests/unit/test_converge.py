@@ -1,3 +1,5 @@
+import pytest
+
 from tasks import converge
 
 TEMPLATE = {"ContainerSpec": {"Image": "sha256:new"}, "ForceUpdate": 0}
@@ -76,3 +78,34 @@ def test_a_task_on_a_lost_node_is_not_waited_for():
     tasks = [task(TEMPLATE, "running", "running"), lost]
     assert not converge.evaluate(service(), tasks).done
     assert converge.evaluate(service(), tasks, down_nodes={"gone"}).done
+
+
+def test_a_rollback_we_asked_for_is_done_once_completed():
+    tasks = [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "shutdown")]
+    assert not converge.evaluate(service(update_state="rollback_started"), tasks, rollback=True).done
+    assert not converge.evaluate(service(update_state="completed"), tasks, rollback=True).done  # not begun yet
+    p = converge.evaluate(service(update_state="rollback_completed"), tasks, rollback=True)
+    assert p.done and not p.failed
+
+
+def test_a_rollback_that_pauses_fails():
+    p = converge.evaluate(service(update_state="rollback_paused", message="rollback paused"), [], rollback=True)
+    assert p.failed and "rollback paused" in p.error
+
+
+@pytest.mark.parametrize("state, image, words", [
+    ("updating", None, "is still updating on its own"),
+    ("updating", None, "inv deploy.rollback --service svc"),
+    ("rollback_started", None, "is rolling back to its previous release on its own"),
+    ("completed", None, "had finished updating and runs the new release"),
+    ("rollback_completed", None, "was rolled back and runs its previous release"),
+    ("paused", None, "update is paused"),
+    (None, None, "was created and its tasks are starting on their own"),
+    ("completed", "sha256:other", "was not changed and runs its previous release"),
+])
+def test_after_an_interrupt_the_state_and_the_way_on_are_named(state, image, words):
+    assert words in converge.after_interrupt("svc", service(update_state=state), image)
+
+
+def test_after_an_interrupt_before_create():
+    assert converge.after_interrupt("svc", None, "sha256:new") == "svc was not created"

@@ -23,16 +23,6 @@ def test_context_holds_only_dockerfile_and_binary(tmp_path):
     assert members["svc-linux-amd64"].mode == 0o755 and members["svc-linux-amd64"].size == 104
 
 
-def test_source_hash_skips_hidden_and_sees_edits(tmp_path):
-    (tmp_path / "main.go").write_text("package main\n")
-    before = image.source_hash(tmp_path)
-    (tmp_path / ".git").mkdir()
-    (tmp_path / ".git" / "HEAD").write_text("x")
-    assert image.source_hash(tmp_path) == before
-    (tmp_path / "main.go").write_text("package main // changed\n")
-    assert image.source_hash(tmp_path) != before
-
-
 def test_push_result_returns_the_digest():
     events = [{"status": "Pushing"}, {"status": "done", "aux": {"Tag": "1", "Digest": "sha256:abc", "Size": 5}}]
     assert image.push_result(events) == "sha256:abc"

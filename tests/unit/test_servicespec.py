@@ -60,6 +60,8 @@ def test_plan_none_when_only_engine_defaults_differ():
     (Service("accountservice", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"}), "env"),
     (Service("accountservice", Path("/p"), 6767, publish=6767, constraints=("node.role==manager",)), "constraints"),
     (Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="ingress"), "ports"),
+    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=()), "healthcheck"),
+    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=("/check",)), "healthcheck"),
 ])
 def test_plan_update_names_the_changed_field(changed, field):
     plan = servicespec.plan(changed, want(changed), engine_view(want()))
@@ -81,3 +83,41 @@ def test_port_conflicts():
     assert servicespec.port_conflicts(ACCOUNTS, [me]) is None
     assert servicespec.port_conflicts(QUOTES, [other]) is None
     assert servicespec.publishes(me, 6767) and not servicespec.publishes(None, 6767)
+
+
+def test_tasks_are_health_gated_and_drain_within_the_grace_period():
+    container = want()["TaskTemplate"]["ContainerSpec"]
+    check = container["Healthcheck"]
+    assert check["Test"] == ["CMD", "/service", "-healthcheck"]
+    # Docker's default interval (30 s) would make each task wait 30 s before it counts as running.
+    assert check["Interval"] <= servicespec.SECOND and check["StartPeriod"] > 0
+    # The services drain for up to 10 s on SIGTERM (services/*/main.go).
+    assert container["StopGracePeriod"] > 10 * servicespec.SECOND
+
+
+def test_no_healthcheck_when_the_service_has_none():
+    spec = servicespec.desired(Service("a", Path("/p"), 80, healthcheck=()), "sha256:a", "x:1", "net1")
+    assert "Healthcheck" not in spec["TaskTemplate"]["ContainerSpec"]
+
+
+def test_updates_roll_back_on_failure_and_roll_back_with_our_own_config():
+    spec = want()
+    assert spec["UpdateConfig"]["FailureAction"] == "rollback" and spec["UpdateConfig"]["Parallelism"] == 1
+    assert spec["UpdateConfig"]["Monitor"] > 0
+    assert spec["RollbackConfig"]["Order"] == spec["UpdateConfig"]["Order"]
+
+
+def test_a_forced_update_is_a_change_and_nothing_else_is():
+    plan = servicespec.plan(ACCOUNTS, servicespec.desired(ACCOUNTS, "sha256:aaa", "someprefix/x:1", "net1", 1),
+                            engine_view(want()))
+    assert plan.action == "update" and [name for name, _, _ in plan.changes] == ["forced updates"]
+
+
+@pytest.mark.parametrize("service, words", [
+    (ACCOUNTS, "host-mode port 6767 can be bound by one task per node, so the old task stops first"),
+    (Service("a", Path("/p"), 80, publish=80, publish_mode="ingress"), "the ingress mesh lets old and new tasks"),
+    (QUOTES, "no published port, so the new task starts before the old one stops"),
+])
+def test_the_plan_says_why_it_chose_the_update_order(service, words):
+    plan = servicespec.plan(service, want(service, image="sha256:new"), engine_view(want(service)))
+    assert words in plan.describe()

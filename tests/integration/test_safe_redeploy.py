@@ -1,0 +1,233 @@
+"""Issue #4 on a real engine: skip what did not change, never stop a working release for a broken one,
+roll back on a failed smoke test, one deploy at a time, and a clean Ctrl-C."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import ROOT, free_port, http_get, wait_for
+
+from tasks import lock
+
+
+def version(project, name) -> int:
+    return project.service(name)["Version"]["Index"]
+
+
+def running_image(project, name) -> str:
+    return project.service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+
+
+def edit(project, source: str, old: str, new: str):
+    path = project.source(source)
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+class Poller:
+    """A client that GETs a URL every 20 ms for as long as it runs, and keeps every answer."""
+
+    def __init__(self, url: str):
+        self.url, self.answers, self._stop = url, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as response:
+                    self.answers.append(response.read().decode())
+            except (urllib.error.URLError, OSError) as e:
+                self.answers.append(f"failed: {e}")
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+
+def start_inv(project, *args) -> subprocess.Popen:
+    """`inv ARGS` in the background, with the project's config (as Project.inv runs it)."""
+    project.inv("--help")  # writes the runtime config file
+    env = {**os.environ, "ENV_FILE": str(project.env_file), **project.extra_env}
+    return subprocess.Popen([sys.executable, "-m", "invoke", "-f", str(project.tmp / "it.json"), *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
+    """Read the process's output until a line holds `marker`; everything read so far is returned."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    pytest.fail(f"never saw {marker!r}:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def accounts(swarm):
+    """accountservice deployed on a host-mode port (a stop-first update), answering as Person_0."""
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+    swarm.inv("redeploy", "--service", name)
+    return name, f"http://127.0.0.1:{port}/accounts/10000"
+
+
+def test_a_redeploy_with_nothing_changed_changes_nothing_and_says_why(swarm, accounts):
+    name, url = accounts
+    binary = swarm.tmp / "dist" / f"{name}-linux-amd64"
+    before, built = version(swarm, name), binary.stat().st_mtime_ns
+    result = swarm.inv("redeploy", "--service", name)
+    assert version(swarm, name) == before
+    assert binary.stat().st_mtime_ns == built
+    assert "up to date (same sources, Go and flags)" in result.output
+    assert "up to date (same binary and Dockerfile)" in result.output
+    assert f"{name}: no change: it already runs it/{name}:" in result.output
+    forced = swarm.inv("redeploy", "--service", name, "--force")
+    assert version(swarm, name) > before and binary.stat().st_mtime_ns != built
+    assert "forced updates 0 -> 1" in forced.output
+
+
+def test_a_one_line_change_rebuilds_and_updates_only_that_service(swarm):
+    port = free_port()
+    accounts = swarm.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+    quotes = swarm.add_service("quotes-service", port=8080)
+    both = f"{accounts},{quotes}"  # never all: the project's own services are in the merged config too
+    swarm.inv("redeploy", "--service", both)
+    versions = {n: version(swarm, n) for n in (accounts, quotes)}
+    edit(swarm, "accountservice", '"Person_"', '"Changed_"')
+    result = swarm.inv("redeploy", "--service", both)
+    assert version(swarm, quotes) == versions[quotes]
+    assert version(swarm, accounts) > versions[accounts]
+    assert f"{quotes}-linux-amd64: up to date" in result.output
+    assert f"{quotes}: no change" in result.output
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Changed_0"}\n'
+
+
+def test_a_release_that_crashes_never_stops_the_old_one(swarm, accounts):
+    name, url = accounts
+    before, image = version(swarm, name), running_image(swarm, name)
+    edit(swarm, "accountservice", "func main() {", "func main() {\n\tos.Exit(3)")
+    with Poller(url) as poller:
+        started = time.monotonic()
+        result = swarm.inv("redeploy", "--service", name, check=False)
+        took = time.monotonic() - started
+    assert result.returncode == 1 and "Traceback" not in result.output
+    assert "the new release failed in a trial container (it exited with code 3)" in result.stderr
+    assert "the running version stays up" in result.stderr
+    assert took < 60
+    assert version(swarm, name) == before and running_image(swarm, name) == image
+    assert len(poller.answers) > 10
+    assert set(poller.answers) == {'{"id":"10000","name":"Person_0"}\n'}, "the old release stopped answering"
+
+
+def test_a_release_that_fails_its_health_check_never_stops_the_old_one(swarm, accounts):
+    name, url = accounts
+    before = version(swarm, name)
+    edit(swarm, "accountservice", 'mux.HandleFunc("/health", health)',
+         'mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) })')
+    with Poller(url) as poller:
+        result = swarm.inv("redeploy", "--service", name, check=False)
+    assert result.returncode == 1, result.output
+    assert "failed in a trial container (its health check failed" in result.stderr
+    assert "healthcheck: status 500" in result.stderr
+    assert version(swarm, name) == before
+    assert set(poller.answers) == {'{"id":"10000","name":"Person_0"}\n'}
+
+
+def test_a_start_first_release_that_crashes_is_rolled_back_by_the_engine(swarm):
+    """No published port: start-first, so the engine itself tries the new task and rolls back."""
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.inv("redeploy", "--service", name)
+    image = running_image(swarm, name)
+    edit(swarm, "quotes-service", "func main() {", "func main() {\n\tos.Exit(4)")
+    started = time.monotonic()
+    result = swarm.inv("redeploy", "--service", name, check=False)
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1 and "Traceback" not in result.output
+    assert "rollback completed" in result.stderr and "exit (4)" in result.stderr, result.stderr
+    assert running_image(swarm, name) == image
+    assert "trial container" not in result.output  # start-first needs no trial: the old task keeps running
+
+
+def test_a_failed_smoke_test_rolls_back_to_the_previous_release(swarm, accounts):
+    name, url = accounts
+    image = running_image(swarm, name)
+    # Healthy, but /accounts/10000 is gone: only the smoke test can tell.
+    edit(swarm, "accountservice", "id := strconv.Itoa(10000 + i)", "id := strconv.Itoa(20000 + i)")
+    result = swarm.inv("redeploy", "--service", name, check=False)
+    assert result.returncode == 1, result.output
+    assert "smoke test failed" in result.stderr and "HTTP 404" in result.stderr
+    assert "was rolled back to its previous release, which runs again" in result.stderr
+    assert running_image(swarm, name) == image
+    assert http_get(url) == '{"id":"10000","name":"Person_0"}\n'
+
+
+def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_released(swarm, accounts, engine):
+    name, url = accounts
+    edit(swarm, "accountservice", '"Person_"', '"Locked_"')
+    first = start_inv(swarm, "redeploy", "--service", name)
+    try:
+        wait_for(lambda: lock.holder(engine) is not None, 30, "the first redeploy to take the lock")
+        started = time.monotonic()
+        second = swarm.inv("redeploy", "--service", name, check=False)
+        assert time.monotonic() - started < 2
+        assert second.returncode == 1 and "Traceback" not in second.output
+        assert f"deploy lock is held by" in second.stderr and f"(pid {first.pid})" in second.stderr
+        assert f"redeploy {name}" in second.stderr and "inv deploy.unlock" in second.stderr
+        out, _ = first.communicate(timeout=120)
+        assert first.returncode == 0, out
+    finally:
+        first.kill()
+    assert lock.holder(engine) is None
+    assert http_get(url) == '{"id":"10000","name":"Locked_0"}\n'
+    # A lock whose holder is gone without releasing it (here: another host's, not yet expired).
+    with lock.held(engine, "a run on a machine that crashed"):
+        refused = swarm.inv("redeploy", "--service", name, check=False)
+        assert "a run on a machine that crashed" in refused.stderr
+        released = swarm.inv("deploy.unlock")
+        assert "released the deploy lock held by" in released.output
+    assert swarm.inv("redeploy", "--service", name).returncode == 0
+
+
+def test_ctrl_c_during_the_wait_leaves_the_update_going_and_says_so(swarm, accounts, engine):
+    name, url = accounts
+    edit(swarm, "accountservice", '"Person_"', '"Interrupted_"')
+    proc = start_inv(swarm, "redeploy", "--service", name)
+    try:
+        read_until(proc, f"{name}: 0/1 tasks of the new spec running", 60)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out
+    assert f"interrupted: {name} " in out
+    assert "updating on its own" in out or "had finished updating" in out, out
+    assert lock.holder(engine) is None, "the lock was not released"
+    # The engine finishes the update by itself.
+    wait_for(lambda: http_get(url) == '{"id":"10000","name":"Interrupted_0"}\n', 60, "the update to finish")
+    wait_for(lambda: swarm.service(name)["UpdateStatus"]["State"] == "completed", 30, "the update to complete")
+
+
+def test_dry_run_explains_the_update_order(swarm, accounts):
+    name, _ = accounts
+    edit(swarm, "accountservice", '"Person_"', '"Dry_"')
+    result = swarm.inv("redeploy", "--service", name, dry=True)
+    assert f"[dry] would prove {name}'s new release healthy in a trial container first" in result.output
+    assert "stop-first, one task at a time: host-mode port" in result.output
+    assert "can be bound by one task per node, so the old task stops first" in result.output
