@@ -93,7 +93,8 @@ def go_facts(c):
     """The Go version and the platforms it can target, in one call."""
     if not shutil.which("go"):
         raise PipelineError(GO_MISSING)
-    result = c.run("go env GOVERSION && go tool dist list", hide=True, warn=True, dry=False, echo=False)
+    result = c.run("go env GOVERSION && go tool dist list", hide=True, warn=True, dry=False, echo=False,
+                   in_stream=False)
     if not result.ok:
         raise PipelineError(f"`go tool dist list` failed: {result.stderr.strip()[:200]}")
     version, _, dist_list = result.stdout.partition("\n")
@@ -122,7 +123,7 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
     def one(artifact):
         if force and not output.is_dry(c):
             artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
-        return artifact, c.run(go_command(artifact, ldflags), hide=True, warn=True)
+        return artifact, c.run(go_command(artifact, ldflags), hide=True, warn=True, in_stream=False)
 
     with ThreadPoolExecutor(max_workers=len(stale)) as pool:
         results = list(pool.map(one, stale))

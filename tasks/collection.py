@@ -1,7 +1,7 @@
 """The root namespace: one sub-collection per concern, pipelines at the top."""
 from invoke import Collection
 
-from tasks import build, deploy, hostsetup, image, lab, machine, pipeline, swarm
+from tasks import build, deploy, dev, hostsetup, image, lab, machine, pipeline, swarm
 from tasks.errors import install_config_error_hook, install_signal_handlers
 
 
@@ -15,4 +15,5 @@ def namespace() -> Collection:
         ns.configure(module.DEFAULTS)
     ns.add_task(pipeline.redeploy)
     ns.add_task(hostsetup.setup)
+    ns.add_task(dev.dev)
     return ns

@@ -84,7 +84,7 @@ def dockerfile_for(c, service: config.Service) -> bytes:
 
 def git_revision(c) -> str:
     result = c.run("git rev-parse --short HEAD && git status --porcelain", hide=True, warn=True, dry=False,
-                   echo=False)
+                   echo=False, in_stream=False)
     if not result.ok:
         return "unknown"
     rev, *changes = result.stdout.split("\n", 1)

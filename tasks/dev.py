@@ -1,0 +1,154 @@
+"""`inv dev`: redeploy each service whose sources change, until Ctrl-C.
+
+One watcher over the selected services' Go module directories; each burst of saves becomes one
+`redeploy_run` of just the services it touched. A failed cycle (a compile error, a failed smoke test) is
+one line and the loop goes on: redeploy leaves the running version up when a cycle fails.
+"""
+import signal
+import sys
+import time
+from pathlib import Path
+
+from invoke import Exit
+
+from tasks import config, output, pipeline, settings, swarm
+from tasks.errors import Interrupted, PipelineError, task
+
+DEBOUNCE_MS = 300  # long enough to take an editor's save burst (write, rename, chmod) as one change
+QUIET_MS = 50  # a burst has ended when nothing changed for this long
+EDITOR_TEMP = ("~", ".swp", ".swo", ".swx")  # emacs backups, vim swap files (vim's `4913` probe: below)
+
+
+def ignored(relative: Path) -> bool:
+    """A change that cannot change the binary: hidden files and dirs, editor temp files, Go tests. Pure."""
+    name = relative.name
+    return (any(part.startswith(".") for part in relative.parts) or name.endswith(EDITOR_TEMP)
+            or name == "4913" or name.endswith("_test.go"))
+
+
+def owners(paths, roots: dict, dist: Path) -> dict:
+    """{service: sorted files relative to its path} for the changed paths that can change its binary.
+    A path belongs to the service with the deepest path that holds it; services sharing that path share it. Pure."""
+    found = {}
+    for path in map(Path, paths):
+        if path == dist or dist in path.parents:  # the build writes its binaries there
+            continue
+        holders = [name for name, root in roots.items() if root == path or root in path.parents]
+        deepest = max((len(roots[name].parts) for name in holders), default=0)
+        for name in holders:
+            relative = path.relative_to(roots[name])
+            if len(roots[name].parts) == deepest and not ignored(relative):
+                found.setdefault(name, set()).add(relative.as_posix())
+    return {name: sorted(found[name]) for name in roots if name in found}
+
+
+def describe(changed: dict, most: int = 3) -> str:
+    """`a (main.go), b (x.go, y.go, z.go +2 more)`. Pure."""
+    def files(names):
+        return ", ".join(names[:most]) + (f" +{len(names) - most} more" if len(names) > most else "")
+    return ", ".join(f"{name} ({files(names)})" for name, names in changed.items())
+
+
+def changes(roots: dict, dist: Path, debounce_ms: int, stop_event=None):
+    """Yields {service: files} for each burst of relevant changes, until Ctrl-C or `stop_event` is set.
+    Changes made while the caller is busy are kept by the watcher and come with the next burst."""
+    import watchfiles  # only `inv dev` needs it
+
+    def relevant(_change, path: str) -> bool:
+        return bool(owners([path], roots, dist))
+
+    for batch in watchfiles.watch(*roots.values(), watch_filter=relevant, debounce=debounce_ms, step=QUIET_MS,
+                                  stop_event=stop_event):
+        yield owners({path for _, path in batch}, roots, dist)
+
+
+class CtrlC:
+    """SIGINT handler that counts, then interrupts as Python's own does. Invoke's `c.run` forwards a Ctrl-C
+    to its command and carries on, so the count is how a cycle knows the user asked to stop."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, signum, frame):
+        self.count += 1
+        raise KeyboardInterrupt
+
+
+def say(line: str):
+    print(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+
+def cycle(c, names: list, manager, ctrl_c: CtrlC, what: str) -> None:
+    """One redeploy: its stage table, then one line; only a Ctrl-C (KeyboardInterrupt) escapes."""
+    start, interrupts = time.monotonic(), ctrl_c.count
+    try:
+        pipeline.redeploy_run(c, service=",".join(names), manager=manager)
+        failure = None
+    except PipelineError as e:
+        failure = e
+    if ctrl_c.count > interrupts or isinstance(failure, Interrupted):
+        if failure:  # e.g. where the deploy left the service
+            print(f"dev: {failure}")
+        raise KeyboardInterrupt
+    if failure:
+        print(f"dev: {failure}; the running version stays up. Watching…")
+    else:
+        verb = "is" if len(names) == 1 else "are"
+        print(f"dev: {', '.join(names)} {verb} serving {what} (total {time.monotonic() - start:.2f} s). Watching…")
+
+
+def run(c, services: list, dist: Path, manager=None, debounce_ms: int = DEBOUNCE_MS, stop_event=None) -> int:
+    """Redeploy the services, then each one whose sources change, until Ctrl-C; the exit code."""
+    # The commands redeploy runs never read stdin. Mirroring a stdin at EOF (/dev/null, a supervisor) would
+    # close theirs, and invoke would then fail to pass a Ctrl-C on (ValueError: I/O operation on closed file).
+    c.config.run.in_stream = False
+    roots = {s.name: s.path for s in services}
+    ctrl_c = CtrlC()
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    busy = True
+    try:
+        watched = ", ".join(output.shown(p) for p in dict.fromkeys(roots.values()))
+        say(f"dev: redeploy {', '.join(roots)} to match the sources, then watch {watched} (Ctrl-C stops)")
+        cycle(c, list(roots), manager, ctrl_c, "the sources")
+        busy = False
+        for changed in changes(roots, dist, debounce_ms, stop_event):
+            busy = True
+            say(f"change in {describe(changed)} -> redeploy")
+            cycle(c, list(changed), manager, ctrl_c, "the change")
+            busy = False
+    except KeyboardInterrupt:
+        # Mid-redeploy the deploy code has cleaned up and said where the service stands: exit as interrupted.
+        return Interrupted.exit_code if busy else 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0
+
+
+def watchable(cfg, service) -> list:
+    """The selected services, each with a directory to watch."""
+    services = config.select(cfg.services, service)
+    missing = [s for s in services if not s.path.is_dir()]
+    if missing:
+        raise PipelineError(f"services.{missing[0].name}.path: {missing[0].path} is not a directory")
+    return services
+
+
+@task(help={"service": "Only these services (comma-separated names from invoke.yaml; default: all).",
+            "manager": swarm.MANAGER_HELP,
+            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {DEBOUNCE_MS})."})
+def dev(c, service=None, manager=None, debounce=None):
+    """Redeploy each service whose sources change, with timings, until Ctrl-C."""
+    cfg = settings.load(c, manager)
+    services = watchable(cfg, service)
+    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else DEBOUNCE_MS
+    if output.is_dry(c):
+        pipeline.redeploy_run(c, service=",".join(s.name for s in services), manager=manager)
+        for s in services:
+            print(f"[dry] would watch {output.shown(s.path)} and redeploy {s.name} when it changes")
+        return
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # a long-running loop: `inv dev | tee` must see each line
+    code = run(c, services, cfg.dist.resolve(), manager, debounce_ms)
+    print("dev: stopped")
+    if code:
+        raise Exit(code=code)
