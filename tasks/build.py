@@ -139,11 +139,14 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
     return stale
 
 
-def run(c, service=None, platform=None, force=False) -> list:
-    """Library entry: validate, then compile what changed; returns the artifacts that were compiled."""
+def run(c, service=None, platform=None, force=False, services=None) -> list:
+    """Library entry: validate, then compile what changed; returns the artifacts that were compiled.
+
+    services: Service objects to build instead of the names in `service`.
+    """
     cfg = settings.load(c)
     targets = platforms.parse_list(platform) if platform else cfg.platforms
-    chosen = config.select(cfg.services, service)
+    chosen = services if services is not None else config.select(cfg.services, service)
     go_version, supported = go_facts(c)
     platforms.validate(targets, supported)
     return compile_all(c, plan(chosen, targets, cfg.dist), str(c.config.build.ldflags), go_version, force)

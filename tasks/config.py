@@ -11,7 +11,8 @@ from typing import Optional
 
 from tasks.errors import ConfigError, PipelineError
 
-PUBLISH_MODES = ("ingress", "host")
+PUBLISH_MODES = ("edge", "host", "ingress")
+EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge` (edge/main.go), built like a service
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
            "healthcheck"}
@@ -33,6 +34,21 @@ class Service:
     constraints: tuple = ()
     dockerfile: Optional[Path] = None
     healthcheck: tuple = DEFAULT_HEALTHCHECK  # a command run in the container; () for none
+    global_mode: bool = False  # one task per node (only the edge services run so)
+
+    @property
+    def publishes(self) -> Optional[int]:
+        """The port this service's own tasks publish; in edge mode its edge publishes it instead."""
+        return None if self.publish_mode == "edge" else self.publish
+
+
+def edge_of(app: Service, root: Path) -> Service:
+    """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
+    host mode and forwards each connection to one of the app's healthy tasks over the overlay network.
+    The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
+    return Service(name=f"{app.name}-edge", path=root / "edge", port=app.publish, publish=app.publish,
+                   publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
+                   global_mode=True)
 
 
 def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
@@ -47,6 +63,8 @@ def parse_service(name: str, raw, root: Path) -> Service:
     where = f"services.{name}"
     if not _NAME.match(str(name)):
         raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
+    if name == EDGE or str(name).endswith("-edge"):
+        raise ConfigError(f"{where}: names ending in -edge are kept for the edge services of publish_mode: edge")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of fields, got {type(raw).__name__}")
     unknown = sorted(set(raw) - _FIELDS)
@@ -67,6 +85,8 @@ def parse_service(name: str, raw, root: Path) -> Service:
     publish = _port(f"{where}.publish", raw.get("publish"), allow_none=True)
     if smoke and publish is None:
         raise ConfigError(f"{where}.smoke needs a published port: set {where}.publish")
+    if mode == "edge" and publish is None:
+        raise ConfigError(f"{where}.publish_mode edge needs a published port: set {where}.publish")
     env = raw.get("env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{where}.env must be a mapping of NAME: value")
@@ -108,6 +128,13 @@ def parse_services(raw, root: Path) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError("`services:` must be a mapping of service name to fields")
     return {name: parse_service(name, spec, root) for name, spec in raw.items()}
+
+
+def with_edge(services: list, root: Path) -> list:
+    """What to build and ship: the services, plus the edge proxy when one of them needs it."""
+    if any(s.publish_mode == "edge" for s in services):
+        return [*services, Service(EDGE, root / "edge", 80)]
+    return list(services)
 
 
 def select(services: dict, wanted: Optional[str]) -> list:

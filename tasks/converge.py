@@ -38,9 +38,13 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     """
     tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
     spec = service["Spec"]
-    desired = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
     update = service.get("UpdateStatus") or {}
     current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
+    wanted = [t for t in current if t.get("DesiredState") == "running"]
+    if "Global" in (spec.get("Mode") or {}):  # one task per eligible node: as many as the engine made
+        desired = max(1, len(wanted))
+    else:
+        desired = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
     running = [t for t in current if t["Status"]["State"] == "running" and t.get("DesiredState") == "running"]
     state = update.get("State")
     if rollback and state == "rollback_paused" or not rollback and state in ROLLED_BACK:
@@ -58,7 +62,6 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     # An old task still counts until it has stopped, even once it is told to shut down.
     stale = [t for t in tasks if t not in current and t["Status"]["State"] in ACTIVE
              and (t.get("DesiredState") == "running" or t["Status"]["State"] == "running")]
-    wanted = [t for t in current if t.get("DesiredState") == "running"]
     # The engine watches new tasks for UpdateConfig.Monitor before it calls an update done;
     # a task that dies in that window is rolled back, so we wait it out too.
     settling = state != "rollback_completed" if rollback else state == "updating"

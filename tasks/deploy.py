@@ -49,46 +49,65 @@ def port_in_use(cfg, port: int) -> bool:
         return s.connect_ex((cfg.manager_ip, port)) == 0
 
 
-def check_port(client, cfg, service: config.Service, current) -> None:
-    if service.publish is None or servicespec.publishes(current, service.publish):
+def check_port(client, cfg, step: Step, steps: list) -> None:
+    """A port the new spec publishes must be free, or already ours (an app handing it to its edge)."""
+    port = servicespec.published_port(step.want)
+    if port is None or servicespec.publishes(step.current, port):
         return
     with engine.errors("listing services"):
-        owner = servicespec.port_conflicts(service, client.api.services())
+        owner = servicespec.port_conflicts(port, client.api.services(), {s.service.name for s in steps})
     if owner:
-        raise PipelineError(f"port {service.publish} is already published by service {owner}; "
-                            f"change services.{service.name}.publish")
-    if port_in_use(cfg, service.publish):
-        raise PipelineError(f"port {service.publish} is already taken on {cfg.manager_ip} by something "
-                            f"outside the swarm; free it or change services.{service.name}.publish")
+        raise PipelineError(f"port {port} is already published by service {owner}; "
+                            f"change the publish port of {step.service.name}")
+    if any(servicespec.publishes(s.current, port) for s in steps):
+        return
+    if port_in_use(cfg, port):
+        raise PipelineError(f"port {port} is already taken on {cfg.manager_ip} by something "
+                            f"outside the swarm; free it or change the publish port of {step.service.name}")
 
 
 def prepare(client, cfg, services, images: dict, force: bool = False) -> list:
-    """Read the state and decide everything before changing anything. force: replace every task anyway."""
+    """Read the state and decide everything before changing anything. force: replace every task anyway.
+
+    A service in edge mode comes with a second step, its edge, right after it.
+    """
     net = swarm.network_id(client, cfg.network)
     steps = []
     for service in services:
-        image = images[service.name]
-        current = inspect(client, service.name)
-        forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
-        want = servicespec.desired(service, image.deploy_ref, image.ref, net, forced + bool(force and current))
-        steps.append(Step(service, want, current, servicespec.plan(service, want, current)))
+        releases = [(service, images[service.name])]
+        edge = config.edge_of(service, environment.PROJECT_ROOT)
+        if service.publish_mode == "edge":
+            releases.append((edge, images[config.EDGE]))
+        elif inspect(client, edge.name):  # left from publish_mode: edge; it holds the port the app now takes
+            steps.append(Step(edge, {}, inspect(client, edge.name), servicespec.Plan(
+                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
+        for svc, image in releases:
+            current = inspect(client, svc.name)
+            forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
+            want = servicespec.desired(svc, image.deploy_ref, image.ref, net, forced + bool(force and current))
+            steps.append(Step(svc, want, current, servicespec.plan(svc, want, current)))
     for step in steps:
         if step.plan.action != "none":
-            check_port(client, cfg, step.service, step.current)
+            check_port(client, cfg, step, steps)
     return steps
 
 
 def apply(c, client, step: Step) -> bool:
-    """Create or update one service; False when there was nothing to do."""
-    want = step.want
-    args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"], mode=want["Mode"],
-                update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
-                endpoint_spec=want["EndpointSpec"])
-    if step.plan.action == "none":
+    """Create, update or remove one service; True when there is a rollout to wait for."""
+    action, want = step.plan.action, step.want
+    if action == "none":
         print(f"{step.plan.describe()}: it already runs {want['Labels'][f'{servicespec.LABEL}.image']}")
         return False
-    with engine.errors(f"{step.plan.action} of service {step.service.name}"):
-        if step.plan.action == "create":
+    with engine.errors(f"{action} of service {step.service.name}"):
+        if action == "remove":
+            output.act(c, step.plan.describe(), client.api.remove_service, step.current["ID"])
+            if not output.is_dry(c):
+                wait_gone(client, step.service.name, step.current["ID"], 60)
+            return False
+        args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"],
+                    mode=want["Mode"], update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
+                    endpoint_spec=want["EndpointSpec"])
+        if action == "create":
             output.act(c, step.plan.describe(), client.api.create_service, **args)
         else:
             output.act(c, step.plan.describe(), client.api.update_service,
@@ -152,7 +171,7 @@ def run(c, cfg, services, images, timeout=None, force=False) -> list:
         try:
             changed = apply(c, client, step)
         except KeyboardInterrupt:  # did the engine get the update before it?
-            image = step.want["TaskTemplate"]["ContainerSpec"]["Image"]
+            image = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
             raise Interrupted(converge.after_interrupt(step.service.name, inspect(client, step.service.name),
                                                        image)) from None
         if changed:
@@ -201,7 +220,7 @@ def deploy(c, service=None, timeout=None, manager=None, force=False):
     cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
     with locked(c, cfg, "deploy " + ",".join(s.name for s in services)):
-        images = {svc.name: image.latest(cfg, svc) for svc in services}
+        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.PROJECT_ROOT)}
         if not cfg.registry:
             ship.ship(c, cfg, list(images.values()))
         run(c, cfg, services, images, settings.seconds("--timeout", timeout) if timeout else None, force)
@@ -224,14 +243,16 @@ def rm(c, service=None, manager=None):
     cfg = settings.load(c, manager)
     client = engine.client(cfg.target_url)
     for svc in config.select(cfg.services, service):
-        current = inspect(client, svc.name)
-        if current is None:
-            print(f"{svc.name}: not deployed, no change")
-            continue
-        with engine.errors(f"removing service {svc.name}"):
-            output.act(c, f"remove service {svc.name}", client.api.remove_service, current["ID"])
-        if not output.is_dry(c):
-            wait_gone(client, svc.name, current["ID"], cfg.timeout)
+        edge = [f"{svc.name}-edge"] if svc.publish_mode == "edge" else []
+        for name in edge + [svc.name]:  # the edge first: it forwards to the app
+            current = inspect(client, name)
+            if current is None:
+                print(f"{name}: not deployed, no change")
+                continue
+            with engine.errors(f"removing service {name}"):
+                output.act(c, f"remove service {name}", client.api.remove_service, current["ID"])
+            if not output.is_dry(c):
+                wait_gone(client, name, current["ID"], cfg.timeout)
 
 
 def wait_gone(client, name: str, service_id: str, timeout: float) -> None:

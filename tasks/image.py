@@ -190,12 +190,13 @@ def push_one(c, cfg, image: Image) -> Image:
     return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
 
 
-def build_all(c, service=None, quiet=False, force=False, compiled=()) -> list:
-    """compiled: the services the build stage compiled (or, under --dry, would have)."""
+def build_all(c, service=None, quiet=False, force=False, compiled=(), services=None) -> list:
+    """compiled: the services the build stage compiled (or, under --dry, would have).
+    services: Service objects to build instead of the names in `service`."""
     cfg = settings.load(c)
     revision = git_revision(c)
-    return [build_one(c, cfg, s, revision, quiet, force, s.name in compiled)
-            for s in config.select(cfg.services, service)]
+    chosen = services if services is not None else config.select(cfg.services, service)
+    return [build_one(c, cfg, s, revision, quiet, force, s.name in compiled) for s in chosen]
 
 
 @task(name="build", default=True, help={"service": "Only these services (comma-separated).",

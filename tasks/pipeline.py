@@ -3,7 +3,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, engine, image, output, settings, ship, swarm
+from tasks import build, config, deploy, engine, environment, image, output, settings, ship, swarm
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -37,7 +37,7 @@ def smoke(c, host: str, service: config.Service, timeout: float = SMOKE_TIMEOUT)
 def smoke_hosts(cfg, service: config.Service) -> list:
     """Where the smoke test knocks: the manager for the routing mesh or a single engine; with host-mode
     ports on a swarm of machines, every node that runs a task (a node without one has nothing listening)."""
-    if service.publish_mode == "ingress" or cfg.manager is None:
+    if service.publish_mode in ("ingress", "edge") or cfg.manager is None:
         return [cfg.manager_ip]
     client = engine.client(cfg.target_url)
     with engine.errors(f"listing the tasks of {service.name}"):
@@ -69,10 +69,11 @@ def redeploy_run(c, service=None, timeout=None, manager=None, force=False) -> ou
     stages = output.Stages()
     try:
         with deploy.locked(c, cfg, f"redeploy {names}"):
+            built = config.with_edge(services, environment.PROJECT_ROOT)
             with stages.stage("build"):
-                compiled = {artifact.service.name for artifact in build.run(c, names, force=force)}
+                compiled = {a.service.name for a in build.run(c, force=force, services=built)}
             with stages.stage("image"):
-                images = image.build_all(c, names, quiet=True, force=force, compiled=compiled)
+                images = image.build_all(c, quiet=True, force=force, compiled=compiled, services=built)
             if cfg.registry:
                 with stages.stage("push"):
                     images = [image.push_one(c, cfg, i) for i in images]

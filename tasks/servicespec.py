@@ -32,6 +32,8 @@ class Plan:
             return f"{self.service}: no change"
         if self.action == "create":
             return f"create service {self.service}"
+        if self.action == "remove":
+            return f"remove service {self.service}: {self.why}"
         fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
         return f"update service {self.service} ({self.order}, one task at a time: {self.why}): {fields}"
 
@@ -43,11 +45,14 @@ def _short(value) -> str:
 
 def update_order(service: Service) -> str:
     """start-first needs two tasks to share the published port, which only the ingress mesh allows."""
-    return "start-first" if service.publish is None or service.publish_mode == "ingress" else "stop-first"
+    return "stop-first" if service.publishes is not None and service.publish_mode == "host" else "start-first"
 
 
 def order_reason(service: Service) -> str:
     """Why update_order chose what it chose, in words for --dry and the plan."""
+    if service.publish_mode == "edge":
+        return (f"{service.name}-edge holds port {service.publish} and forwards to healthy tasks, so the new "
+                f"task starts before the old one stops")
     if service.publish is None:
         return "no published port, so the new task starts before the old one stops"
     if service.publish_mode == "ingress":
@@ -65,7 +70,7 @@ def healthcheck(service: Service, interval: int = HEALTH["Interval"]):
 
 def endpoint_mode(service: Service) -> str:
     """VIP load balancing needs IPVS, like the ingress mesh; DNS round-robin works everywhere else."""
-    return "vip" if service.publish is not None and service.publish_mode == "ingress" else "dnsrr"
+    return "vip" if service.publishes is not None and service.publish_mode == "ingress" else "dnsrr"
 
 
 def rollout(service: Service, on_failure: str) -> dict:
@@ -80,7 +85,7 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
     if service.healthcheck:
         container["Healthcheck"] = healthcheck(service)
     ports = []
-    if service.publish is not None:
+    if service.publishes is not None:
         ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
                       "PublishMode": service.publish_mode})
     return {
@@ -93,7 +98,7 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
             "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
             "ForceUpdate": force_update,
         },
-        "Mode": {"Replicated": {"Replicas": service.replicas}},
+        "Mode": {"Global": {}} if service.global_mode else {"Replicated": {"Replicas": service.replicas}},
         "UpdateConfig": rollout(service, on_failure="rollback"),
         # Without this the engine rolls back with its defaults: a 5 s monitor per task, and a pause on failure.
         "RollbackConfig": rollout(service, on_failure="pause"),
@@ -114,7 +119,7 @@ def observe(spec: dict) -> dict:
     return {
         "image": container.get("Image"),
         "env": sorted(container.get("Env") or []),
-        "replicas": ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas"),
+        "replicas": ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", "one per node"),
         "networks": sorted(n.get("Target") for n in task.get("Networks") or []),
         "ports": sorted(
             (p.get("TargetPort"), p.get("PublishedPort"), p.get("PublishMode", "ingress"))
@@ -148,17 +153,21 @@ def plan(service: Service, want: dict, current: Optional[dict]) -> Plan:
     return Plan(service.name, "update" if changes else "none", changes, order, why)
 
 
-def port_conflicts(service: Service, others: list) -> Optional[str]:
-    """Another swarm service already publishing our port, from `services` inspects. Pure."""
-    if service.publish is None:
-        return None
+def published_port(spec: dict) -> Optional[int]:
+    """The port a spec (ours) publishes."""
+    ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
+    return ports[0]["PublishedPort"] if ports else None
+
+
+def port_conflicts(port: int, others: list, ours=()) -> Optional[str]:
+    """Another swarm service, not one of `ours`, already publishing the port, from `services` inspects. Pure."""
     for other in others:
-        if other["Spec"]["Name"] == service.name:
+        if other["Spec"]["Name"] in ours:
             continue
-        for port in (other.get("Endpoint") or {}).get("Ports") or (other["Spec"].get("EndpointSpec") or {}).get(
+        for published in (other.get("Endpoint") or {}).get("Ports") or (other["Spec"].get("EndpointSpec") or {}).get(
             "Ports"
         ) or []:
-            if port.get("PublishedPort") == service.publish:
+            if published.get("PublishedPort") == port:
                 return other["Spec"]["Name"]
     return None
 

@@ -30,6 +30,7 @@ def test_defaults_and_paths():
     ({"constraints": "node.role==manager"}, "services.a.constraints"),
     ({"prot": 1}, "services.a.prot is not a known field"),
     ({"healthcheck": 5}, "services.a.healthcheck"),
+    ({"publish_mode": "edge", "publish": None, "smoke": None}, "publish_mode edge needs a published port"),
     ({"healthcheck": ["/service", ""]}, "services.a.healthcheck"),
 ])
 def test_each_wrong_field_is_named(change, field):
@@ -59,6 +60,18 @@ def test_entry_must_be_a_mapping():
 def test_no_services(raw):
     with pytest.raises(ConfigError, match="no services"):
         config.parse_services(raw, ROOT)
+
+
+def test_names_ending_in_edge_are_kept_for_the_edges():
+    with pytest.raises(ConfigError, match="kept for the edge services"):
+        config.parse_service("web-edge", GOOD, ROOT)
+
+
+def test_the_edge_proxy_is_built_only_when_a_service_needs_it():
+    host = config.parse_service("a", GOOD, ROOT)
+    edged = config.parse_service("b", {**GOOD, "publish_mode": "edge"}, ROOT)
+    assert [s.name for s in config.with_edge([host], ROOT)] == ["a"]
+    assert [s.name for s in config.with_edge([host, edged], ROOT)] == ["a", "b", config.EDGE]
 
 
 def test_bad_name():

@@ -109,3 +109,11 @@ def test_after_an_interrupt_the_state_and_the_way_on_are_named(state, image, wor
 
 def test_after_an_interrupt_before_create():
     assert converge.after_interrupt("svc", None, "sha256:new") == "svc was not created"
+
+
+def test_a_global_service_is_done_when_every_task_the_engine_made_runs():
+    glob = {"Spec": {"Mode": {"Global": {}}, "TaskTemplate": TEMPLATE}}
+    tasks = [task(TEMPLATE, "running", "running"), task(TEMPLATE, "running", "running")]
+    assert converge.evaluate(glob, tasks).done
+    assert converge.evaluate(glob, tasks).desired == 2
+    assert not converge.evaluate(glob, tasks + [task(TEMPLATE, "running", "starting")]).done

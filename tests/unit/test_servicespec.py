@@ -79,9 +79,11 @@ def test_plan_update_on_new_image_and_network():
 def test_port_conflicts():
     other = {"Spec": {"Name": "web", "EndpointSpec": {"Ports": [{"PublishedPort": 6767}]}}}
     me = {"Spec": {"Name": "accountservice", "EndpointSpec": {"Ports": [{"PublishedPort": 6767}]}}}
-    assert servicespec.port_conflicts(ACCOUNTS, [me, other]) == "web"
-    assert servicespec.port_conflicts(ACCOUNTS, [me]) is None
-    assert servicespec.port_conflicts(QUOTES, [other]) is None
+    assert servicespec.port_conflicts(6767, [me, other], {"accountservice"}) == "web"
+    assert servicespec.port_conflicts(6767, [me], {"accountservice"}) is None
+    assert servicespec.port_conflicts(8080, [other]) is None
+    # An app handing its port to its edge: both are ours, neither is a conflict.
+    assert servicespec.port_conflicts(6767, [me], {"accountservice", "accountservice-edge"}) is None
     assert servicespec.publishes(me, 6767) and not servicespec.publishes(None, 6767)
 
 
@@ -121,3 +123,26 @@ def test_a_forced_update_is_a_change_and_nothing_else_is():
 def test_the_plan_says_why_it_chose_the_update_order(service, words):
     plan = servicespec.plan(service, want(service, image="sha256:new"), engine_view(want(service)))
     assert words in plan.describe()
+
+
+EDGED = Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="edge", replicas=2)
+
+
+def test_in_edge_mode_the_app_publishes_nothing_and_updates_start_first():
+    spec = want(EDGED)
+    assert spec["EndpointSpec"] == {"Mode": "dnsrr", "Ports": []}
+    assert spec["UpdateConfig"]["Order"] == "start-first"
+    assert "accountservice-edge holds port 6767" in servicespec.plan(
+        EDGED, want(EDGED, image="sha256:new"), engine_view(want(EDGED))).describe()
+
+
+def test_the_edge_holds_the_port_on_every_node_and_forwards_to_the_app():
+    from tasks import config
+    edge = config.edge_of(EDGED, Path("/project"))
+    spec = servicespec.desired(edge, "sha256:edge", "someprefix/goswarm-edge:1", "net1")
+    assert spec["Name"] == "accountservice-edge" and spec["Mode"] == {"Global": {}}
+    assert spec["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 6767, "PublishedPort": 6767, "PublishMode": "host"}]
+    assert {"LISTEN=:6767", "TARGET=accountservice:6767"} <= set(spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    assert spec["UpdateConfig"]["Order"] == "stop-first"
+    assert servicespec.observe(spec)["replicas"] == "one per node"

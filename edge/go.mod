@@ -1,0 +1,3 @@
+module goswarm/edge
+
+go 1.19

@@ -1,0 +1,62 @@
+"""publish_mode: edge on a real engine: the edge holds the port, the app updates start-first, and a client
+polling throughout never sees a failed request, on a single node without IPVS."""
+import pytest
+from conftest import free_port, http_get, wait_for
+from test_safe_redeploy import Poller, edit, running_image, version
+
+PERSON = '{"id":"10000","name":"Person_0"}\n'
+
+
+@pytest.fixture
+def edged(swarm):
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, publish_mode="edge", replicas=1,
+                             smoke="/accounts/10000")
+    result = swarm.inv("redeploy", "--service", name)
+    assert f"create service {name}-edge" in result.output
+    swarm.names.append(f"{name}-edge")  # cleaned up with the test's services
+    return name, f"http://127.0.0.1:{port}/accounts/10000"
+
+
+def test_an_update_behind_the_edge_drops_no_request(swarm, edged):
+    name, url = edged
+    assert http_get(url) == PERSON
+    edge_version = version(swarm, f"{name}-edge")
+    assert swarm.service(name)["Spec"]["EndpointSpec"].get("Ports") in (None, [])  # the edge holds the port
+    edit(swarm, "accountservice", '"Person_"', '"Edged_"')
+    with Poller(url) as a, Poller(url) as b, Poller(url) as c:
+        result = swarm.inv("redeploy", "--service", name)
+        wait_for(lambda: http_get(url) == '{"id":"10000","name":"Edged_0"}\n', 10, "the new release")
+    answers = a.answers + b.answers + c.answers
+    assert "start-first, one task at a time" in result.output
+    assert "trial container" not in result.output  # the old task keeps serving until the new one is healthy
+    assert f"{name}-edge: no change" in result.output and version(swarm, f"{name}-edge") == edge_version
+    assert len(answers) > 50
+    assert set(answers) <= {PERSON, '{"id":"10000","name":"Edged_0"}\n'}, [x for x in answers if "failed" in x][:3]
+
+
+def test_a_crashing_release_behind_the_edge_is_rolled_back_without_a_failed_request(swarm, edged):
+    name, url = edged
+    image = running_image(swarm, name)
+    edit(swarm, "accountservice", "func main() {", "func main() {\n\tos.Exit(5)")
+    with Poller(url) as poller:
+        result = swarm.inv("redeploy", "--service", name, check=False)
+    assert result.returncode == 1 and "rollback completed" in result.stderr and "exit (5)" in result.stderr
+    assert running_image(swarm, name) == image
+    assert set(poller.answers) == {PERSON}
+
+
+def test_switching_between_host_and_edge_keeps_the_port(swarm):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/accounts/10000"
+    name = swarm.add_service("accountservice", port=6767, publish=port, publish_mode="host", smoke="/accounts/10000")
+    swarm.names.append(f"{name}-edge")
+    swarm.inv("redeploy", "--service", name)
+    swarm.config["services"][name]["publish_mode"] = "edge"
+    swarm.inv("redeploy", "--service", name)
+    assert swarm.service(f"{name}-edge") is not None and http_get(url) == PERSON
+    swarm.config["services"][name]["publish_mode"] = "host"
+    result = swarm.inv("redeploy", "--service", name)
+    assert f"remove service {name}-edge: {name} no longer uses publish_mode: edge" in result.output
+    assert swarm.service(f"{name}-edge") is None and http_get(url) == PERSON
+    swarm.inv("deploy.rm", "--service", name)
