@@ -4,8 +4,10 @@ One watcher over the selected services' Go module directories; each burst of sav
 `redeploy_run` of just the services it touched. A failed cycle (a compile error, a failed smoke test) is
 one line and the loop goes on: redeploy leaves the running version up when a cycle fails.
 """
+import queue
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -62,6 +64,33 @@ def changes(roots: dict, dist: Path, debounce_ms: int, stop_event=None):
         yield owners({path for _, path in batch}, roots, dist)
 
 
+class Watcher:
+    """The watcher runs in a thread from before the first redeploy on, so no save is missed while a
+    redeploy runs; next() merges every burst that came in meanwhile."""
+
+    def __init__(self, roots: dict, dist: Path, debounce_ms: int, stop_event=None):
+        self.bursts, self.stop = queue.Queue(), stop_event or threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(roots, dist, debounce_ms), daemon=True)
+        self.thread.start()
+
+    def _run(self, roots, dist, debounce_ms):
+        for burst in changes(roots, dist, debounce_ms, self.stop):
+            self.bursts.put(burst)
+        self.bursts.put(None)  # stopped
+
+    def next(self):
+        """The services changed since the last call, with their files; None once stopped."""
+        burst = self.bursts.get()  # Ctrl-C interrupts the wait
+        merged = {}
+        while burst is not None:
+            for name, files in burst.items():
+                merged[name] = sorted(set(merged.get(name, [])) | set(files))
+            if self.bursts.empty():
+                return merged
+            burst = self.bursts.get()
+        return merged or None
+
+
 class CtrlC:
     """SIGINT handler that counts, then interrupts as Python's own does. Invoke's `c.run` forwards a Ctrl-C
     to its command and carries on, so the count is how a cycle knows the user asked to stop."""
@@ -106,12 +135,13 @@ def run(c, services: list, dist: Path, manager=None, debounce_ms: int = DEBOUNCE
     ctrl_c = CtrlC()
     previous = signal.signal(signal.SIGINT, ctrl_c)
     busy = True
+    watcher = Watcher(roots, dist, debounce_ms, stop_event)
     try:
         watched = ", ".join(output.shown(p) for p in dict.fromkeys(roots.values()))
         say(f"dev: redeploy {', '.join(roots)} to match the sources, then watch {watched} (Ctrl-C stops)")
         cycle(c, list(roots), manager, ctrl_c, "the sources")
         busy = False
-        for changed in changes(roots, dist, debounce_ms, stop_event):
+        while (changed := watcher.next()) is not None:
             busy = True
             say(f"change in {describe(changed)} -> redeploy")
             cycle(c, list(changed), manager, ctrl_c, "the change")
@@ -120,6 +150,7 @@ def run(c, services: list, dist: Path, manager=None, debounce_ms: int = DEBOUNCE
         # Mid-redeploy the deploy code has cleaned up and said where the service stands: exit as interrupted.
         return Interrupted.exit_code if busy else 0
     finally:
+        watcher.stop.set()
         signal.signal(signal.SIGINT, previous)
     return 0
 
