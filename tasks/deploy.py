@@ -1,19 +1,17 @@
-"""deploy: create or roll-update each service, then wait until it has converged."""
+"""deploy: plan every service against what runs, prove stop-first releases, then create, update or remove
+each one and wait for its rollout (rollout.py)."""
 import contextlib
 import errno
 import socket
-import time
 from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import (config, converge, engine, environment, image, lock, output, proof, servicespec, settings, ship,
-                   swarm)
+from tasks import (config, converge, engine, environment, image, lock, output, proof, rollout, servicespec, settings,
+                   ship, swarm)
 from tasks.errors import Interrupted, PipelineError, task
 
 DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}}
-POLL = 0.2
-BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
 
 
 @dataclass
@@ -22,16 +20,6 @@ class Step:
     want: dict
     current: dict  # the engine's inspect, or None
     plan: servicespec.Plan
-
-
-def inspect(client, name: str):
-    import docker
-
-    with engine.errors(f"inspecting service {name}"):
-        try:
-            return client.api.inspect_service(name)
-        except docker.errors.NotFound:
-            return None
 
 
 def port_in_use(cfg, port: int) -> bool:
@@ -78,13 +66,13 @@ def prepare(client, cfg, services, images: dict, force: bool = False) -> list:
         edge = config.edge_of(service, environment.PROJECT_ROOT)
         if service.publish_mode == "edge":
             releases.append((edge, images[config.EDGE]))
-        elif inspect(client, edge.name):  # left from publish_mode: edge; it holds the port the app now takes
-            steps.append(Step(edge, {}, inspect(client, edge.name), servicespec.Plan(
+        elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
+            steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
-        for svc, image in releases:
-            current = inspect(client, svc.name)
+        for svc, release in releases:
+            current = rollout.inspect(client, svc.name)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
-            want = servicespec.desired(svc, image.deploy_ref, image.ref, net, forced + bool(force and current))
+            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(force and current))
             steps.append(Step(svc, want, current, servicespec.plan(svc, want, current)))
     for step in steps:
         if step.plan.action != "none":
@@ -102,7 +90,7 @@ def apply(c, client, step: Step) -> bool:
         if action == "remove":
             output.act(c, step.plan.describe(), client.api.remove_service, step.current["ID"])
             if not output.is_dry(c):
-                wait_gone(client, step.service.name, step.current["ID"], 60)
+                rollout.wait_gone(client, step.service.name, step.current["ID"], 60)
             return False
         args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"],
                     mode=want["Mode"], update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
@@ -113,51 +101,6 @@ def apply(c, client, step: Step) -> bool:
             output.act(c, step.plan.describe(), client.api.update_service,
                        step.current["ID"], step.current["Version"]["Index"], **args)
     return True
-
-
-def wait(c, client, name: str, timeout: float, rollback: bool = False) -> None:
-    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
-
-    rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
-    """
-    if output.is_dry(c):
-        return
-    try:
-        _poll(client, name, timeout, rollback)
-    except KeyboardInterrupt:
-        raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
-
-
-def _poll(client, name: str, timeout: float, rollback: bool) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
-    blocked_since = None
-    while True:
-        service = inspect(client, name)
-        with engine.errors(f"listing tasks of {name}"):
-            tasks = client.api.tasks(filters={"service": service["ID"]})
-            down = swarm.down_nodes(client)
-        progress = converge.evaluate(service, tasks, down, rollback)
-        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
-        if progress.failed and not (rolling_back and time.monotonic() < deadline):
-            raise PipelineError(f"{name}: {progress.error}")
-        if progress.failed:  # the engine is putting the previous release back: report once it has
-            time.sleep(POLL)
-            continue
-        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
-        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
-            raise PipelineError(f"{name}: {progress.blocked}")
-        if progress.done:
-            what = "rolled back" if rollback else "converged"
-            print(f"{name}: {what}, {progress.running}/{progress.desired} running")
-            return
-        if (progress.running, progress.desired) != last:
-            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
-            last = (progress.running, progress.desired)
-        if time.monotonic() > deadline:
-            raise PipelineError(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
-                                f"running); see `inv deploy.ps --service {name}`")
-        time.sleep(POLL)
 
 
 def run(c, cfg, services, images, timeout=None, force=False) -> list:
@@ -171,32 +114,12 @@ def run(c, cfg, services, images, timeout=None, force=False) -> list:
         try:
             changed = apply(c, client, step)
         except KeyboardInterrupt:  # did the engine get the update before it?
-            image = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
-            raise Interrupted(converge.after_interrupt(step.service.name, inspect(client, step.service.name),
-                                                       image)) from None
+            ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+            raise Interrupted(converge.after_interrupt(step.service.name, rollout.inspect(client, step.service.name),
+                                                       ref)) from None
         if changed:
-            wait(c, client, step.service.name, timeout or cfg.timeout)
+            rollout.wait(c, client, step.service.name, timeout or cfg.timeout)
     return steps
-
-
-def rollback(c, client, name: str, timeout: float) -> None:
-    """Put the service's previous spec back, as `docker service rollback` does, and wait until it runs."""
-    current = inspect(client, name)
-    if current is None:
-        raise PipelineError(f"{name} is not deployed")
-    if not current.get("PreviousSpec"):
-        raise PipelineError(f"{name} has no previous release to go back to")
-
-    def roll_back():
-        # The SDK's update_service cannot ask for this; the Engine API can (rollback=previous).
-        api = client.api
-        response = api._post_json(api._url("/services/{0}/update", current["ID"]), data=current["Spec"],
-                                  params={"version": current["Version"]["Index"], "rollback": "previous"})
-        api._raise_for_status(response)
-
-    with engine.errors(f"rolling back {name}"):
-        output.act(c, f"roll back {name} to its previous release", roll_back)
-    wait(c, client, name, timeout, rollback=True)
 
 
 SERVICE_HELP = {"service": "Only these services (comma-separated names from invoke.yaml).",
@@ -234,7 +157,7 @@ def rollback_(c, service=None, timeout=None, manager=None):
     client = engine.client(cfg.target_url)
     with locked(c, cfg, "rollback " + ",".join(s.name for s in services)):
         for svc in services:
-            rollback(c, client, svc.name, settings.seconds("--timeout", timeout) if timeout else cfg.timeout)
+            rollout.rollback(c, client, svc.name, settings.seconds("--timeout", timeout) if timeout else cfg.timeout)
 
 
 @task(help=SERVICE_HELP)
@@ -245,30 +168,14 @@ def rm(c, service=None, manager=None):
     for svc in config.select(cfg.services, service):
         edge = [f"{svc.name}-edge"] if svc.publish_mode == "edge" else []
         for name in edge + [svc.name]:  # the edge first: it forwards to the app
-            current = inspect(client, name)
+            current = rollout.inspect(client, name)
             if current is None:
                 print(f"{name}: not deployed, no change")
                 continue
             with engine.errors(f"removing service {name}"):
                 output.act(c, f"remove service {name}", client.api.remove_service, current["ID"])
             if not output.is_dry(c):
-                wait_gone(client, name, current["ID"], cfg.timeout)
-
-
-def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
-    """Until every task of the removed service has stopped, on every node that can still say so."""
-    deadline = time.monotonic() + timeout
-    with engine.errors(f"waiting for {name}'s tasks to stop"):
-        while True:
-            down = swarm.down_nodes(client)
-            # The engine refuses a service filter once the service is gone, so filter here.
-            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
-            time.sleep(POLL)
-    print(f"{name}: removed")
+                rollout.wait_gone(client, name, current["ID"], cfg.timeout)
 
 
 @task(help={"service": "The service to scale (required).", "replicas": "How many tasks to run.",
@@ -279,12 +186,12 @@ def scale(c, service, replicas, manager=None):
     svc = config.select(cfg.services, service)[0]
     client = engine.client(cfg.target_url)
     if set_replicas(c, client, svc.name, settings.whole_number("--replicas", replicas)):
-        wait(c, client, svc.name, cfg.timeout)
+        rollout.wait(c, client, svc.name, cfg.timeout)
 
 
 def set_replicas(c, client, name: str, replicas: int) -> bool:
     """Change only the replica count of a deployed service; False when it already has that many."""
-    current = inspect(client, name)
+    current = rollout.inspect(client, name)
     if current is None:
         raise PipelineError(f"{name} is not deployed: run `inv deploy --service {name}`")
     spec = current["Spec"]
@@ -309,7 +216,7 @@ def ps(c, service=None, manager=None):
     with engine.errors("listing tasks"):
         nodes = swarm.node_names(client.api.nodes())
         for svc in config.select(cfg.services, service):
-            current = inspect(client, svc.name)
+            current = rollout.inspect(client, svc.name)
             for t in client.api.tasks(filters={"service": svc.name}) if current else []:
                 if t["ServiceID"] == current["ID"]:  # the filter also matches names that merely start with it
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
@@ -324,7 +231,7 @@ def logs(c, service, follow=False, tail=None, manager=None):
     cfg = settings.load(c, manager)
     svc = config.select(cfg.services, service)[0]
     client = engine.client(cfg.target_url)
-    if inspect(client, svc.name) is None:
+    if rollout.inspect(client, svc.name) is None:
         raise PipelineError(f"{svc.name} is not deployed")
     with engine.errors(f"reading logs of {svc.name}"):
         stream = client.api.service_logs(svc.name, stdout=True, stderr=True, follow=follow,

@@ -3,7 +3,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, engine, environment, image, output, settings, ship, swarm
+from tasks import build, config, deploy, engine, environment, image, output, rollout, settings, ship, swarm
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -57,7 +57,7 @@ def smoke_or_roll_back(c, cfg, step, timeout: float) -> None:
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with `inv deploy.rm --service {svc.name}`") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
-        deploy.rollback(c, engine.client(cfg.target_url), svc.name, timeout)
+        rollout.rollback(c, engine.client(cfg.target_url), svc.name, timeout)
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 

@@ -1,0 +1,103 @@
+"""rollout: watch a service's rollout until it has converged, rolled back or is gone; roll back by hand.
+
+Each wait polls the service's UpdateStatus and tasks (judged by converge.py), has a timeout, and
+on Ctrl-C says what state the service is left in.
+"""
+import time
+
+from tasks import converge, engine, output, swarm
+from tasks.errors import Interrupted, PipelineError
+
+POLL = 0.2
+BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
+
+
+def inspect(client, name: str):
+    import docker
+
+    with engine.errors(f"inspecting service {name}"):
+        try:
+            return client.api.inspect_service(name)
+        except docker.errors.NotFound:
+            return None
+
+
+def wait(c, client, name: str, timeout: float, rollback: bool = False) -> None:
+    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
+
+    rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
+    """
+    if output.is_dry(c):
+        return
+    try:
+        _poll(client, name, timeout, rollback)
+    except KeyboardInterrupt:
+        raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
+
+
+def _poll(client, name: str, timeout: float, rollback: bool) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    blocked_since = None
+    while True:
+        service = inspect(client, name)
+        with engine.errors(f"listing tasks of {name}"):
+            tasks = client.api.tasks(filters={"service": service["ID"]})
+            down = swarm.down_nodes(client)
+        progress = converge.evaluate(service, tasks, down, rollback)
+        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
+        if progress.failed and not (rolling_back and time.monotonic() < deadline):
+            raise PipelineError(f"{name}: {progress.error}")
+        if progress.failed:  # the engine is putting the previous release back: report once it has
+            time.sleep(POLL)
+            continue
+        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
+        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
+            raise PipelineError(f"{name}: {progress.blocked}")
+        if progress.done:
+            what = "rolled back" if rollback else "converged"
+            print(f"{name}: {what}, {progress.running}/{progress.desired} running")
+            return
+        if (progress.running, progress.desired) != last:
+            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
+            last = (progress.running, progress.desired)
+        if time.monotonic() > deadline:
+            raise PipelineError(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
+                                f"running); see `inv deploy.ps --service {name}`")
+        time.sleep(POLL)
+
+
+def rollback(c, client, name: str, timeout: float) -> None:
+    """Put the service's previous spec back, as `docker service rollback` does, and wait until it runs."""
+    current = inspect(client, name)
+    if current is None:
+        raise PipelineError(f"{name} is not deployed")
+    if not current.get("PreviousSpec"):
+        raise PipelineError(f"{name} has no previous release to go back to")
+
+    def roll_back():
+        # The SDK's update_service cannot ask for this; the Engine API can (rollback=previous).
+        api = client.api
+        response = api._post_json(api._url("/services/{0}/update", current["ID"]), data=current["Spec"],
+                                  params={"version": current["Version"]["Index"], "rollback": "previous"})
+        api._raise_for_status(response)
+
+    with engine.errors(f"rolling back {name}"):
+        output.act(c, f"roll back {name} to its previous release", roll_back)
+    wait(c, client, name, timeout, rollback=True)
+
+
+def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
+    """Until every task of the removed service has stopped, on every node that can still say so."""
+    deadline = time.monotonic() + timeout
+    with engine.errors(f"waiting for {name}'s tasks to stop"):
+        while True:
+            down = swarm.down_nodes(client)
+            # The engine refuses a service filter once the service is gone, so filter here.
+            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
+            time.sleep(POLL)
+    print(f"{name}: removed")
