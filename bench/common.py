@@ -44,6 +44,27 @@ def run(argv, env=None, check=True, timeout=None) -> subprocess.CompletedProcess
     return result
 
 
+# `inv redeploy` holds a deploy lock per swarm and refuses at once while another run holds it (the
+# integration tests deploy to the same engine). A refused attempt changes nothing, so it is tried again.
+LOCK_HELD = "deploy lock is held by"
+
+
+def run_unlocked(argv, env=None, timeout=None, patience: float = 900.0) -> tuple:
+    """run(argv) until it is not refused for a held deploy lock (for up to `patience` s):
+    (seconds of the attempt that ran, its result, how many attempts were refused)."""
+    deadline = time.monotonic() + patience
+    refused = 0
+    while True:
+        try:
+            seconds, result = timed(run, argv, env, timeout=timeout)
+            return seconds, result, refused
+        except BenchError as e:
+            if LOCK_HELD not in str(e) or time.monotonic() > deadline:
+                raise
+            refused += 1
+            time.sleep(1)
+
+
 def timed(call, *args, **kwargs) -> tuple:
     """(seconds, result) of call(*args, **kwargs), wall time."""
     start = time.perf_counter()
@@ -126,6 +147,23 @@ def remove_images(repositories, ids=(), timeout=None) -> None:
         result = run(["docker", "image", "rm", "-f", *sorted(ids)], check=False, timeout=timeout)
         if result.returncode != 0:
             print(f"warning: could not remove every bench image: {result.stderr.strip()[:300]}", file=sys.stderr)
+
+
+def remove_services(names, timeout=None) -> None:
+    """`docker service rm` of `names` on the host engine (never anything else), then wait until their
+    containers are gone; a failure is only a warning."""
+    existing = [n for n in names if run(["docker", "service", "inspect", n], check=False,
+                                        timeout=timeout).returncode == 0]
+    if existing:
+        run(["docker", "service", "rm", *existing], check=False, timeout=timeout)
+    deadline = time.monotonic() + 60
+    for name in existing:
+        while run(["docker", "ps", "-aq", "--filter", f"label=com.docker.swarm.service.name={name}"],
+                  check=False, timeout=timeout).stdout.strip():
+            if time.monotonic() > deadline:
+                print(f"warning: containers of {name} still exist 60s after `docker service rm`", file=sys.stderr)
+                break
+            time.sleep(0.5)
 
 
 # --- report -----------------------------------------------------------------------

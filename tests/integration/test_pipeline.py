@@ -117,3 +117,22 @@ def test_dry_run_changes_nothing(swarm, engine):
     assert swarm.service(name) is None
     assert not (swarm.tmp / "dist").exists()
     assert {i.id for i in engine.images.list()} == images_before
+
+
+def test_images_are_imported_when_the_dockerfile_only_copies_and_built_otherwise(swarm, engine):
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+    result = swarm.inv("redeploy", "--service", name)
+    assert "imported: the Dockerfile only copies the binary" in result.output
+    imported = engine.images.get(f"it/{name}:latest")
+    assert imported.attrs["Config"]["User"] == "65534:65534" and imported.attrs["Config"]["Entrypoint"] == ["/service"]
+    assert imported.labels["io.goswarm.service"] == name
+    # A Dockerfile of the service's own that the import cannot express goes to the engine's builder.
+    (swarm.tmp / "src" / "accountservice" / "Dockerfile").write_text(
+        'FROM scratch\nARG BINARY\nCOPY --chown=65534:65534 ${BINARY} /service\nUSER 65534:65534\n'
+        'ENTRYPOINT ["/service"]\n')
+    result = swarm.inv("redeploy", "--service", name)
+    assert "imported" not in result.output and f"built it/{name}:" in result.output
+    built = engine.images.get(f"it/{name}:latest")
+    assert built.id != imported.id and built.labels["io.goswarm.service"] == name
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'

@@ -1,4 +1,5 @@
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_pull_ref_names_the_registry_as_nodes_see_it():
     assert settings_with(registry="127.0.0.1:5000").pull_ref(ref) == ref
     assert settings_with(registry="127.0.0.1:5000", node_registry="10.77.0.1:5000").pull_ref(ref) == \
         "10.77.0.1:5000/p/a:1@sha256:9"
+
+
+SHIPPED = (Path(__file__).resolve().parents[2] / "Dockerfile").read_bytes()
+
+
+def test_the_shipped_dockerfile_is_imported_in_one_call():
+    assert image.scratch_plan(SHIPPED, "svc-linux-amd64") == ("/service", ["USER 65534:65534",
+                                                                          'ENTRYPOINT ["/service"]'])
+
+
+@pytest.mark.parametrize("dockerfile", [
+    b"FROM alpine\nCOPY svc /svc\n",                               # a base image: the builder's job
+    b"FROM scratch\nCOPY svc /svc\nRUN true\n",                    # RUN
+    b"FROM scratch\nADD svc /svc\n",                               # ADD
+    b"FROM scratch\nCOPY svc /svc\nCOPY other /other\n",           # a second file
+    b"FROM scratch\nCOPY --chown=1:1 svc /svc\n",                  # flags
+    b"FROM scratch\nCOPY svc /opt/\n",                             # a directory destination
+    b"FROM scratch\nENTRYPOINT [\"/svc\"]\n",                      # no COPY at all
+    b"FROM scratch\nARG OTHER\nCOPY svc /svc\n",                   # another build argument
+    b"FROM scratch\nCOPY svc \\\n  /svc\n",                        # a continuation line
+])
+def test_anything_else_goes_to_the_builder(dockerfile):
+    assert image.scratch_plan(dockerfile, "svc") is None
+
+
+def test_a_plain_copy_by_name_with_config_instructions_is_imported():
+    dockerfile = b"# comment\nFROM scratch\nCOPY svc /app\nENV A=1\nEXPOSE 80\nWORKDIR /\nCMD [\"-v\"]\n"
+    assert image.scratch_plan(dockerfile, "svc") == ("/app", ["ENV A=1", "EXPOSE 80", "WORKDIR /", 'CMD ["-v"]'])

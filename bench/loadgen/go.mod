@@ -1,0 +1,3 @@
+module goswarm/bench/loadgen
+
+go 1.19
