@@ -4,9 +4,24 @@ docker (and paramiko, for ssh://) is imported here, lazily, so `inv --list` stay
 """
 import contextlib
 import functools
+import importlib
+import sys
 
 from tasks import environment
 from tasks.errors import PipelineError
+
+
+def sdk():
+    """The docker SDK module. It imports paramiko and cryptography for its ssh:// transport at import time,
+    about 0.1 s that a local engine never needs; so import it without them (its `import paramiko` is optional).
+    tasks.ssh imports that transport itself when a machine is reached over SSH."""
+    if "docker" in sys.modules or "paramiko" in sys.modules:
+        return importlib.import_module("docker")
+    sys.modules["paramiko"] = None  # makes `import paramiko` fail at once
+    try:
+        return importlib.import_module("docker")
+    finally:
+        del sys.modules["paramiko"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -15,7 +30,7 @@ def client(url: str = None):
 
     ssh:// engines go through tasks.ssh: known host keys only, and the machine's own key.
     """
-    import docker
+    docker = sdk()
 
     host = url or environment.docker_host()
     if host.startswith("ssh://"):
@@ -44,8 +59,9 @@ def _reason(error) -> str:
 @contextlib.contextmanager
 def errors(doing: str):
     """Translate docker SDK and transport errors raised while `doing` something into one line."""
-    import docker
     import requests
+
+    docker = sdk()
 
     try:
         yield

@@ -202,7 +202,7 @@ def latest(cfg, service: config.Service) -> Image:
     With a registry it is the pushed digest. When this engine does not have the
     image (a CI deploy job talking to a remote manager), the engine asks the registry.
     """
-    import docker
+    docker = engine.sdk()
 
     client = engine.client()
     repo = cfg.repository(service.name)
@@ -225,7 +225,7 @@ def latest(cfg, service: config.Service) -> Image:
 
 
 def find_image(client, ref: str):
-    import docker
+    docker = engine.sdk()
 
     try:
         return client.images.get(ref)

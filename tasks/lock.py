@@ -75,7 +75,7 @@ def pid_alive(pid: int) -> bool:
 
 def _engine(doing: str, method, *args):
     """One engine call about the lock config; None when it is not there (NotFound)."""
-    import docker
+    docker = engine.sdk()
 
     with engine.errors(doing):
         try:
@@ -95,7 +95,7 @@ def _remove(client, config_id: str) -> bool:
 
 def _take(client, me: Holder, name: str) -> str:
     """Create the lock config, or refuse at once (no waiting); over a stale lock, remove it and retry once."""
-    import docker
+    docker = engine.sdk()
 
     record = {**asdict(me), "since": me.since.isoformat(), "expires": me.expires.isoformat()}
     for attempt in (1, 2):

@@ -55,7 +55,7 @@ def prove(client, service: Service, image_ref: str) -> None:
     config = trial_config(service, image_ref)
     checked = bool(service.healthcheck)
     limit = (servicespec.HEALTH["StartPeriod"] + 5 * servicespec.HEALTH["Timeout"]) / servicespec.SECOND
-    import docker
+    docker = engine.sdk()
 
     with engine.errors(f"running a trial container of {service.name}"):
         try:

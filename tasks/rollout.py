@@ -13,7 +13,7 @@ BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this o
 
 
 def inspect(client, name: str):
-    import docker
+    docker = engine.sdk()
 
     with engine.errors(f"inspecting service {name}"):
         try:

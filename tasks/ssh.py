@@ -122,7 +122,7 @@ def register_identity(host: str, port: Optional[int], key: Optional[str]) -> Non
 
 @functools.lru_cache(maxsize=None)
 def _adapter_class():
-    from docker.transport import SSHHTTPAdapter
+    from docker.transport.sshconn import SSHHTTPAdapter  # not re-exported when docker came without paramiko
 
     class MachineSSHAdapter(SSHHTTPAdapter):
         """docker-py's paramiko transport, but with this module's host-key checks and the machine's own key."""
