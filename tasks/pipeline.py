@@ -53,7 +53,9 @@ def smoke_or_roll_back(c, cfg, step, timeout: float) -> None:
         for host in smoke_hosts(cfg, svc):
             smoke(c, host, svc)
     except PipelineError as e:
-        if step.plan.action != "update":
+        if step.plan.action == "none":
+            raise PipelineError(f"{e}; this run did not change {svc.name}, so it left it as it was") from None
+        if step.plan.action == "create":
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with `inv deploy.rm --service {svc.name}`") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
