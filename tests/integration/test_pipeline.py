@@ -122,6 +122,8 @@ def test_dry_run_changes_nothing(swarm, engine):
 def test_images_are_imported_when_the_dockerfile_only_copies_and_built_otherwise(swarm, engine):
     port = free_port()
     name = swarm.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+    main_go = swarm.source("accountservice")  # a binary no earlier test built, so a new image
+    main_go.write_text(main_go.read_text().replace('"Person_"', f'"Imported{os.getpid()}_"'))
     result = swarm.inv("redeploy", "--service", name)
     assert "imported: the Dockerfile only copies the binary" in result.output
     imported = engine.images.get(f"it/{name}:latest")
@@ -135,4 +137,4 @@ def test_images_are_imported_when_the_dockerfile_only_copies_and_built_otherwise
     assert "imported" not in result.output and f"built it/{name}:" in result.output
     built = engine.images.get(f"it/{name}:latest")
     assert built.id != imported.id and built.labels["io.goswarm.service"] == name
-    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'
+    assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == f'{{"id":"10000","name":"Imported{os.getpid()}_0"}}\n'
