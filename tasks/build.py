@@ -3,6 +3,7 @@
 A binary is rebuilt only when its build key changed: the service's sources,
 the platform, the Go version and the flags (dist/.keys/ records the last key).
 """
+import functools
 import hashlib
 import json
 import shlex
@@ -34,6 +35,13 @@ def plan(services, targets, dist: Path) -> list:
 
 
 def file_digest(path: Path) -> str:
+    """sha256 of a file. The build and image stages both need the binary's: it is read once per version."""
+    stat = path.stat()
+    return _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

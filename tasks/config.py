@@ -12,7 +12,8 @@ from typing import Optional
 from tasks.errors import ConfigError, PipelineError
 
 PUBLISH_MODES = ("edge", "host", "ingress")
-EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge` (edge/main.go), built like a service
+EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge`, built like a service
+EDGE_SOURCE = "edge"  # its Go module, under the project root
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
            "healthcheck"}
@@ -46,7 +47,7 @@ def edge_of(app: Service, root: Path) -> Service:
     """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
     host mode and forwards each connection to one of the app's healthy tasks over the overlay network.
     The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
-    return Service(name=f"{app.name}-edge", path=root / "edge", port=app.publish, publish=app.publish,
+    return Service(name=f"{app.name}-edge", path=root / EDGE_SOURCE, port=app.publish, publish=app.publish,
                    publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
                    global_mode=True)
 
@@ -133,7 +134,7 @@ def parse_services(raw, root: Path) -> dict:
 def with_edge(services: list, root: Path) -> list:
     """What to build and ship: the services, plus the edge proxy when one of them needs it."""
     if any(s.publish_mode == "edge" for s in services):
-        return [*services, Service(EDGE, root / "edge", 80)]
+        return [*services, Service(EDGE, root / EDGE_SOURCE, 80)]
     return list(services)
 
 

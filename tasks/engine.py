@@ -56,6 +56,17 @@ def _reason(error) -> str:
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
+def unless_missing(doing: str, call, *args):
+    """call(*args) under errors(doing), or None when the engine says the thing is not there."""
+    docker = sdk()
+
+    with errors(doing):
+        try:
+            return call(*args)
+        except docker.errors.NotFound:
+            return None
+
+
 @contextlib.contextmanager
 def errors(doing: str):
     """Translate docker SDK and transport errors raised while `doing` something into one line."""

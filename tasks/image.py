@@ -225,12 +225,8 @@ def latest(cfg, service: config.Service) -> Image:
 
 
 def find_image(client, ref: str):
-    docker = engine.sdk()
-
-    try:
-        return client.images.get(ref)
-    except docker.errors.ImageNotFound:
-        return None
+    """The image, or None when this engine does not have it."""
+    return engine.unless_missing(f"inspecting image {ref}", client.images.get, ref)
 
 
 def push_one(c, cfg, image: Image) -> Image:

@@ -73,24 +73,13 @@ def pid_alive(pid: int) -> bool:
     return pid > 0
 
 
-def _engine(doing: str, method, *args):
-    """One engine call about the lock config; None when it is not there (NotFound)."""
-    docker = engine.sdk()
-
-    with engine.errors(doing):
-        try:
-            return method(*args)
-        except docker.errors.NotFound:
-            return None
-
-
 def _inspect(client, name: str) -> Optional[dict]:
-    return _engine(f"reading the deploy lock {name}", client.api.inspect_config, name)
+    return engine.unless_missing(f"reading the deploy lock {name}", client.api.inspect_config, name)
 
 
 def _remove(client, config_id: str) -> bool:
     """By ID, so that a newer lock under the same name is never removed. False: it was already gone."""
-    return bool(_engine("releasing the deploy lock", client.api.remove_config, config_id))
+    return bool(engine.unless_missing("releasing the deploy lock", client.api.remove_config, config_id))
 
 
 def _take(client, me: Holder, name: str) -> str:

@@ -13,13 +13,8 @@ BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this o
 
 
 def inspect(client, name: str):
-    docker = engine.sdk()
-
-    with engine.errors(f"inspecting service {name}"):
-        try:
-            return client.api.inspect_service(name)
-        except docker.errors.NotFound:
-            return None
+    """The service's inspect, or None when it does not exist."""
+    return engine.unless_missing(f"inspecting service {name}", client.api.inspect_service, name)
 
 
 def wait(c, client, name: str, timeout: float, rollback: bool = False) -> None:
