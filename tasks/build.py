@@ -84,8 +84,15 @@ def up_to_date(artifact: Artifact, key: str) -> bool:
 
 
 def record(artifact: Artifact, key: str) -> None:
-    key_file(artifact).parent.mkdir(parents=True, exist_ok=True)
-    key_file(artifact).write_text(json.dumps({"key": key, "binary": file_digest(artifact.path)}))
+    """Keep the key next to the binary. A half-written key file reads as no key: the next run rebuilds."""
+    path = key_file(artifact)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"key": key, "binary": file_digest(artifact.path)}))
+    except OSError as e:
+        path.unlink(missing_ok=True)
+        raise PipelineError(f"cannot write {output.shown(path)}: {e.strerror or e}; free space in "
+                            f"{output.shown(artifact.path.parent)} and run again (nothing was deployed)") from None
 
 
 def go_command(artifact: Artifact, ldflags: str) -> str:
@@ -126,7 +133,10 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
     if not stale:
         return []
     if not output.is_dry(c):
-        artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PipelineError(f"cannot create {output.shown(artifacts[0].path.parent)}: {e.strerror or e}") from None
 
     def one(artifact):
         if force and not output.is_dry(c):
@@ -136,6 +146,10 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
     with ThreadPoolExecutor(max_workers=len(stale)) as pool:
         results = list(pool.map(one, stale))
     failed = [(a, r) for a, r in results if not r.ok]
+    full = [a for a, r in failed if "no space left on device" in r.stderr]
+    if full:
+        raise PipelineError(f"go build could not write {output.shown(full[0].path)}: no space left on device; "
+                            f"free space in {output.shown(full[0].path.parent)} and run again (nothing was deployed)")
     for artifact, result in failed:
         print(f"--- go build {artifact.service.name} ({artifact.platform}) failed:\n{result.stderr.rstrip()}")
     if failed:
@@ -157,7 +171,7 @@ def run(c, service=None, platform=None, force=False, services=None) -> list:
     chosen = services if services is not None else config.select(cfg.services, service)
     go_version, supported = go_facts(c)
     platforms.validate(targets, supported)
-    return compile_all(c, plan(chosen, targets, cfg.dist), str(c.config.build.ldflags), go_version, force)
+    return compile_all(c, plan(chosen, targets, cfg.dist), cfg.ldflags, go_version, force)
 
 
 @task(
@@ -171,7 +185,7 @@ def run(c, service=None, platform=None, force=False, services=None) -> list:
 def build(c, service=None, platform=None, force=False):
     """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>, when their sources changed."""
     for artifact in run(c, service, platform, force):
-        print(f"built {output.shown(artifact.path)}")
+        print(f"{'[dry] would build' if output.is_dry(c) else 'built'} {output.shown(artifact.path)}")
 
 
 ns = Collection("build")

@@ -6,9 +6,9 @@ from tasks.errors import install_config_error_hook, install_signal_handlers
 
 
 def namespace() -> Collection:
-    install_config_error_hook()
     install_signal_handlers()
     ns = Collection()
+    install_config_error_hook(ns.configuration)
     for module in (build, image, machine, swarm, deploy, lab):
         ns.add_collection(module.ns)
         # Every collection's defaults are visible to every task (redeploy reads them all).

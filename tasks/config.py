@@ -13,7 +13,7 @@ from tasks.errors import ConfigError, PipelineError
 
 PUBLISH_MODES = ("edge", "host", "ingress")
 EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge`, built like a service
-EDGE_SOURCE = "edge"  # its Go module, under the project root
+EDGE_SOURCE = "edge"  # its Go module, among the sources that ship with goswarm
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
            "healthcheck"}
@@ -43,11 +43,11 @@ class Service:
         return None if self.publish_mode == "edge" else self.publish
 
 
-def edge_of(app: Service, root: Path) -> Service:
+def edge_of(app: Service, sources: Path) -> Service:
     """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
     host mode and forwards each connection to one of the app's healthy tasks over the overlay network.
     The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
-    return Service(name=f"{app.name}-edge", path=root / EDGE_SOURCE, port=app.publish, publish=app.publish,
+    return Service(name=f"{app.name}-edge", path=sources / EDGE_SOURCE, port=app.publish, publish=app.publish,
                    publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
                    global_mode=True)
 
@@ -73,7 +73,7 @@ def parse_service(name: str, raw, root: Path) -> Service:
         raise ConfigError(f"{where}.{unknown[0]} is not a known field (known: {', '.join(sorted(_FIELDS))})")
     if not raw.get("path"):
         raise ConfigError(f"{where}.path is missing: the Go module directory of the service")
-    path = (root / str(raw["path"])).resolve()
+    path = inside(root, f"{where}.path", raw["path"])
     replicas = raw.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise ConfigError(f"{where}.replicas must be a whole number >= 0, got {replicas!r}")
@@ -107,8 +107,19 @@ def parse_service(name: str, raw, root: Path) -> Service:
         smoke=smoke,
         env={str(k): str(v) for k, v in env.items()},
         constraints=tuple(constraints),
-        dockerfile=(root / dockerfile).resolve() if dockerfile else None,
+        dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
     )
+
+
+def inside(root: Path, where: str, value) -> Path:
+    """A path from the config, resolved against the project root, which it must not leave: a build
+    hashes every file under a service's path, and `..` could make that the whole filesystem."""
+    root = Path(root).resolve()
+    path = (root / str(value)).resolve()
+    if path != root and root not in path.parents:
+        raise ConfigError(f"{where}: {value} is outside the project root {root}; "
+                          f"service files must live inside the project")
+    return path
 
 
 def _healthcheck(where: str, value) -> tuple:
@@ -128,21 +139,39 @@ def parse_services(raw, root: Path) -> dict:
         raise ConfigError("no services are configured: add them under `services:` in invoke.yaml")
     if not isinstance(raw, dict):
         raise ConfigError("`services:` must be a mapping of service name to fields")
-    return {name: parse_service(name, spec, root) for name, spec in raw.items()}
+    services = {name: parse_service(name, spec, root) for name, spec in raw.items()}
+    check_ports(services.values())
+    return services
 
 
-def with_edge(services: list, root: Path) -> list:
+def check_ports(services) -> None:
+    """Two services cannot publish one port: the second would wait forever for it. An edge publishes
+    its app's port on every node, so it clashes with a host-mode or ingress publish of the same port."""
+    owners = {}
+    for service in services:
+        if service.publish is None:
+            continue
+        other = owners.setdefault(service.publish, service.name)
+        if other != service.name:
+            raise ConfigError(f"services.{other} and services.{service.name} both publish port {service.publish}; "
+                              f"give one of them another publish port")
+
+
+def with_edge(services: list, sources: Path) -> list:
     """What to build and ship: the services, plus the edge proxy when one of them needs it."""
     if any(s.publish_mode == "edge" for s in services):
-        return [*services, Service(EDGE, root / EDGE_SOURCE, 80)]
+        return [*services, Service(EDGE, sources / EDGE_SOURCE, 80)]
     return list(services)
 
 
 def select(services: dict, wanted: Optional[str]) -> list:
-    """The services named in a comma-separated `wanted` (all when empty); unknown names are refused."""
-    if not wanted:
+    """The services named in a comma-separated `wanted` (all when None); unknown names are refused,
+    and so is a `--service` that names none (an empty value must not mean "everything")."""
+    if wanted is None:
         return list(services.values())
-    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    names = [n.strip() for n in str(wanted).split(",") if n.strip()]
+    if not names:
+        raise PipelineError(f"--service {wanted!r} names no service; known services: {', '.join(services)}")
     unknown = [n for n in names if n not in services]
     if unknown:
         raise PipelineError(f"unknown service {unknown[0]!r}; known services: {', '.join(services)}")

@@ -63,7 +63,7 @@ def prepare(client, cfg, services, images: dict, force: bool = False) -> list:
     steps = []
     for service in services:
         releases = [(service, images[service.name])]
-        edge = config.edge_of(service, environment.PROJECT_ROOT)
+        edge = config.edge_of(service, environment.SOURCE_DIR)
         if service.publish_mode == "edge":
             releases.append((edge, images[config.EDGE]))
         elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
@@ -143,7 +143,7 @@ def deploy(c, service=None, timeout=None, manager=None, force=False):
     cfg = settings.load(c, manager)
     services = config.select(cfg.services, service)
     with locked(c, cfg, "deploy " + ",".join(s.name for s in services)):
-        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.PROJECT_ROOT)}
+        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.SOURCE_DIR)}
         if not cfg.registry:
             ship.ship(c, cfg, list(images.values()))
         run(c, cfg, services, images, settings.seconds("--timeout", timeout) if timeout else None, force)

@@ -8,7 +8,7 @@ import shlex
 import shutil
 import time
 
-from tasks import machines, output, ssh
+from tasks import environment, machines, output, ssh
 from tasks.errors import PipelineError
 from tasks.machines import Machine
 
@@ -100,7 +100,7 @@ class NetnsDriver(SSHDriver):
             print(f"[dry] would create netns machine {name} at {address} with its own dockerd and sshd")
             return Machine(name, self.name, address, key=str(key))
         shutil.rmtree(state, ignore_errors=True)  # leftovers of a create that failed: nothing is recorded there
-        state.mkdir(mode=0o700, parents=True)
+        environment.private_dir(state)
         try:
             c.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True,
                   in_stream=False)

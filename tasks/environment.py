@@ -9,20 +9,38 @@ from urllib.parse import urlparse
 
 from tasks.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where the Go sources that ship with goswarm live (the edge proxy, the health probe).
+SOURCE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEYS = ("REGISTRY_PASSWORD",)
 
 _loaded = False
 
 
+def project_root() -> Path:
+    """The project being deployed: service paths, dist/, .env and .machines/ are relative to it.
+    GOSWARM_ROOT moves it (the tests deploy projects of their own); by default it is this checkout."""
+    return Path(os.environ.get("GOSWARM_ROOT") or SOURCE_DIR).resolve()
+
+
 def machines_dir() -> Path:
     """Machine records, keys and known_hosts; MACHINES_DIR moves them (the tests use their own)."""
-    return Path(os.environ.get("MACHINES_DIR") or PROJECT_ROOT / ".machines")
+    return Path(os.environ.get("MACHINES_DIR") or project_root() / ".machines")
+
+
+def private_dir(path: Path) -> Path:
+    """A directory for credentials (keys, tokens, machine records): every level this creates is 0700.
+    mkdir(parents=True) would give the parents the default mode, e.g. .machines/ 0755."""
+    path = Path(path)
+    for level in reversed((path, *path.parents)):
+        if not level.exists():
+            level.mkdir(mode=0o700)
+            level.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
 
 
 def env_file() -> Path:
-    return Path(os.environ.get("ENV_FILE") or PROJECT_ROOT / ".env")
+    return Path(os.environ.get("ENV_FILE") or project_root() / ".env")
 
 
 def parse_dotenv(text: str, name: str = ".env") -> dict:
@@ -41,6 +59,17 @@ def parse_dotenv(text: str, name: str = ".env") -> dict:
     return values
 
 
+def read_text(path: Path) -> str:
+    """A text file the user wrote, or one line saying why it cannot be read as UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}); "
+                          f"save it as UTF-8") from None
+
+
 def load() -> None:
     """Load .env into os.environ once (existing variables win)."""
     global _loaded
@@ -48,7 +77,7 @@ def load() -> None:
         return
     path = env_file()
     if path.is_file():
-        for key, value in parse_dotenv(path.read_text(), str(path)).items():
+        for key, value in parse_dotenv(read_text(path), str(path)).items():
             os.environ.setdefault(key, value)
     elif "ENV_FILE" in os.environ:
         raise ConfigError(f"ENV_FILE points to {path}, which does not exist")

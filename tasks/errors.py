@@ -3,6 +3,7 @@ import functools
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from invoke import Exit
 from invoke import task as invoke_task
@@ -44,11 +45,86 @@ def task(*args, **kwargs):
     return decorate
 
 
-def _config_error(kind, value, tb):
+def merge_conflict(lower: dict, upper: dict, path: tuple = ()):
+    """The first key that is a mapping on one side and a plain value on the other, which Invoke cannot
+    merge: (dotted key, lower's value, upper's value), or None. Pure."""
+    for key, value in upper.items():
+        if key not in lower:
+            continue
+        below = lower[key]
+        if isinstance(below, dict) and isinstance(value, dict):
+            found = merge_conflict(below, value, (*path, key))
+            if found:
+                return found
+        elif isinstance(below, dict) or isinstance(value, dict):
+            return ".".join((*path, str(key))), below, value
+    return None
+
+
+def merged(lower: dict, upper: dict) -> dict:
+    """upper over lower, mappings merged key by key (as Invoke merges config files). Pure."""
+    out = dict(lower)
+    for key, value in upper.items():
+        both = isinstance(out.get(key), dict) and isinstance(value, dict)
+        out[key] = merged(out[key], value) if both else value
+    return out
+
+
+def explain_merge_error(layers) -> str:
+    """layers: (name, data) from lowest to highest (defaults, invoke.yaml, `-f FILE`). Pure."""
+    lower = {}
+    for name, data in layers:
+        found = merge_conflict(lower, data) if isinstance(data, dict) else None
+        if found:
+            key, below, value = found
+            want = "a mapping of settings" if isinstance(below, dict) else "a single value"
+            return f"error: {name}: `{key}` must be {want}, got {type(value).__name__} {_brief(value)}"
+        lower = merged(lower, data) if isinstance(data, dict) else lower
+    return "error: a config file sets a section (a mapping) to a plain value, or the reverse"
+
+
+def _brief(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _config_layers(defaults: dict) -> list:
+    """What Invoke merges before a task runs, for explaining a merge error: the collections' defaults,
+    the project's invoke.yaml, and the `-f` file named on the command line."""
+    import json
+
+    from invoke.util import yaml  # invoke's own (vendored or installed), as it reads these files
+
+    def read(path):
+        try:
+            text = path.read_text()
+            return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError):
+            return None
+
+    from tasks import environment
+
+    layers = [("the defaults", defaults)]
+    for suffix in ("yaml", "yml", "json"):
+        project = environment.SOURCE_DIR / f"invoke.{suffix}"
+        if project.is_file():
+            layers.append((project.name, read(project)))
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg in ("-f", "--config") and i + 1 < len(args):
+            layers.append((args[i + 1], read(Path(args[i + 1]))))
+        elif arg.startswith("--config="):
+            layers.append((arg.split("=", 1)[1], read(Path(arg.split("=", 1)[1]))))
+    return layers
+
+
+def _config_error(kind, value, tb, defaults=None):
     """One line for config that Invoke itself fails to load, or None for any other error."""
     name = f"{kind.__module__}.{kind.__name__}"
     if issubclass(kind, BrokenPipeError):  # `inv swarm.status | head`: the reader left, nothing to report
         return ""
+    if kind.__name__ == "AmbiguousMergeError":
+        return explain_merge_error(_config_layers(defaults() if defaults else {}))
     if "yaml" in name or kind.__name__ == "JSONDecodeError":
         where = getattr(value, "problem_mark", None)
         place = f"{where.name}, line {where.line + 1}" if where else "config file"
@@ -62,11 +138,11 @@ def _config_error(kind, value, tb):
     return None
 
 
-def _config_file_hook(default_hook):
+def _config_file_hook(default_hook, defaults):
     """Invoke loads invoke.yaml, `-f FILE` and INVOKE_* before any task runs; report their errors in one line."""
 
     def hook(kind, value, tb):
-        message = _config_error(kind, value, tb)
+        message = _config_error(kind, value, tb, defaults)
         if message is None:
             default_hook(kind, value, tb)
         elif message:
@@ -85,7 +161,8 @@ def install_signal_handlers():
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def install_config_error_hook():
+def install_config_error_hook(defaults=None):
+    """defaults: returns the collections' config defaults, to say which key of which file is wrong."""
     if not getattr(sys.excepthook, "_goswarm", False):
-        sys.excepthook = _config_file_hook(sys.excepthook)
+        sys.excepthook = _config_file_hook(sys.excepthook, defaults)
         sys.excepthook._goswarm = True

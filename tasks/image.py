@@ -105,9 +105,9 @@ def push_result(events) -> str:
 
 # --- engine ---------------------------------------------------------------
 
-def dockerfile_for(c, service: config.Service) -> bytes:
+def dockerfile_for(cfg, service: config.Service) -> bytes:
     own = service.dockerfile or (service.path / "Dockerfile")
-    path = own if own.is_file() else environment.PROJECT_ROOT / str(c.config.image.dockerfile)
+    path = own if own.is_file() else cfg.dockerfile
     if not path.is_file():
         raise PipelineError(f"no Dockerfile for {service.name}: looked for {own} and {path}")
     return path.read_bytes()
@@ -132,7 +132,7 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
     """compiling: under --dry, the build stage would have compiled a new binary for this service."""
     client = engine.client()
     binary = binary_for(cfg, service, client)
-    dockerfile = dockerfile_for(c, service)
+    dockerfile = dockerfile_for(cfg, service)
     if not binary.is_file() or compiling and output.is_dry(c):
         if output.is_dry(c):  # a dry build made no binary; the plan goes on with a placeholder tag
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")

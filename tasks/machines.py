@@ -40,7 +40,7 @@ def directory(name: str) -> Path:
 
 def save(machine: Machine) -> None:
     path = directory(machine.name)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    environment.private_dir(path)
     (path / "machine.json").write_text(json.dumps(asdict(machine), indent=2))
 
 

@@ -71,7 +71,7 @@ def redeploy_run(c, service=None, timeout=None, manager=None, force=False) -> ou
     stages = output.Stages()
     try:
         with deploy.locked(c, cfg, f"redeploy {names}"):
-            built = config.with_edge(services, environment.PROJECT_ROOT)
+            built = config.with_edge(services, environment.SOURCE_DIR)
             with stages.stage("build"):
                 compiled = {a.service.name for a in build.run(c, force=force, services=built)}
             with stages.stage("image"):

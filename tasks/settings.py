@@ -23,6 +23,10 @@ class Settings:
     services: dict
     lock_ttl: float = 900.0
     manager: Optional[machines.Machine] = None  # the swarm manager, when it is a machine
+    root: Path = Path(".")  # the project: service paths, dist/ and .swarm/ are below it
+    dockerfile: Path = environment.SOURCE_DIR / "Dockerfile"  # for services without their own
+    ldflags: str = "-s -w"
+    state_dir: Path = Path(".swarm")
 
     @property
     def target_url(self) -> str:
@@ -85,15 +89,23 @@ def load(c, manager: Optional[str] = None) -> Settings:
     manager_name = manager or swarm.get("manager")
     if not isinstance(network, str) or not network:
         raise ConfigError(f"swarm.network must be a network name, got {network!r}")
+    root = environment.project_root()
+    dockerfile = root / str(image.get("dockerfile") or "Dockerfile")
+    if not dockerfile.is_file() and dockerfile.name == "Dockerfile" and dockerfile.parent == root:
+        dockerfile = environment.SOURCE_DIR / "Dockerfile"  # the shared FROM scratch one that ships with goswarm
     return Settings(
         prefix=str(image.get("prefix") or ""),
         registry=str(image.get("registry") or ""),
         node_registry=str(image.get("node_registry") or ""),
         platforms=platforms.parse_list(build.get("platforms") or "linux/amd64"),
         network=network,
-        dist=environment.PROJECT_ROOT / str(build.get("dist") or "dist"),
+        dist=root / str(build.get("dist") or "dist"),
         timeout=seconds("deploy.timeout", deploy.get("timeout", 60)),
         lock_ttl=seconds("deploy.lock_ttl", deploy.get("lock_ttl", 900)),
-        services=config.parse_services(cfg.get("services"), environment.PROJECT_ROOT),
+        services=config.parse_services(cfg.get("services"), root),
         manager=machines.load(manager_name) if manager_name else None,
+        root=root,
+        dockerfile=dockerfile,
+        ldflags=str(build.get("ldflags") if build.get("ldflags") is not None else "-s -w"),
+        state_dir=root / str(swarm.get("state_dir") or ".swarm"),
     )

@@ -28,7 +28,7 @@ def host_entry(host: str, port: int) -> str:
 def _update(drop: Optional[str] = None, add: Optional[str] = None) -> None:
     """Rewrite the project's known_hosts (0600): without the lines of host entry `drop`, plus line `add`."""
     path = known_hosts()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    environment.private_dir(path.parent)
     lines = path.read_text().splitlines() if path.exists() else []
     lines = [line for line in lines if line.split(" ", 1)[0] != drop] + ([add] if add else [])
     path.write_text("".join(line + "\n" for line in lines))

@@ -13,13 +13,22 @@ DEFAULTS = {"swarm": {"network": "my_network", "advertise_addr": None, "state_di
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 
 
-def token_file(c) -> Path:
-    return environment.PROJECT_ROOT / str(c.config.swarm.state_dir) / "join-tokens.json"
+def token_file(cfg) -> Path:
+    """One file per swarm, named for its manager: the lab's swarm must not overwrite the host's tokens."""
+    return cfg.state_dir / f"join-tokens-{swarm_slug(cfg.manager.name if cfg.manager else cfg.target_url)}.json"
+
+
+def swarm_slug(target: str) -> str:
+    """A file-name-safe name for a manager: a machine name, `local`, or user@host of an engine URL. Pure."""
+    if target.startswith(("unix://", "npipe://")):
+        return "local"
+    target = target.split("://", 1)[-1]
+    return "".join(ch if ch.isalnum() or ch in "@.-_" else "_" for ch in target) or "local"
 
 
 def save_tokens(path: Path, tokens: dict) -> None:
     """Join tokens are credentials: 0600 from the first byte, in a directory git ignores."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    environment.private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(tokens, f)
@@ -136,10 +145,10 @@ def init(c, advertise_addr=None, manager=None):
                               or environment.get("MANAGER_IP") or None)
     print(ensure_swarm(c, client, addr))
     if not output.is_dry(c):
-        save_tokens(token_file(c), join_tokens(client))
+        save_tokens(token_file(cfg), join_tokens(client))
     print(ensure_network(c, client, cfg.network))
     if not output.is_dry(c):
-        print(f"join tokens kept in {output.shown(token_file(c))} (mode 0600)")
+        print(f"join tokens kept in {output.shown(token_file(cfg))} (mode 0600)")
 
 
 @task(help={"name": "The machine to join.", "role": "worker or manager.", "manager": MANAGER_HELP})

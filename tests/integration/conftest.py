@@ -129,13 +129,20 @@ class Project:
     def source(self, source: str) -> Path:
         return self.tmp / "src" / source / "main.go"
 
-    def inv(self, *args, env=None, check=True, dry=False) -> subprocess.CompletedProcess:
+    def environ(self, env=None) -> dict:
+        """The environment of an inv run: this project's root and .env, over the test process's own."""
+        return {**os.environ, "GOSWARM_ROOT": str(self.tmp), "ENV_FILE": str(self.env_file), **self.extra_env,
+                **(env or {})}
+
+    def argv(self, *args, dry=False) -> list:
+        """`inv [--dry] -f <this project's config> ARGS`, with the config written out as it is now."""
         cfg = self.tmp / "it.json"
         cfg.write_text(json.dumps(self.config))
-        core = ["--dry"] if dry else []
-        full_env = {**os.environ, "ENV_FILE": str(self.env_file), **self.extra_env, **(env or {})}
-        result = subprocess.run([sys.executable, "-m", "invoke", *core, "-f", str(cfg), *args], cwd=ROOT,
-                                env=full_env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        return [sys.executable, "-m", "invoke", *(["--dry"] if dry else []), "-f", str(cfg), *args]
+
+    def inv(self, *args, env=None, check=True, dry=False) -> subprocess.CompletedProcess:
+        result = subprocess.run(self.argv(*args, dry=dry), cwd=ROOT, env=self.environ(env), capture_output=True,
+                                text=True, stdin=subprocess.DEVNULL, timeout=300)
         result.output = result.stdout + result.stderr
         self.all_output.append(result.output)
         if check and result.returncode != 0:

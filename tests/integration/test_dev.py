@@ -1,10 +1,8 @@
 """inv dev on a real engine: a saved change is served, a compile error keeps the old version up, Ctrl-C stops."""
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -18,14 +16,10 @@ class Dev:
     """`inv dev` in the background, with the argv and environment of Project.inv; output in a file."""
 
     def __init__(self, project, *args):
-        cfg = project.tmp / "it.json"
-        cfg.write_text(json.dumps(project.config))
         self.log = project.tmp / "dev.log"
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "invoke", "-f", str(cfg), "dev", *args], cwd=ROOT,
-                env={**os.environ, "ENV_FILE": str(project.env_file), **project.extra_env},
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                project.argv("dev", *args), cwd=ROOT, env=project.environ(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property
     def output(self) -> str:

@@ -5,7 +5,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 
 from conftest import ROOT, free_port, get_in_container, http_get, httpget_image, wait_for
 
@@ -19,7 +18,7 @@ def test_redeploy_update_and_rm(project, engine):
     assert "no change" in second.output and "created" not in second.output
     assert f"network {project.network}: exists, no change" in second.output
     assert engine.info()["Swarm"]["LocalNodeState"] == "active"
-    tokens = project.tmp / "swarm" / "join-tokens.json"
+    tokens = project.tmp / "swarm" / "join-tokens-local.json"
     assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
     secrets = json.loads(tokens.read_text()).values()
     for out in (first.output, second.output):
@@ -93,10 +92,8 @@ def test_image_run_serves_until_ctrl_c(project, engine):
     name = project.add_service("accountservice", port=6767)
     project.inv("build", "--service", name)
     port = free_port()
-    cfg = project.tmp / "it.json"
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", "-f", str(cfg), "image.run", "--service", name,
-                             "--port", str(port)], cwd=ROOT, env={**os.environ, "ENV_FILE": str(project.env_file)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(project.argv("image.run", "--service", name, "--port", str(port)), cwd=ROOT,
+                            env=project.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         body = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/accounts/10001"), 30, "image.run to answer")
         assert body == '{"id":"10001","name":"Person_1"}\n'

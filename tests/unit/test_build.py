@@ -1,5 +1,4 @@
 """Build keys: what makes `inv build` compile again, and what does not."""
-from pathlib import Path
 
 import pytest
 

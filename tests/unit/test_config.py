@@ -85,3 +85,42 @@ def test_select():
     assert [s.name for s in config.select(services, "b, a")] == ["b", "a"]
     with pytest.raises(PipelineError, match="unknown service 'c'; known services: a, b"):
         config.select(services, "a,c")
+
+
+def test_an_empty_service_selection_is_an_error_not_everything():
+    services = config.parse_services({"a": GOOD}, ROOT)
+    for wanted in ("", " , ", ","):
+        with pytest.raises(PipelineError, match="names no service; known services: a"):
+            config.select(services, wanted)
+
+
+@pytest.mark.parametrize("path", ["../..", "/etc", "services/../../elsewhere"])
+def test_a_service_path_must_stay_inside_the_project(path):
+    with pytest.raises(ConfigError, match=r"services\.a\.path: .* is outside the project root /project"):
+        config.parse_service("a", {**GOOD, "path": path}, ROOT)
+
+
+def test_paths_inside_the_project_may_be_absolute_or_climb_back_in():
+    assert config.parse_service("a", {**GOOD, "path": "/project/x"}, ROOT).path == ROOT / "x"
+    assert config.parse_service("a", {**GOOD, "path": "x/../y"}, ROOT).path == ROOT / "y"
+
+
+def test_a_dockerfile_must_stay_inside_the_project_too():
+    with pytest.raises(ConfigError, match=r"services\.a\.dockerfile: \.\./Dockerfile is outside"):
+        config.parse_service("a", {**GOOD, "dockerfile": "../Dockerfile"}, ROOT)
+
+
+@pytest.mark.parametrize("b", [
+    {**GOOD, "path": "services/b"},
+    {**GOOD, "path": "services/b", "publish_mode": "edge"},
+    {**GOOD, "path": "services/b", "publish_mode": "ingress"},
+])
+def test_two_services_on_one_published_port_are_refused_naming_both(b):
+    with pytest.raises(ConfigError, match="services.a and services.b both publish port 6767"):
+        config.parse_services({"a": {**GOOD, "publish_mode": "edge"}, "b": b}, ROOT)
+
+
+def test_services_on_different_ports_or_none_are_fine():
+    internal = {"path": "services/c", "port": 6767}
+    services = config.parse_services({"a": GOOD, "b": {**GOOD, "publish": 6768}, "c": internal, "d": internal}, ROOT)
+    assert list(services) == ["a", "b", "c", "d"]

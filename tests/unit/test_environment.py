@@ -35,3 +35,19 @@ def test_manager_ip(monkeypatch, env, ip):
 def test_redact(monkeypatch):
     monkeypatch.setenv("REGISTRY_PASSWORD", "hunter2")
     assert environment.redact("login hunter2 refused") == "login *** refused"
+
+
+def test_a_file_that_is_not_utf8_is_one_line_naming_it_and_the_line(tmp_path):
+    env = tmp_path / ".env"
+    env.write_bytes(b"A=1\nB=caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"\.env is not UTF-8 text \(byte 0xe9 on line 2\); save it as UTF-8"):
+        environment.read_text(env)
+
+
+def test_private_dirs_are_0700_at_every_level_they_create(tmp_path):
+    import stat
+
+    environment.private_dir(tmp_path / "store" / "machine")
+    for level in (tmp_path / "store", tmp_path / "store" / "machine"):
+        assert stat.S_IMODE(level.stat().st_mode) == 0o700
+    environment.private_dir(tmp_path / "store" / "machine")  # twice is fine

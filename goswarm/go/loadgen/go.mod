@@ -1,0 +1,3 @@
+module goswarm/loadgen
+
+go 1.19
