@@ -14,7 +14,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from tasks import config, output, platforms, settings
+from tasks import config, environment, output, platforms, settings
 from tasks.errors import PipelineError, task
 
 DEFAULTS = {"build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"}}
@@ -118,6 +118,7 @@ def go_facts(c):
 
 def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False) -> list:
     """Build in parallel what changed; on any compile error, raise with the compiler's own message.
+    force: compile the user's services even when up to date (never goswarm's own helpers).
 
     Returns the artifacts that were compiled (the rest were up to date).
     """
@@ -126,7 +127,7 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
     sources = {a.service.name: source_hash(a.service.path) for a in artifacts}
     keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags) for a in artifacts}
-    stale = [a for a in artifacts if force or not up_to_date(a, keys[a.path])]
+    stale = [a for a in artifacts if force and a.service.name not in config.HELPERS or not up_to_date(a, keys[a.path])]
     for artifact in artifacts:
         if artifact not in stale:
             print(f"{output.shown(artifact.path)}: up to date (same sources, Go and flags)")
@@ -139,7 +140,7 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
             raise PipelineError(f"cannot create {output.shown(artifacts[0].path.parent)}: {e.strerror or e}") from None
 
     def one(artifact):
-        if force and not output.is_dry(c):
+        if force and artifact.service.name not in config.HELPERS and not output.is_dry(c):
             artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
         return artifact, c.run(go_command(artifact, ldflags), hide=True, warn=True, in_stream=False)
 
@@ -162,13 +163,15 @@ def compile_all(c, artifacts, ldflags: str, go_version: str, force: bool = False
 
 
 def run(c, service=None, platform=None, force=False, services=None) -> list:
-    """Library entry: validate, then compile what changed; returns the artifacts that were compiled.
+    """Library entry: validate, then compile what changed (with the edge and the probe the images need);
+    returns the artifacts that were compiled.
 
     services: Service objects to build instead of the names in `service`.
     """
     cfg = settings.load(c)
     targets = platforms.parse_list(platform) if platform else cfg.platforms
     chosen = services if services is not None else config.select(cfg.services, service)
+    chosen = config.to_compile(chosen, environment.SOURCE_DIR)
     go_version, supported = go_facts(c)
     platforms.validate(targets, supported)
     return compile_all(c, plan(chosen, targets, cfg.dist), cfg.ldflags, go_version, force)

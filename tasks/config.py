@@ -9,11 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from tasks import placement
 from tasks.errors import ConfigError, PipelineError
 
 PUBLISH_MODES = ("edge", "host", "ingress")
 EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge`, built like a service
 EDGE_SOURCE = "edge"  # its Go module, among the sources that ship with goswarm
+PROBE = "goswarm-probe"  # checks a service from inside its container: added to every image we build
+PROBE_SOURCE = "probe"
+PROBE_PATH = "/.goswarm/probe"
+HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
            "healthcheck"}
@@ -94,6 +99,11 @@ def parse_service(name: str, raw, root: Path) -> Service:
     constraints = raw.get("constraints") or []
     if not isinstance(constraints, list) or not all(isinstance(x, str) for x in constraints):
         raise ConfigError(f"{where}.constraints must be a list of strings like 'node.role==manager'")
+    for constraint in constraints:
+        try:
+            placement.parse(constraint)
+        except ValueError as e:
+            raise ConfigError(f"{where}.constraints: {e}") from None
     dockerfile = raw.get("dockerfile")
     return Service(
         healthcheck=_healthcheck(f"{where}.healthcheck", raw.get("healthcheck", list(DEFAULT_HEALTHCHECK))),
@@ -158,10 +168,16 @@ def check_ports(services) -> None:
 
 
 def with_edge(services: list, sources: Path) -> list:
-    """What to build and ship: the services, plus the edge proxy when one of them needs it."""
+    """What to make images of and ship: the services, plus the edge proxy when one of them needs it."""
+    services = [s for s in services if s.name not in HELPERS]
     if any(s.publish_mode == "edge" for s in services):
         return [*services, Service(EDGE, sources / EDGE_SOURCE, 80)]
-    return list(services)
+    return services
+
+
+def to_compile(services: list, sources: Path) -> list:
+    """What to compile: the images' binaries, plus the probe that goes into each of them."""
+    return [*with_edge(services, sources), Service(PROBE, sources / PROBE_SOURCE, 1)]
 
 
 def select(services: dict, wanted: Optional[str]) -> list:

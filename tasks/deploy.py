@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import (config, converge, engine, environment, image, lock, output, proof, rollout, servicespec, settings,
-                   ship, swarm)
+from tasks import (config, converge, engine, environment, image, lock, output, placement, proof, rollout, servicespec,
+                   settings, ship, swarm)
 from tasks.errors import Interrupted, PipelineError, task
 
 DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}}
@@ -54,30 +54,53 @@ def check_port(client, cfg, step: Step, steps: list) -> None:
                             f"outside the swarm; free it or change the publish port of {step.service.name}")
 
 
-def prepare(client, cfg, services, images: dict, force: bool = False) -> list:
-    """Read the state and decide everything before changing anything. force: replace every task anyway.
+def prepare(c, client, cfg, services, images: dict, force: bool = False) -> list:
+    """Read the state and decide everything before changing anything. force: replace every app task anyway
+    (never an edge's: it holds the port, and --force is about the app's code).
 
-    A service in edge mode comes with a second step, its edge, right after it.
+    A service in edge mode comes with a second step, its edge, right after it. A rollout that an earlier
+    run left going is waited out first, so the plan compares against what really runs.
     """
     net = swarm.network_id(client, cfg.network)
+    with engine.errors("listing the swarm's nodes"):
+        nodes = client.api.nodes()
+    names = swarm.node_names(nodes)
     steps = []
     for service in services:
-        releases = [(service, images[service.name])]
+        releases = [(service, images[service.name], force)]
         edge = config.edge_of(service, environment.SOURCE_DIR)
         if service.publish_mode == "edge":
-            releases.append((edge, images[config.EDGE]))
+            releases.append((edge, images[config.EDGE], False))
         elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
-        for svc, release in releases:
-            current = rollout.inspect(client, svc.name)
+        for svc, release, forcing in releases:
+            current, failed = settled(c, client, svc.name, timeout=cfg.timeout)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
-            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(force and current))
-            steps.append(Step(svc, want, current, servicespec.plan(svc, want, current)))
+            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current))
+            step = Step(svc, want, current, servicespec.plan(svc, want, current))
+            if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
+                raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
+                                    f"here: fix it and redeploy")
+            steps.append(step)
     for step in steps:
-        if step.plan.action != "none":
+        if step.plan.action in ("create", "update"):
+            refusal = placement.refusal(step.service, nodes, cfg.platforms, names)
+            if refusal:
+                raise PipelineError(f"{refusal}; nothing was changed")
             check_port(client, cfg, step, steps)
     return steps
+
+
+def settled(c, client, name: str, timeout: float):
+    """(the service's inspect or None, and when a rollout an earlier run left going failed: (its spec,
+    how it ended)); a rollout still going is waited out first."""
+    current = rollout.inspect(client, name)
+    if current is None:
+        return None, None
+    spec = current["Spec"]
+    current, outcome = rollout.settle(c, client, current, timeout)
+    return current, (spec, outcome) if outcome else None
 
 
 def apply(c, client, step: Step) -> bool:
@@ -92,9 +115,7 @@ def apply(c, client, step: Step) -> bool:
             if not output.is_dry(c):
                 rollout.wait_gone(client, step.service.name, step.current["ID"], 60)
             return False
-        args = dict(task_template=want["TaskTemplate"], name=want["Name"], labels=want["Labels"],
-                    mode=want["Mode"], update_config=want["UpdateConfig"], rollback_config=want["RollbackConfig"],
-                    endpoint_spec=want["EndpointSpec"])
+        args = servicespec.sdk_arguments(want)
         if action == "create":
             output.act(c, step.plan.describe(), client.api.create_service, **args)
         else:
@@ -103,22 +124,58 @@ def apply(c, client, step: Step) -> bool:
     return True
 
 
+def undo(c, client, step: Step, failure: rollout.RolloutFailed, timeout: float) -> PipelineError:
+    """A rollout of ours that did not converge leaves nothing half-applied: an update goes back to the
+    previous release (the engine does that itself only for a task that fails, not one never placed),
+    a service this run created is removed again. Returns the error to raise."""
+    name = step.service.name
+    if failure.by_engine:
+        return PipelineError(f"{failure}; the previous release runs again")
+    if step.plan.action == "update":
+        print(f"{failure}; rolling back to the previous release")
+        rollout.rollback(c, client, name, timeout)
+        return PipelineError(f"{failure}; {name} was rolled back to its previous release, which runs again")
+    current = rollout.inspect(client, name)
+    if current is not None:
+        print(f"{failure}; removing {name} again, as this run created it")
+        with engine.errors(f"removing service {name}"):
+            client.api.remove_service(current["ID"])
+        rollout.wait_gone(client, name, current["ID"], timeout)
+    return PipelineError(f"{failure}; {name} was new and has been removed again")
+
+
+def trials(steps: list) -> list:
+    """The releases to prove in a trial container before they replace a working one: a stop-first update
+    (its old task stops before the new one runs) and an update of a service with a smoke path (the engine
+    only gates on the health check; the trial also GETs the smoke path). (service, image) pairs."""
+    return [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps
+            if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
+
+
 def run(c, cfg, services, images, timeout=None, force=False) -> list:
-    """Library entry: plan all, prove the releases a stop-first update would expose, then apply and
-    wait one service at a time. Returns the steps."""
+    """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
+    at a time; a rollout that fails is undone. Returns the steps."""
     client = engine.client(cfg.target_url)
-    steps = prepare(client, cfg, services, images, force)
-    proof.prove_all(c, client, [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps
-                                if s.plan.action == "update" and s.plan.order == "stop-first"])
-    for step in steps:
-        try:
-            changed = apply(c, client, step)
-        except KeyboardInterrupt:  # did the engine get the update before it?
-            ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
-            raise Interrupted(converge.after_interrupt(step.service.name, rollout.inspect(client, step.service.name),
-                                                       ref)) from None
-        if changed:
-            rollout.wait(c, client, step.service.name, timeout or cfg.timeout)
+    timeout = timeout or cfg.timeout
+    steps = prepare(c, client, cfg, services, images, force)
+    proof.sweep(c, client)
+    removals = proof.prove_all(c, client, trials(steps), cfg.network)
+    try:
+        for step in steps:
+            try:
+                changed = apply(c, client, step)
+            except KeyboardInterrupt:  # did the engine get the update before it?
+                ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+                raise Interrupted(converge.after_interrupt(
+                    step.service.name, rollout.inspect(client, step.service.name), ref)) from None
+            if changed:
+                try:
+                    rollout.wait(c, client, step.service.name, timeout)
+                except rollout.RolloutFailed as failure:
+                    raise undo(c, client, step, failure, timeout) from None
+    finally:
+        for removal in removals:
+            removal.join(30)
     return steps
 
 
@@ -200,10 +257,8 @@ def set_replicas(c, client, name: str, replicas: int) -> bool:
         return False
     with engine.errors(f"scaling {name}"):
         output.act(c, f"scale {name} to {replicas}", client.api.update_service, current["ID"],
-                   current["Version"]["Index"], task_template=spec["TaskTemplate"], name=spec["Name"],
-                   labels=spec.get("Labels"), mode={"Replicated": {"Replicas": replicas}},
-                   update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
-                   endpoint_spec=spec.get("EndpointSpec"))
+                   current["Version"]["Index"],
+                   **servicespec.sdk_arguments({**spec, "Mode": {"Replicated": {"Replicas": replicas}}}))
     return True
 
 

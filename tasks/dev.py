@@ -169,9 +169,9 @@ def watchable(cfg, service) -> list:
             "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {DEBOUNCE_MS})."})
 def dev(c, service=None, manager=None, debounce=None):
     """Redeploy each service whose sources change, with timings, until Ctrl-C."""
+    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else DEBOUNCE_MS
     cfg = settings.load(c, manager)
     services = watchable(cfg, service)
-    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else DEBOUNCE_MS
     if output.is_dry(c):
         pipeline.redeploy_run(c, service=",".join(s.name for s in services), manager=manager)
         for s in services:

@@ -11,6 +11,10 @@ from tasks import environment
 from tasks.errors import PipelineError
 
 
+class EngineLost(PipelineError):
+    """The engine stopped answering in the middle of a command: what it was doing may be half done."""
+
+
 def sdk():
     """The docker SDK module. It imports paramiko and cryptography for its ssh:// transport at import time,
     about 0.1 s that a local engine never needs; so import it without them (its `import paramiko` is optional).
@@ -79,6 +83,10 @@ def errors(doing: str):
     except docker.errors.NotFound as e:
         raise PipelineError(f"{doing}: not found ({_reason(e)})") from None
     except docker.errors.APIError as e:
+        if "not a swarm manager" in str(e) and e.status_code == 503:
+            # What an engine says while it shuts down (or restarts) under a running command.
+            raise EngineLost(f"{doing}: the engine stopped answering as a swarm manager (is it shutting down "
+                             f"or restarting?)") from None
         raise PipelineError(f"{doing}: {_reason(e)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise PipelineError(f"{doing}: lost the Docker engine at {environment.docker_host()} ({_reason(e)})") from None
+        raise EngineLost(f"{doing}: lost the Docker engine ({_reason(e)})") from None

@@ -39,9 +39,15 @@ class Image:
 
 # --- pure -----------------------------------------------------------------
 
-def content_key(binary_digest: str, dockerfile: bytes) -> str:
-    """An image is fully determined by its binary and its Dockerfile; the tag is this key."""
-    return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile).hexdigest()
+def content_key(binary_digest: str, dockerfile: bytes, probe_digest: str = "") -> str:
+    """An image is fully determined by its binary, its Dockerfile and the probe added to it; the tag is this key."""
+    return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile + b"\0" + probe_digest.encode()).hexdigest()
+
+
+def with_probe(dockerfile: bytes, probe_name: str) -> bytes:
+    """The Dockerfile the builder gets: the user's own, plus the probe copied into its last stage. Pure."""
+    return dockerfile.rstrip(b"\n") + f"\n# added by goswarm: health checks and trial runs use it\n" \
+        f"COPY {probe_name} {config.PROBE_PATH}\n".encode()
 
 
 # Config-only instructions, which `docker import --change` applies as the builder would.
@@ -74,18 +80,19 @@ def scratch_plan(dockerfile: bytes, binary: str):
     return (dest, changes) if dest and not dest.endswith("/") else None
 
 
-def context_tar(dockerfile: bytes, binary: Path) -> io.BytesIO:
-    """A build context of exactly two files: the Dockerfile and the binary."""
+def context_tar(dockerfile: bytes, files: dict) -> io.BytesIO:
+    """A build context of the Dockerfile and `files` (name in the tar -> path), executables all."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
-        with open(binary, "rb") as f:
-            info = tarfile.TarInfo(binary.name)
-            info.size = binary.stat().st_size
-            info.mode = 0o755
-            tar.addfile(info, f)
+        for name, path in files.items():
+            with open(path, "rb") as f:
+                info = tarfile.TarInfo(name)
+                info.size = path.stat().st_size
+                info.mode = 0o755
+                tar.addfile(info, f)
     buf.seek(0)
     return buf
 
@@ -122,23 +129,24 @@ def git_revision(c) -> str:
     return rev.strip() + ("-dirty" if "".join(changes).strip() else "")
 
 
-def binary_for(cfg, service: config.Service, client) -> Path:
+def binary_for(cfg, name: str, client) -> Path:
     target = platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
-    return cfg.dist / platforms.artifact_name(service.name, target)
+    return cfg.dist / platforms.artifact_name(name, target)
 
 
 def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
               compiling: bool = False) -> Image:
     """compiling: under --dry, the build stage would have compiled a new binary for this service."""
     client = engine.client()
-    binary = binary_for(cfg, service, client)
+    binary, probe = binary_for(cfg, service.name, client), binary_for(cfg, config.PROBE, client)
     dockerfile = dockerfile_for(cfg, service)
-    if not binary.is_file() or compiling and output.is_dry(c):
+    if not binary.is_file() or not probe.is_file() or compiling and output.is_dry(c):
         if output.is_dry(c):  # a dry build made no binary; the plan goes on with a placeholder tag
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
             return Image(service.name, cfg.repository(service.name), "new")
-        raise PipelineError(f"{binary} is missing: run `inv build --service {service.name}` first")
-    key = content_key(build.file_digest(binary), dockerfile)
+        missing = binary if not binary.is_file() else probe
+        raise PipelineError(f"{missing} is missing: run `inv build --service {service.name}` first")
+    key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe))
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = find_image(client, image.ref)
@@ -156,17 +164,19 @@ def build_one(c, cfg, service: config.Service, revision: str, quiet: bool = Fals
     plan = scratch_plan(dockerfile, binary.name)
     with engine.errors(f"building {image.ref}"):
         if plan:
-            image_id = import_scratch(client, image, binary, labels, *plan)
+            image_id = import_scratch(client, image, {plan[0]: binary, config.PROBE_PATH: probe}, labels, plan[1])
         else:
-            image_id = docker_build(client, image, dockerfile, binary, labels, quiet, force)
+            image_id = docker_build(client, image, with_probe(dockerfile, probe.name),
+                                    {binary.name: binary, probe.name: probe}, labels, quiet, force)
         client.api.tag(image_id, image.repository, "latest")
     print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
     return Image(image.service, image.repository, image.tag, image_id)
 
 
-def docker_build(client, image: Image, dockerfile: bytes, binary: Path, labels: dict, quiet: bool, force: bool):
-    events = client.api.build(fileobj=context_tar(dockerfile, binary), custom_context=True, tag=image.ref,
-                              buildargs={"BINARY": binary.name}, labels=labels, rm=True, forcerm=True,
+def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool):
+    """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY)."""
+    events = client.api.build(fileobj=context_tar(dockerfile, files), custom_context=True, tag=image.ref,
+                              buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
                               nocache=force, decode=True)
     image_id = ""
     for event in events:
@@ -178,15 +188,24 @@ def docker_build(client, image: Image, dockerfile: bytes, binary: Path, labels: 
     return image_id
 
 
-def import_scratch(client, image: Image, binary: Path, labels: dict, dest: str, changes: list) -> str:
+def import_scratch(client, image: Image, files: dict, labels: dict, changes: list) -> str:
     """The image a FROM scratch Dockerfile that only copies the binary would build, made in one API call:
-    a one-file layer plus the Dockerfile's config instructions. The builder commits a layer per instruction,
-    which costs about half a second for these five lines."""
+    a layer of `files` (path in the image -> file: the binary and the probe) plus the Dockerfile's config
+    instructions. The builder commits a layer per instruction, which costs about half a second for these lines."""
     layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as tar, open(binary, "rb") as f:
-        info = tarfile.TarInfo(dest.lstrip("/"))
-        info.size, info.mode = binary.stat().st_size, 0o755
-        tar.addfile(info, f)
+    folders = set()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for dest, path in files.items():
+            parent = str(Path(dest).parent).lstrip("/")
+            if parent and parent not in folders:
+                folders.add(parent)
+                folder = tarfile.TarInfo(parent)
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(folder)
+            with open(path, "rb") as f:
+                info = tarfile.TarInfo(dest.lstrip("/"))
+                info.size, info.mode = path.stat().st_size, 0o755
+                tar.addfile(info, f)
     changes = changes + [f"LABEL {k}={json.dumps(v)}" for k, v in labels.items()]
     answer = client.api.import_image_from_data(layer.getvalue(), repository=image.repository, tag=image.tag,
                                                changes=changes)
@@ -250,7 +269,8 @@ def build_all(c, service=None, quiet=False, force=False, compiled=(), services=N
     cfg = settings.load(c)
     revision = git_revision(c)
     chosen = services if services is not None else config.select(cfg.services, service)
-    return [build_one(c, cfg, s, revision, quiet, force, s.name in compiled) for s in chosen]
+    return [build_one(c, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
+            for s in config.with_edge(chosen, environment.SOURCE_DIR)]
 
 
 @task(name="build", default=True, help={"service": "Only these services (comma-separated).",

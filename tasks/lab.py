@@ -21,9 +21,15 @@ def ensure_machine(c, name: str, address: str = None) -> str:
         existing = machines.load(name)
         return drivers.get(existing.driver).provision(c, existing)
     made = drivers.get("netns").create(c, name, preferred=address)
-    if not output.is_dry(c):
-        machines.save(made)
+    if output.is_dry(c):
+        return None  # the driver said what it would do
+    machines.save(made)
     return f"machine {name}: created ({made.host})"
+
+
+def say(line) -> None:
+    if line:
+        print(line)
 
 
 def lab_machines(prefix: str) -> list:
@@ -38,16 +44,22 @@ def up(c, nodes=None):
     netns.check_supported()
     prefix = str(c.config.lab.prefix)
     wanted = names(prefix, settings.whole_number("--nodes", nodes or c.config.lab.nodes))
-    # The first machine creates the shared bridge; the others can then come up side by side.
-    print(ensure_machine(c, wanted[0]))
     # Addresses are handed out before the machines come up side by side, so two cannot pick the same one.
     used, addresses = drivers.used_addresses(c), {}
-    for name in wanted[1:]:
+    for name in wanted:
         if not machines.exists(name):
             addresses[name] = netns.allocate_address(used | set(addresses.values()))
+    # The first machine creates the shared bridge; the others can then come up side by side.
+    say(ensure_machine(c, wanted[0], addresses.get(wanted[0])))
+    if output.is_dry(c):
+        for name in wanted[1:]:
+            say(ensure_machine(c, name, addresses.get(name)))
+        joins = f", and join {', '.join(wanted[1:])} as workers" if wanted[1:] else ""
+        print(f"[dry] would initialise a swarm on {wanted[0]} with the overlay network{joins}")
+        return
     with ThreadPoolExecutor(max_workers=max(1, len(wanted) - 1)) as pool:
         for line in pool.map(lambda n: ensure_machine(c, n, addresses.get(n)), wanted[1:]):
-            print(line)
+            say(line)
     swarm.init(c, manager=wanted[0])
     for name in wanted[1:]:
         swarm.join(c, name, manager=wanted[0])

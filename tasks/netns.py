@@ -169,14 +169,19 @@ def _host_lock():
 
 
 def _list_netns(c) -> list:
-    return netns_names(_run(c, "ip netns list", "listing network namespaces").stdout)
+    """A read: it runs under --dry too, so that a dry plan sees what exists."""
+    result = c.run("ip netns list", hide=True, warn=True, in_stream=False, dry=False, echo=False)
+    if result.failed:
+        raise PipelineError(f"listing network namespaces failed: {(result.stderr or '').strip()[-200:]}")
+    return netns_names(result.stdout)
 
 
 def addresses_in_use(c) -> set:
     """The addresses of the netns machines on this host, for allocate_address."""
     used = set()
     for netns in _list_netns(c):
-        shown = c.run(f"ip -n {shlex.quote(netns)} -4 -o addr show", hide=True, warn=True, in_stream=False)
+        shown = c.run(f"ip -n {shlex.quote(netns)} -4 -o addr show", hide=True, warn=True, in_stream=False,
+                      dry=False, echo=False)
         used.update(re.findall(r"inet (10\.77\.0\.\d+)/", shown.stdout if shown.ok else ""))
     return used
 

@@ -3,7 +3,8 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import build, config, deploy, engine, environment, image, output, rollout, settings, ship, swarm
+from tasks import (build, config, deploy, engine, environment, image, output, placement, platforms, rollout, settings,
+                   ship, swarm)
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0
@@ -63,6 +64,13 @@ def smoke_or_roll_back(c, cfg, step, timeout: float) -> None:
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 
+def check_platforms(cfg) -> None:
+    """Before compiling: the platforms to build are the ones the swarm's nodes run."""
+    with engine.errors("listing the swarm's nodes"):
+        nodes = engine.client(cfg.target_url).api.nodes()
+    platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
+
+
 def redeploy_run(c, service=None, timeout=None, manager=None, force=False) -> output.Stages:
     """The whole pipeline for the named services (all when None). Each stage skips what did not change."""
     cfg = settings.load(c, manager)
@@ -72,6 +80,7 @@ def redeploy_run(c, service=None, timeout=None, manager=None, force=False) -> ou
     try:
         with deploy.locked(c, cfg, f"redeploy {names}"):
             built = config.with_edge(services, environment.SOURCE_DIR)
+            check_platforms(cfg)
             with stages.stage("build"):
                 compiled = {a.service.name for a in build.run(c, force=force, services=built)}
             with stages.stage("image"):

@@ -78,3 +78,18 @@ def for_engine(platforms: Iterable[Platform], engine: Platform) -> Platform:
             return p
     built = ", ".join(str(p) for p in platforms)
     raise PipelineError(f"the engine runs {engine} but the build platforms are {built}; add {engine} to build.platforms")
+
+
+def deployable(built: Iterable[Platform], nodes: Iterable[Platform]) -> None:
+    """Before a deploy compiles anything: every platform must be one the swarm's nodes run, and every node's
+    platform must be built (a compile takes a while; finding this after it wastes that time)."""
+    built, nodes = list(built), set(nodes)
+    systems = {n.os for n in nodes}
+    for p in built:
+        if p.os not in systems:
+            raise PipelineError(f"build.platforms has {p}, but the swarm's nodes run {', '.join(sorted(systems))}; "
+                                f"remove it (`inv build --platform {p}` still builds that binary on its own)")
+    for node in sorted(nodes):
+        if not any((p.os, p.arch) == (node.os, node.arch) for p in built):
+            raise PipelineError(f"a swarm node runs {node}, which build.platforms "
+                                f"({', '.join(map(str, built))}) does not include; add {node}")

@@ -10,6 +10,15 @@ from tasks.errors import Interrupted, PipelineError
 
 POLL = 0.2
 BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
+IN_FLIGHT = ("updating", "rollback_started")
+
+
+class RolloutFailed(PipelineError):
+    """A rollout that did not converge. by_engine: the engine has already rolled it back by itself."""
+
+    def __init__(self, message: str, by_engine: bool = False):
+        super().__init__(message)
+        self.by_engine = by_engine
 
 
 def inspect(client, name: str):
@@ -28,6 +37,9 @@ def wait(c, client, name: str, timeout: float, rollback: bool = False) -> None:
         _poll(client, name, timeout, rollback)
     except KeyboardInterrupt:
         raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
+    except engine.EngineLost as e:
+        raise engine.EngineLost(f"{e}; {name} may be left mid-update: once the engine answers again, "
+                                f"`inv redeploy` waits for that update and says how it ended") from None
 
 
 def _poll(client, name: str, timeout: float, rollback: bool) -> None:
@@ -42,13 +54,14 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
         progress = converge.evaluate(service, tasks, down, rollback)
         rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
         if progress.failed and not (rolling_back and time.monotonic() < deadline):
-            raise PipelineError(f"{name}: {progress.error}")
+            state = (service.get("UpdateStatus") or {}).get("State")
+            raise RolloutFailed(f"{name}: {progress.error}", by_engine=not rollback and state == "rollback_completed")
         if progress.failed:  # the engine is putting the previous release back: report once it has
             time.sleep(POLL)
             continue
         blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
         if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
-            raise PipelineError(f"{name}: {progress.blocked}")
+            raise RolloutFailed(f"{name}: {progress.blocked}")
         if progress.done:
             what = "rolled back" if rollback else "converged"
             print(f"{name}: {what}, {progress.running}/{progress.desired} running")
@@ -57,9 +70,57 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
             print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
             last = (progress.running, progress.desired)
         if time.monotonic() > deadline:
-            raise PipelineError(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
-                                f"running); see `inv deploy.ps --service {name}`")
+            raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
+                                f"running)")
         time.sleep(POLL)
+
+
+def in_flight(client, service: dict) -> str:
+    """Why this service has not settled (an update or rollback still going, tasks not yet of its spec),
+    or "" when it has. A run that found it so must wait before it plans, or it reports the old
+    tasks' answers as the new release's."""
+    state = (service.get("UpdateStatus") or {}).get("State")
+    if state in IN_FLIGHT:
+        return f"its {state.replace('_', ' ')} is still going"
+    with engine.errors(f"listing tasks of {service['Spec']['Name']}"):
+        tasks = client.api.tasks(filters={"service": service["ID"]})
+        down = swarm.down_nodes(client)
+    progress = converge.evaluate(service, tasks, down, rollback=state == "rollback_completed")
+    if progress.done:
+        return ""
+    if progress.error or progress.blocked:
+        return f"it is stuck ({progress.error or progress.blocked})"
+    return f"{progress.running}/{progress.desired} tasks of its spec are running"
+
+
+def settle(c, client, service: dict, timeout: float):
+    """Wait out a rollout that an earlier run left going (it was killed, or it gave up waiting).
+
+    Returns (the service's inspect now, how that rollout ended: None when it completed or none was going,
+    else why it failed). A stuck one is rolled back here, so the previous release runs again."""
+    name = service["Spec"]["Name"]
+    why = in_flight(client, service)
+    if not why:
+        return service, None
+    if output.is_dry(c):
+        print(f"[dry] {name}: an earlier rollout has not settled ({why}); a real run waits for it first")
+        return service, None
+    print(f"{name}: an earlier rollout has not settled ({why}); waiting for it (up to {timeout:.0f}s)")
+    state = (service.get("UpdateStatus") or {}).get("State")
+    try:
+        wait(c, client, name, timeout, rollback=str(state).startswith("rollback"))
+        return inspect(client, name), None
+    except RolloutFailed as e:
+        outcome = str(e)
+        now = inspect(client, name) or {}
+        # During or after a rollback the spec is the previous one already: going "back" would redeploy the failure.
+        rolled = e.by_engine or str((now.get("UpdateStatus") or {}).get("State", "")).startswith("rollback")
+        if not rolled and now.get("PreviousSpec"):
+            print(f"{outcome}; rolling it back")
+            rollback(c, client, name, timeout)
+            outcome += "; it was rolled back"
+        print(f"{name}: the earlier rollout did not complete: {outcome.split(': ', 1)[-1]}")
+        return inspect(client, name), outcome
 
 
 def rollback(c, client, name: str, timeout: float) -> None:

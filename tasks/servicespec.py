@@ -106,6 +106,20 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
     }
 
 
+def sdk_arguments(spec: dict) -> dict:
+    """A ServiceSpec as the docker SDK's create_service/update_service keyword arguments (the one place)."""
+    return dict(task_template=spec["TaskTemplate"], name=spec["Name"], labels=spec.get("Labels"), mode=spec["Mode"],
+                update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
+                endpoint_spec=spec.get("EndpointSpec"))
+
+
+def same_release(a: dict, b: dict) -> bool:
+    """Do two specs run the same release the same way (a --force counter aside)?"""
+    first, second = observe(a), observe(b)
+    return {k: v for k, v in first.items() if k != "forced updates"} == {
+        k: v for k, v in second.items() if k != "forced updates"}
+
+
 def container_env(service: Service) -> list:
     return sorted(f"{k}={v}" for k, v in {"PORT": str(service.port), **service.env}.items())
 

@@ -104,7 +104,8 @@ def test_port_published_by_another_service(swarm):
     port = free_port()
     first = swarm.add_service("accountservice", port=6767, publish=port, smoke="/health")
     swarm.inv("redeploy", "--service", first)
-    swarm.config["services"]["it-other"] = dict(swarm.config["services"][first])
+    # The first is now someone else's service: deployed, but in no config of this project.
+    swarm.config["services"]["it-other"] = swarm.config["services"].pop(first)
     swarm.names.append("it-other")
     result = swarm.inv("redeploy", "--service", "it-other", check=False)
     assert_one_line_error(result, f"port {port} is already published by service {first}")

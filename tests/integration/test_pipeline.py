@@ -131,7 +131,7 @@ def test_images_are_imported_when_the_dockerfile_only_copies_and_built_otherwise
         'FROM scratch\nARG BINARY\nCOPY --chown=65534:65534 ${BINARY} /service\nUSER 65534:65534\n'
         'ENTRYPOINT ["/service"]\n')
     result = swarm.inv("redeploy", "--service", name)
-    assert "imported" not in result.output and f"built it/{name}:" in result.output
+    assert "imported: the Dockerfile" not in result.output and f"built it/{name}:" in result.output
     built = engine.images.get(f"it/{name}:latest")
     assert built.id != imported.id and built.labels["io.goswarm.service"] == name
     assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == f'{{"id":"10000","name":"Imported{os.getpid()}_0"}}\n'

@@ -162,10 +162,14 @@ def test_a_start_first_release_that_crashes_is_rolled_back_by_the_engine(swarm):
 def test_a_failed_smoke_test_rolls_back_to_the_previous_release(swarm, accounts):
     name, url = accounts
     image = running_image(swarm, name)
-    # Healthy, but /accounts/10000 is gone: only the smoke test can tell.
-    edit(swarm, "accountservice", "id := strconv.Itoa(10000 + i)", "id := strconv.Itoa(20000 + i)")
+    # Healthy, and fine on its own port (where the trial reads the smoke path), but a 404 through the
+    # published one: only the smoke test after the update can tell.
+    edit(swarm, "accountservice", "func (h *accountHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {",
+         'func (h *accountHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {\n'
+         '\tif r.Host != "127.0.0.1:"+os.Getenv("PORT") {\n\t\tw.WriteHeader(404)\n\t\treturn\n\t}')
     result = swarm.inv("redeploy", "--service", name, check=False)
     assert result.returncode == 1, result.output
+    assert "GET /accounts/10000 answers 2xx" in result.output  # the trial passed
     assert "smoke test failed" in result.stderr and "HTTP 404" in result.stderr
     assert "was rolled back to its previous release, which runs again" in result.stderr
     assert running_image(swarm, name) == image
@@ -223,6 +227,7 @@ def test_dry_run_explains_the_update_order(swarm, accounts):
     name, _ = accounts
     edit(swarm, "accountservice", '"Person_"', '"Dry_"')
     result = swarm.inv("redeploy", "--service", name, dry=True)
-    assert f"[dry] would prove {name}'s new release healthy in a trial container first" in result.output
+    assert (f"[dry] would prove {name}'s new release healthy in a trial container and GET /accounts/10000 "
+            f"from it first") in result.output
     assert "stop-first, one task at a time: host-mode port" in result.output
     assert "can be bound by one task per node, so the old task stops first" in result.output

@@ -7,21 +7,30 @@ from tasks import image, output
 from tasks.errors import PipelineError
 
 
-def test_content_key_depends_on_binary_and_dockerfile_only():
-    a = image.content_key("d1", b"FROM scratch\n")
-    assert a == image.content_key("d1", b"FROM scratch\n")
-    assert a != image.content_key("d2", b"FROM scratch\n")
-    assert a != image.content_key("d1", b"FROM scratch\nUSER 1\n")
+def test_content_key_depends_on_binary_dockerfile_and_probe_only():
+    a = image.content_key("d1", b"FROM scratch\n", "p1")
+    assert a == image.content_key("d1", b"FROM scratch\n", "p1")
+    assert a != image.content_key("d2", b"FROM scratch\n", "p1")
+    assert a != image.content_key("d1", b"FROM scratch\nUSER 1\n", "p1")
+    assert a != image.content_key("d1", b"FROM scratch\n", "p2")
 
 
-def test_context_holds_only_dockerfile_and_binary(tmp_path):
-    binary = tmp_path / "svc-linux-amd64"
+def test_context_holds_only_dockerfile_binary_and_probe(tmp_path):
+    binary, probe = tmp_path / "svc-linux-amd64", tmp_path / "goswarm-probe-linux-amd64"
     binary.write_bytes(b"\x7fELF" + b"x" * 100)
+    probe.write_bytes(b"\x7fELF")
     (tmp_path / "secret.txt").write_text("not in context")
-    with tarfile.open(fileobj=image.context_tar(b"FROM scratch\n", binary)) as tar:
+    with tarfile.open(fileobj=image.context_tar(b"FROM scratch\n", {binary.name: binary, probe.name: probe})) as tar:
         members = {m.name: m for m in tar.getmembers()}
-    assert set(members) == {"Dockerfile", "svc-linux-amd64"}
+    assert set(members) == {"Dockerfile", "svc-linux-amd64", "goswarm-probe-linux-amd64"}
     assert members["svc-linux-amd64"].mode == 0o755 and members["svc-linux-amd64"].size == 104
+
+
+def test_the_probe_is_copied_into_the_last_stage_of_a_users_dockerfile():
+    own = b"FROM golang AS build\nRUN make\nFROM base\nADD svc-linux-amd64 /\nCMD [\"/svc-linux-amd64\"]\n"
+    assert image.with_probe(own, "goswarm-probe-linux-amd64").endswith(
+        b'CMD ["/svc-linux-amd64"]\n# added by goswarm: health checks and trial runs use it\n'
+        b"COPY goswarm-probe-linux-amd64 /.goswarm/probe\n")
 
 
 def test_push_result_returns_the_digest():

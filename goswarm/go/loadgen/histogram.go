@@ -19,11 +19,12 @@ const (
 	numBuckets = subCount + (maxBits-subBits)*halfCount
 )
 
+// The fields that every record touches come first, to share a cache line with the tally around them.
 type histogram struct {
-	counts     [numBuckets]uint64
 	count      uint64
 	sum        time.Duration
 	minV, maxV time.Duration // exact, unlike the buckets
+	counts     [numBuckets]uint64
 }
 
 func bucketOf(v time.Duration) int {

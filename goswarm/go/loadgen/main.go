@@ -1,23 +1,27 @@
 // Command loadgen is the HTTP load generator behind `goswarm load`: N users, each on its own keep-alive
 // connection, loop GETs over a URL template for a while, and it prints what they got as JSON lines.
 //
-//	loadgen -url 'http://127.0.0.1:6767/accounts/{id}' -ids 10000-10099 -users 100 -ramp 5s -duration 30s
+//	loadgen -url 'http://127.0.0.1:6767/accounts/{id}' -ids 10000-10099 -users 100 -ramp 2s -duration 30s
 //
 // Every -interval it prints a tick for the requests completed in that interval, and at the end exactly
-// one summary (latencies in ms; errors by kind: refused, reset, timeout, other, http_<status>):
+// one summary; latencies are in milliseconds, errors are counted by kind (refused, reset, timeout,
+// other, and http_<status> for answers that are not 2xx):
 //
-//	{"type":"tick","t":1.0,"users":20,"requests":9512,"ok":9512,"errors":{},"latency_ms":{"p50":0.41,"p95":1.2,"p99":2.3,"max":7.9}}
-//	{"type":"summary","requests":1984211,"ok":1984100,"duration_s":30.001,"rps":66138.5,"errors":{"http_500":111},
-//	 "latency_ms":{"min":0.05,"mean":1.5,"p50":1.1,"p90":2.9,"p95":3.8,"p99":9.6,"max":41.2},"users":100}
+//	{"type":"tick","t":1.002,"users":51,"requests":56524,"ok":56524,"errors":{},
+//	 "latency_ms":{"p50":0.237,"p95":1.434,"p99":3.916,"max":16.937}}
+//	...
+//	{"type":"summary","requests":1787536,"ok":1779732,"duration_s":30.006,"rps":59572.4,
+//	 "errors":{"http_404":7804},"latency_ms":{"min":0.019,"mean":1.284,"p50":0.876,"p90":2.62,
+//	 "p95":3.865,"p99":7.338,"max":32.523},"users":100}
 //
-// Only JSON goes to stdout; messages go to stderr. It always stops by itself: at -duration, after
-// -max-requests, on SIGINT or SIGTERM, or at EOF on stdin with -stdin-stop. Requests still in flight
-// then get up to their -timeout, and the whole run at most -duration plus 30 s. A bad flag gets one
-// line on stderr and exit status 2.
+// (each on one line). Only JSON goes to stdout; messages go to stderr. It always stops by itself: at
+// -duration, after -max-requests, on SIGINT or SIGTERM, or at EOF on stdin with -stdin-stop. Requests
+// in flight then get up to their -timeout, and the run as a whole at most -duration plus 30 s. A bad
+// flag gets one line on stderr and exit status 2.
 //
-// The client is its own lean HTTP/1.1 over net.Conn rather than net/http: on a small machine the
-// generator's CPU is taken from the server under test, and net/http spends several times what wrk does
-// per request. The bench/loadgen_vs_wrk.py script measures the two side by side.
+// The client is a lean HTTP/1.1 of its own over net.Conn rather than net/http: on a small machine the
+// generator's CPU is taken from the server under test, and net/http spends several times what wrk
+// does per request. bench/loadgen_vs_wrk.py measures the two side by side.
 package main
 
 import (

@@ -7,8 +7,9 @@ import (
 )
 
 // graceAfterDuration is how long after -duration the run waits for requests still in flight before
-// it gives up on them: a generator that can hang would hang whatever drives it.
-const graceAfterDuration = 30 * time.Second
+// it gives up on them: a generator that can hang would hang whatever drives it. (A variable only so
+// that the test of it need not take 30 s.)
+var graceAfterDuration = 30 * time.Second
 
 // hung is the warning for a run cut off by the grace period.
 type hung struct{ users int64 }
@@ -28,14 +29,16 @@ func run(cfg config, out io.Writer, interrupt <-chan struct{}) error {
 		stop:    make(chan struct{}),
 	}
 	l.budget.Store(cfg.maxRequests)
+	users := make([]*user, cfg.users)
 	recorders := make([]*recorder, cfg.users)
-	for i := range recorders {
-		recorders[i] = &recorder{}
+	for i := range users {
+		users[i] = newUser(l, int64(i))
+		recorders[i] = &users[i].rec
 	}
 
 	began := time.Now()
 	rep := newReporter(out, recorders, began)
-	usersDone := l.startUsers(recorders, cfg.ramp)
+	usersDone := startUsers(users, cfg.ramp, l.stop)
 	ticker := time.NewTicker(cfg.interval)
 	defer ticker.Stop()
 	end := time.NewTimer(cfg.duration)

@@ -40,8 +40,11 @@ func parseTarget(template string, ids []string) (*target, error) {
 	if err := checkHost(host); err != nil {
 		return nil, err
 	}
-	if _, err := url.ParseRequestURI(strings.ReplaceAll(path, placeholder, "0")); err != nil {
+	if _, err := url.Parse(strings.ReplaceAll(template, placeholder, "0")); err != nil {
 		return nil, fmt.Errorf("-url: %w", err)
+	}
+	if strings.ContainsAny(path, " \t\r\n") { // they would end the request line early
+		return nil, errors.New("-url: spaces in the path must be escaped, as %20")
 	}
 	if strings.Contains(path, placeholder) && len(ids) == 0 {
 		return nil, errors.New("-url has {id} but -ids is empty")

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"math/rand"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,26 +28,24 @@ func (l *load) stopped() bool {
 	}
 }
 
-// startUsers starts users 0..n-1 spread evenly over ramp, each reporting into its own recorder. The
-// channel it returns closes once every user has ended (users not yet started when the run stops never
-// start).
-func (l *load) startUsers(recorders []*recorder, ramp time.Duration) <-chan struct{} {
+// startUsers starts the users spread evenly over ramp. The channel it returns closes once every user has
+// ended (users not yet started when the run stops never start).
+func startUsers(users []*user, ramp time.Duration, stop <-chan struct{}) <-chan struct{} {
 	var running sync.WaitGroup
 	running.Add(1)
 	go func() {
 		defer running.Done()
 		begin := time.Now()
-		n := len(recorders)
-		for i, rec := range recorders {
-			at := begin.Add(time.Duration(float64(ramp) * float64(i) / float64(n)))
-			if !sleepUntil(at, l.stop) {
+		for i, u := range users {
+			at := begin.Add(time.Duration(float64(ramp) * float64(i) / float64(len(users))))
+			if !sleepUntil(at, stop) {
 				return
 			}
 			running.Add(1)
 			go func(u *user) {
 				defer running.Done()
 				u.run()
-			}(newUser(l, rec, int64(i)))
+			}(u)
 		}
 	}()
 	done := make(chan struct{})
@@ -62,23 +57,19 @@ func (l *load) startUsers(recorders []*recorder, ramp time.Duration) <-chan stru
 }
 
 // user is one simulated client: a goroutine that owns one keep-alive connection and loops requests
-// over it, dialling again whenever the connection breaks or the server closes it. Blocking reads in
-// many goroutines cost about what wrk's event loop does, since Go multiplexes them onto epoll anyway.
+// over it, dialling again whenever the connection breaks or the server closes it.
 type user struct {
 	load    *load
-	rec     *recorder
-	rng     *rand.Rand
-	conn    net.Conn
-	reader  *bufio.Reader
-	request []byte // reused for every request
+	conn    *conn // nil until dialled, and after an error
+	rand    xorshift
+	request []byte   // reused for every request
+	rec     recorder // last: its histogram is large, its lock and counters come first
 }
 
-func newUser(l *load, rec *recorder, seed int64) *user {
+func newUser(l *load, seed int64) *user {
 	return &user{
 		load:    l,
-		rec:     rec,
-		rng:     rand.New(rand.NewSource(time.Now().UnixNano() + seed)), // the global one locks
-		reader:  bufio.NewReaderSize(nil, 4096),
+		rand:    newXorshift(uint64(time.Now().UnixNano()) + uint64(seed)),
 		request: make([]byte, 0, 256),
 	}
 }
@@ -92,7 +83,7 @@ func (u *user) run() {
 	var slot time.Time // when the next request is due under -rate
 	if l.period > 0 {
 		// A random phase keeps users started together from firing together.
-		slot = time.Now().Add(time.Duration(u.rng.Int63n(int64(l.period))))
+		slot = time.Now().Add(time.Duration(u.rand.next() % uint64(l.period)))
 	}
 	for {
 		if l.period > 0 {
@@ -121,20 +112,18 @@ func nextSlot(slot time.Time, period time.Duration, now time.Time) time.Time {
 // send makes one request. Its latency runs from writing the request to having read the whole answer,
 // as wrk measures it; dialling is not part of it, and a transport error has none.
 func (u *user) send() (outcome, time.Duration) {
+	l := u.load
 	if u.conn == nil {
-		if err := u.dial(); err != nil {
+		c, err := dial(l.target.addr, l.timeout)
+		if err != nil {
 			return classify(err), 0
 		}
+		u.conn = c
 	}
-	t := u.load.target
-	if len(t.ids) > 0 {
-		u.request = t.appendRequest(u.request[:0], t.ids[u.rng.Intn(len(t.ids))])
-	} else {
-		u.request = t.appendRequest(u.request[:0], "")
-	}
+	u.request = l.target.appendRequest(u.request[:0], u.pickID())
 
 	start := time.Now()
-	status, reusable, err := u.exchange(start.Add(u.load.timeout))
+	status, reusable, err := u.conn.roundTrip(u.request, start.Add(l.timeout))
 	latency := time.Since(start)
 	if err != nil || !reusable {
 		u.hangUp()
@@ -145,29 +134,17 @@ func (u *user) send() (outcome, time.Duration) {
 	return outcome(status), latency
 }
 
-func (u *user) exchange(deadline time.Time) (status int, reusable bool, err error) {
-	if err := u.conn.SetDeadline(deadline); err != nil {
-		return 0, false, err
+func (u *user) pickID() string {
+	ids := u.load.target.ids
+	if len(ids) == 0 {
+		return "" // the URL has no {id}
 	}
-	if _, err := u.conn.Write(u.request); err != nil {
-		return 0, false, err
-	}
-	return readResponse(u.reader)
-}
-
-func (u *user) dial() error {
-	conn, err := net.DialTimeout("tcp", u.load.target.addr, u.load.timeout)
-	if err != nil {
-		return err
-	}
-	u.conn = conn
-	u.reader.Reset(conn)
-	return nil
+	return ids[u.rand.next()%uint64(len(ids))]
 }
 
 func (u *user) hangUp() {
 	if u.conn != nil {
-		u.conn.Close()
+		u.conn.close()
 		u.conn = nil
 	}
 }
@@ -191,4 +168,26 @@ func sleepUntil(t time.Time, stop <-chan struct{}) bool {
 	case <-stop:
 		return false
 	}
+}
+
+// xorshift is xorshift64*, each user's own source of ids. math/rand's global source takes a lock, and a
+// source of its own per user is 5 KB: with a thousand users, a cache miss on every pick.
+type xorshift uint64
+
+// newXorshift scrambles seed with splitmix64's finaliser, so that users seeded one apart do not start
+// with related sequences.
+func newXorshift(seed uint64) xorshift {
+	z := seed + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return xorshift(z ^ z>>31 | 1) // zero would stay zero forever
+}
+
+func (x *xorshift) next() uint64 {
+	v := uint64(*x)
+	v ^= v >> 12
+	v ^= v << 25
+	v ^= v >> 27
+	*x = xorshift(v)
+	return v * 2685821657736338717
 }

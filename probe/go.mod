@@ -1,0 +1,3 @@
+module goswarm/probe
+
+go 1.19
