@@ -45,9 +45,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
 import common  # noqa: E402
-from common import (IMAGE_PREFIX, SMOKE, BenchError, copy_source, failed, first_line, free_port,  # noqa: E402
-                    get, in_turn, machine, median, print_samples, remove_images, set_name_prefix, table,
-                    timed, wait_for_text, wait_until)
+from common import (  # noqa: E402
+    IMAGE_PREFIX,
+    SMOKE,
+    BenchError,
+    copy_source,
+    failed,
+    first_line,
+    free_port,
+    get,
+    in_turn,
+    machine,
+    median,
+    print_samples,
+    remove_images,
+    set_name_prefix,
+    table,
+    timed,
+    wait_for_text,
+    wait_until,
+)
 
 NODES = 3
 NODE_REGISTRY_HOST = "10.77.0.1"  # the lab bridge's address on the host (tasks/netns.py GATEWAY)

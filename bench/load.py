@@ -54,9 +54,25 @@ from typing import Callable, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
 import common  # noqa: E402
 import lab as labbench  # noqa: E402  bench/lab.py: the lab's config, the registry, lab.up with retries
-from common import (IMAGE_PREFIX, ROOT, SMOKE, BenchError, copy_source, failed, first_line, free_port,  # noqa: E402
-                    in_turn, machine, remove_images, remove_services, run_unlocked, set_name_prefix, table,
-                    wait_for_text, wait_until)
+from common import (  # noqa: E402
+    IMAGE_PREFIX,
+    ROOT,
+    SMOKE,
+    BenchError,
+    copy_source,
+    failed,
+    first_line,
+    free_port,
+    in_turn,
+    machine,
+    remove_images,
+    remove_services,
+    run_unlocked,
+    set_name_prefix,
+    table,
+    wait_for_text,
+    wait_until,
+)
 
 LOADGEN = ROOT / "bench" / "loadgen"
 COPYALL = ROOT / "bench" / "copyall.sh"

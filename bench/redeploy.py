@@ -35,9 +35,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
-from common import (IMAGE_PREFIX, ROOT, SMOKE, BenchError, copy_source, failed, in_turn, machine,  # noqa: E402
-                    median, print_samples, remove_images, remove_services, run, run_unlocked, set_name_prefix, table,
-                    timed, wait_for_text, get)
+from common import (  # noqa: E402
+    IMAGE_PREFIX,
+    ROOT,
+    SMOKE,
+    BenchError,
+    copy_source,
+    failed,
+    get,
+    in_turn,
+    machine,
+    median,
+    print_samples,
+    remove_images,
+    remove_services,
+    run,
+    run_unlocked,
+    set_name_prefix,
+    table,
+    timed,
+    wait_for_text,
+)
 
 COPYALL = ROOT / "bench" / "copyall.sh"
 SERVE_TIMEOUT = 60.0
@@ -249,7 +267,8 @@ def main() -> int:
                 remove_services(services)
                 # the images this run built (ids recorded after each redeploy), and what an interrupted
                 # run left: our repositories, by name
-                remove_images([t.image.rsplit(":", 1)[0] for t in targets] + [f"{IMAGE_PREFIX}/goswarm-edge"], [i for t in targets for i in t.images])
+                repositories = [t.image.rsplit(":", 1)[0] for t in targets] + [f"{IMAGE_PREFIX}/goswarm-edge"]
+                remove_images(repositories, [i for t in targets for i in t.images])
             shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -7,8 +7,22 @@ from dataclasses import dataclass
 
 from invoke import Collection
 
-from tasks import (config, converge, engine, environment, image, lock, output, placement, proof, rollout, servicespec,
-                   settings, ship, swarm)
+from tasks import (
+    config,
+    converge,
+    engine,
+    environment,
+    image,
+    lock,
+    output,
+    placement,
+    proof,
+    rollout,
+    servicespec,
+    settings,
+    ship,
+    swarm,
+)
 from tasks.errors import Interrupted, PipelineError, task
 
 DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}}
@@ -274,8 +288,9 @@ def ps(c, service=None, manager=None):
             current = rollout.inspect(client, svc.name)
             for t in client.api.tasks(filters={"service": svc.name}) if current else []:
                 if t["ServiceID"] == current["ID"]:  # the filter also matches names that merely start with it
+                    status = t["Status"]
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
-                                 t["Status"]["State"], t["Status"].get("Timestamp", "")[:19], t["Status"].get("Err", "")))
+                                 status["State"], status.get("Timestamp", "")[:19], status.get("Err", "")))
     print(output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR")))
 
 

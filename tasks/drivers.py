@@ -132,7 +132,8 @@ class NetnsDriver(SSHDriver):
     def _restart(c, machine):
         from tasks import netns
 
-        machine.extras["pids"]["dockerd"] = netns.start_engine(c, machine.extras, machines.directory(machine.name) / "host")
+        state = machines.directory(machine.name) / "host"
+        machine.extras["pids"]["dockerd"] = netns.start_engine(c, machine.extras, state)
         machines.save(machine)
 
     def remove(self, c, machine: Machine) -> None:

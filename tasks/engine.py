@@ -28,7 +28,7 @@ def sdk():
         del sys.modules["paramiko"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(url: str = None):
     """A DockerClient for `url` (default DOCKER_HOST, from the environment or .env). It contacts the engine here.
 

@@ -45,8 +45,9 @@ def env_file() -> Path:
 
 def parse_dotenv(text: str, name: str = ".env") -> dict:
     """Parse .env text strictly: a line python-dotenv cannot read is an error, not a warning."""
-    from dotenv.parser import parse_stream
     import io
+
+    from dotenv.parser import parse_stream
 
     values = {}
     for binding in parse_stream(io.StringIO(text)):

@@ -10,7 +10,8 @@ from tasks import drivers, engine, machines, output, ssh
 from tasks.errors import PipelineError, task
 
 
-@task(help={"name": "The machine's name.", "driver": "ssh (an existing host), netns (local, Linux, root) or virtualbox.",
+@task(help={"name": "The machine's name.",
+            "driver": "ssh (an existing host), netns (local, Linux, root) or virtualbox.",
             "host": "ssh: the host's address.", "user": "ssh: the login user (default root).",
             "key": "ssh: the private key (default: the agent and ~/.ssh/id_*).", "port": "ssh: the port (default 22).",
             "address": "netns: the address on the lab bridge (default: the next free 10.77.0.x).",

@@ -18,16 +18,44 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tasks.errors import PipelineError
-from tasks.output import is_dry
 
 # The pure part lives in netns_plan; callers keep using netns.X for all of it.
 from tasks.netns_plan import (  # noqa: F401
-    BRIDGE, SUBNET, GATEWAY, PREFIX, NAME, SSHD, FORWARD_RULE, ISOLATE_RULE, TOOLS, LAUNCHERS, READY_TIMEOUT,
-    STOP_TIMEOUT, LOCK_FILE, check_name, host_range, allocate_address, check_address, veth_name, run_dir,
-    uts_file, netns_file, planned, name_of, docker_major, daemon_config, dockerd_argv, sshd_config,
-    authorized_keys, host_key_line, mounts_under, netns_names, missing_tools, log_tail,
+    BRIDGE,
+    FORWARD_RULE,
+    GATEWAY,
+    ISOLATE_RULE,
+    LAUNCHERS,
+    LOCK_FILE,
+    NAME,
+    PREFIX,
+    READY_TIMEOUT,
+    SSHD,
+    STOP_TIMEOUT,
+    SUBNET,
+    TOOLS,
+    allocate_address,
+    authorized_keys,
+    check_address,
+    check_name,
+    daemon_config,
+    docker_major,
+    dockerd_argv,
+    host_key_line,
+    host_range,
+    log_tail,
+    missing_tools,
+    mounts_under,
+    name_of,
+    netns_file,
+    netns_names,
+    planned,
+    run_dir,
+    sshd_config,
+    uts_file,
+    veth_name,
 )
-
+from tasks.output import is_dry
 
 # --- processes (read from /proc; a pid is only acted on while it is still our program) -------------
 
@@ -134,7 +162,7 @@ def _remove_cgroups(name: str) -> list:
     """rmdir the machine's cgroups, leaves first; the directories that would not go."""
     stuck = []
     for top in _cgroup_dirs(name):
-        for here, dirs, _ in os.walk(top, topdown=False):
+        for here, _, _ in os.walk(top, topdown=False):
             try:
                 os.rmdir(here)
             except OSError:

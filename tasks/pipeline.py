@@ -3,8 +3,21 @@ import time
 import urllib.error
 import urllib.request
 
-from tasks import (build, config, deploy, engine, environment, image, output, placement, platforms, rollout, settings,
-                   ship, swarm)
+from tasks import (
+    build,
+    config,
+    deploy,
+    engine,
+    environment,
+    image,
+    output,
+    placement,
+    platforms,
+    rollout,
+    settings,
+    ship,
+    swarm,
+)
 from tasks.errors import PipelineError, task
 
 SMOKE_TIMEOUT = 15.0

@@ -1,6 +1,7 @@
 """Target platforms (`os/arch[/variant]`) and what they mean for `go build`. Pure."""
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 from tasks.errors import PipelineError
 
@@ -77,7 +78,8 @@ def for_engine(platforms: Iterable[Platform], engine: Platform) -> Platform:
         if (p.os, p.arch) == (engine.os, engine.arch):
             return p
     built = ", ".join(str(p) for p in platforms)
-    raise PipelineError(f"the engine runs {engine} but the build platforms are {built}; add {engine} to build.platforms")
+    raise PipelineError(f"the engine runs {engine} but the build platforms are {built}; "
+                        f"add {engine} to build.platforms")
 
 
 def deployable(built: Iterable[Platform], nodes: Iterable[Platform]) -> None:

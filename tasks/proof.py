@@ -202,7 +202,7 @@ def prove_all(c, client, trials, network: str = None) -> list:
     if not trials:
         return []
     if output.is_dry(c):
-        for service, ref in trials:
+        for service, _ in trials:
             smoke = f" and GET {service.smoke} from it" if service.smoke else ""
             print(f"[dry] would prove {service.name}'s new release healthy in a trial container{smoke} first")
         return []

@@ -120,7 +120,7 @@ def register_identity(host: str, port: Optional[int], key: Optional[str]) -> Non
     _identities[(host, port or 22)] = key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _adapter_class():
     from docker.transport.sshconn import SSHHTTPAdapter  # not re-exported when docker came without paramiko
 

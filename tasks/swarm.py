@@ -123,7 +123,8 @@ def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
     service_rows = []
     for s in sorted(services, key=lambda s: s["Spec"]["Name"]):
         counts = s.get("ServiceStatus", {})
-        image = s["Spec"].get("Labels", {}).get("io.goswarm.image") or s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        spec = s["Spec"]
+        image = spec.get("Labels", {}).get("io.goswarm.image") or spec["TaskTemplate"]["ContainerSpec"]["Image"]
         service_rows.append((s["Spec"]["Name"], f"{counts.get('RunningTasks', '?')}/{counts.get('DesiredTasks', '?')}",
                              image))
     service_names = {s["ID"]: s["Spec"]["Name"] for s in services}

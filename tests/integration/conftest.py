@@ -1,84 +1,13 @@
-"""Integration fixtures: a real Docker engine (started here when none answers), a real
-registry, and a throw-away project config so the tests never touch the user's services."""
-import contextlib
-import json
+"""Integration fixtures: a real Docker engine (started here when none answers), and a throw-away project
+config so the tests never touch the user's services."""
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import docker
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SUFFIX = f"{os.getpid() % 100000}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextlib.contextmanager
-def running_registry(tmp: Path, listen: str):
-    """Debian's docker-registry on a free port; yields the port. Never skipped: CI installs it."""
-    binary = shutil.which("docker-registry")
-    if not binary:
-        pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
-    port = free_port()
-    config = tmp / f"registry-{port}.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp / f'registry-{port}'}\n"
-                      f"http:\n  addr: {listen}:{port}\n")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/v2/") is not None, 20, "the registry")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def httpget_image(engine, tmp: Path, tag: str) -> str:
-    """A scratch image of tests/fixtures/httpget: a client for the overlay network, where there is no curl."""
-    build = tmp / "httpget"
-    subprocess.run(["go", "build", "-o", str(build / "httpget"), "."], cwd=ROOT / "tests" / "fixtures" / "httpget",
-                   check=True, env={**os.environ, "CGO_ENABLED": "0"})
-    (build / "Dockerfile").write_text('FROM scratch\nCOPY httpget /httpget\nENTRYPOINT ["/httpget"]\n')
-    engine.images.build(path=str(build), tag=tag)
-    return tag
-
-
-def get_in_container(client, image: str, url: str, network: str):
-    """GET from a one-off container on `network`: the body when it answers 2xx, None otherwise."""
-    container = client.containers.run(image, [url], network=network, detach=True)
-    try:
-        ok = container.wait(timeout=30)["StatusCode"] == 0
-        return container.logs(stdout=True, stderr=False).decode() if ok else None
-    finally:
-        container.remove(force=True)
-
-
-def http_get(url: str, timeout: float = 2) -> str:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read().decode()
+from helpers import Project, wait_for
 
 
 @pytest.fixture(scope="session")
@@ -97,76 +26,6 @@ def engine():
     return wait_for(lambda: docker.from_env() if docker.from_env().ping() else None, 60, "dockerd to start")
 
 
-class Project:
-    """A runtime config (-f) and .env of the test's own, over the real project's tasks."""
-
-    def __init__(self, tmp: Path, engine):
-        self.tmp = tmp
-        self.engine = engine
-        self.network = f"it-net-{SUFFIX}"
-        self.config = {
-            "image": {"prefix": "it"},
-            "build": {"dist": str(tmp / "dist")},
-            "swarm": {"network": self.network, "state_dir": str(tmp / "swarm")},
-            "deploy": {"timeout": 60},
-            "services": {},
-        }
-        self.env_file = tmp / ".env"
-        self.env_file.write_text("MANAGER_IP=127.0.0.1\n")
-        self.names = []
-        self.extra_env = {}
-        self.all_output = []  # everything every inv call printed, for the no-secrets checks
-
-    def add_service(self, source: str, **fields) -> str:
-        """Copy a sample service to the temp dir and configure it under a unique name."""
-        name = f"it{SUFFIX}-{source.split('-')[0]}"
-        if name not in self.names:
-            shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
-            self.names.append(name)
-        self.config["services"][name] = {"path": str(self.tmp / "src" / source), **fields}
-        return name
-
-    def source(self, source: str) -> Path:
-        return self.tmp / "src" / source / "main.go"
-
-    def environ(self, env=None) -> dict:
-        """The environment of an inv run: this project's root and .env, over the test process's own."""
-        return {**os.environ, "GOSWARM_ROOT": str(self.tmp), "ENV_FILE": str(self.env_file), **self.extra_env,
-                **(env or {})}
-
-    def argv(self, *args, dry=False) -> list:
-        """`inv [--dry] -f <this project's config> ARGS`, with the config written out as it is now."""
-        cfg = self.tmp / "it.json"
-        cfg.write_text(json.dumps(self.config))
-        return [sys.executable, "-m", "invoke", *(["--dry"] if dry else []), "-f", str(cfg), *args]
-
-    def inv(self, *args, env=None, check=True, dry=False) -> subprocess.CompletedProcess:
-        result = subprocess.run(self.argv(*args, dry=dry), cwd=ROOT, env=self.environ(env), capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL, timeout=300)
-        result.output = result.stdout + result.stderr
-        self.all_output.append(result.output)
-        if check and result.returncode != 0:
-            pytest.fail(f"inv {' '.join(args)} exited {result.returncode}:\n{result.output}")
-        return result
-
-    def service(self, name: str):
-        try:
-            return self.engine.api.inspect_service(name)
-        except docker.errors.NotFound:
-            return None
-
-    def cleanup(self):
-        for name in self.names:
-            if self.service(name):
-                self.engine.api.remove_service(name)
-        for name in self.names:
-            label = {"label": f"com.docker.swarm.service.name={name}"}
-            wait_for(lambda: not self.engine.containers.list(filters=label), 60, f"{name}'s containers to stop")
-        for net in self.engine.networks.list(names=[self.network]):
-            if net.name == self.network:
-                wait_for(lambda: net.remove() is None, 30, f"removing network {self.network}")
-
-
 @pytest.fixture
 def project(tmp_path, engine):
     p = Project(tmp_path, engine)
@@ -179,13 +38,3 @@ def swarm(engine, project):
     """An active swarm with the test network (swarm.init itself is tested in test_pipeline)."""
     project.inv("swarm.init")
     return project
-
-
-def assert_one_line_error(result, *fragments):
-    """A user mistake: non-zero exit, a single `error:` line, no traceback."""
-    assert result.returncode != 0, result.output
-    assert "Traceback" not in result.output, result.output
-    errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1 and errors[0].startswith("error:"), result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]

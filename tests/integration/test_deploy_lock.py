@@ -19,7 +19,7 @@ import docker
 import pytest
 from invoke import Config, Context
 
-from conftest import ROOT, SUFFIX
+from helpers import ROOT, SUFFIX
 from tasks import lock
 from tasks.errors import PipelineError
 

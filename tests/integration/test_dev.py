@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, assert_one_line_error, free_port, http_get, wait_for
+from helpers import ROOT, assert_one_line_error, free_port, http_get, wait_for
 
 TABLE = re.compile(r"^stage\s+time\s+result$", re.MULTILINE)
 
@@ -19,7 +19,8 @@ class Dev:
         self.log = project.tmp / "dev.log"
         with open(self.log, "w") as out:
             self.proc = subprocess.Popen(
-                project.argv("dev", *args), cwd=ROOT, env=project.environ(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                project.argv("dev", *args), cwd=ROOT, env=project.environ(), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property
     def output(self) -> str:

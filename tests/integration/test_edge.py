@@ -1,8 +1,8 @@
 """publish_mode: edge on a real engine: the edge holds the port, the app updates start-first, and a client
 polling throughout never sees a failed request, on a single node without IPVS."""
 import pytest
-from conftest import free_port, http_get, wait_for
-from test_safe_redeploy import Poller, edit, running_image, version
+
+from helpers import Poller, edit, free_port, http_get, running_image, version, wait_for
 
 PERSON = '{"id":"10000","name":"Person_0"}\n'
 

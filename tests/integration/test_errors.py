@@ -3,7 +3,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import ROOT, assert_one_line_error, free_port
+from helpers import ROOT, assert_one_line_error, free_port
 
 
 def test_engine_unreachable(project):

@@ -3,7 +3,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import ROOT
+
+from helpers import ROOT
 
 MODULES = sorted(p.parent.relative_to(ROOT) for p in ROOT.glob("**/go.mod") if ".git" not in p.parts)
 

@@ -7,8 +7,17 @@ from pathlib import Path
 import docker
 import pytest
 
-from conftest import (SUFFIX, Project, assert_one_line_error, free_port, get_in_container, http_get, httpget_image,
-                      running_registry, wait_for)
+from helpers import (
+    SUFFIX,
+    Project,
+    assert_one_line_error,
+    free_port,
+    get_in_container,
+    http_get,
+    httpget_image,
+    running_registry,
+    wait_for,
+)
 
 PREFIX = f"it{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -89,7 +98,8 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
     lab.outputs.append(result.output)
     assert "ship" in result.output and "loaded" in result.output
     for machine in records(lab):
-        body = wait_for(lambda: http_get(f"http://{machine['host']}:{port}/accounts/10000"), 20, machine["name"])
+        url = f"http://{machine['host']}:{port}/accounts/10000"
+        body = wait_for(lambda url=url: http_get(url), 20, machine["name"])
         assert body == '{"id":"10000","name":"Person_0"}\n'
 
     manager = client_of(records(lab)[0])

@@ -1,7 +1,7 @@
 """machine.* on a real netns machine, and the virtualbox driver without VirtualBox."""
 import subprocess
 
-from conftest import SUFFIX, assert_one_line_error
+from helpers import SUFFIX, assert_one_line_error
 
 NAME = f"m{SUFFIX}"
 

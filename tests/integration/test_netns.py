@@ -6,7 +6,7 @@ from pathlib import Path
 import invoke
 import pytest
 
-from conftest import wait_for
+from helpers import wait_for
 from tasks import netns
 from tasks.errors import PipelineError
 

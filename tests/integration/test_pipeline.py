@@ -6,7 +6,7 @@ import socket
 import stat
 import subprocess
 
-from conftest import ROOT, free_port, get_in_container, http_get, httpget_image, wait_for
+from helpers import ROOT, free_port, get_in_container, http_get, httpget_image, wait_for
 
 
 def test_redeploy_update_and_rm(project, engine):
@@ -93,7 +93,8 @@ def test_image_run_serves_until_ctrl_c(project, engine):
     project.inv("build", "--service", name)
     port = free_port()
     proc = subprocess.Popen(project.argv("image.run", "--service", name, "--port", str(port)), cwd=ROOT,
-                            env=project.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            env=project.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
         body = wait_for(lambda: http_get(f"http://127.0.0.1:{port}/accounts/10001"), 30, "image.run to answer")
         assert body == '{"id":"10001","name":"Person_1"}\n'

@@ -1,7 +1,7 @@
 """image.push against a real registry (Debian's docker-registry), started by the test."""
 import pytest
 
-from conftest import assert_one_line_error, free_port, http_get, running_registry
+from helpers import assert_one_line_error, free_port, http_get, running_registry
 
 
 @pytest.fixture

@@ -1,76 +1,22 @@
 """Issue #4 on a real engine: skip what did not change, never stop a working release for a broken one,
 roll back on a failed smoke test, one deploy at a time, and a clean Ctrl-C."""
 import signal
-import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
-from conftest import ROOT, free_port, http_get, wait_for
 
+from helpers import (
+    Poller,
+    edit,
+    free_port,
+    http_get,
+    read_until,
+    running_image,
+    start_inv,
+    version,
+    wait_for,
+)
 from tasks import lock
-
-
-def version(project, name) -> int:
-    return project.service(name)["Version"]["Index"]
-
-
-def running_image(project, name) -> str:
-    return project.service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-
-
-def edit(project, source: str, old: str, new: str):
-    path = project.source(source)
-    text = path.read_text()
-    assert old in text, f"{old!r} is not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-class Poller:
-    """A client that GETs a URL every 20 ms for as long as it runs, and keeps every answer."""
-
-    def __init__(self, url: str):
-        self.url, self.answers, self._stop = url, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as response:
-                    self.answers.append(response.read().decode())
-            except (urllib.error.URLError, OSError) as e:
-                self.answers.append(f"failed: {e}")
-            time.sleep(0.02)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-
-
-def start_inv(project, *args) -> subprocess.Popen:
-    """`inv ARGS` in the background, with the project's config (as Project.inv runs it)."""
-    return subprocess.Popen(project.argv(*args), cwd=ROOT, env=project.environ(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
-
-
-def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    """Read the process's output until a line holds `marker`; everything read so far is returned."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    for line in proc.stdout:
-        seen.append(line)
-        if marker in line:
-            return "".join(seen)
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    pytest.fail(f"never saw {marker!r}:\n{''.join(seen)}")
 
 
 @pytest.fixture

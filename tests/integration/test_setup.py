@@ -1,4 +1,4 @@
-from conftest import ROOT
+from helpers import ROOT
 
 
 def test_setup_on_a_ready_machine_changes_nothing(swarm):

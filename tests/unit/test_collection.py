@@ -25,6 +25,7 @@ def test_every_task_has_a_docstring_and_help_for_each_flag():
 def test_listing_imports_no_docker_paramiko_or_cryptography():
     code = ("import sys; from invoke.program import Program; "
             "Program(binary='inv').run(['inv', '--list'], exit=False); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'paramiko', 'cryptography', 'requests')))")
+            "print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('docker', 'paramiko', 'cryptography', 'requests')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

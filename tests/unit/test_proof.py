@@ -57,7 +57,8 @@ NOW = __import__("datetime").datetime(2026, 11, 30, 12, 0, tzinfo=__import__("da
 ])
 def test_trial_containers_whose_run_is_gone_are_left_overs(owner, minutes_old, left):
     created = NOW.timestamp() - minutes_old * 60
-    containers = [{"Id": "c1", "Created": created, "Labels": {"io.goswarm.trial": "a", "io.goswarm.trial.owner": owner}}]
+    labels = {"io.goswarm.trial": "a", "io.goswarm.trial.owner": owner}
+    containers = [{"Id": "c1", "Created": created, "Labels": labels}]
     found = proof.leftovers(containers, "here", lambda pid: pid == 200, NOW)
     assert found == ([("c1", left)] if left else [])
 
