@@ -91,7 +91,7 @@ def record(artifact: Artifact, key: str) -> None:
         path.write_text(json.dumps({"key": key, "binary": file_digest(artifact.path)}))
     except OSError as e:
         path.unlink(missing_ok=True)
-        raise PipelineError(f"cannot write {output.shown(path)}: {e.strerror or e}; free space in "
+        raise PipelineError(f"cannot write {output.shown(path)}: {(e.strerror or str(e)).lower()}; free space in "
                             f"{output.shown(artifact.path.parent)} and run again (nothing was deployed)") from None
 
 

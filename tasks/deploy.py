@@ -147,7 +147,7 @@ def undo(c, client, step: Step, failure: rollout.RolloutFailed, timeout: float) 
         return PipelineError(f"{failure}; the previous release runs again")
     if step.plan.action == "update":
         print(f"{failure}; rolling back to the previous release")
-        rollout.rollback(c, client, name, timeout)
+        rollout.back(c, client, name, failure, timeout)
         return PipelineError(f"{failure}; {name} was rolled back to its previous release, which runs again")
     current = rollout.inspect(client, name)
     if current is not None:

@@ -5,7 +5,7 @@ on Ctrl-C says what state the service is left in.
 """
 import time
 
-from tasks import converge, engine, output, swarm
+from tasks import converge, engine, output, servicespec, swarm
 from tasks.errors import Interrupted, PipelineError
 
 POLL = 0.2
@@ -14,11 +14,12 @@ IN_FLIGHT = ("updating", "rollback_started")
 
 
 class RolloutFailed(PipelineError):
-    """A rollout that did not converge. by_engine: the engine has already rolled it back by itself."""
+    """A rollout that did not converge. by_engine: the engine has already rolled it back by itself.
+    blocked: a new task could not be placed (it holds no port, and never will)."""
 
-    def __init__(self, message: str, by_engine: bool = False):
+    def __init__(self, message: str, by_engine: bool = False, blocked: bool = False):
         super().__init__(message)
-        self.by_engine = by_engine
+        self.by_engine, self.blocked = by_engine, blocked
 
 
 def inspect(client, name: str):
@@ -61,7 +62,7 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
             continue
         blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
         if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
-            raise RolloutFailed(f"{name}: {progress.blocked}")
+            raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
         if progress.done:
             what = "rolled back" if rollback else "converged"
             print(f"{name}: {what}, {progress.running}/{progress.desired} running")
@@ -117,10 +118,44 @@ def settle(c, client, service: dict, timeout: float):
         rolled = e.by_engine or str((now.get("UpdateStatus") or {}).get("State", "")).startswith("rollback")
         if not rolled and now.get("PreviousSpec"):
             print(f"{outcome}; rolling it back")
-            rollback(c, client, name, timeout)
+            back(c, client, name, e, timeout)
             outcome += "; it was rolled back"
         print(f"{name}: the earlier rollout did not complete: {outcome.split(': ', 1)[-1]}")
         return inspect(client, name), outcome
+
+
+def back(c, client, name: str, failure: RolloutFailed, timeout: float) -> None:
+    """Put the previous release back after a rollout of ours failed: the engine's rollback, or a restore when
+    a task could not be placed (a stop-first rollback would wait forever for that task to stop)."""
+    if failure.blocked:
+        restore(c, client, name, timeout)
+    else:
+        rollback(c, client, name, timeout)
+
+
+def restore(c, client, name: str, timeout: float) -> None:
+    """The previous release back by a start-first update to it, then its own update order back.
+
+    A stop-first update stops the old task before the new one is placed. When the new one never is, it
+    stays "pending" and, for the engine, never stops; a stop-first rollback then waits for it forever
+    (Docker 20.10). A task that was never placed holds no port, so the old release can start first."""
+    current = inspect(client, name)
+    previous = (current or {}).get("PreviousSpec")
+    if not previous:
+        raise PipelineError(f"{name} has no previous release to go back to")
+    forced = current["Spec"]["TaskTemplate"].get("ForceUpdate") or 0
+    template = {**previous["TaskTemplate"], "ForceUpdate": forced + 1}
+    start_first = {**previous["UpdateConfig"], "Order": "start-first"}
+    with engine.errors(f"restoring {name}'s previous release"):
+        output.act(c, f"restore {name}'s previous release (start-first: the new task was never placed)",
+                   client.api.update_service, current["ID"], current["Version"]["Index"],
+                   **servicespec.sdk_arguments({**previous, "TaskTemplate": template, "UpdateConfig": start_first}))
+    wait(c, client, name, timeout)
+    now = inspect(client, name)
+    with engine.errors(f"restoring {name}'s update order"):  # changes no task
+        output.act(c, f"set {name}'s update order back to {previous['UpdateConfig'].get('Order')}",
+                   client.api.update_service, now["ID"], now["Version"]["Index"],
+                   **servicespec.sdk_arguments({**now["Spec"], "UpdateConfig": previous["UpdateConfig"]}))
 
 
 def rollback(c, client, name: str, timeout: float) -> None:

@@ -180,10 +180,11 @@ def edit(project, source: str, old: str, new: str):
 
 
 class Poller:
-    """A client that GETs a URL every 20 ms for as long as it runs, and keeps every answer."""
+    """A client that GETs a URL every `every` seconds for as long as it runs, and keeps every answer
+    (a non-2xx answer or a failed request as "failed: why")."""
 
-    def __init__(self, url: str):
-        self.url, self.answers, self._stop = url, [], threading.Event()
+    def __init__(self, url: str, every: float = 0.02):
+        self.url, self.every, self.answers, self._stop = url, every, [], threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
@@ -193,7 +194,11 @@ class Poller:
                     self.answers.append(response.read().decode())
             except (urllib.error.URLError, OSError) as e:
                 self.answers.append(f"failed: {e}")
-            time.sleep(0.02)
+            self._stop.wait(self.every)
+
+    @property
+    def failures(self) -> list:
+        return [a for a in self.answers if a.startswith("failed:")]
 
     def __enter__(self):
         self._thread.start()

@@ -1,0 +1,254 @@
+"""Faults and mistakes that must never cause an outage or leave a deploy half-applied (issue #5).
+
+Each fault runs under a client polling the service ten times a second, which must see only answers of a
+working release, and each ends with a check that nothing is left behind: no deploy lock, no trial
+container, and a service that has settled (a rerun, where the fault stopped one, recovers)."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers import (Poller, assert_one_line_error, edit, free_port, http_get, read_until, running_image, start_inv,
+                     version, wait_for)
+
+from tasks import lock
+
+PERSON = '{"id":"10000","name":"Person_0"}\n'
+TEN_PER_SECOND = 0.1
+SLOW_START = ('log.Println("Starting accountservice")',  # after -healthcheck, which must stay quick
+              'time.Sleep(SECONDS * time.Second)\n\tlog.Println("Starting accountservice")')
+ANSWERS_500 = ("writeJSON(w, http.StatusOK, acc)", "writeJSON(w, http.StatusInternalServerError, acc)")
+UNHEALTHY = ('mux.HandleFunc("/health", health)',
+             'mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) })')
+
+
+def deployed(swarm, mode: str, **fields):
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, publish_mode=mode, smoke="/accounts/10000",
+                             **fields)
+    if mode == "edge":
+        swarm.names.append(f"{name}-edge")
+    swarm.inv("redeploy", "--service", name)
+    return name, f"http://127.0.0.1:{port}/accounts/10000"
+
+
+@pytest.fixture
+def edged(swarm):
+    return deployed(swarm, "edge")
+
+
+@pytest.fixture
+def hosted(swarm):
+    return deployed(swarm, "host")
+
+
+def slow_start(swarm, seconds: int, prefix: str):
+    """A release that listens only after `seconds`, answering with a new name."""
+    edit(swarm, "accountservice", SLOW_START[0], SLOW_START[1].replace("SECONDS", str(seconds)))
+    edit(swarm, "accountservice", '"Person_"', f'"{prefix}"')
+
+
+def assert_left_clean(project, name: str):
+    """No lock, no trial container of this service, and the service settled with every task running."""
+    engine = project.engine
+    assert lock.holder(engine) is None, "the deploy lock was left behind"
+    assert not engine.api.containers(all=True, filters={"label": f"io.goswarm.trial={name}"}), "a trial was left"
+    service = project.service(name)
+    assert (service.get("UpdateStatus") or {}).get("State") in (None, "completed", "rollback_completed")
+    wanted = service["Spec"]["Mode"]["Replicated"]["Replicas"]
+    running = [t for t in engine.api.tasks(filters={"service": name, "desired-state": "running"})
+               if t["Status"]["State"] == "running"]
+    assert len(running) == wanted, f"{len(running)}/{wanted} tasks of {name} running"
+
+
+def kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+# --- 1. placement ------------------------------------------------------------------------------------
+
+def test_an_update_no_node_can_place_is_refused_before_anything_changes(swarm, hosted):
+    name, url = hosted
+    before = version(swarm, name)
+    swarm.config["services"][name]["constraints"] = ["node.labels.nosuch==1"]
+    edit(swarm, "accountservice", '"Person_"', '"Nowhere_"')
+    with Poller(url, TEN_PER_SECOND) as poller:
+        started = time.monotonic()
+        result = swarm.inv("redeploy", "--service", name, check=False)
+        took = time.monotonic() - started
+    assert_one_line_error(result, f"{name} cannot be placed: no node meets 'node.labels.nosuch==1' "
+                                  "(node.labels.nosuch of the nodes: ", ": none)", "nothing was changed")
+    assert took < 15 and version(swarm, name) == before
+    assert len(poller.answers) > 5 and poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+def test_more_host_mode_replicas_than_nodes_are_refused(swarm, hosted):
+    name, _ = hosted
+    swarm.config["services"][name]["replicas"] = 2
+    result = swarm.inv("redeploy", "--service", name, check=False)
+    assert_one_line_error(result, "2 replicas with host-mode port", "need 2 nodes", "use publish_mode: edge")
+
+
+def test_a_service_left_stuck_mid_update_is_rolled_back_by_the_next_run(swarm, hosted, engine):
+    """Someone else's update that no node can place: the old task is gone and the new one waits forever.
+    The next run must not call that "no change"."""
+    name, url = hosted
+    current = swarm.service(name)
+    spec = current["Spec"]
+    template = {**spec["TaskTemplate"], "Placement": {"Constraints": ["node.labels.nosuch==1"]}}
+    engine.api.update_service(current["ID"], current["Version"]["Index"], task_template=template, name=name,
+                              labels=spec["Labels"], mode=spec["Mode"], update_config=spec["UpdateConfig"],
+                              rollback_config=spec["RollbackConfig"], endpoint_spec=spec["EndpointSpec"])
+
+    def stuck():
+        tasks = engine.api.tasks(filters={"service": name})
+        return any(t["Status"]["State"] == "pending" for t in tasks) and not any(
+            t["Status"]["State"] == "running" for t in tasks)
+    wait_for(stuck, 30, "the update to get stuck")
+    result = swarm.inv("redeploy", "--service", name)
+    assert f"{name}: an earlier rollout has not settled (its updating is still going)" in result.output
+    assert "a task cannot be placed" in result.output and "rolling it back" in result.output
+    assert http_get(url) == PERSON
+    assert_left_clean(swarm, name)
+
+
+# --- 3. --force behind the edge -------------------------------------------------------------------------
+
+def test_forced_redeploys_behind_the_edge_drop_no_request_and_leave_the_edge_alone(swarm, edged):
+    name, url = edged
+    edge, app = version(swarm, f"{name}-edge"), version(swarm, name)
+    edge_image = running_image(swarm, f"{name}-edge")
+    with Poller(url, TEN_PER_SECOND) as poller:
+        for _ in range(3):
+            result = swarm.inv("redeploy", "--service", name, "--force")
+            assert "start-first" in result.output and f"{name}-edge: no change" in result.output
+    assert version(swarm, name) > app
+    assert version(swarm, f"{name}-edge") == edge and running_image(swarm, f"{name}-edge") == edge_image
+    assert len(poller.answers) > 30 and poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+# --- 4. a rerun after a run that was killed -------------------------------------------------------------
+
+def test_a_rerun_waits_for_the_update_a_killed_run_left_and_reports_it(swarm, edged):
+    name, url = edged
+    slow_start(swarm, 4, "Later_")
+    with Poller(url, TEN_PER_SECOND) as poller:
+        first = start_inv(swarm, "redeploy", "--service", name)
+        read_until(first, f"{name}: 0/1 tasks of the new spec running", 60)
+        kill(first)
+        rerun = swarm.inv("redeploy", "--service", name)
+    assert f"{name}: an earlier rollout has not settled" in rerun.output
+    assert f"{name}: converged" in rerun.output and "taking over the deploy lock (its process is gone)" in rerun.output
+    assert http_get(url) == '{"id":"10000","name":"Later_0"}\n'  # the smoke test's 200 came from the new release
+    assert poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+def test_a_rerun_reports_that_the_engine_rolled_back_what_a_killed_run_started(swarm):
+    name = swarm.add_service("quotes-service", port=8080)  # no published port: start-first, no trial
+    swarm.inv("redeploy", "--service", name)
+    image = running_image(swarm, name)
+    edit(swarm, "quotes-service", *UNHEALTHY)
+    first = start_inv(swarm, "redeploy", "--service", name)
+    read_until(first, f"{name}: 0/1 tasks of the new spec running", 60)
+    kill(first)
+    rerun = swarm.inv("redeploy", "--service", name, check=False)
+    assert_one_line_error(rerun, "update rollback completed", "this run would deploy that same release again")
+    assert f"{name}: an earlier rollout has not settled" in rerun.output
+    assert running_image(swarm, name) == image
+    assert_left_clean(swarm, name)
+
+
+# --- 5. a release that answers 500 on its smoke path -----------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["edge", "host"])
+def test_a_release_that_answers_500_on_its_smoke_path_never_takes_traffic(swarm, mode):
+    name, url = deployed(swarm, mode)
+    before = version(swarm, name)
+    edit(swarm, "accountservice", *ANSWERS_500)
+    with Poller(url, TEN_PER_SECOND) as poller:
+        started = time.monotonic()
+        result = swarm.inv("redeploy", "--service", name, check=False)
+        took = time.monotonic() - started
+    assert_one_line_error(result, "failed in a trial container (its smoke path failed", "status 500",
+                          "the running version stays up")
+    assert took < 30 and version(swarm, name) == before
+    assert len(poller.answers) > 5 and poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+# --- SIGKILL at every stage ---------------------------------------------------------------------------
+
+def test_sigkill_during_the_build_leaves_nothing_the_rerun_cannot_take_over(swarm, edged):
+    name, url = edged
+    edit(swarm, "accountservice", '"Person_"', '"Rebuilt_"')
+    binary = str(swarm.tmp / "dist" / f"{name}-linux-amd64")
+    with Poller(url, TEN_PER_SECOND) as poller:
+        first = start_inv(swarm, "redeploy", "--service", name)
+        wait_for(lambda: compiling(binary), 60, "go build to start")
+        kill(first)
+        rerun = swarm.inv("redeploy", "--service", name)
+    assert "taking over the deploy lock (its process is gone)" in rerun.output
+    assert http_get(url) == '{"id":"10000","name":"Rebuilt_0"}\n'
+    assert poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+def compiling(binary: str) -> bool:
+    """Is a `go build` writing this binary running now?"""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if binary.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_sigkill_during_the_trial_leaves_a_container_the_next_run_removes(swarm, edged, engine):
+    name, url = edged
+    slow_start(swarm, 3, "Proven_")
+    trials = {"label": f"io.goswarm.trial={name}"}
+    with Poller(url, TEN_PER_SECOND) as poller:
+        first = start_inv(swarm, "redeploy", "--service", name)
+        wait_for(lambda: engine.api.containers(filters=trials), 60, "the trial container")
+        kill(first)
+        left = engine.api.containers(all=True, filters=trials)
+        assert len(left) == 1
+        rerun = swarm.inv("redeploy", "--service", name)
+    assert (f"remove the trial container {left[0]['Id'][:12]} of {name}, left by a run that was killed "
+            f"(pid {first.pid})") in rerun.output
+    assert http_get(url) == '{"id":"10000","name":"Proven_0"}\n'
+    assert poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+# --- the build directory on a full disk -------------------------------------------------------------------
+
+@pytest.mark.parametrize("mount, message", [
+    ("size=1m", "go build could not write"),  # the binary does not fit
+    ("nr_inodes=4", "cannot write"),  # the binaries fit (service, edge, probe: 3 inodes + the root), their keys do not
+])
+def test_a_full_dist_directory_is_one_line_and_deploys_nothing(swarm, edged, mount, message):
+    name, url = edged
+    before = version(swarm, name)
+    full = swarm.tmp / "full-dist"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", mount, "tmpfs", str(full)], check=True)
+    try:
+        swarm.config["build"]["dist"] = str(full)
+        edit(swarm, "accountservice", '"Person_"', '"Full_"')
+        with Poller(url, TEN_PER_SECOND) as poller:
+            result = swarm.inv("redeploy", "--service", name, check=False)
+        assert_one_line_error(result, message, "no space left on device", "nothing was deployed")
+        assert version(swarm, name) == before and poller.failures == []
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
+    swarm.inv("redeploy", "--service", name)  # the same dist directory, with room now
+    assert http_get(url) == '{"id":"10000","name":"Full_0"}\n'
+    assert_left_clean(swarm, name)
