@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Is goswarm's load generator the bottleneck? It against wrk, on the same server, in the same run.
+"""Is goswarm's load generator the bottleneck? A comparison with wrk, on the same server in the same run.
 
 Builds goswarm/go/loadgen and services/accountservice into a temp dir, starts the service on a free
 port of 127.0.0.1, and for each concurrency runs, in turn and alternating which goes first,
@@ -9,15 +9,22 @@ port of 127.0.0.1, and for each concurrency runs, in turn and alternating which 
 
 (wrk on one id, since a Lua script to vary it would cost wrk more than the server; loadgen picks a
 random id per request, as it will when driven by `goswarm load`). Each tool gets --rounds runs per
-concurrency; the table shows their medians and loadgen/wrk ratios. The goal is that loadgen reaches
-at least 0.8x wrk's requests/s with p50 and p99 within 25% of wrk's: on 2 cores every CPU second a
-generator spends is taken from the server, so a costly generator shows as fewer requests/s.
+concurrency; the table shows their medians, and the median of the rounds' loadgen/wrk ratios (runs
+made back to back are compared, so that the drift of a shared machine's load cancels out). The goal
+is that loadgen reaches at least 0.8x wrk's requests/s with p50 and p99 within 25% of wrk's: on 2
+cores every CPU second a generator spends is taken from the server, so a costly generator shows as
+fewer requests/s.
 
 Columns: req/s; p50, p99 and mean latency; N/rps, the mean latency that Little's law allows at that
 concurrency and rate (a mean above it means the tool's latency or its count is off); the generator's
 CPU seconds (user+system, from getrusage of the reaped child) and per request; the server's CPU
-seconds over the same run (from /proc); and the errors each tool saw (wrk's socket errors and
-non-2xx; loadgen's error kinds).
+seconds over the same run (from /proc); and the errors each tool saw, summed over the rounds (wrk's
+socket errors and non-2xx; loadgen's error kinds).
+
+Why N/rps: on the 2-core machine this was written on, wrk's mean latency came out well above it (3-4x
+at 10 connections, and even with a single connection, where the mean cannot exceed the time per
+request), while its p50 agreed with loadgen's; wg/wrk#438 reports the same. Its p99 is then suspect
+too: where loadgen's p99 is far below wrk's, the verdict says whether wrk's mean broke the law.
 
 Usage:  python3 bench/loadgen_vs_wrk.py [--concurrency 10,100,1000] [--seconds 5] [--rounds 3] [--long]
         --long adds one run of each at 1000 users for 30 s. Only 127.0.0.1 is ever sent traffic; every
@@ -39,7 +46,6 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADGEN_SRC = ROOT / "goswarm" / "go" / "loadgen"
@@ -56,13 +62,36 @@ class Run:
     """One tool's figures for one run."""
     tool: str
     users: int
+    seconds: int
     rps: float
     p50_ms: float
     p99_ms: float
     mean_ms: float
     cpu_s: float  # the generator's
     server_cpu_s: float
-    errors: Dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_s / (self.rps * self.seconds) * 1e6
+
+    @property
+    def littles_law_ms(self) -> float:
+        """The highest mean latency that N users in a closed loop can have at this rate."""
+        return self.users / self.rps * 1e3
+
+
+RATIOS = ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_s", "cpu_us_per_request")
+
+
+@dataclass
+class Comparison:
+    """Both tools at one concurrency: each one's medians over the rounds, and for each figure the median
+    of the rounds' loadgen/wrk ratios. Pairing runs made back to back cancels out the drift of a shared
+    machine's load, which a ratio of the two medians would not."""
+    wrk: Run
+    ours: Run
+    ratios: dict[str, float]
 
 
 class BenchError(Exception):
@@ -136,7 +165,7 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measured(argv: List[str], seconds: int, server: subprocess.Popen) -> (str, float, float):
+def measured(argv: list[str], seconds: int, server: subprocess.Popen) -> tuple[str, float, float]:
     """Run a generator to its end; return its stdout, its CPU seconds and the server's over the run."""
     cpu_before, server_before = children_cpu_s(), process_cpu_s(server.pid)
     try:
@@ -187,7 +216,7 @@ def parse_wrk(out: str) -> dict:
 def run_wrk(port: int, users: int, seconds: int, server: subprocess.Popen) -> Run:
     argv = ["wrk", "-t2", f"-c{users}", f"-d{seconds}s", "--latency", f"http://{HOST}:{port}/accounts/10001"]
     out, cpu, server_cpu = measured(argv, seconds, server)
-    return Run("wrk", users, cpu_s=cpu, server_cpu_s=server_cpu, **parse_wrk(out))
+    return Run("wrk", users, seconds, cpu_s=cpu, server_cpu_s=server_cpu, **parse_wrk(out))
 
 
 def run_loadgen(binary: Path, port: int, users: int, seconds: int, server: subprocess.Popen) -> Run:
@@ -198,48 +227,49 @@ def run_loadgen(binary: Path, port: int, users: int, seconds: int, server: subpr
     if summary.get("type") != "summary":
         raise BenchError(f"loadgen's last line is not its summary:\n{out[-2000:]}")
     latency = summary["latency_ms"]
-    return Run("loadgen", users, rps=summary["rps"], p50_ms=latency["p50"], p99_ms=latency["p99"],
+    return Run("loadgen", users, seconds, rps=summary["rps"], p50_ms=latency["p50"], p99_ms=latency["p99"],
                mean_ms=latency["mean"], cpu_s=cpu, server_cpu_s=server_cpu, errors=summary["errors"])
 
 
 # --- the report -------------------------------------------------------------------------------
 
-def median_run(runs: List[Run]) -> Run:
+def median_run(runs: list[Run]) -> Run:
     """Each figure's median over the rounds (so not necessarily one real run's figures)."""
-    errors: Dict[str, int] = {}
+    errors: dict[str, int] = {}
     for run in runs:
         for kind, count in run.errors.items():
             errors[kind] = errors.get(kind, 0) + count
-    return Run(runs[0].tool, runs[0].users,
+    return Run(runs[0].tool, runs[0].users, runs[0].seconds,
                **{name: statistics.median(getattr(run, name) for run in runs)
                   for name in ("rps", "p50_ms", "p99_ms", "mean_ms", "cpu_s", "server_cpu_s")},
                errors=errors)
 
 
-def cpu_us_per_request(run: Run, seconds: int) -> float:
-    return run.cpu_s / (run.rps * seconds) * 1e6
+def compared(wrk_runs: list[Run], our_runs: list[Run]) -> Comparison:
+    ratios = {name: statistics.median(getattr(ours, name) / getattr(wrk, name)
+                                      for wrk, ours in zip(wrk_runs, our_runs))
+              for name in RATIOS}
+    return Comparison(median_run(wrk_runs), median_run(our_runs), ratios)
 
 
 HEADER = ("conc", "tool", "req/s", "p50 ms", "p99 ms", "mean ms", "N/rps ms", "CPU s", "CPU µs/req",
           "server CPU s", "errors")
 
 
-def row(run: Run, seconds: int) -> tuple:
+def row(run: Run) -> tuple:
     errors = ", ".join(f"{kind} {count}" for kind, count in sorted(run.errors.items())) or "-"
     return (run.users, run.tool, f"{run.rps:,.0f}", f"{run.p50_ms:.3f}", f"{run.p99_ms:.3f}",
-            f"{run.mean_ms:.3f}", f"{run.users / run.rps * 1e3:.3f}", f"{run.cpu_s:.2f}",
-            f"{cpu_us_per_request(run, seconds):.1f}", f"{run.server_cpu_s:.2f}", errors)
+            f"{run.mean_ms:.3f}", f"{run.littles_law_ms:.3f}", f"{run.cpu_s:.2f}",
+            f"{run.cpu_us_per_request:.1f}", f"{run.server_cpu_s:.2f}", errors)
 
 
-def ratio_row(wrk: Run, ours: Run, seconds: int) -> tuple:
-    def r(a, b):
-        return f"{a / b:.2f}x" if b else "-"
-    return ("", "loadgen/wrk", r(ours.rps, wrk.rps), r(ours.p50_ms, wrk.p50_ms), r(ours.p99_ms, wrk.p99_ms),
-            r(ours.mean_ms, wrk.mean_ms), "", r(ours.cpu_s, wrk.cpu_s),
-            r(cpu_us_per_request(ours, seconds), cpu_us_per_request(wrk, seconds)), "", "")
+def ratio_row(c: Comparison) -> tuple:
+    r = {name: f"{ratio:.2f}x" for name, ratio in c.ratios.items()}
+    return ("", "loadgen/wrk", r["rps"], r["p50_ms"], r["p99_ms"], r["mean_ms"], "", r["cpu_s"],
+            r["cpu_us_per_request"], "", "")
 
 
-def print_table(rows: List[tuple]) -> None:
+def print_table(rows: list[tuple]) -> None:
     widths = [max(len(str(cells[i])) for cells in rows) for i in range(len(rows[0]))]
     for n, cells in enumerate(rows):
         print("  ".join(str(cell).rjust(width) if i not in (1, len(cells) - 1) else str(cell).ljust(width)
@@ -248,25 +278,26 @@ def print_table(rows: List[tuple]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
-def verdict(wrk: Run, ours: Run) -> str:
-    def within(ours_ms, wrk_ms):
-        return abs(ours_ms / wrk_ms - 1) <= WANT_LATENCY_TOLERANCE
+def verdict(c: Comparison) -> str:
+    rps, p50, p99 = c.ratios["rps"], c.ratios["p50_ms"], c.ratios["p99_ms"]
     checks = [
-        (f"req/s {ours.rps / wrk.rps:.2f}x (want >= {WANT_RPS_RATIO})", ours.rps >= WANT_RPS_RATIO * wrk.rps),
-        (f"p50 {ours.p50_ms / wrk.p50_ms:.2f}x", within(ours.p50_ms, wrk.p50_ms)),
-        (f"p99 {ours.p99_ms / wrk.p99_ms:.2f}x", within(ours.p99_ms, wrk.p99_ms)),
+        (f"req/s {rps:.2f}x (want >= {WANT_RPS_RATIO})", rps >= WANT_RPS_RATIO),
+        (f"p50 {p50:.2f}x", abs(p50 - 1) <= WANT_LATENCY_TOLERANCE),
+        (f"p99 {p99:.2f}x", abs(p99 - 1) <= WANT_LATENCY_TOLERANCE),
     ]
     failed = [text for text, ok in checks if not ok]
     status = "met" if not failed else "NOT met: " + "; ".join(failed)
-    return f"{ours.users:>5} users: {', '.join(text for text, _ in checks)} -> {status}"
+    if failed and c.wrk.mean_ms > 1.1 * c.wrk.littles_law_ms:
+        status += " (wrk's mean latency is above N/rps: its latencies are inflated)"
+    return f"{c.ours.users:>5} users, {c.ours.seconds} s runs: {', '.join(text for text, _ in checks)} -> {status}"
 
 
 # --- the benchmark ----------------------------------------------------------------------------
 
 def compare(users: int, seconds: int, rounds: int, port: int, loadgen: Path,
-            server: subprocess.Popen) -> (Run, Run):
-    """`rounds` runs of each tool at one concurrency, alternating which goes first; their medians."""
-    runs: Dict[str, List[Run]] = {"wrk": [], "loadgen": []}
+            server: subprocess.Popen) -> Comparison:
+    """`rounds` runs of each tool at one concurrency, alternating which goes first."""
+    runs: dict[str, list[Run]] = {"wrk": [], "loadgen": []}
     for n in range(rounds):
         order = ["wrk", "loadgen"] if n % 2 == 0 else ["loadgen", "wrk"]
         for tool in order:
@@ -278,7 +309,7 @@ def compare(users: int, seconds: int, rounds: int, port: int, loadgen: Path,
             print(f"  {users:>5} users, round {n + 1}, {tool:<7} {run.rps:>9,.0f} req/s  p50 {run.p50_ms:.3f} "
                   f"p99 {run.p99_ms:.3f} ms  CPU {run.cpu_s:.2f} s", file=sys.stderr, flush=True)
             time.sleep(1)  # let the server settle between runs
-    return median_run(runs["wrk"]), median_run(runs["loadgen"])
+    return compared(runs["wrk"], runs["loadgen"])
 
 
 def main() -> int:
@@ -307,21 +338,20 @@ def main() -> int:
         plan = [(users, args.seconds, args.rounds) for users in concurrencies]
         if args.long:
             plan.append((1000, 30, 1))
-        results = [(seconds, *compare(users, seconds, rounds, port, loadgen, server))
-                   for users, seconds, rounds in plan]
+        results = [compare(users, seconds, rounds, port, loadgen, server) for users, seconds, rounds in plan]
     finally:
         if server is not None:
             stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
 
     rows = [HEADER]
-    for seconds, wrk, ours in results:
-        rows += [row(wrk, seconds), row(ours, seconds), ratio_row(wrk, ours, seconds)]
+    for c in results:
+        rows += [row(c.wrk), row(c.ours), ratio_row(c)]
     print()
     print_table(rows)
     print()
-    for seconds, wrk, ours in results:
-        print(f"{verdict(wrk, ours)}  ({seconds} s runs)")
+    for c in results:
+        print(verdict(c))
     return 0
 
 

@@ -58,11 +58,14 @@ func newReporter(out io.Writer, recorders []*recorder, began time.Time) *reporte
 	return &reporter{out: json.NewEncoder(out), recorders: recorders, began: began}
 }
 
-// tick reports the requests completed since the previous tick.
-func (r *reporter) tick(activeUsers int64) error {
+func (r *reporter) drain() {
 	for _, rec := range r.recorders {
 		rec.drainInto(&r.interval)
 	}
+}
+
+// writeTick reports the interval drained so far, and starts the next.
+func (r *reporter) writeTick(activeUsers int64) error {
 	h := &r.interval.latency
 	line := tickLine{
 		Type:     "tick",
@@ -83,10 +86,19 @@ func (r *reporter) tick(activeUsers int64) error {
 	return r.out.Encode(line)
 }
 
-// finish reports the last, partial interval and then the whole run.
+// tick reports the requests completed since the previous tick.
+func (r *reporter) tick(activeUsers int64) error {
+	r.drain()
+	return r.writeTick(activeUsers)
+}
+
+// finish reports the last, partial interval (unless there is nothing to say) and then the whole run.
 func (r *reporter) finish(activeUsers int64, users int) error {
-	if err := r.tick(activeUsers); err != nil {
-		return err
+	r.drain()
+	if r.interval.requests > 0 || activeUsers > 0 {
+		if err := r.writeTick(activeUsers); err != nil {
+			return err
+		}
 	}
 	elapsed := time.Since(r.began)
 	h := &r.total.latency
