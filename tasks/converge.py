@@ -14,6 +14,7 @@ class Progress:
     desired: int
     error: Optional[str] = None
     blocked: Optional[str] = None  # why a task waits to be placed; fatal only if it lasts
+    note: Optional[str] = None  # done, but with something the user should know
 
     @property
     def failed(self) -> bool:
@@ -36,8 +37,10 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     A task on a node that is down keeps its last reported state forever; it is not waited for.
     rollback: we asked for a rollback, so a completed one is the goal rather than a failure.
     """
-    tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
     spec = service["Spec"]
+    lost = [t for t in tasks if t.get("NodeID") in down_nodes and t["Status"]["State"] in ACTIVE
+            and of_spec(t, spec.get("TaskTemplate") or {})]
+    tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
     update = service.get("UpdateStatus") or {}
     current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
     wanted = [t for t in current if t.get("DesiredState") == "running"]
@@ -65,7 +68,14 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     # The engine watches new tasks for UpdateConfig.Monitor before it calls an update done;
     # a task that dies in that window is rolled back, so we wait it out too.
     settling = state != "rollback_completed" if rollback else state == "updating"
-    done = len(running) == desired == len(wanted) and not stale and not settling
+    placed = len(running) == desired == len(wanted) and not stale
+    if placed and settling and lost and not rollback:
+        # The engine replaced a new task that was on a node that went down, and its update record waits
+        # for that lost task: it says "updating" until the node is back or removed, however well it runs.
+        return Progress(True, len(running), desired, note=(
+            f"every task runs; the engine's update record waits on {len(lost)} task(s) on a node that is down, "
+            f"and completes once that node is back or removed"))
+    done = placed and not settling
     # During a stop-first update the new task waits for the old one's port: that is not a failure.
     blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
     return Progress(done, len(running), desired, blocked=blocked)

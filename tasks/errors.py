@@ -1,5 +1,6 @@
 """One error type for everything a user can fix, and the edge that turns it into an exit."""
 import functools
+import re
 import signal
 import sys
 import threading
@@ -125,6 +126,9 @@ def _config_error(kind, value, tb, defaults=None):
         return ""
     if kind.__name__ == "AmbiguousMergeError":
         return explain_merge_error(_config_layers(defaults() if defaults else {}))
+    if kind.__name__ == "UnknownFileType":  # "Config files of type '' (from file 'x') are not supported! ..."
+        named = re.search(r"from file '([^']*)'", str(value))
+        return f"error: config file {named.group(1) if named else ''}: its name must end in .yaml, .yml, .json or .py"
     if "yaml" in name or kind.__name__ == "JSONDecodeError":
         where = getattr(value, "problem_mark", None)
         place = f"{where.name}, line {where.line + 1}" if where else "config file"

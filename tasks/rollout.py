@@ -65,7 +65,8 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
             raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
         if progress.done:
             what = "rolled back" if rollback else "converged"
-            print(f"{name}: {what}, {progress.running}/{progress.desired} running")
+            print(f"{name}: {what}, {progress.running}/{progress.desired} running"
+                  + (f" ({progress.note})" if progress.note else ""))
             return
         if (progress.running, progress.desired) != last:
             print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")

@@ -103,11 +103,13 @@ class Project:
         self.extra_env = {}
         self.all_output = []  # everything every inv call printed, for the no-secrets checks
 
-    def add_service(self, source: str, **fields) -> str:
-        """Copy a sample service to the temp dir and configure it under a unique name."""
-        name = f"it{SUFFIX}-{source.split('-')[0]}"
-        if name not in self.names:
+    def add_service(self, source: str, suffix: str = "", **fields) -> str:
+        """Copy a sample service to the temp dir and configure it under a unique name (plus `suffix`, for a
+        service of its own in a project that tests share)."""
+        name = f"it{SUFFIX}-{source.split('-')[0]}{suffix}"
+        if not (self.tmp / "src" / source).exists():
             shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
+        if name not in self.names:
             self.names.append(name)
         self.config["services"][name] = {"path": str(self.tmp / "src" / source), **fields}
         return name

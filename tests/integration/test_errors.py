@@ -2,6 +2,7 @@
 import socket
 import subprocess
 import sys
+import time
 
 from helpers import ROOT, assert_one_line_error, free_port
 
@@ -119,3 +120,65 @@ def test_flags_that_are_not_numbers(project):
                        (("image.run", "--service", name, "--port", "http"), "--port"),
                        (("lab.up", "--nodes", "-1"), "--nodes")):
         assert_one_line_error(project.inv(*args, check=False), flag)
+
+
+def test_config_files_invoke_cannot_merge_or_read_are_one_line(project, tmp_path):
+    project.add_service("quotes-service", port=8080)
+    for name, text, message in (
+        ("list.yaml", "services: [a, b]\n", "list.yaml: `services` must be a mapping of settings, got list"),
+        ("string.yaml", "services: hello\n", "string.yaml: `services` must be a mapping of settings, got str"),
+        ("deploy.yaml", "deploy: 5\n", "deploy.yaml: `deploy` must be a mapping of settings, got int 5"),
+        ("no-suffix", "deploy: {}\n", "no-suffix: its name must end in .yaml, .yml, .json or .py"),
+    ):
+        bad = tmp_path / name
+        bad.write_text(text)
+        result = subprocess.run([sys.executable, "-m", "invoke", "-f", str(bad), "build"], cwd=ROOT,
+                                capture_output=True, text=True, env=project.environ())
+        result.output = result.stdout + result.stderr
+        assert_one_line_error(result, message)
+
+
+def test_a_service_path_outside_the_project_is_refused(project):
+    name = project.add_service("quotes-service", port=8080)
+    project.config["services"][name]["path"] = "../.."
+    result = project.inv("build", "--service", name, check=False)
+    assert_one_line_error(result, f"services.{name}.path: ../.. is outside the project root")
+
+
+def test_an_env_file_that_is_not_utf8(project):
+    project.add_service("quotes-service", port=8080)
+    project.env_file.write_bytes(b"MANAGER_IP=127.0.0.1\nREGISTRY_PASSWORD=caf\xe9\n")
+    result = project.inv("deploy", check=False)
+    assert_one_line_error(result, ".env is not UTF-8 text (byte 0xe9 on line 2)")
+
+
+def test_a_service_flag_that_names_no_service(project):
+    project.add_service("quotes-service", port=8080)
+    for empty in ("", " , "):
+        result = project.inv("redeploy", "--service", empty, check=False)
+        assert_one_line_error(result, f"--service {empty!r} names no service; known services:")
+
+
+def test_two_services_on_one_published_port_are_refused_before_any_change(swarm):
+    port = free_port()
+    first = swarm.add_service("accountservice", port=6767, publish=port, publish_mode="edge")
+    second = swarm.add_service("quotes-service", port=8080, publish=port)
+    result = swarm.inv("redeploy", "--service", f"{first},{second}", check=False)
+    assert_one_line_error(result, f"services.{first} and services.{second} both publish port {port}")
+    assert swarm.service(first) is None and swarm.service(second) is None
+
+
+def test_a_platform_no_node_runs_is_refused_before_compiling(swarm):
+    name = swarm.add_service("quotes-service", port=8080)
+    swarm.config["build"]["platforms"] = "linux/amd64,windows/amd64"
+    started = time.monotonic()
+    result = swarm.inv("redeploy", "--service", name, check=False)
+    assert_one_line_error(result, "build.platforms has windows/amd64, but the swarm's nodes run linux")
+    assert time.monotonic() - started < 10 and not (swarm.tmp / "dist").exists()
+
+
+def test_a_dry_build_says_it_would_build(project):
+    name = project.add_service("quotes-service", port=8080)
+    result = project.inv("build", "--service", name, dry=True)
+    assert f"[dry] would build {project.tmp / 'dist' / name}-linux-amd64" in result.output
+    assert "\nbuilt " not in result.output and not (project.tmp / "dist").exists()

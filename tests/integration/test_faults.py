@@ -10,9 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import (Poller, assert_one_line_error, edit, free_port, http_get, read_until, running_image, start_inv,
-                     version, wait_for)
 
+from helpers import (
+    Poller,
+    assert_one_line_error,
+    edit,
+    free_port,
+    http_get,
+    read_until,
+    running_image,
+    start_inv,
+    version,
+    wait_for,
+)
 from tasks import lock
 
 PERSON = '{"id":"10000","name":"Person_0"}\n'

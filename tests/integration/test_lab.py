@@ -1,6 +1,9 @@
 """A real 3-node swarm of netns machines: redeploy across nodes, overlay between nodes, node loss, ssh driver."""
 import json
+import os
 import re
+import signal
+import stat
 import subprocess
 from pathlib import Path
 
@@ -9,13 +12,17 @@ import pytest
 
 from helpers import (
     SUFFIX,
+    Poller,
     Project,
     assert_one_line_error,
+    edit,
     free_port,
     get_in_container,
     http_get,
     httpget_image,
+    read_until,
     running_registry,
+    start_inv,
     wait_for,
 )
 
@@ -79,6 +86,9 @@ def alive(pid: int) -> bool:
 
 
 def test_lab_forms_a_three_node_swarm(lab):
+    assert stat.S_IMODE(lab.machines_dir.stat().st_mode) == 0o700  # made by lab.up: keys live there
+    tokens = sorted(p.name for p in (lab.tmp / "swarm").iterdir())
+    assert tokens == [f"join-tokens-{MANAGER}.json"]  # the host's swarm keeps its own file
     machines = records(lab)
     assert [m["name"] for m in machines] == [f"{PREFIX}-1", f"{PREFIX}-2", f"{PREFIX}-3"]
     nodes = client_of(machines[0]).api.nodes()
@@ -242,3 +252,92 @@ def test_drain_activate_leave_and_join_again(lab):
     assert "already in the swarm, no change" in lab.inv("swarm.join", worker["name"]).output
     wait_for(lambda: sorted(n["Status"]["State"] for n in manager.api.nodes()) == ["ready"] * 3, 30,
              "the rejoined node to be ready")
+
+
+def test_dry_lab_up_plans_new_machines_on_distinct_addresses_and_creates_nothing(lab, tmp_path):
+    other = Project(tmp_path, lab.engine)
+    other.extra_env = {"MACHINES_DIR": str(tmp_path / "machines")}
+    other.config["lab"] = {"prefix": f"{PREFIX}dry", "nodes": 2}
+    result = other.inv("lab.up", "--nodes", "2", dry=True)
+    addresses = re.findall(r"would create netns machine \S+ at (10\.77\.0\.\d+)", result.output)
+    taken = {m["host"] for m in records(lab)}
+    assert len(set(addresses)) == 2 and not set(addresses) & taken, result.output
+    assert f"[dry] would initialise a swarm on {PREFIX}dry-1" in result.output
+    assert not (tmp_path / "machines").exists()
+
+
+def test_a_node_whose_engine_dies_during_a_rollout(lab):
+    """lab-3's engine is killed while the rollout replaces tasks. Swarm's own bookkeeping of such an update
+    varies from run to run (it may finish, or lose track of a slot), so either the rollout converges on the
+    nodes that are up, or it is rolled back with one line saying why. Either way the edge on the manager
+    answers throughout, and a rerun once the node is back deploys the release."""
+    from invoke import Context
+
+    from tasks import netns
+
+    port = free_port()
+    name = lab.add_service("accountservice", "-lost", port=6767, publish=port, publish_mode="edge", replicas=3,
+                           smoke="/accounts/10000")
+    lab.names.append(f"{name}-edge")
+    rename_accounts(lab, "Before_")
+    lab.inv("redeploy", "--service", name)
+    victim = records(lab)[2]
+    rename_accounts(lab, "During_")
+    url = f"http://{records(lab)[0]['host']}:{port}/accounts/10000"
+    try:
+        with Poller(url, 0.1) as poller:
+            run = start_inv(lab, "redeploy", "--service", name, "--timeout", "30")
+            read_until(run, f"{name}: 0/3 tasks of the new spec running", 120)
+            netns.stop_engine(Context(), victim["extras"])
+            out, _ = run.communicate(timeout=180)
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        if run.returncode == 0:
+            assert f"{name}: converged, 3/3 running" in out and not errors, out
+        else:
+            assert run.returncode == 1 and len(errors) == 1 and "Traceback" not in out, out
+            assert "was rolled back to its previous release, which runs again" in errors[0], out
+        assert poller.failures == [] and len(poller.answers) > 20
+    finally:
+        lab.inv("machine.provision", victim["name"])
+    manager = client_of(records(lab)[0])
+    wait_for(lambda: all(n["Status"]["State"] == "ready" for n in manager.api.nodes()), 60, "the node to be back")
+    lab.inv("redeploy", "--service", name)
+    assert http_get(url) == '{"id":"10000","name":"During_0"}\n'
+    assert lock_free(manager)
+
+
+def test_the_manager_engine_stopping_mid_rollout_is_one_line_and_the_rerun_reports_the_update(lab):
+    """The swarm's only manager stops (SIGTERM, as `systemctl stop docker` does) under a running redeploy."""
+
+    from tasks import netns
+
+    name = lab.add_service("quotes-service", "-stopped", port=8080)
+    lab.inv("redeploy", "--service", name)
+    edit(lab, "quotes-service", 'log.Println("Starting quotes-service")',
+         'time.Sleep(3 * time.Second)\n\tlog.Println("Starting quotes-service")')
+    manager = records(lab)[0]
+    run = start_inv(lab, "redeploy", "--service", name)
+    try:
+        read_until(run, f"{name}: 0/1 tasks of the new spec running", 120)
+        os.kill(manager["extras"]["pids"]["dockerd"], signal.SIGTERM)
+        out, _ = run.communicate(timeout=120)
+    finally:
+        run.kill()
+        wait_for(lambda: not netns.engine_running(manager["extras"]), 60, "the manager's engine to stop")
+        lab.inv("machine.provision", manager["name"])
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert run.returncode == 1 and len(errors) == 1 and "Traceback" not in out, out
+    assert "may be left mid-update" in errors[0] and "`inv redeploy` waits for that update" in errors[0]
+    assert "not a swarm manager. Use" not in out
+    client = client_of(records(lab)[0])
+    wait_for(lambda: client.api.inspect_service(name), 90, "the manager to answer again")
+    rerun = lab.inv("redeploy", "--service", name)
+    assert f"{name}: no change" in rerun.output or f"{name}: converged" in rerun.output, rerun.output
+    assert lock_free(client)
+
+
+def lock_free(client) -> bool:
+    from tasks import lock
+
+    return lock.holder(client) is None
+

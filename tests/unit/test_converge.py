@@ -117,3 +117,12 @@ def test_a_global_service_is_done_when_every_task_the_engine_made_runs():
     assert converge.evaluate(glob, tasks).done
     assert converge.evaluate(glob, tasks).desired == 2
     assert not converge.evaluate(glob, tasks + [task(TEMPLATE, "running", "starting")]).done
+
+
+def test_an_update_waiting_on_a_task_of_a_lost_node_is_done_when_every_task_runs_elsewhere():
+    lost = {**task(TEMPLATE, "shutdown", "assigned"), "NodeID": "down1"}
+    tasks = [task(TEMPLATE, "running", "running"), task(TEMPLATE, "running", "running"), lost,
+             task(OLD, "shutdown", "shutdown")]
+    p = converge.evaluate(service(2, "updating"), tasks, down_nodes={"down1"})
+    assert p.done and "waits on 1 task(s) on a node that is down" in p.note
+    assert not converge.evaluate(service(2, "updating"), tasks[:2], down_nodes={"down1"}).done  # the monitor window
