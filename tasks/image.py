@@ -97,13 +97,16 @@ def context_tar(dockerfile: bytes, files: dict) -> io.BytesIO:
     return buf
 
 
-def push_result(events) -> str:
-    """The pushed digest from a push stream; any error in the stream raises (the SDK does not)."""
+def push_result(events, say=print) -> str:
+    """The pushed digest from a push stream; any error in the stream raises (the SDK does not).
+    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it."""
     digest = ""
     for event in events:
         if "error" in event or "errorDetail" in event:
             detail = event.get("errorDetail", {}).get("message") or event.get("error")
             raise PipelineError(f"push failed: {environment.redact(str(detail))}")
+        if str(event.get("status", "")).startswith("Retrying in"):
+            say(f"push: a layer upload failed; the engine is {event['status'][0].lower()}{event['status'][1:]}")
         digest = event.get("aux", {}).get("Digest", digest)
     if not digest:
         raise PipelineError("push finished without a digest; the registry did not accept the image")
@@ -258,7 +261,10 @@ def push_one(c, cfg, image: Image) -> Image:
     with engine.errors(f"pushing {image.ref}"):
         for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
             events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
-            digest = push_result(events)
+            try:
+                digest = push_result(events)
+            except PipelineError as e:
+                raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
     print(f"pushed {image.ref} ({digest})")
     return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
 

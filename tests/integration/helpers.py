@@ -39,23 +39,91 @@ def wait_for(check, timeout: float, what: str):
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
+class Registry:
+    """Debian's docker-registry on a free port, with its storage in `tmp`; it can be stopped and started
+    again on the same port and storage. Never skipped: CI installs it."""
+
+    def __init__(self, tmp: Path, listen: str):
+        self.binary = shutil.which("docker-registry")
+        if not self.binary:
+            pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
+        self.port = free_port()
+        self.config = tmp / f"registry-{self.port}.yml"
+        self.config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n"
+                               f"    rootdirectory: {tmp / f'registry-{self.port}'}\n"
+                               f"http:\n  addr: {listen}:{self.port}\n")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "serve", str(self.config)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(lambda: http_get(f"http://127.0.0.1:{self.port}/v2/") is not None, 20, "the registry")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @contextlib.contextmanager
 def running_registry(tmp: Path, listen: str):
-    """Debian's docker-registry on a free port; yields the port. Never skipped: CI installs it."""
-    binary = shutil.which("docker-registry")
-    if not binary:
-        pytest.fail("docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)")
-    port = free_port()
-    config = tmp / f"registry-{port}.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp / f'registry-{port}'}\n"
-                      f"http:\n  addr: {listen}:{port}\n")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A registry for the length of the block; yields its port."""
+    registry = Registry(tmp, listen)
+    registry.start()
     try:
-        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/v2/") is not None, 20, "the registry")
-        yield port
+        yield registry.port
     finally:
-        proc.terminate()
-        proc.wait(10)
+        registry.stop()
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback in front of `port`. Once `cut_when(marker, action)` is armed, the first
+    client request holding `marker` runs `action` (e.g. stop the registry behind it) and is cut off."""
+
+    def __init__(self, port: int):
+        self.target, self.marker, self.action = port, None, None
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_when(self, marker: bytes, action):
+        self.marker, self.action = marker, action
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+        self._pipe(client, upstream, watch=True)
+
+    def _pipe(self, source, sink, watch=False):
+        try:
+            while data := source.recv(65536):
+                if watch and self.marker and self.marker in data:
+                    action, self.marker = self.action, None
+                    action()
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+    def close(self):
+        self.listener.close()
 
 
 def httpget_image(engine, tmp: Path, tag: str) -> str:

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from helpers import (
+    CuttingProxy,
     Poller,
+    Registry,
     assert_one_line_error,
     edit,
     free_port,
@@ -262,3 +264,29 @@ def test_a_full_dist_directory_is_one_line_and_deploys_nothing(swarm, edged, mou
     swarm.inv("redeploy", "--service", name)  # the same dist directory, with room now
     assert http_get(url) == '{"id":"10000","name":"Full_0"}\n'
     assert_left_clean(swarm, name)
+
+
+# --- the registry stopping in the middle of a push ---------------------------------------------------------
+
+def test_the_registry_stopping_mid_push_deploys_nothing_and_the_rerun_recovers(swarm, tmp_path):
+    registry = Registry(tmp_path, "127.0.0.1")
+    registry.start()
+    proxy = CuttingProxy(registry.port)
+    try:
+        swarm.config["image"]["registry"] = f"127.0.0.1:{proxy.port}"
+        name, url = deployed(swarm, "edge")
+        before = version(swarm, name)
+        edit(swarm, "accountservice", '"Person_"', '"Pushed_"')
+        proxy.cut_when(b"/blobs/uploads/", registry.stop)  # the first new layer's upload
+        with Poller(url, TEN_PER_SECOND) as poller:
+            result = swarm.inv("redeploy", "--service", name, check=False)
+        assert_one_line_error(result, f"pushing 127.0.0.1:{proxy.port}/it/{name}:")
+        assert version(swarm, name) == before and poller.failures == []
+        assert lock.holder(swarm.engine) is None
+        registry.start()
+        swarm.inv("redeploy", "--service", name)
+        assert http_get(url) == '{"id":"10000","name":"Pushed_0"}\n'
+        assert_left_clean(swarm, name)
+    finally:
+        proxy.close()
+        registry.stop()
