@@ -25,7 +25,7 @@ from tasks import (
 )
 from tasks.errors import Interrupted, PipelineError, task
 
-DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}}
+DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": lock.TTL, "lock": lock.LOCK_NAME}}
 
 
 @dataclass
@@ -203,7 +203,7 @@ def locked(c, cfg, what: str):
     if output.is_dry(c):
         yield
         return
-    with lock.held(engine.client(cfg.target_url), what, cfg.lock_ttl):
+    with lock.held(engine.client(cfg.target_url), what, cfg.lock_ttl, cfg.lock_name):
         yield
 
 

@@ -144,11 +144,12 @@ def release(client, name: str = LOCK_NAME) -> Optional[Holder]:
 @task(help={"manager": swarm.MANAGER_HELP})
 def unlock(c, manager=None):
     """Release the deploy lock, whoever holds it (e.g. a killed `redeploy`)."""
-    client = engine.client(settings.load(c, manager).target_url)
-    current = holder(client, LOCK_NAME)  # looked up when called, so a test can point it at a lock of its own
+    cfg = settings.load(c, manager)
+    client = engine.client(cfg.target_url)
+    current = holder(client, cfg.lock_name)
     if current is not None:
         message = f"release the deploy lock held by {current.user}@{current.host} (pid {current.pid})"
-        current = output.act(c, message, release, client, LOCK_NAME)
+        current = output.act(c, message, release, client, cfg.lock_name)
         if output.is_dry(c):
             return
     now = dt.datetime.now(UTC)

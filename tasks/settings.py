@@ -3,6 +3,7 @@
 Defaults live next to the collection that owns them (DEFAULTS in build.py,
 image.py, swarm.py, deploy.py); invoke.yaml, `-f FILE` and INVOKE_* override them.
 """
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -22,6 +23,7 @@ class Settings:
     timeout: float
     services: dict
     lock_ttl: float = 900.0
+    lock_name: str = "goswarm-deploy-lock"  # projects that share a swarm but no service may each take their own
     manager: Optional[machines.Machine] = None  # the swarm manager, when it is a machine
     root: Path = Path(".")  # the project: service paths, dist/ and .swarm/ are below it
     dockerfile: Path = environment.SOURCE_DIR / "Dockerfile"  # for services without their own
@@ -81,6 +83,13 @@ def seconds(where: str, value) -> float:
     return number
 
 
+def lock_name(value) -> str:
+    """A swarm config name: what the engine accepts."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", value):
+        raise ConfigError(f"deploy.lock must be a name of letters, digits, '.', '_' and '-', got {value!r}")
+    return value
+
+
 def load(c, manager: Optional[str] = None) -> Settings:
     """`manager` (a --manager flag) wins over the swarm.manager config key."""
     cfg = plain(c.config)
@@ -102,6 +111,7 @@ def load(c, manager: Optional[str] = None) -> Settings:
         dist=root / str(build.get("dist") or "dist"),
         timeout=seconds("deploy.timeout", deploy.get("timeout", 60)),
         lock_ttl=seconds("deploy.lock_ttl", deploy.get("lock_ttl", 900)),
+        lock_name=lock_name(deploy.get("lock") or "goswarm-deploy-lock"),
         services=config.parse_services(cfg.get("services"), root),
         manager=machines.load(manager_name) if manager_name else None,
         root=root,

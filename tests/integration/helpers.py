@@ -1,6 +1,7 @@
 """What the integration tests share: a throw-away project over the real tasks, a real registry, clients
 that poll a service, and the checks every fault test makes."""
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = f"{os.getpid() % 100000}"
+LOCKS = itertools.count(1)
 
 
 def free_port() -> int:
@@ -158,11 +160,12 @@ class Project:
         self.tmp = tmp
         self.engine = engine
         self.network = f"it-net-{SUFFIX}"
+        self.lock = f"it-lock-{SUFFIX}-{next(LOCKS)}"  # its own deploy lock: projects may deploy side by side
         self.config = {
             "image": {"prefix": "it"},
             "build": {"dist": str(tmp / "dist")},
             "swarm": {"network": self.network, "state_dir": str(tmp / "swarm")},
-            "deploy": {"timeout": 60},
+            "deploy": {"timeout": 60, "lock": self.lock},
             "services": {},
         }
         self.env_file = tmp / ".env"

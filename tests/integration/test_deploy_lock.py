@@ -179,9 +179,8 @@ def test_a_config_that_is_no_lock_is_left_alone(engine, name):
 
 
 def test_the_unlock_task_says_what_it_would_do_then_does_it(engine, name, monkeypatch, capsys):
-    monkeypatch.setattr(lock, "LOCK_NAME", name)
     monkeypatch.setenv("DOCKER_HOST", os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
-    config = Config(runtime_path=str(ROOT / "invoke.yaml"), overrides={"run": {"dry": True}})
+    config = Config(runtime_path=str(ROOT / "invoke.yaml"), overrides={"run": {"dry": True}, "deploy": {"lock": name}})
     config.load_runtime()
     plant(engine, name, pid=777)
 

@@ -65,7 +65,7 @@ def slow_start(swarm, seconds: int, prefix: str):
 def assert_left_clean(project, name: str):
     """No lock, no trial container of this service, and the service settled with every task running."""
     engine = project.engine
-    assert lock.holder(engine) is None, "the deploy lock was left behind"
+    assert lock.holder(engine, project.lock) is None, "the deploy lock was left behind"
     assert not engine.api.containers(all=True, filters={"label": f"io.goswarm.trial={name}"}), "a trial was left"
     service = project.service(name)
     assert (service.get("UpdateStatus") or {}).get("State") in (None, "completed", "rollback_completed")
@@ -282,7 +282,7 @@ def test_the_registry_stopping_mid_push_deploys_nothing_and_the_rerun_recovers(s
             result = swarm.inv("redeploy", "--service", name, check=False)
         assert_one_line_error(result, f"pushing 127.0.0.1:{proxy.port}/it/{name}:")
         assert version(swarm, name) == before and poller.failures == []
-        assert lock.holder(swarm.engine) is None
+        assert lock.holder(swarm.engine, swarm.lock) is None
         registry.start()
         swarm.inv("redeploy", "--service", name)
         assert http_get(url) == '{"id":"10000","name":"Pushed_0"}\n'

@@ -303,7 +303,7 @@ def test_a_node_whose_engine_dies_during_a_rollout(lab):
     wait_for(lambda: all(n["Status"]["State"] == "ready" for n in manager.api.nodes()), 60, "the node to be back")
     lab.inv("redeploy", "--service", name)
     assert http_get(url) == '{"id":"10000","name":"During_0"}\n'
-    assert lock_free(manager)
+    assert lock_free(manager, lab.lock)
 
 
 def test_the_manager_engine_stopping_mid_rollout_is_one_line_and_the_rerun_reports_the_update(lab):
@@ -333,11 +333,11 @@ def test_the_manager_engine_stopping_mid_rollout_is_one_line_and_the_rerun_repor
     wait_for(lambda: client.api.inspect_service(name), 90, "the manager to answer again")
     rerun = lab.inv("redeploy", "--service", name)
     assert f"{name}: no change" in rerun.output or f"{name}: converged" in rerun.output, rerun.output
-    assert lock_free(client)
+    assert lock_free(client, lab.lock)
 
 
-def lock_free(client) -> bool:
+def lock_free(client, name: str) -> bool:
     from tasks import lock
 
-    return lock.holder(client) is None
+    return lock.holder(client, name) is None
 

@@ -127,7 +127,7 @@ def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_rel
     edit(swarm, "accountservice", '"Person_"', '"Locked_"')
     first = start_inv(swarm, "redeploy", "--service", name)
     try:
-        wait_for(lambda: lock.holder(engine) is not None, 30, "the first redeploy to take the lock")
+        wait_for(lambda: lock.holder(engine, swarm.lock) is not None, 30, "the first redeploy to take the lock")
         started = time.monotonic()
         second = swarm.inv("redeploy", "--service", name, check=False)
         assert time.monotonic() - started < 2
@@ -138,10 +138,10 @@ def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_rel
         assert first.returncode == 0, out
     finally:
         first.kill()
-    assert lock.holder(engine) is None
+    assert lock.holder(engine, swarm.lock) is None
     assert http_get(url) == '{"id":"10000","name":"Locked_0"}\n'
     # A lock whose holder is gone without releasing it (here: another host's, not yet expired).
-    with lock.held(engine, "a run on a machine that crashed"):
+    with lock.held(engine, "a run on a machine that crashed", name=swarm.lock):
         refused = swarm.inv("redeploy", "--service", name, check=False)
         assert "a run on a machine that crashed" in refused.stderr
         released = swarm.inv("deploy.unlock")
@@ -163,7 +163,7 @@ def test_ctrl_c_during_the_wait_leaves_the_update_going_and_says_so(swarm, accou
     assert "Traceback" not in out
     assert f"interrupted: {name} " in out
     assert "updating on its own" in out or "had finished updating" in out, out
-    assert lock.holder(engine) is None, "the lock was not released"
+    assert lock.holder(engine, swarm.lock) is None, "the lock was not released"
     # The engine finishes the update by itself.
     wait_for(lambda: http_get(url) == '{"id":"10000","name":"Interrupted_0"}\n', 60, "the update to finish")
     wait_for(lambda: swarm.service(name)["UpdateStatus"]["State"] == "completed", 30, "the update to complete")
