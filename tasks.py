@@ -1,13 +1,10 @@
-"""Invoke entry point: `inv --list` shows the collections.
+"""Invoke's entry point in this repository: `inv --list` shows the collections.
 
-Invoke imports this file as the module `tasks`. Giving it a `__path__` turns
-it into a package whose submodules live in tasks/, so `tasks.build` resolves
-the same way under `inv` and under pytest (tasks/ has no __init__.py).
+The collections live in the goswarm package (goswarm/tasks/), so that the installed `goswarm` command
+runs the very same tasks; this file hands them to `inv`, rooted at this directory.
 """
 from pathlib import Path
 
-__path__ = [str(Path(__file__).with_name("tasks"))]
+from goswarm import cli
 
-from tasks.collection import namespace  # noqa: E402
-
-ns = namespace()
+ns = cli.inv_namespace(Path(__file__).resolve().parent)

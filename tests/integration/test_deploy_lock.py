@@ -19,9 +19,10 @@ import docker
 import pytest
 from invoke import Config, Context
 
+from goswarm.errors import PipelineError
+from goswarm.ops import lock
+from goswarm.tasks.deploy import unlock
 from helpers import ROOT, SUFFIX
-from tasks import lock
-from tasks.errors import PipelineError
 
 UTC = dt.timezone.utc
 OTHER_HOST = "ci-runner-7"
@@ -57,7 +58,7 @@ def dead_pid() -> int:
 
 HOLDER = """
 import sys, docker
-from tasks import lock
+from goswarm.ops import lock
 with lock.held(docker.from_env(), sys.argv[2], 60, name=sys.argv[1]):
     print("held", flush=True)
     sys.stdin.readline()
@@ -88,7 +89,7 @@ def test_a_second_run_is_refused_within_2s_naming_the_holder(engine, name, other
     assert message.startswith(f"deploy lock is held by {getpass.getuser()}@{socket.gethostname()} "
                               f"(pid {other_run.pid}) since ")
     assert ": redeploy accountservice,quotes-service; expires in " in message
-    assert message.endswith("; wait for it, or release it with `inv deploy.unlock`")
+    assert message.endswith("; wait for it, or release it with `goswarm deploy.unlock`")
     assert lock.holder(engine, name).pid == other_run.pid  # the refused run left it alone
 
     other_run.stdin.close()  # the other run ends normally and releases its lock
@@ -184,16 +185,16 @@ def test_the_unlock_task_says_what_it_would_do_then_does_it(engine, name, monkey
     config.load_runtime()
     plant(engine, name, pid=777)
 
-    lock.unlock(Context(config))
+    unlock(Context(config))
     assert capsys.readouterr().out == f"[dry] would release the deploy lock held by deployer@{OTHER_HOST} (pid 777)\n"
     assert lock.holder(engine, name) is not None
 
     config.run.dry = False
-    lock.unlock(Context(config))
+    unlock(Context(config))
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"-> release the deploy lock held by deployer@{OTHER_HOST} (pid 777)"
     assert out[1].startswith(f"released the deploy lock held by deployer@{OTHER_HOST} (pid 777) since ")
     assert lock.holder(engine, name) is None
 
-    lock.unlock(Context(config))
+    unlock(Context(config))
     assert capsys.readouterr().out == "no deploy lock is held\n"

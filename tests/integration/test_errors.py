@@ -71,7 +71,7 @@ def test_malformed_config_file(project, tmp_path):
 def test_invoke_variable_of_the_wrong_type(project):
     project.add_service("quotes-service", port=8080)
     result = project.inv("deploy", env={"INVOKE_DEPLOY_TIMEOUT": "soon"}, check=False)
-    assert_one_line_error(result, "INVOKE_* environment variable", "'soon'")
+    assert_one_line_error(result, "an environment variable (INVOKE_*) does not fit its config key", "'soon'")
 
 
 def test_malformed_env_file(project):

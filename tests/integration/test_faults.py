@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from goswarm.ops import lock
 from helpers import (
     CuttingProxy,
     Poller,
@@ -25,7 +26,6 @@ from helpers import (
     version,
     wait_for,
 )
-from tasks import lock
 
 PERSON = '{"id":"10000","name":"Person_0"}\n'
 TEN_PER_SECOND = 0.1

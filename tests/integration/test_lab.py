@@ -128,7 +128,7 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
 
 
 def test_with_a_registry_every_node_pulls_the_pushed_digest(lab):
-    from tasks import netns
+    from goswarm.io import netns
 
     with running_registry(lab.tmp, "0.0.0.0") as port:
         lab.config["image"].update(registry=f"127.0.0.1:{port}", node_registry=f"{netns.GATEWAY}:{port}")
@@ -152,7 +152,8 @@ def test_with_a_registry_every_node_pulls_the_pushed_digest(lab):
 def test_node_loss(lab):
     from invoke import Context
 
-    from tasks import netns
+    from goswarm.io import netns
+    from goswarm.io.shell import Shell
 
     name = lab.add_service("accountservice", port=6767, publish=free_port(), replicas=2, smoke="/accounts/10000")
     lab.inv("redeploy", "--service", name)
@@ -161,7 +162,7 @@ def test_node_loss(lab):
     by_addr = {n["Status"]["Addr"]: n["ID"] for n in manager.api.nodes()}
     busy = {t["NodeID"] for t in manager.api.tasks(filters={"service": name, "desired-state": "running"})}
     victim = next(m for m in machines[1:] if by_addr[m["host"]] in busy)
-    netns.stop_engine(Context(), victim["extras"])
+    netns.stop_engine(Shell(Context().run), victim["extras"])
     try:
         def down():
             out = lab.inv("swarm.status").output
@@ -273,7 +274,8 @@ def test_a_node_whose_engine_dies_during_a_rollout(lab):
     answers throughout, and a rerun once the node is back deploys the release."""
     from invoke import Context
 
-    from tasks import netns
+    from goswarm.io import netns
+    from goswarm.io.shell import Shell
 
     port = free_port()
     name = lab.add_service("accountservice", "-lost", port=6767, publish=port, publish_mode="edge", replicas=3,
@@ -288,7 +290,7 @@ def test_a_node_whose_engine_dies_during_a_rollout(lab):
         with Poller(url, 0.1) as poller:
             run = start_inv(lab, "redeploy", "--service", name, "--timeout", "30")
             read_until(run, f"{name}: 0/3 tasks of the new spec running", 120)
-            netns.stop_engine(Context(), victim["extras"])
+            netns.stop_engine(Shell(Context().run), victim["extras"])
             out, _ = run.communicate(timeout=180)
         errors = [line for line in out.splitlines() if line.startswith("error:")]
         if run.returncode == 0:
@@ -309,7 +311,7 @@ def test_a_node_whose_engine_dies_during_a_rollout(lab):
 def test_the_manager_engine_stopping_mid_rollout_is_one_line_and_the_rerun_reports_the_update(lab):
     """The swarm's only manager stops (SIGTERM, as `systemctl stop docker` does) under a running redeploy."""
 
-    from tasks import netns
+    from goswarm.io import netns
 
     name = lab.add_service("quotes-service", "-stopped", port=8080)
     lab.inv("redeploy", "--service", name)
@@ -337,7 +339,7 @@ def test_the_manager_engine_stopping_mid_rollout_is_one_line_and_the_rerun_repor
 
 
 def lock_free(client, name: str) -> bool:
-    from tasks import lock
+    from goswarm.ops import lock
 
     return lock.holder(client, name) is None
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import invoke
 import pytest
 
+from goswarm.errors import PipelineError
+from goswarm.io import netns
+from goswarm.io.shell import Shell
 from helpers import wait_for
-from tasks import netns
-from tasks.errors import PipelineError
 
 PID = os.getpid() % 1000
 
@@ -73,18 +74,18 @@ def processes_naming(text: str) -> list:
     return found
 
 
-def sh(command: str) -> subprocess.CompletedProcess:
+def shell(command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
-def c():
+def sh():
     try:
         netns.check_supported()
     except PipelineError as e:
         pytest.fail(f"this host cannot run netns machines: {e}")
-    return invoke.Context()
+    return Shell(invoke.Context().run)
 
 
 def keypair(directory: Path, name: str) -> Path:
@@ -94,16 +95,16 @@ def keypair(directory: Path, name: str) -> Path:
 
 
 @pytest.fixture
-def machines(c, tmp_path):
+def machines(sh, tmp_path):
     """make(name) creates a machine; all of them are destroyed afterwards, also when the test failed."""
     key = keypair(tmp_path, "client")
     made = []
 
     def make(name):
-        address = netns.allocate_address(netns.addresses_in_use(c))
+        address = netns.allocate_address(netns.addresses_in_use(sh))
         state = tmp_path / name
         made.append(({"netns": f"goswarm-{name}"}, state))  # destroyed even if create failed half-way
-        made[-1] = (netns.create(c, name, address, state, key.with_suffix(".pub").read_text()), state)
+        made[-1] = (netns.create(sh, name, address, state, key.with_suffix(".pub").read_text()), state)
         return made[-1]
 
     make.key = key
@@ -113,7 +114,7 @@ def machines(c, tmp_path):
         failures = []
         for extras, state in reversed(made):
             try:
-                netns.destroy(c, extras, state)
+                netns.destroy(sh, extras, state)
             except PipelineError as e:
                 failures.append(str(e))
         assert not failures, failures
@@ -143,7 +144,7 @@ def test_a_machine_is_reached_over_ssh_and_runs_its_own_engine(machines, machine
     assert hostname == name
     assert engine_id != engine.info()["ID"]
     for rule in (netns.FORWARD_RULE, netns.ISOLATE_RULE):
-        assert sh(f"iptables -C {rule}").returncode == 0, rule
+        assert shell(f"iptables -C {rule}").returncode == 0, rule
 
     stranger = keypair(tmp_path, "stranger")
     refused = ssh(extras, stranger, "true", known)
@@ -154,17 +155,17 @@ def test_a_machine_is_reached_over_ssh_and_runs_its_own_engine(machines, machine
     assert spoofed.returncode == 255 and "Host key verification failed" in spoofed.stderr
 
 
-def test_an_engine_that_was_killed_starts_again(c, machines, machine, tmp_path):
+def test_an_engine_that_was_killed_starts_again(sh, machines, machine, tmp_path):
     extras, state = machine
     known = tmp_path / "known_hosts"
     first = extras["pids"]["dockerd"]
     assert netns.engine_running(extras)
 
-    netns.stop_engine(c, extras)
+    netns.stop_engine(sh, extras)
     assert not netns.engine_running(extras) and not alive(first)
     assert ssh(extras, machines.key, "docker info", known).returncode != 0
 
-    pid = netns.start_engine(c, extras, state)
+    pid = netns.start_engine(sh, extras, state)
     assert pid != first and netns.engine_running(extras) and extras["pids"]["dockerd"] == pid
     assert ssh(extras, machines.key, "docker info --format '{{.ID}}'", known).returncode == 0
 
@@ -182,24 +183,24 @@ def run_a_container(extras, directory: Path) -> int:
     directory.mkdir()
     (directory / "main.go").write_text(SLEEPER)
     (directory / "Dockerfile").write_text('FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n')
-    built = sh(f"cd {directory} && CGO_ENABLED=0 GO111MODULE=off go build -o sleeper main.go")
+    built = shell(f"cd {directory} && CGO_ENABLED=0 GO111MODULE=off go build -o sleeper main.go")
     assert built.returncode == 0, built.stderr
     docker = f"DOCKER_BUILDKIT=0 docker -H unix://{extras['socket']}"
     for command in (f"{docker} build -q -t sleeper {directory}", f"{docker} run -d --restart always sleeper"):
-        result = sh(command)
+        result = shell(command)
         assert result.returncode == 0, result.stderr
-    pid = int(sh(f"{docker} inspect -f '{{{{.State.Pid}}}}' {result.stdout.strip()}").stdout)
+    pid = int(shell(f"{docker} inspect -f '{{{{.State.Pid}}}}' {result.stdout.strip()}").stdout)
     assert alive(pid)
     return pid
 
 
-def test_destroy_removes_everything_and_can_run_twice(c, machine, tmp_path):
+def test_destroy_removes_everything_and_can_run_twice(sh, machine, tmp_path):
     extras, state = machine
     container = run_a_container(extras, tmp_path / "sleeper")
-    netns.destroy(c, extras, state)
+    netns.destroy(sh, extras, state)
 
-    assert extras["netns"] not in sh("ip netns list").stdout
-    assert sh(f"ip link show {extras['veth']}").returncode != 0
+    assert extras["netns"] not in shell("ip netns list").stdout
+    assert shell(f"ip link show {extras['veth']}").returncode != 0
     assert not any(alive(pid) for pid in (*extras["pids"].values(), container))
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{extras['netns']}"))
     assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -207,32 +208,32 @@ def test_destroy_removes_everything_and_can_run_twice(c, machine, tmp_path):
     assert processes_naming(str(Path(extras["socket"]).parent) + "/") == []  # containerd and shims too
     for path in (extras["data_root"], extras["exec_root"], state):
         assert not Path(path).exists()
-    if not netns.netns_names(sh("ip netns list").stdout):
+    if not netns.netns_names(shell("ip netns list").stdout):
         assert not Path(f"/sys/class/net/{netns.BRIDGE}").exists()
-        assert sh(f"iptables -C {netns.FORWARD_RULE}").returncode != 0
-        assert sh(f"iptables -C {netns.ISOLATE_RULE}").returncode != 0
+        assert shell(f"iptables -C {netns.FORWARD_RULE}").returncode != 0
+        assert shell(f"iptables -C {netns.ISOLATE_RULE}").returncode != 0
 
-    netns.destroy(c, extras, state)
+    netns.destroy(sh, extras, state)
 
 
-def test_a_failure_part_way_undoes_what_was_made(c, tmp_path, monkeypatch):
+def test_a_failure_part_way_undoes_what_was_made(sh, tmp_path, monkeypatch):
     monkeypatch.setattr(netns, "SSHD", "/bin/false")
     name = f"t{PID}f"
-    extras = netns.planned(name, netns.allocate_address(netns.addresses_in_use(c)))
+    extras = netns.planned(name, netns.allocate_address(netns.addresses_in_use(sh)))
     key = keypair(tmp_path, "client").with_suffix(".pub").read_text()
     try:
         with pytest.raises(PipelineError) as failed:
-            netns.create(c, name, extras["address"], tmp_path / name, key)
+            netns.create(sh, name, extras["address"], tmp_path / name, key)
         assert "sshd of" in str(failed.value) and "\n" not in str(failed.value)
-        assert extras["netns"] not in sh("ip netns list").stdout
+        assert extras["netns"] not in shell("ip netns list").stdout
         assert processes_naming(f"/run/goswarm-{name}/") == []
         assert not Path(extras["data_root"]).exists() and not (tmp_path / name).exists()
     finally:
-        netns.destroy(c, extras, tmp_path / name)
+        netns.destroy(sh, extras, tmp_path / name)
 
 
 def test_dry_run_creates_nothing(tmp_path, capsys):
-    dry = invoke.Context(invoke.Config(overrides={"run": {"dry": True}}))
+    dry = Shell(invoke.Context(invoke.Config(overrides={"run": {"dry": True}})).run, dry=True)
     extras = netns.create(dry, f"t{PID}d", "10.77.0.250", tmp_path / "d", "ssh-ed25519 AAAA x")
     assert extras["netns"] == f"goswarm-t{PID}d" and "[dry] would create" in capsys.readouterr().out
     assert not Path(extras["data_root"]).exists() and not (tmp_path / "d").exists()
@@ -243,7 +244,7 @@ def test_two_machines_form_a_swarm_over_the_bridge(machines):
     worker, _ = machines(f"t{PID}b")
 
     def docker(extras, args):
-        result = sh(f"docker -H unix://{extras['socket']} {args}")
+        result = shell(f"docker -H unix://{extras['socket']} {args}")
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from goswarm.ops import lock
 from helpers import (
     Poller,
     edit,
@@ -16,7 +17,6 @@ from helpers import (
     version,
     wait_for,
 )
-from tasks import lock
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_rel
     assert lock.holder(engine, swarm.lock) is None
     assert http_get(url) == '{"id":"10000","name":"Locked_0"}\n'
     # A lock whose holder is gone without releasing it (here: another host's, not yet expired).
-    with lock.held(engine, "a run on a machine that crashed", name=swarm.lock):
+    with lock.held(engine, "a run on a machine that crashed", 60, swarm.lock):
         refused = swarm.inv("redeploy", "--service", name, check=False)
         assert "a run on a machine that crashed" in refused.stderr
         released = swarm.inv("deploy.unlock")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tasks import build, config, platforms
+from goswarm.ops import build
+from goswarm.plan import config, platforms
 
 AMD64 = platforms.Platform("linux", "amd64")
 ARM7 = platforms.Platform("linux", "arm", "v7")

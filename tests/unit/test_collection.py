@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from tasks.collection import namespace
+from goswarm.tasks import namespace
 
 
 def all_tasks(collection, prefix=""):

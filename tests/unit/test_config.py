@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import config
-from tasks.errors import ConfigError, PipelineError
+from goswarm.errors import ConfigError, PipelineError
+from goswarm.plan import config
 
 ROOT = Path("/project")
 GOOD = {"path": "services/a", "port": 6767, "publish": 6767, "smoke": "/health"}

@@ -1,6 +1,6 @@
 import pytest
 
-from tasks import converge
+from goswarm.plan import converge
 
 TEMPLATE = {"ContainerSpec": {"Image": "sha256:new"}, "ForceUpdate": 0}
 OLD = {"ContainerSpec": {"Image": "sha256:old"}, "ForceUpdate": 0}
@@ -95,7 +95,7 @@ def test_a_rollback_that_pauses_fails():
 
 @pytest.mark.parametrize("state, image, words", [
     ("updating", None, "is still updating on its own"),
-    ("updating", None, "inv deploy.rollback --service svc"),
+    ("updating", None, "goswarm deploy.rollback --service svc"),
     ("rollback_started", None, "is rolling back to its previous release on its own"),
     ("completed", None, "had finished updating and runs the new release"),
     ("rollback_completed", None, "was rolled back and runs its previous release"),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import dev
+from goswarm.ops import dev
 
 P = Path("/p")
 ROOTS = {"account": P / "services/account", "quotes": P / "services/quotes", "inner": P / "services/account/inner"}

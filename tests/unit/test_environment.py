@@ -1,7 +1,7 @@
 import pytest
 
-from tasks import environment
-from tasks.errors import ConfigError
+from goswarm.errors import ConfigError
+from goswarm.io import environment
 
 
 def test_parse_dotenv():

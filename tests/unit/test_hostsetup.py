@@ -1,6 +1,6 @@
 import pytest
 
-from tasks import hostsetup
+from goswarm.ops import hostsetup
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -16,4 +16,4 @@ def test_debian_like(text, expected):
 
 def test_manual_steps_say_what_to_install():
     text = hostsetup.manual_steps(["go", "dockerd"])
-    assert "Go (https://go.dev/doc/install)" in text and "Docker" in text and "inv setup" in text
+    assert "Go (https://go.dev/doc/install)" in text and "Docker" in text and "goswarm setup" in text

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import image, output
-from tasks.errors import PipelineError
+from goswarm.errors import PipelineError
+from goswarm.ops import image
+from goswarm.plan import output
 
 
 def test_content_key_depends_on_binary_dockerfile_and_probe_only():
@@ -62,14 +63,10 @@ def test_table():
     assert output.table([], ("N", "M")) == "N  M"
 
 
-def settings_with(**kw):
-    from pathlib import Path
+def settings_with(**image):
+    from goswarm import settings
 
-    from tasks.settings import Settings
-
-    base = dict(prefix="someprefix", registry="", node_registry="", platforms=[], network="n", dist=Path("d"),
-                timeout=60, services={})
-    return Settings(**{**base, **kw})
+    return settings.load({"image": image, "services": {"a": {"path": "a", "port": 80}}})
 
 
 def test_repository_naming():

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tasks.errors import PipelineError
-from tasks.lock import Holder, is_stale, parse_holder
+from goswarm.errors import PipelineError
+from goswarm.ops.lock import Holder, is_stale, parse_holder
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2024, 5, 6, 17, 40, 2, tzinfo=UTC)

@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-from tasks import drivers, lab, machines, ship, ssh, swarm
-from tasks.errors import PipelineError
-from tasks.machines import Machine
+from goswarm.errors import PipelineError
+from goswarm.io import drivers, machines, ssh
+from goswarm.io.machines import Machine
+from goswarm.ops import lab, ship, swarm
 
 
 def test_machine_url_is_ssh_and_names_the_port_only_when_needed():

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import placement
-from tasks.config import parse_service
-from tasks.platforms import Platform
+from goswarm.plan import placement
+from goswarm.plan.config import parse_service
+from goswarm.plan.platforms import Platform
 
 NODES = json.loads((Path(__file__).parents[1] / "fixtures" / "engine" / "lab-nodes.json").read_text())
 AMD64 = [Platform("linux", "amd64")]

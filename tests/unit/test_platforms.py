@@ -1,8 +1,8 @@
 import pytest
 
-from tasks import platforms
-from tasks.errors import PipelineError
-from tasks.platforms import Platform
+from goswarm.errors import PipelineError
+from goswarm.plan import platforms
+from goswarm.plan.platforms import Platform
 
 DIST = {"linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64", "windows/amd64"}
 
@@ -82,7 +82,7 @@ def test_a_deploy_builds_only_what_the_nodes_run_and_all_of_it():
     amd64, arm64 = platforms.Platform("linux", "amd64"), platforms.Platform("linux", "arm64")
     platforms.deployable([amd64, arm64], [amd64])  # a manifest list may cover more than today's nodes
     with pytest.raises(PipelineError, match=r"build.platforms has windows/amd64, but the swarm's nodes run linux; "
-                                            r"remove it \(`inv build --platform windows/amd64` still"):
+                                            r"remove it \(`goswarm build --platform windows/amd64` still"):
         platforms.deployable([amd64, platforms.Platform("windows", "amd64")], [amd64])
     with pytest.raises(PipelineError, match=r"a swarm node runs linux/arm64, which build.platforms \(linux/amd64\) "
                                             r"does not include; add linux/arm64"):

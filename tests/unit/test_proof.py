@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import proof
-from tasks.config import Service
+from goswarm.ops import proof
+from goswarm.plan.config import Service
 
 SERVICE = Service("accounts", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"})
 SMOKED = Service("accounts", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"}, smoke="/accounts/10000")

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks import servicespec
-from tasks.config import Service
+from goswarm.plan import servicespec
+from goswarm.plan.config import Service
 
 ACCOUNTS = Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="host", smoke="/health")
 QUOTES = Service("quotes-service", Path("/q"), 8080)
@@ -137,7 +137,7 @@ def test_in_edge_mode_the_app_publishes_nothing_and_updates_start_first():
 
 
 def test_the_edge_holds_the_port_on_every_node_and_forwards_to_the_app():
-    from tasks import config
+    from goswarm.plan import config
     edge = config.edge_of(EDGED, Path("/project"))
     spec = servicespec.desired(edge, "sha256:edge", "someprefix/goswarm-edge:1", "net1")
     assert spec["Name"] == "accountservice-edge" and spec["Mode"] == {"Global": {}}

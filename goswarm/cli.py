@@ -1,0 +1,157 @@
+"""The programs: `goswarm` (an Invoke Program of its own) and the process-wide set-up both it and this
+repository's tasks.py need before Invoke loads the config: one-line errors for config files Invoke cannot
+read, and SIGTERM unwinding like Ctrl-C."""
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from goswarm import program
+
+
+def merge_conflict(lower: dict, upper: dict, path: tuple = ()):
+    """The first key that is a mapping on one side and a plain value on the other, which Invoke cannot
+    merge: (dotted key, lower's value, upper's value), or None. Pure."""
+    for key, value in upper.items():
+        if key not in lower:
+            continue
+        below = lower[key]
+        if isinstance(below, dict) and isinstance(value, dict):
+            found = merge_conflict(below, value, (*path, key))
+            if found:
+                return found
+        elif isinstance(below, dict) or isinstance(value, dict):
+            return ".".join((*path, str(key))), below, value
+    return None
+
+
+def merged(lower: dict, upper: dict) -> dict:
+    """upper over lower, mappings merged key by key (as Invoke merges config files). Pure."""
+    out = dict(lower)
+    for key, value in upper.items():
+        both = isinstance(out.get(key), dict) and isinstance(value, dict)
+        out[key] = merged(out[key], value) if both else value
+    return out
+
+
+def explain_merge_error(layers) -> str:
+    """layers: (name, data) from lowest to highest (defaults, invoke.yaml, `-f FILE`). Pure."""
+    lower = {}
+    for name, data in layers:
+        found = merge_conflict(lower, data) if isinstance(data, dict) else None
+        if found:
+            key, below, value = found
+            want = "a mapping of settings" if isinstance(below, dict) else "a single value"
+            return f"error: {name}: `{key}` must be {want}, got {type(value).__name__} {_brief(value)}"
+        lower = merged(lower, data) if isinstance(data, dict) else lower
+    return "error: a config file sets a section (a mapping) to a plain value, or the reverse"
+
+
+def _brief(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _config_layers(defaults: dict, project: Path) -> list:
+    """What Invoke merges before a task runs, for explaining a merge error: the collections' defaults,
+    the project's config file (goswarm.yaml or invoke.yaml in `project`), and the `-f` file named on
+    the command line."""
+    import json
+
+    from invoke.util import yaml  # invoke's own (vendored or installed), as it reads these files
+
+    def read(path):
+        try:
+            text = path.read_text()
+            return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError):
+            return None
+
+    layers = [("the defaults", defaults)]
+    found = project_files(project)
+    if found:
+        layers.append((found[0].name, read(found[0])))
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg in ("-f", "--config") and i + 1 < len(args):
+            layers.append((args[i + 1], read(Path(args[i + 1]))))
+        elif arg.startswith("--config="):
+            layers.append((arg.split("=", 1)[1], read(Path(arg.split("=", 1)[1]))))
+    return layers
+
+
+def project_files(project: Path) -> list:
+    """The project's config files, as the programs read them: goswarm.* first, invoke.* when there is none."""
+    for prefix in ("goswarm", "invoke"):
+        found = [project / f"{prefix}.{suffix}" for suffix in ("yaml", "yml", "json")
+                 if (project / f"{prefix}.{suffix}").is_file()]
+        if found:
+            return found
+    return []
+
+
+def _config_error(kind, value, tb, defaults=None, project=Path(".")):
+    """One line for config that Invoke itself fails to load, or None for any other error."""
+    name = f"{kind.__module__}.{kind.__name__}"
+    if issubclass(kind, BrokenPipeError):  # `inv swarm.status | head`: the reader left, nothing to report
+        return ""
+    if kind.__name__ == "AmbiguousMergeError":
+        return explain_merge_error(_config_layers(defaults() if defaults else {}, project))
+    if kind.__name__ == "UnknownFileType":  # "Config files of type '' (from file 'x') are not supported! ..."
+        named = re.search(r"from file '([^']*)'", str(value))
+        return f"error: config file {named.group(1) if named else ''}: its name must end in .yaml, .yml, .json or .py"
+    if "yaml" in name or kind.__name__ == "JSONDecodeError":
+        where = getattr(value, "problem_mark", None)
+        place = f"{where.name}, line {where.line + 1}" if where else "config file"
+        problem = getattr(value, "problem", None) or str(value).splitlines()[0]
+        return f"error: malformed config ({place}): {problem}"
+    while tb.tb_next:
+        tb = tb.tb_next
+    if kind.__module__ == "invoke.exceptions" or tb.tb_frame.f_code.co_filename.endswith("invoke/env.py"):
+        # INVOKE_* (GOSWARM_*) values are cast to the type of the key's default (e.g. INVOKE_DEPLOY_TIMEOUT=abc)
+        prefix = "INVOKE" if program.name() == "inv" else "GOSWARM"
+        return f"error: an environment variable ({prefix}_*) does not fit its config key: {value}"
+    return None
+
+
+def _config_file_hook(default_hook, defaults, project):
+    """Invoke loads invoke.yaml, `-f FILE` and INVOKE_* before any task runs; report their errors in one line."""
+
+    def hook(kind, value, tb):
+        message = _config_error(kind, value, tb, defaults, project)
+        if message is None:
+            default_hook(kind, value, tb)
+        elif message:
+            print(message, file=sys.stderr)
+
+    return hook
+
+
+def install_signal_handlers():
+    """SIGTERM (a cancelled CI job, `kill`) unwinds like Ctrl-C, so the same cleanup runs."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def install_config_error_hook(defaults, project: Path):
+    """defaults: returns the collections' config defaults; project: where the project's config file is.
+    Both to say which key of which file is wrong."""
+    if not getattr(sys.excepthook, "_goswarm", False):
+        sys.excepthook = _config_file_hook(sys.excepthook, defaults, project)
+        sys.excepthook._goswarm = True
+
+
+def inv_namespace(project_root: Path):
+    """What this repository's tasks.py gives `inv`: the collections, rooted at the repository, with the
+    process-wide set-up that must come before Invoke loads the config."""
+    from goswarm.tasks import namespace
+
+    ns = namespace(project_root)
+    install_signal_handlers()
+    install_config_error_hook(ns.configuration, project_root)
+    return ns

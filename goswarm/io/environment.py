@@ -1,0 +1,117 @@
+"""The one place that reads `.env`: per-person and per-machine values, and every secret.
+
+Values already set in the real environment win over `.env`, so CI can inject
+secrets without a file.
+"""
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from goswarm.errors import ConfigError
+
+PACKAGE = Path(__file__).resolve().parent.parent
+GO_SOURCES = PACKAGE / "go"  # the Go programs that ship with goswarm: the edge proxy, the probe, the load generator
+DOCKERFILE = PACKAGE / "Dockerfile"  # the shared FROM scratch image, for services without a Dockerfile
+
+SECRET_KEYS = ("REGISTRY_PASSWORD",)
+
+_loaded = False
+
+
+def project_root() -> Path:
+    """The project being deployed: service paths, dist/, .env and .machines/ are relative to it. GOSWARM_ROOT
+    names it (`goswarm --root DIR` and this repository's tasks.py set it); else the current directory."""
+    return Path(os.environ.get("GOSWARM_ROOT") or Path.cwd()).resolve()
+
+
+def machines_dir() -> Path:
+    """Machine records, keys and known_hosts; MACHINES_DIR moves them (the tests use their own)."""
+    return Path(os.environ.get("MACHINES_DIR") or project_root() / ".machines")
+
+
+def private_dir(path: Path) -> Path:
+    """A directory for credentials (keys, tokens, machine records): every level this creates is 0700.
+    mkdir(parents=True) would give the parents the default mode, e.g. .machines/ 0755."""
+    path = Path(path)
+    for level in reversed((path, *path.parents)):
+        if not level.exists():
+            level.mkdir(mode=0o700)
+            level.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def env_file() -> Path:
+    return Path(os.environ.get("ENV_FILE") or project_root() / ".env")
+
+
+def parse_dotenv(text: str, name: str = ".env") -> dict:
+    """Parse .env text strictly: a line python-dotenv cannot read is an error, not a warning."""
+    import io
+
+    from dotenv.parser import parse_stream
+
+    values = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.string.strip()
+            shown = line.split("=", 1)[0] if "=" in line else line[:40]
+            raise ConfigError(f"{name} line {binding.original.line} is not KEY=VALUE: {shown!r}")
+        if binding.key is not None:
+            values[binding.key] = binding.value or ""
+    return values
+
+
+def read_text(path: Path) -> str:
+    """A text file the user wrote, or one line saying why it cannot be read as UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}); "
+                          f"save it as UTF-8") from None
+
+
+def load() -> None:
+    """Load .env into os.environ once (existing variables win)."""
+    global _loaded
+    if _loaded:
+        return
+    path = env_file()
+    if path.is_file():
+        for key, value in parse_dotenv(read_text(path), str(path)).items():
+            os.environ.setdefault(key, value)
+    elif "ENV_FILE" in os.environ:
+        raise ConfigError(f"ENV_FILE points to {path}, which does not exist")
+    _loaded = True
+
+
+def get(key: str, default: str = "") -> str:
+    load()
+    return os.environ.get(key) or default
+
+
+def docker_host() -> str:
+    return get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+def engine_is_local(host: str) -> bool:
+    return host.startswith(("unix://", "npipe://")) or urlparse(host).hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def manager_ip() -> str:
+    """Where published ports answer: MANAGER_IP, else the DOCKER_HOST's host, else loopback."""
+    explicit = get("MANAGER_IP")
+    if explicit:
+        return explicit
+    host = docker_host()
+    return "127.0.0.1" if engine_is_local(host) else urlparse(host).hostname
+
+
+def redact(text: str) -> str:
+    """Remove every secret value we know of from a message before it is shown."""
+    for key in SECRET_KEYS:
+        value = os.environ.get(key)
+        if value:
+            text = text.replace(value, "***")
+    return text

@@ -1,0 +1,169 @@
+"""Cross-compile every Go service into static binaries, dist/<service>-<os>-<arch>.
+
+A binary is rebuilt only when its build key changed: the service's sources,
+the platform, the Go version and the flags (dist/.keys/ records the last key).
+"""
+import functools
+import hashlib
+import json
+import shlex
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from goswarm.errors import PipelineError
+from goswarm.io import environment
+from goswarm.plan import config, output, platforms
+
+FLAGS = "-trimpath -buildvcs=false"
+GO_MISSING = "Go is not installed (no `go` on PATH): `apt-get install golang-go`, or see https://go.dev/doc/install"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    service: config.Service
+    platform: platforms.Platform
+    path: Path
+
+
+def plan(services, targets, dist: Path) -> list:
+    """One artifact per service and platform. Pure."""
+    return [Artifact(s, p, dist / platforms.artifact_name(s.name, p)) for s in services for p in targets]
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file. The build and image stages both need the binary's: it is read once per version."""
+    stat = path.stat()
+    return _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_files(root: Path) -> list:
+    """What goes into a binary: every file of the module but hidden ones and tests."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith("_test.go")
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def source_hash(root: Path) -> str:
+    """Hash of a service's sources: names and contents."""
+    h = hashlib.sha256()
+    for path in source_files(root):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + file_digest(path).encode() + b"\0")
+    return h.hexdigest()
+
+
+def build_key(artifact: Artifact, sources: str, go_version: str, ldflags: str) -> str:
+    """Everything `go build` reads, hashed: same key, same binary (-trimpath makes builds reproducible)."""
+    parts = [sources, go_version, str(artifact.platform), json.dumps(artifact.platform.go_env, sort_keys=True),
+             FLAGS, ldflags, artifact.service.main]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def key_file(artifact: Artifact) -> Path:
+    return artifact.path.parent / ".keys" / artifact.path.name
+
+
+def up_to_date(artifact: Artifact, key: str) -> bool:
+    """The recorded key matches, and the binary is still the one built with it."""
+    try:
+        recorded = json.loads(key_file(artifact).read_text())
+        return recorded.get("key") == key and recorded.get("binary") == file_digest(artifact.path)
+    except (OSError, ValueError):
+        return False
+
+
+def record(artifact: Artifact, key: str) -> None:
+    """Keep the key next to the binary. A half-written key file reads as no key: the next run rebuilds."""
+    path = key_file(artifact)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"key": key, "binary": file_digest(artifact.path)}))
+    except OSError as e:
+        path.unlink(missing_ok=True)
+        raise PipelineError(f"cannot write {output.shown(path)}: {(e.strerror or str(e)).lower()}; free space in "
+                            f"{output.shown(artifact.path.parent)} and run again (nothing was deployed)") from None
+
+
+def go_command(artifact: Artifact, ldflags: str) -> str:
+    """The `go build` line, runnable as shown (so --echo/--dry print something a user can paste)."""
+    env = " ".join(f"{k}={v}" for k, v in artifact.platform.go_env.items())
+    return (
+        f"cd {shlex.quote(str(artifact.service.path))} && {env} go build {FLAGS}"
+        f" -ldflags={shlex.quote(ldflags)} -o {shlex.quote(str(artifact.path))} {shlex.quote(artifact.service.main)}"
+    )
+
+
+def go_facts(sh):
+    """The Go version and the platforms it can target, in one call."""
+    if not shutil.which("go"):
+        raise PipelineError(GO_MISSING)
+    result = sh.read("go env GOVERSION && go tool dist list")
+    if not result.ok:
+        raise PipelineError(f"`go tool dist list` failed: {result.stderr.strip()[:200]}")
+    version, _, dist_list = result.stdout.partition("\n")
+    return version.strip(), platforms.parse_dist_list(dist_list)
+
+
+def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = False) -> list:
+    """Build in parallel what changed; on any compile error, raise with the compiler's own message.
+    force: compile the user's services even when up to date (never goswarm's own helpers).
+
+    Returns the artifacts that were compiled (the rest were up to date).
+    """
+    for artifact in artifacts:
+        if not artifact.service.path.is_dir():
+            raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
+    sources = {a.service.name: source_hash(a.service.path) for a in artifacts}
+    keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags) for a in artifacts}
+    stale = [a for a in artifacts if force and a.service.name not in config.HELPERS or not up_to_date(a, keys[a.path])]
+    for artifact in artifacts:
+        if artifact not in stale:
+            print(f"{output.shown(artifact.path)}: up to date (same sources, Go and flags)")
+    if not stale:
+        return []
+    if not sh.dry:
+        try:
+            artifacts[0].path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PipelineError(f"cannot create {output.shown(artifacts[0].path.parent)}: {e.strerror or e}") from None
+
+    def one(artifact):
+        if force and artifact.service.name not in config.HELPERS and not sh.dry:
+            artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
+        return artifact, sh.run(go_command(artifact, ldflags), hide=True, warn=True)
+
+    with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+        results = list(pool.map(one, stale))
+    failed = [(a, r) for a, r in results if not r.ok]
+    full = [a for a, r in failed if "no space left on device" in r.stderr]
+    if full:
+        raise PipelineError(f"go build could not write {output.shown(full[0].path)}: no space left on device; "
+                            f"free space in {output.shown(full[0].path.parent)} and run again (nothing was deployed)")
+    for artifact, result in failed:
+        print(f"--- go build {artifact.service.name} ({artifact.platform}) failed:\n{result.stderr.rstrip()}")
+    if failed:
+        names = ", ".join(sorted({a.service.name for a, _ in failed}))
+        raise PipelineError(f"compile failed for {names}; nothing was deployed")
+    if not sh.dry:
+        for artifact in stale:
+            record(artifact, keys[artifact.path])
+    return stale
+
+
+def run(sh, cfg, services: list, targets: list = None, force: bool = False) -> list:
+    """Validate, then compile what changed, for `services` and the edge and probe their images need;
+    returns the artifacts that were compiled. targets: platforms (default: build.platforms)."""
+    targets = targets or cfg.platforms
+    go_version, supported = go_facts(sh)
+    platforms.validate(targets, supported)
+    chosen = config.to_compile(services, environment.GO_SOURCES)
+    return compile_all(sh, plan(chosen, targets, cfg.dist), cfg.ldflags, go_version, force)

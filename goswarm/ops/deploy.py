@@ -1,0 +1,275 @@
+"""Plan every service against what runs, check placement, prove the releases an update would expose, then
+create, update or remove each one and wait for its rollout (rollout.py); undo a rollout that fails."""
+import contextlib
+import errno
+import socket
+from dataclasses import dataclass
+
+from goswarm import program
+from goswarm.errors import Interrupted, PipelineError
+from goswarm.io import engine, environment
+from goswarm.ops import image, lock, proof, rollout, ship, swarm
+from goswarm.plan import config, converge, output, placement, servicespec
+
+
+@dataclass
+class Step:
+    service: config.Service
+    want: dict
+    current: dict  # the engine's inspect, or None
+    plan: servicespec.Plan
+
+
+def port_in_use(cfg, port: int) -> bool:
+    """Is anything already listening on this port where the service would publish it?"""
+    if cfg.manager is None and environment.engine_is_local(environment.docker_host()):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError as e:
+                return e.errno == errno.EADDRINUSE
+            return False
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((cfg.manager_ip, port)) == 0
+
+
+def check_port(client, cfg, step: Step, steps: list) -> None:
+    """A port the new spec publishes must be free, or already ours (an app handing it to its edge)."""
+    port = servicespec.published_port(step.want)
+    if port is None or servicespec.publishes(step.current, port):
+        return
+    with engine.errors("listing services"):
+        owner = servicespec.port_conflicts(port, client.api.services(), {s.service.name for s in steps})
+    if owner:
+        raise PipelineError(f"port {port} is already published by service {owner}; "
+                            f"change the publish port of {step.service.name}")
+    if any(servicespec.publishes(s.current, port) for s in steps):
+        return
+    if port_in_use(cfg, port):
+        raise PipelineError(f"port {port} is already taken on {cfg.manager_ip} by something "
+                            f"outside the swarm; free it or change the publish port of {step.service.name}")
+
+
+def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> list:
+    """Read the state and decide everything before changing anything. force: replace every app task anyway
+    (never an edge's: it holds the port, and --force is about the app's code).
+
+    A service in edge mode comes with a second step, its edge, right after it. A rollout that an earlier
+    run left going is waited out first, so the plan compares against what really runs.
+    """
+    net = swarm.network_id(client, cfg.network)
+    with engine.errors("listing the swarm's nodes"):
+        nodes = client.api.nodes()
+    names = swarm.node_names(nodes)
+    steps = []
+    for service in services:
+        releases = [(service, images[service.name], force)]
+        edge = config.edge_of(service, environment.GO_SOURCES)
+        if service.publish_mode == "edge":
+            releases.append((edge, images[config.EDGE], False))
+        elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
+            steps.append(Step(edge, {}, orphan, servicespec.Plan(
+                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
+        for svc, release, forcing in releases:
+            current, failed = settled(sh, client, svc.name, timeout=cfg.timeout)
+            forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
+            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current))
+            step = Step(svc, want, current, servicespec.plan(svc, want, current))
+            if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
+                raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
+                                    f"here: fix it and redeploy")
+            steps.append(step)
+    for step in steps:
+        if step.plan.action in ("create", "update"):
+            refusal = placement.refusal(step.service, nodes, cfg.platforms, names)
+            if refusal:
+                raise PipelineError(f"{refusal}; nothing was changed")
+            check_port(client, cfg, step, steps)
+    return steps
+
+
+def settled(sh, client, name: str, timeout: float):
+    """(the service's inspect or None, and when a rollout an earlier run left going failed: (its spec,
+    how it ended)); a rollout still going is waited out first."""
+    current = rollout.inspect(client, name)
+    if current is None:
+        return None, None
+    spec = current["Spec"]
+    current, outcome = rollout.settle(sh, client, current, timeout)
+    return current, (spec, outcome) if outcome else None
+
+
+def apply(sh, client, step: Step) -> bool:
+    """Create, update or remove one service; True when there is a rollout to wait for."""
+    action, want = step.plan.action, step.want
+    if action == "none":
+        print(f"{step.plan.describe()}: it already runs {want['Labels'][f'{servicespec.LABEL}.image']}")
+        return False
+    with engine.errors(f"{action} of service {step.service.name}"):
+        if action == "remove":
+            sh.act(step.plan.describe(), client.api.remove_service, step.current["ID"])
+            if not sh.dry:
+                rollout.wait_gone(client, step.service.name, step.current["ID"], 60)
+            return False
+        args = servicespec.sdk_arguments(want)
+        if action == "create":
+            sh.act(step.plan.describe(), client.api.create_service, **args)
+        else:
+            sh.act(step.plan.describe(), client.api.update_service,
+                   step.current["ID"], step.current["Version"]["Index"], **args)
+    return True
+
+
+def undo(sh, client, step: Step, failure: rollout.RolloutFailed, timeout: float) -> PipelineError:
+    """A rollout of ours that did not converge leaves nothing half-applied: an update goes back to the
+    previous release (the engine does that itself only for a task that fails, not one never placed),
+    a service this run created is removed again. Returns the error to raise."""
+    name = step.service.name
+    if failure.by_engine:
+        return PipelineError(f"{failure}; the previous release runs again")
+    if step.plan.action == "update":
+        print(f"{failure}; rolling back to the previous release")
+        rollout.back(sh, client, name, failure, timeout)
+        return PipelineError(f"{failure}; {name} was rolled back to its previous release, which runs again")
+    current = rollout.inspect(client, name)
+    if current is not None:
+        print(f"{failure}; removing {name} again, as this run created it")
+        with engine.errors(f"removing service {name}"):
+            client.api.remove_service(current["ID"])
+        rollout.wait_gone(client, name, current["ID"], timeout)
+    return PipelineError(f"{failure}; {name} was new and has been removed again")
+
+
+def trials(steps: list) -> list:
+    """The releases to prove in a trial container before they replace a working one: a stop-first update
+    (its old task stops before the new one runs) and an update of a service with a smoke path (the engine
+    only gates on the health check; the trial also GETs the smoke path). (service, image) pairs."""
+    return [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps
+            if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
+
+
+def run(sh, cfg, services, images, timeout=None, force=False) -> list:
+    """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
+    at a time; a rollout that fails is undone. Returns the steps."""
+    client = engine.client(cfg.target_url)
+    timeout = timeout or cfg.timeout
+    steps = prepare(sh, client, cfg, services, images, force)
+    proof.sweep(sh, client)
+    removals = proof.prove_all(sh, client, trials(steps), cfg.network)
+    try:
+        for step in steps:
+            try:
+                changed = apply(sh, client, step)
+            except KeyboardInterrupt:  # did the engine get the update before it?
+                ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+                raise Interrupted(converge.after_interrupt(
+                    step.service.name, rollout.inspect(client, step.service.name), ref)) from None
+            if changed:
+                try:
+                    rollout.wait(sh, client, step.service.name, timeout)
+                except rollout.RolloutFailed as failure:
+                    raise undo(sh, client, step, failure, timeout) from None
+    finally:
+        for removal in removals:
+            removal.join(30)
+    return steps
+
+
+@contextlib.contextmanager
+def locked(sh, cfg, what: str):
+    """Hold the swarm's deploy lock for a mutation (not under --dry, which changes nothing)."""
+    if sh.dry:
+        yield
+        return
+    with lock.held(engine.client(cfg.target_url), what, cfg.lock_ttl, cfg.lock_name):
+        yield
+
+
+def names(services) -> str:
+    return ",".join(s.name for s in services)
+
+
+def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
+    """Create or rolling-update the services from their latest images (shipped to nodes without a registry)."""
+    with locked(sh, cfg, f"deploy {names(services)}"):
+        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
+        if not cfg.registry:
+            ship.ship(sh, cfg, list(images.values()))
+        return run(sh, cfg, services, images, timeout, force)
+
+
+def rollback(sh, cfg, services: list, timeout=None) -> None:
+    """Put each service's previous release back, as `docker service rollback` does, and wait until it runs."""
+    client = engine.client(cfg.target_url)
+    with locked(sh, cfg, f"rollback {names(services)}"):
+        for svc in services:
+            rollout.rollback(sh, client, svc.name, timeout or cfg.timeout)
+
+
+def unlock(sh, cfg) -> None:
+    lock.unlock(sh, engine.client(cfg.target_url), cfg.lock_name)
+
+
+def remove(sh, cfg, services: list) -> None:
+    """Remove the services (an edge first: it forwards to its app) and wait until their tasks are gone."""
+    client = engine.client(cfg.target_url)
+    for svc in services:
+        edge = [f"{svc.name}-edge"] if svc.publish_mode == "edge" else []
+        for name in edge + [svc.name]:
+            current = rollout.inspect(client, name)
+            if current is None:
+                print(f"{name}: not deployed, no change")
+                continue
+            with engine.errors(f"removing service {name}"):
+                sh.act(f"remove service {name}", client.api.remove_service, current["ID"])
+            if not sh.dry:
+                rollout.wait_gone(client, name, current["ID"], cfg.timeout)
+
+
+def scale(sh, cfg, name: str, replicas: int) -> None:
+    """Change only the replica count of a deployed service, and wait until it converges."""
+    client = engine.client(cfg.target_url)
+    current = rollout.inspect(client, name)
+    if current is None:
+        raise PipelineError(f"{name} is not deployed: run {program.run(f'deploy --service {name}')}")
+    spec = current["Spec"]
+    if spec["Mode"].get("Replicated", {}).get("Replicas") == replicas:
+        print(f"{name}: already {replicas} replicas, no change")
+        return
+    with engine.errors(f"scaling {name}"):
+        sh.act(f"scale {name} to {replicas}", client.api.update_service, current["ID"], current["Version"]["Index"],
+               **servicespec.sdk_arguments({**spec, "Mode": {"Replicated": {"Replicas": replicas}}}))
+    rollout.wait(sh, client, name, cfg.timeout)
+
+
+def tasks_table(cfg, services: list) -> str:
+    """The services' tasks: node, desired and current state, since when, error."""
+    client = engine.client(cfg.target_url)
+    rows = []
+    with engine.errors("listing tasks"):
+        nodes = swarm.node_names(client.api.nodes())
+        for svc in services:
+            current = rollout.inspect(client, svc.name)
+            for t in client.api.tasks(filters={"service": svc.name}) if current else []:
+                if t["ServiceID"] == current["ID"]:  # the filter also matches names that merely start with it
+                    status = t["Status"]
+                    rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
+                                 status["State"], status.get("Timestamp", "")[:19], status.get("Err", "")))
+    return output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR"))
+
+
+def logs(cfg, name: str, follow: bool = False, tail=None) -> None:
+    """Print the logs of all of a service's tasks; with `follow`, until Ctrl-C."""
+    client = engine.client(cfg.target_url)
+    if rollout.inspect(client, name) is None:
+        raise PipelineError(f"{name} is not deployed")
+    with engine.errors(f"reading logs of {name}"):
+        stream = client.api.service_logs(name, stdout=True, stderr=True, follow=follow,
+                                         tail=tail if tail is not None else "all", details=False)
+        try:
+            for chunk in stream:
+                print(chunk.decode(errors="replace"), end="")
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,299 @@
+"""Package each built binary into an image (with the probe), push it, or run it locally."""
+import hashlib
+import io
+import json
+import shlex
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from goswarm import program
+from goswarm.errors import PipelineError
+from goswarm.io import engine, environment
+from goswarm.ops import build
+from goswarm.plan import config, platforms
+from goswarm.plan.servicespec import LABEL
+
+
+@dataclass(frozen=True)
+class Image:
+    service: str
+    repository: str
+    tag: str
+    id: str = ""
+    digest: str = ""  # repo@sha256:... once pushed
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def deploy_ref(self) -> str:
+        """What a service runs: the pushed digest when there is one, else the local image id.
+
+        A local image id lets swarm skip its pull attempt, which would fail
+        (the image is in no registry) and cost a DNS time-out per task.
+        """
+        return self.digest or self.id or self.ref
+
+
+# --- pure -----------------------------------------------------------------
+
+def content_key(binary_digest: str, dockerfile: bytes, probe_digest: str = "") -> str:
+    """An image is fully determined by its binary, its Dockerfile and the probe added to it; the tag is this key."""
+    return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile + b"\0" + probe_digest.encode()).hexdigest()
+
+
+def with_probe(dockerfile: bytes, probe_name: str) -> bytes:
+    """The Dockerfile the builder gets: the user's own, plus the probe copied into its last stage. Pure."""
+    return dockerfile.rstrip(b"\n") + f"\n# added by goswarm: health checks and trial runs use it\n" \
+        f"COPY {probe_name} {config.PROBE_PATH}\n".encode()
+
+
+# Config-only instructions, which `docker import --change` applies as the builder would.
+IMPORT_CHANGES = ("USER", "ENTRYPOINT", "CMD", "ENV", "EXPOSE", "WORKDIR", "LABEL")
+
+
+def scratch_plan(dockerfile: bytes, binary: str):
+    """(dest, changes) when the Dockerfile is FROM scratch plus one plain COPY of the binary and config
+    instructions, so the image can be imported instead of built; None for anything else. Pure."""
+    lines = [line.strip() for line in dockerfile.decode(errors="replace").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines or lines[0].lower() != "from scratch" or any(line.endswith("\\") for line in lines):
+        return None
+    dest, changes = None, []
+    for line in lines[1:]:
+        word, _, rest = line.partition(" ")
+        word = word.upper()
+        if word == "ARG" and rest.strip() == "BINARY":
+            continue
+        if word == "COPY" and dest is None:
+            parts = rest.split()
+            if len(parts) == 2 and parts[0] in ("${BINARY}", "$BINARY", binary) and parts[1].startswith("/"):
+                dest = parts[1]
+                continue
+            return None
+        if word in IMPORT_CHANGES:
+            changes.append(f"{word} {rest.strip()}")
+            continue
+        return None  # RUN, ADD, a second COPY, COPY --from/--chown, ...: the builder's job
+    return (dest, changes) if dest and not dest.endswith("/") else None
+
+
+def context_tar(dockerfile: bytes, files: dict) -> io.BytesIO:
+    """A build context of the Dockerfile and `files` (name in the tar -> path), executables all."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        for name, path in files.items():
+            with open(path, "rb") as f:
+                info = tarfile.TarInfo(name)
+                info.size = path.stat().st_size
+                info.mode = 0o755
+                tar.addfile(info, f)
+    buf.seek(0)
+    return buf
+
+
+def push_result(events, say=print) -> str:
+    """The pushed digest from a push stream; any error in the stream raises (the SDK does not).
+    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it."""
+    digest = ""
+    for event in events:
+        if "error" in event or "errorDetail" in event:
+            detail = event.get("errorDetail", {}).get("message") or event.get("error")
+            raise PipelineError(f"push failed: {environment.redact(str(detail))}")
+        if str(event.get("status", "")).startswith("Retrying in"):
+            say(f"push: a layer upload failed; the engine is {event['status'][0].lower()}{event['status'][1:]}")
+        digest = event.get("aux", {}).get("Digest", digest)
+    if not digest:
+        raise PipelineError("push finished without a digest; the registry did not accept the image")
+    return digest
+
+
+# --- engine ---------------------------------------------------------------
+
+def dockerfile_for(cfg, service: config.Service) -> bytes:
+    own = service.dockerfile or (service.path / "Dockerfile")
+    path = own if own.is_file() else cfg.dockerfile
+    if not path.is_file():
+        raise PipelineError(f"no Dockerfile for {service.name}: looked for {own} and {path}")
+    return path.read_bytes()
+
+
+def git_revision(sh, root) -> str:
+    result = sh.read(f"cd {shlex.quote(str(root))} && git rev-parse --short HEAD && git status --porcelain")
+    if not result.ok:
+        return "unknown"
+    rev, *changes = result.stdout.split("\n", 1)
+    return rev.strip() + ("-dirty" if "".join(changes).strip() else "")
+
+
+def binary_for(cfg, name: str, client) -> Path:
+    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+    return cfg.dist / platforms.artifact_name(name, target)
+
+
+def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
+              compiling: bool = False) -> Image:
+    """compiling: under --dry, the build stage would have compiled a new binary for this service."""
+    client = engine.client()
+    binary, probe = binary_for(cfg, service.name, client), binary_for(cfg, config.PROBE, client)
+    dockerfile = dockerfile_for(cfg, service)
+    if not binary.is_file() or not probe.is_file() or compiling and sh.dry:
+        if sh.dry:  # a dry build made no binary; the plan goes on with a placeholder tag
+            print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
+            return Image(service.name, cfg.repository(service.name), "new")
+        missing = binary if not binary.is_file() else probe
+        raise PipelineError(f"{missing} is missing: run {program.run(f'build --service {service.name}')} first")
+    key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe))
+    image = Image(service.name, cfg.repository(service.name), key[:12])
+    with engine.errors(f"inspecting image {image.ref}"):
+        existing = engine.find_image(client, image.ref)
+    if existing and not force:
+        print(f"{image.ref}: up to date (same binary and Dockerfile)")
+        if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
+            with engine.errors(f"tagging {image.repository}:latest"):
+                sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
+        return Image(image.service, image.repository, image.tag, existing.id)
+    if sh.dry:
+        print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
+        return image
+    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path),
+              f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
+    plan = scratch_plan(dockerfile, binary.name)
+    with engine.errors(f"building {image.ref}"):
+        if plan:
+            image_id = import_scratch(client, image, {plan[0]: binary, config.PROBE_PATH: probe}, labels, plan[1])
+        else:
+            image_id = docker_build(client, image, with_probe(dockerfile, probe.name),
+                                    {binary.name: binary, probe.name: probe}, labels, quiet, force)
+        client.api.tag(image_id, image.repository, "latest")
+    print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
+    return Image(image.service, image.repository, image.tag, image_id)
+
+
+def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool):
+    """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY)."""
+    events = client.api.build(fileobj=context_tar(dockerfile, files), custom_context=True, tag=image.ref,
+                              buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
+                              nocache=force, decode=True)
+    image_id = ""
+    for event in events:
+        if "error" in event:
+            raise PipelineError(f"docker build of {image.ref} failed: {event['error'].strip()}")
+        if not quiet and event.get("stream", "").strip():
+            print(f"  {event['stream'].rstrip()}")
+        image_id = event.get("aux", {}).get("ID", image_id)
+    return image_id
+
+
+def import_scratch(client, image: Image, files: dict, labels: dict, changes: list) -> str:
+    """The image a FROM scratch Dockerfile that only copies the binary would build, made in one API call:
+    a layer of `files` (path in the image -> file: the binary and the probe) plus the Dockerfile's config
+    instructions. The builder commits a layer per instruction, which costs about half a second for these lines."""
+    layer = io.BytesIO()
+    folders = set()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for dest, path in files.items():
+            parent = str(Path(dest).parent).lstrip("/")
+            if parent and parent not in folders:
+                folders.add(parent)
+                folder = tarfile.TarInfo(parent)
+                folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(folder)
+            with open(path, "rb") as f:
+                info = tarfile.TarInfo(dest.lstrip("/"))
+                info.size, info.mode = path.stat().st_size, 0o755
+                tar.addfile(info, f)
+    changes = changes + [f"LABEL {k}={json.dumps(v)}" for k, v in labels.items()]
+    answer = client.api.import_image_from_data(layer.getvalue(), repository=image.repository, tag=image.tag,
+                                               changes=changes)
+    status = json.loads(answer.strip().splitlines()[-1]) if isinstance(answer, str) else answer
+    if "error" in status or not str(status.get("status", "")).startswith("sha256:"):
+        raise PipelineError(f"importing {image.ref} failed: {status.get('error') or status}")
+    return status["status"]
+
+
+def latest(cfg, service: config.Service) -> Image:
+    """What `deploy` runs: the image `image.build` (and `image.push`) made last.
+
+    With a registry it is the pushed digest. When this engine does not have the
+    image (a CI deploy job talking to a remote manager), the engine asks the registry.
+    """
+    docker = engine.sdk()
+
+    client = engine.client()
+    repo = cfg.repository(service.name)
+    with engine.errors(f"inspecting image {repo}:latest"):
+        found = engine.find_image(client, f"{repo}:latest")
+        if found is None and cfg.registry:
+            try:
+                digest = client.api.inspect_distribution(f"{repo}:latest")["Descriptor"]["digest"]
+            except docker.errors.APIError:
+                raise PipelineError(f"no image {repo}:latest here or in {cfg.registry}: "
+                                    f"run {program.run('image.push')}") from None
+            return Image(service.name, repo, "latest", "", cfg.pull_ref(f"{repo}:latest@{digest}"))
+    if found is None:
+        raise PipelineError(f"no image {repo}:latest: run {program.run('build image.build')} first")
+    tag = next((t.rsplit(":", 1)[1] for t in found.tags if t.startswith(repo + ":") and not t.endswith(":latest")),
+               "latest")
+    digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
+    if cfg.registry and not digest:
+        raise PipelineError(f"{repo} is not in registry {cfg.registry}: run {program.run('image.push')} first")
+    return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)))
+
+
+def push_one(sh, cfg, image: Image) -> Image:
+    if sh.dry:
+        print(f"[dry] would push {image.ref}")
+        return image
+    auth = None
+    if environment.get("REGISTRY_USERNAME"):
+        auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    with engine.errors(f"pushing {image.ref}"):
+        for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
+            events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
+            try:
+                digest = push_result(events)
+            except PipelineError as e:
+                raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
+    print(f"pushed {image.ref} ({digest})")
+    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
+
+
+def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) -> list:
+    """Images of `services`, and of the edge when one of them needs it. force: rebuild the user's services
+    without the layer cache (never goswarm's own edge). compiled: the services the build stage compiled
+    (under --dry: would have)."""
+    revision = git_revision(sh, cfg.root)
+    return [build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
+            for s in config.with_edge(services, environment.GO_SOURCES)]
+
+
+def push_all(sh, cfg, services: list) -> list:
+    if not cfg.registry:
+        raise PipelineError("no registry is configured: set image.registry in the config (or INVOKE_IMAGE_REGISTRY)")
+    return [push_one(sh, cfg, image) for image in build_all(sh, cfg, services, quiet=True)]
+
+
+def run_locally(sh, cfg, service: config.Service, host_port: int) -> None:
+    """Run one service's image, like `docker run --rm -p`, streaming its output until Ctrl-C."""
+    image = build_one(sh, cfg, service, git_revision(sh, cfg.root), quiet=True)
+    if sh.dry:
+        print(f"[dry] would run {image.ref} with port {host_port}->{service.port}")
+        return
+    with engine.errors(f"running {image.ref}"):
+        container = engine.client().containers.run(image.ref, detach=True, remove=True, environment=service.env,
+                                                   ports={f"{service.port}/tcp": host_port})
+    print(f"{service.name} is answering on http://127.0.0.1:{host_port} (Ctrl-C stops it)")
+    try:
+        for line in container.logs(stream=True, follow=True):
+            print(line.decode(errors="replace"), end="")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with engine.errors(f"stopping {image.ref}"):
+            container.stop(timeout=10)

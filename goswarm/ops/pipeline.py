@@ -1,0 +1,105 @@
+"""The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
+import time
+import urllib.error
+import urllib.request
+
+from goswarm import program
+from goswarm.errors import PipelineError
+from goswarm.io import engine, environment
+from goswarm.ops import build, deploy, image, rollout, ship
+from goswarm.plan import config, output, placement, platforms
+
+SMOKE_TIMEOUT = 15.0
+
+
+def smoke_url(host: str, service: config.Service) -> str:
+    return f"http://{host}:{service.publish}{service.smoke}"
+
+
+def smoke(sh, host: str, service: config.Service, timeout: float = SMOKE_TIMEOUT) -> str:
+    """GET the service's smoke path until it answers 2xx; the last failure is the error."""
+    url = smoke_url(host, service)
+    if sh.dry:
+        print(f"[dry] would GET {url} and expect 2xx")
+        return url
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                print(f"smoke {url}: {response.status}")
+                return url
+        except urllib.error.HTTPError as e:
+            problem = f"HTTP {e.code}"
+        except (urllib.error.URLError, OSError) as e:
+            problem = str(getattr(e, "reason", e))
+        if time.monotonic() > deadline:
+            raise PipelineError(f"smoke test failed: GET {url} gave {problem} for {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def smoke_hosts(cfg, service: config.Service) -> list:
+    """Where the smoke test knocks: the manager for the routing mesh or a single engine; with host-mode
+    ports on a swarm of machines, every node that runs a task (a node without one has nothing listening)."""
+    if service.publish_mode in ("ingress", "edge") or cfg.manager is None:
+        return [cfg.manager_ip]
+    client = engine.client(cfg.target_url)
+    with engine.errors(f"listing the tasks of {service.name}"):
+        nodes = {n["ID"]: n["Status"]["Addr"] for n in client.api.nodes()}
+        tasks = client.api.tasks(filters={"service": service.name, "desired-state": "running"})
+    return sorted({nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running" and t.get("NodeID") in nodes})
+
+
+def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
+    """Smoke-test one service; if an update of ours fails it, put the previous release back."""
+    svc = step.service
+    try:
+        for host in smoke_hosts(cfg, svc):
+            smoke(sh, host, svc)
+    except PipelineError as e:
+        if step.plan.action == "none":
+            raise PipelineError(f"{e}; this run did not change {svc.name}, so it left it as it was") from None
+        if step.plan.action == "create":
+            remove = program.run(f"deploy.rm --service {svc.name}")
+            raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
+                                f"redeploy, or remove it with {remove}") from None
+        print(f"{svc.name}: {e}; rolling back to the previous release")
+        rollout.rollback(sh, engine.client(cfg.target_url), svc.name, timeout)
+        raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
+
+
+def check_platforms(cfg) -> None:
+    """Before compiling: the platforms to build are the ones the swarm's nodes run."""
+    with engine.errors("listing the swarm's nodes"):
+        nodes = engine.client(cfg.target_url).api.nodes()
+    platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
+
+
+def redeploy(sh, cfg, services: list, timeout=None, force=False) -> output.Stages:
+    """The whole pipeline for `services`, holding the deploy lock. Each stage skips what did not change;
+    the timed summary is printed however it ends."""
+    stages = output.Stages()
+    try:
+        with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
+            built = config.with_edge(services, environment.GO_SOURCES)
+            check_platforms(cfg)
+            with stages.stage("build"):
+                compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
+            with stages.stage("image"):
+                images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
+            if cfg.registry:
+                with stages.stage("push"):
+                    images = [image.push_one(sh, cfg, i) for i in images]
+            else:
+                with stages.stage("ship"):
+                    ship.ship(sh, cfg, images)
+            with stages.stage("deploy"):
+                steps = deploy.run(sh, cfg, services, {i.service: i for i in images}, timeout, force)
+            with stages.stage("smoke"):
+                for step in steps:
+                    if step.service.smoke:
+                        smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
+    finally:
+        if stages.timings:
+            print()
+            print(stages.summary())
+    return stages

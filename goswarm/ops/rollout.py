@@ -1,0 +1,198 @@
+"""rollout: watch a service's rollout until it has converged, rolled back or is gone; roll back by hand.
+
+Each wait polls the service's UpdateStatus and tasks (judged by converge.py), has a timeout, and
+on Ctrl-C says what state the service is left in.
+"""
+import time
+
+from goswarm import program
+from goswarm.errors import Interrupted, PipelineError
+from goswarm.io import engine
+from goswarm.ops import swarm
+from goswarm.plan import converge, servicespec
+
+POLL = 0.2
+BLOCKED_GRACE = 5.0  # the scheduler retries placement; a placement error this old is real
+IN_FLIGHT = ("updating", "rollback_started")
+
+
+class RolloutFailed(PipelineError):
+    """A rollout that did not converge. by_engine: the engine has already rolled it back by itself.
+    blocked: a new task could not be placed (it holds no port, and never will)."""
+
+    def __init__(self, message: str, by_engine: bool = False, blocked: bool = False):
+        super().__init__(message)
+        self.by_engine, self.blocked = by_engine, blocked
+
+
+def inspect(client, name: str):
+    """The service's inspect, or None when it does not exist."""
+    return engine.unless_missing(f"inspecting service {name}", client.api.inspect_service, name)
+
+
+def wait(sh, client, name: str, timeout: float, rollback: bool = False) -> None:
+    """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
+
+    rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
+    """
+    if sh.dry:
+        return
+    try:
+        _poll(client, name, timeout, rollback)
+    except KeyboardInterrupt:
+        raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
+    except engine.EngineLost as e:
+        raise engine.EngineLost(f"{e}; {name} may be left mid-update: once the engine answers again, "
+                                f"{program.run('redeploy')} waits for that update and says how it ended") from None
+
+
+def _poll(client, name: str, timeout: float, rollback: bool) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    blocked_since = None
+    while True:
+        service = inspect(client, name)
+        with engine.errors(f"listing tasks of {name}"):
+            tasks = client.api.tasks(filters={"service": service["ID"]})
+            down = swarm.down_nodes(client)
+        progress = converge.evaluate(service, tasks, down, rollback)
+        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
+        if progress.failed and not (rolling_back and time.monotonic() < deadline):
+            state = (service.get("UpdateStatus") or {}).get("State")
+            raise RolloutFailed(f"{name}: {progress.error}", by_engine=not rollback and state == "rollback_completed")
+        if progress.failed:  # the engine is putting the previous release back: report once it has
+            time.sleep(POLL)
+            continue
+        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
+        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
+            raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
+        if progress.done:
+            what = "rolled back" if rollback else "converged"
+            print(f"{name}: {what}, {progress.running}/{progress.desired} running"
+                  + (f" ({progress.note})" if progress.note else ""))
+            return
+        if (progress.running, progress.desired) != last:
+            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
+            last = (progress.running, progress.desired)
+        if time.monotonic() > deadline:
+            raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
+                                f"running)")
+        time.sleep(POLL)
+
+
+def in_flight(client, service: dict) -> str:
+    """Why this service has not settled (an update or rollback still going, tasks not yet of its spec),
+    or "" when it has. A run that found it so must wait before it plans, or it reports the old
+    tasks' answers as the new release's."""
+    state = (service.get("UpdateStatus") or {}).get("State")
+    if state in IN_FLIGHT:
+        return f"its {state.replace('_', ' ')} is still going"
+    with engine.errors(f"listing tasks of {service['Spec']['Name']}"):
+        tasks = client.api.tasks(filters={"service": service["ID"]})
+        down = swarm.down_nodes(client)
+    progress = converge.evaluate(service, tasks, down, rollback=state == "rollback_completed")
+    if progress.done:
+        return ""
+    if progress.error or progress.blocked:
+        return f"it is stuck ({progress.error or progress.blocked})"
+    return f"{progress.running}/{progress.desired} tasks of its spec are running"
+
+
+def settle(sh, client, service: dict, timeout: float):
+    """Wait out a rollout that an earlier run left going (it was killed, or it gave up waiting).
+
+    Returns (the service's inspect now, how that rollout ended: None when it completed or none was going,
+    else why it failed). A stuck one is rolled back here, so the previous release runs again."""
+    name = service["Spec"]["Name"]
+    why = in_flight(client, service)
+    if not why:
+        return service, None
+    if sh.dry:
+        print(f"[dry] {name}: an earlier rollout has not settled ({why}); a real run waits for it first")
+        return service, None
+    print(f"{name}: an earlier rollout has not settled ({why}); waiting for it (up to {timeout:.0f}s)")
+    state = (service.get("UpdateStatus") or {}).get("State")
+    try:
+        wait(sh, client, name, timeout, rollback=str(state).startswith("rollback"))
+        return inspect(client, name), None
+    except RolloutFailed as e:
+        outcome = str(e)
+        now = inspect(client, name) or {}
+        # During or after a rollback the spec is the previous one already: going "back" would redeploy the failure.
+        rolled = e.by_engine or str((now.get("UpdateStatus") or {}).get("State", "")).startswith("rollback")
+        if not rolled and now.get("PreviousSpec"):
+            print(f"{outcome}; rolling it back")
+            back(sh, client, name, e, timeout)
+            outcome += "; it was rolled back"
+        print(f"{name}: the earlier rollout did not complete: {outcome.split(': ', 1)[-1]}")
+        return inspect(client, name), outcome
+
+
+def back(sh, client, name: str, failure: RolloutFailed, timeout: float) -> None:
+    """Put the previous release back after a rollout of ours failed: the engine's rollback, or a restore when
+    a task could not be placed (a stop-first rollback would wait forever for that task to stop)."""
+    if failure.blocked:
+        restore(sh, client, name, timeout)
+    else:
+        rollback(sh, client, name, timeout)
+
+
+def restore(sh, client, name: str, timeout: float) -> None:
+    """The previous release back by a start-first update to it, then its own update order back.
+
+    A stop-first update stops the old task before the new one is placed. When the new one never is, it
+    stays "pending" and, for the engine, never stops; a stop-first rollback then waits for it forever
+    (Docker 20.10). A task that was never placed holds no port, so the old release can start first."""
+    current = inspect(client, name)
+    previous = (current or {}).get("PreviousSpec")
+    if not previous:
+        raise PipelineError(f"{name} has no previous release to go back to")
+    forced = current["Spec"]["TaskTemplate"].get("ForceUpdate") or 0
+    template = {**previous["TaskTemplate"], "ForceUpdate": forced + 1}
+    start_first = {**previous["UpdateConfig"], "Order": "start-first"}
+    with engine.errors(f"restoring {name}'s previous release"):
+        sh.act(f"restore {name}'s previous release (start-first: the new task was never placed)",
+               client.api.update_service, current["ID"], current["Version"]["Index"],
+               **servicespec.sdk_arguments({**previous, "TaskTemplate": template, "UpdateConfig": start_first}))
+    wait(sh, client, name, timeout)
+    now = inspect(client, name)
+    with engine.errors(f"restoring {name}'s update order"):  # changes no task
+        sh.act(f"set {name}'s update order back to {previous['UpdateConfig'].get('Order')}",
+               client.api.update_service, now["ID"], now["Version"]["Index"],
+               **servicespec.sdk_arguments({**now["Spec"], "UpdateConfig": previous["UpdateConfig"]}))
+
+
+def rollback(sh, client, name: str, timeout: float) -> None:
+    """Put the service's previous spec back, as `docker service rollback` does, and wait until it runs."""
+    current = inspect(client, name)
+    if current is None:
+        raise PipelineError(f"{name} is not deployed")
+    if not current.get("PreviousSpec"):
+        raise PipelineError(f"{name} has no previous release to go back to")
+
+    def roll_back():
+        # The SDK's update_service cannot ask for this; the Engine API can (rollback=previous).
+        api = client.api
+        response = api._post_json(api._url("/services/{0}/update", current["ID"]), data=current["Spec"],
+                                  params={"version": current["Version"]["Index"], "rollback": "previous"})
+        api._raise_for_status(response)
+
+    with engine.errors(f"rolling back {name}"):
+        sh.act(f"roll back {name} to its previous release", roll_back)
+    wait(sh, client, name, timeout, rollback=True)
+
+
+def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
+    """Until every task of the removed service has stopped, on every node that can still say so."""
+    deadline = time.monotonic() + timeout
+    with engine.errors(f"waiting for {name}'s tasks to stop"):
+        while True:
+            down = swarm.down_nodes(client)
+            # The engine refuses a service filter once the service is gone, so filter here.
+            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
+            time.sleep(POLL)
+    print(f"{name}: removed")

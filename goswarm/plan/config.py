@@ -1,0 +1,195 @@
+"""Service definitions from the `services:` config key, checked field by field.
+
+Pure: takes the plain dict Invoke merged (invoke.yaml, `-f FILE`, INVOKE_*)
+and returns frozen Service objects, or raises ConfigError naming the field.
+"""
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from goswarm.errors import ConfigError, PipelineError
+from goswarm.plan import placement
+
+PUBLISH_MODES = ("edge", "host", "ingress")
+EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge`, built like a service
+EDGE_SOURCE = "edge"  # its Go module, among the sources that ship with goswarm
+PROBE = "goswarm-probe"  # checks a service from inside its container: added to every image we build
+PROBE_SOURCE = "probe"
+PROBE_PATH = "/.goswarm/probe"
+HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
+_FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
+           "healthcheck"}
+# The sample services check themselves: a scratch image has no curl (see services/*/main.go).
+DEFAULT_HEALTHCHECK = ("/service", "-healthcheck")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    path: Path
+    port: int
+    main: str = "."
+    publish: Optional[int] = None
+    publish_mode: str = "host"
+    replicas: int = 1
+    smoke: Optional[str] = None
+    env: dict = field(default_factory=dict)
+    constraints: tuple = ()
+    dockerfile: Optional[Path] = None
+    healthcheck: tuple = DEFAULT_HEALTHCHECK  # a command run in the container; () for none
+    global_mode: bool = False  # one task per node (only the edge services run so)
+
+    @property
+    def publishes(self) -> Optional[int]:
+        """The port this service's own tasks publish; in edge mode its edge publishes it instead."""
+        return None if self.publish_mode == "edge" else self.publish
+
+
+def edge_of(app: Service, sources: Path) -> Service:
+    """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
+    host mode and forwards each connection to one of the app's healthy tasks over the overlay network.
+    The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
+    return Service(name=f"{app.name}-edge", path=sources / EDGE_SOURCE, port=app.publish, publish=app.publish,
+                   publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
+                   global_mode=True)
+
+
+def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{where} must be a port number 1-65535, got {value!r}")
+    return value
+
+
+def parse_service(name: str, raw, root: Path) -> Service:
+    where = f"services.{name}"
+    if not _NAME.match(str(name)):
+        raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
+    if name == EDGE or str(name).endswith("-edge"):
+        raise ConfigError(f"{where}: names ending in -edge are kept for the edge services of publish_mode: edge")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of fields, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]} is not a known field (known: {', '.join(sorted(_FIELDS))})")
+    if not raw.get("path"):
+        raise ConfigError(f"{where}.path is missing: the Go module directory of the service")
+    path = inside(root, f"{where}.path", raw["path"])
+    replicas = raw.get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise ConfigError(f"{where}.replicas must be a whole number >= 0, got {replicas!r}")
+    mode = raw.get("publish_mode", "host")
+    if mode not in PUBLISH_MODES:
+        raise ConfigError(f"{where}.publish_mode must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
+    smoke = raw.get("smoke")
+    if smoke is not None and not (isinstance(smoke, str) and smoke.startswith("/")):
+        raise ConfigError(f"{where}.smoke must be a URL path starting with '/', got {smoke!r}")
+    publish = _port(f"{where}.publish", raw.get("publish"), allow_none=True)
+    if smoke and publish is None:
+        raise ConfigError(f"{where}.smoke needs a published port: set {where}.publish")
+    if mode == "edge" and publish is None:
+        raise ConfigError(f"{where}.publish_mode edge needs a published port: set {where}.publish")
+    env = raw.get("env") or {}
+    if not isinstance(env, dict):
+        raise ConfigError(f"{where}.env must be a mapping of NAME: value")
+    constraints = raw.get("constraints") or []
+    if not isinstance(constraints, list) or not all(isinstance(x, str) for x in constraints):
+        raise ConfigError(f"{where}.constraints must be a list of strings like 'node.role==manager'")
+    for constraint in constraints:
+        try:
+            placement.parse(constraint)
+        except ValueError as e:
+            raise ConfigError(f"{where}.constraints: {e}") from None
+    dockerfile = raw.get("dockerfile")
+    return Service(
+        healthcheck=_healthcheck(f"{where}.healthcheck", raw.get("healthcheck", list(DEFAULT_HEALTHCHECK))),
+        name=name,
+        path=path,
+        main=str(raw.get("main") or "."),
+        port=_port(f"{where}.port", raw.get("port")),
+        publish=publish,
+        publish_mode=mode,
+        replicas=replicas,
+        smoke=smoke,
+        env={str(k): str(v) for k, v in env.items()},
+        constraints=tuple(constraints),
+        dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
+    )
+
+
+def inside(root: Path, where: str, value) -> Path:
+    """A path from the config, resolved against the project root, which it must not leave: a build
+    hashes every file under a service's path, and `..` could make that the whole filesystem."""
+    root = Path(root).resolve()
+    path = (root / str(value)).resolve()
+    if path != root and root not in path.parents:
+        raise ConfigError(f"{where}: {value} is outside the project root {root}; "
+                          f"service files must live inside the project")
+    return path
+
+
+def _healthcheck(where: str, value) -> tuple:
+    """A command in exec form (a list), or null/false for a service that cannot check itself."""
+    if value in (None, False, []):
+        return ()
+    if isinstance(value, str):
+        value = shlex.split(value)
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        raise ConfigError(f"{where} must be a command like [/service, -healthcheck], or null for none; got {value!r}")
+    return tuple(value)
+
+
+def parse_services(raw, root: Path) -> dict:
+    """All services, in config order."""
+    if not raw:
+        raise ConfigError("no services are configured: add them under `services:` in invoke.yaml")
+    if not isinstance(raw, dict):
+        raise ConfigError("`services:` must be a mapping of service name to fields")
+    services = {name: parse_service(name, spec, root) for name, spec in raw.items()}
+    check_ports(services.values())
+    return services
+
+
+def check_ports(services) -> None:
+    """Two services cannot publish one port: the second would wait forever for it. An edge publishes
+    its app's port on every node, so it clashes with a host-mode or ingress publish of the same port."""
+    owners = {}
+    for service in services:
+        if service.publish is None:
+            continue
+        other = owners.setdefault(service.publish, service.name)
+        if other != service.name:
+            raise ConfigError(f"services.{other} and services.{service.name} both publish port {service.publish}; "
+                              f"give one of them another publish port")
+
+
+def with_edge(services: list, sources: Path) -> list:
+    """What to make images of and ship: the services, plus the edge proxy when one of them needs it."""
+    services = [s for s in services if s.name not in HELPERS]
+    if any(s.publish_mode == "edge" for s in services):
+        return [*services, Service(EDGE, sources / EDGE_SOURCE, 80)]
+    return services
+
+
+def to_compile(services: list, sources: Path) -> list:
+    """What to compile: the images' binaries, plus the probe that goes into each of them."""
+    return [*with_edge(services, sources), Service(PROBE, sources / PROBE_SOURCE, 1)]
+
+
+def select(services: dict, wanted: Optional[str]) -> list:
+    """The services named in a comma-separated `wanted` (all when None); unknown names are refused,
+    and so is a `--service` that names none (an empty value must not mean "everything")."""
+    if wanted is None:
+        return list(services.values())
+    names = [n.strip() for n in str(wanted).split(",") if n.strip()]
+    if not names:
+        raise PipelineError(f"--service {wanted!r} names no service; known services: {', '.join(services)}")
+    unknown = [n for n in names if n not in services]
+    if unknown:
+        raise PipelineError(f"unknown service {unknown[0]!r}; known services: {', '.join(services)}")
+    return [services[n] for n in names]

@@ -1,0 +1,111 @@
+"""Has a service converged? Judged from its inspect and its tasks. Pure; deploy.py polls it."""
+from dataclasses import dataclass
+from typing import Optional
+
+from goswarm import program
+
+ROLLED_BACK = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
+ACTIVE = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running")
+CRASH_LIMIT = 3  # failed tasks of the new spec before we stop waiting
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: bool
+    running: int
+    desired: int
+    error: Optional[str] = None
+    blocked: Optional[str] = None  # why a task waits to be placed; fatal only if it lasts
+    note: Optional[str] = None  # done, but with something the user should know
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+def _error(task: dict) -> str:
+    status = task.get("Status") or {}
+    return status.get("Err") or status.get("Message") or status.get("State", "")
+
+
+def of_spec(task: dict, template: dict) -> bool:
+    """Was this task made from this TaskTemplate? Tasks copy it without the engine-added Runtime key."""
+    return all(template.get(key) == value for key, value in (task.get("Spec") or {}).items())
+
+
+def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool = False) -> Progress:
+    """Converged: `replicas` tasks of the current spec running, and no task of an older spec still active.
+
+    A task on a node that is down keeps its last reported state forever; it is not waited for.
+    rollback: we asked for a rollback, so a completed one is the goal rather than a failure.
+    """
+    spec = service["Spec"]
+    lost = [t for t in tasks if t.get("NodeID") in down_nodes and t["Status"]["State"] in ACTIVE
+            and of_spec(t, spec.get("TaskTemplate") or {})]
+    tasks = [t for t in tasks if t.get("NodeID") not in down_nodes]
+    update = service.get("UpdateStatus") or {}
+    current = [t for t in tasks if of_spec(t, spec.get("TaskTemplate") or {})]
+    wanted = [t for t in current if t.get("DesiredState") == "running"]
+    if "Global" in (spec.get("Mode") or {}):  # one task per eligible node: as many as the engine made
+        desired = max(1, len(wanted))
+    else:
+        desired = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
+    running = [t for t in current if t["Status"]["State"] == "running" and t.get("DesiredState") == "running"]
+    state = update.get("State")
+    if rollback and state == "rollback_paused" or not rollback and state in ROLLED_BACK:
+        # By now the spec is the previous one again: the failed task belongs to the release that was refused.
+        failures = [_error(t) for t in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""))
+                    if t["Status"]["State"] in ("failed", "rejected")]
+        reason = update.get("Message") or update["State"]
+        detail = f" (task error: {failures[-1]})" if failures else ""
+        return Progress(False, len(running), desired, f"update {update['State'].replace('_', ' ')}: {reason}{detail}")
+    failed = [t for t in current if t["Status"]["State"] in ("failed", "rejected")]
+    if len(failed) >= CRASH_LIMIT:
+        return Progress(False, len(running), desired,
+                        f"{len(failed)} tasks failed to start; last error: {_error(failed[-1])}")
+    pending = [t["Status"]["Err"] for t in current if t["Status"]["State"] == "pending" and t["Status"].get("Err")]
+    # An old task still counts until it has stopped, even once it is told to shut down.
+    stale = [t for t in tasks if t not in current and t["Status"]["State"] in ACTIVE
+             and (t.get("DesiredState") == "running" or t["Status"]["State"] == "running")]
+    # The engine watches new tasks for UpdateConfig.Monitor before it calls an update done;
+    # a task that dies in that window is rolled back, so we wait it out too.
+    settling = state != "rollback_completed" if rollback else state == "updating"
+    placed = len(running) == desired == len(wanted) and not stale
+    if placed and settling and lost and not rollback:
+        # The engine replaced a new task that was on a node that went down, and its update record waits
+        # for that lost task: it says "updating" until the node is back or removed, however well it runs.
+        return Progress(True, len(running), desired, note=(
+            f"every task runs; the engine's update record waits on {len(lost)} task(s) on a node that is down, "
+            f"and completes once that node is back or removed"))
+    done = placed and not settling
+    # During a stop-first update the new task waits for the old one's port: that is not a failure.
+    blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
+    return Progress(done, len(running), desired, blocked=blocked)
+
+
+def after_interrupt(name: str, service: dict, image: str = None) -> str:
+    """What Ctrl-C during a deploy left behind, and how to go on, from the service's inspect.
+
+    image: the release being deployed, when the interrupt may have come before the engine had it.
+    """
+    if service is None:
+        return f"{name} was not created"
+    running = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec", {}).get("Image")
+    if image and running != image:
+        return f"{name} was not changed and runs its previous release"
+    update = service.get("UpdateStatus") or {}
+    state = update.get("State")
+    follow = f"follow it with {program.run(f'deploy.ps --service {name}')}"
+    if state == "updating":
+        return (f"{name} is still updating on its own: the engine goes on, and rolls back by itself if a new task "
+                f"fails; {follow}, or go back now with {program.run(f'deploy.rollback --service {name}')}")
+    if state == "rollback_started":
+        return f"{name} is rolling back to its previous release on its own; {follow}"
+    if state == "completed":
+        return f"{name} had finished updating and runs the new release"
+    if state == "rollback_completed":
+        return f"{name} was rolled back and runs its previous release"
+    if state in ("paused", "rollback_paused"):
+        return (f"{name}'s update is paused ({update.get('Message', state)}); resume with {program.run('redeploy')}, "
+                f"or go back with {program.run(f'deploy.rollback --service {name}')}")
+    return f"{name} was created and its tasks are starting on their own; {follow}"

@@ -1,0 +1,43 @@
+"""What the tasks print: paths as a user types them, tables, and the stage timings of a pipeline. Pure."""
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def shown(path: Path) -> str:
+    """A path as a user would type it: relative to the current directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def table(rows, headers) -> str:
+    """Left-aligned columns, as `docker service ls` prints them. Pure."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+class Stages:
+    """Times the stages of a pipeline for its closing summary."""
+
+    def __init__(self):
+        self.timings = []
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.monotonic()
+        status = "failed"
+        try:
+            yield
+            status = "ok"
+        finally:
+            self.timings.append((name, time.monotonic() - start, status))
+
+    def summary(self) -> str:
+        rows = [(name, f"{seconds:.2f}s", status) for name, seconds, status in self.timings]
+        total = sum(seconds for _, seconds, _ in self.timings)
+        return table(rows + [("total", f"{total:.2f}s", "")], ("stage", "time", "result"))

@@ -1,0 +1,191 @@
+"""What a swarm service should look like, and what must change to get there. Pure.
+
+`desired()` builds an Engine API ServiceSpec from the config; `observe()`
+reduces any spec (ours or an engine's inspect, with its filled-in defaults) to
+the fields we manage; `plan()` compares the two.
+"""
+from dataclasses import dataclass, field
+from typing import Optional
+
+from goswarm.plan.config import Service
+
+LABEL = "io.goswarm"
+SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+# A task counts as running only once healthy. Docker's default 30 s interval would make every update
+# take 30 s; a check every half second costs one short exec. Failures in the start period do not count.
+HEALTH = {"Interval": SECOND // 2, "Timeout": 2 * SECOND, "Retries": 3, "StartPeriod": 10 * SECOND}
+# The services drain in-flight requests on SIGTERM for up to 10 s (services/*/main.go); this covers it.
+STOP_GRACE = 15 * SECOND
+
+
+@dataclass(frozen=True)
+class Plan:
+    service: str
+    action: str  # "create", "update" or "none"
+    changes: list = field(default_factory=list)  # (field, before, after)
+    order: str = "stop-first"
+
+    why: str = ""  # why this update order
+
+    def describe(self) -> str:
+        if self.action == "none":
+            return f"{self.service}: no change"
+        if self.action == "create":
+            return f"create service {self.service}"
+        if self.action == "remove":
+            return f"remove service {self.service}: {self.why}"
+        fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
+        return f"update service {self.service} ({self.order}, one task at a time: {self.why}): {fields}"
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:19] + "…" + text[-19:]
+
+
+def update_order(service: Service) -> str:
+    """start-first needs two tasks to share the published port, which only the ingress mesh allows."""
+    return "stop-first" if service.publishes is not None and service.publish_mode == "host" else "start-first"
+
+
+def order_reason(service: Service) -> str:
+    """Why update_order chose what it chose, in words for --dry and the plan."""
+    if service.publish_mode == "edge":
+        return (f"{service.name}-edge holds port {service.publish} and forwards to healthy tasks, so the new "
+                f"task starts before the old one stops")
+    if service.publish is None:
+        return "no published port, so the new task starts before the old one stops"
+    if service.publish_mode == "ingress":
+        return f"the ingress mesh lets old and new tasks share port {service.publish}"
+    return (f"host-mode port {service.publish} can be bound by one task per node, so the old task stops "
+            f"first; the new image is proven healthy before that")
+
+
+def healthcheck(service: Service, interval: int = HEALTH["Interval"]):
+    """The container HEALTHCHECK: the service's own command, run inside the container. None without one."""
+    if not service.healthcheck:
+        return None
+    return {"Test": ["CMD", *service.healthcheck], **HEALTH, "Interval": interval}
+
+
+def endpoint_mode(service: Service) -> str:
+    """VIP load balancing needs IPVS, like the ingress mesh; DNS round-robin works everywhere else."""
+    return "vip" if service.publishes is not None and service.publish_mode == "ingress" else "dnsrr"
+
+
+def rollout(service: Service, on_failure: str) -> dict:
+    """One task at a time, each watched for a second; used for updates and for rolling back."""
+    return {"Parallelism": 1, "Delay": 0, "Order": update_order(service), "FailureAction": on_failure,
+            "Monitor": SECOND}
+
+
+def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0) -> dict:
+    """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task."""
+    container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
+    if service.healthcheck:
+        container["Healthcheck"] = healthcheck(service)
+    ports = []
+    if service.publishes is not None:
+        ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
+                      "PublishMode": service.publish_mode})
+    return {
+        "Name": service.name,
+        "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name},
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "Placement": {"Constraints": list(service.constraints)},
+            "Networks": [{"Target": network_id, "Aliases": [service.name]}],
+            "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
+            "ForceUpdate": force_update,
+        },
+        "Mode": {"Global": {}} if service.global_mode else {"Replicated": {"Replicas": service.replicas}},
+        "UpdateConfig": rollout(service, on_failure="rollback"),
+        # Without this the engine rolls back with its defaults: a 5 s monitor per task, and a pause on failure.
+        "RollbackConfig": rollout(service, on_failure="pause"),
+        "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
+    }
+
+
+def sdk_arguments(spec: dict) -> dict:
+    """A ServiceSpec as the docker SDK's create_service/update_service keyword arguments (the one place)."""
+    return dict(task_template=spec["TaskTemplate"], name=spec["Name"], labels=spec.get("Labels"), mode=spec["Mode"],
+                update_config=spec.get("UpdateConfig"), rollback_config=spec.get("RollbackConfig"),
+                endpoint_spec=spec.get("EndpointSpec"))
+
+
+def same_release(a: dict, b: dict) -> bool:
+    """Do two specs run the same release the same way (a --force counter aside)?"""
+    first, second = observe(a), observe(b)
+    return {k: v for k, v in first.items() if k != "forced updates"} == {
+        k: v for k, v in second.items() if k != "forced updates"}
+
+
+def container_env(service: Service) -> list:
+    return sorted(f"{k}={v}" for k, v in {"PORT": str(service.port), **service.env}.items())
+
+
+def observe(spec: dict) -> dict:
+    """The managed fields of a spec, in a form that compares equal when nothing needs to change."""
+    task = spec.get("TaskTemplate") or {}
+    container = task.get("ContainerSpec") or {}
+    endpoint = spec.get("EndpointSpec") or {}
+    update = spec.get("UpdateConfig") or {}
+    return {
+        "image": container.get("Image"),
+        "env": sorted(container.get("Env") or []),
+        "replicas": ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", "one per node"),
+        "networks": sorted(n.get("Target") for n in task.get("Networks") or []),
+        "ports": sorted(
+            (p.get("TargetPort"), p.get("PublishedPort"), p.get("PublishMode", "ingress"))
+            for p in endpoint.get("Ports") or []
+        ),
+        "endpoint mode": endpoint.get("Mode", "vip"),
+        "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
+        "update order": update.get("Order", "stop-first"),
+        "stop grace": container.get("StopGracePeriod"),
+        "healthcheck": _health(container.get("Healthcheck")),
+        "forced updates": task.get("ForceUpdate") or 0,
+    }
+
+
+def _health(check):
+    """None and NONE both mean no check. Readable, since --dry and the plan print it."""
+    if not check or check.get("Test") in (None, [], ["NONE"]):
+        return None
+    timing = "/".join(f"{(check.get(k) or 0) / SECOND:g}s" for k in ("Interval", "Timeout", "StartPeriod"))
+    return f"{' '.join(check['Test'][1:])} (every/timeout/start {timing}, {check.get('Retries') or 0} retries)"
+
+
+def plan(service: Service, want: dict, current: Optional[dict]) -> Plan:
+    """current is the engine's inspect of the service, or None when it does not exist."""
+    order = update_order(service)
+    why = order_reason(service)
+    if current is None:
+        return Plan(service.name, "create", order=order, why=why)
+    before, after = observe(current.get("Spec") or {}), observe(want)
+    changes = [(k, before[k], after[k]) for k in after if before[k] != after[k]]
+    return Plan(service.name, "update" if changes else "none", changes, order, why)
+
+
+def published_port(spec: dict) -> Optional[int]:
+    """The port a spec (ours) publishes."""
+    ports = (spec.get("EndpointSpec") or {}).get("Ports") or []
+    return ports[0]["PublishedPort"] if ports else None
+
+
+def port_conflicts(port: int, others: list, ours=()) -> Optional[str]:
+    """Another swarm service, not one of `ours`, already publishing the port, from `services` inspects. Pure."""
+    for other in others:
+        if other["Spec"]["Name"] in ours:
+            continue
+        for published in (other.get("Endpoint") or {}).get("Ports") or (other["Spec"].get("EndpointSpec") or {}).get(
+            "Ports"
+        ) or []:
+            if published.get("PublishedPort") == port:
+                return other["Spec"]["Name"]
+    return None
+
+
+def publishes(current: Optional[dict], port: int) -> bool:
+    spec_ports = ((current or {}).get("Spec", {}).get("EndpointSpec") or {}).get("Ports") or []
+    return any(p.get("PublishedPort") == port for p in spec_ports)

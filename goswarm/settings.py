@@ -1,0 +1,151 @@
+"""The project's config, read once per command into plain values: every default lives here.
+
+Invoke layers the config: these defaults (each collection configures its section from them), then the
+project's goswarm.yaml or invoke.yaml, INVOKE_* (GOSWARM_* for the goswarm command) variables, and a
+`-f FILE` last. A task reads it once with `load(config, manager)` and hands the Settings down.
+"""
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from goswarm.errors import ConfigError
+from goswarm.io import environment, machines
+from goswarm.plan import config, platforms
+
+LOCK = "goswarm-deploy-lock"
+DEFAULTS = {
+    "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"},
+    "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
+    "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
+    "deploy": {"timeout": 60, "lock_ttl": 900, "lock": LOCK},
+    "lab": {"nodes": 3, "prefix": "lab"},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    prefix: str
+    registry: str
+    node_registry: str  # where nodes pull from, when that differs from where we push
+    platforms: list
+    network: str
+    dist: Path
+    timeout: float
+    services: dict
+    lock_ttl: float
+    lock_name: str  # projects that share a swarm but no service may each take their own
+    manager_name: Optional[str]  # the swarm manager, when it is a machine
+    root: Path  # the project: service paths, dist/ and .swarm/ are below it
+    dockerfile: Path  # for services without their own
+    ldflags: str
+    state_dir: Path
+    advertise_addr: Optional[str]
+    lab_prefix: str
+    lab_nodes: int
+
+    @functools.cached_property
+    def manager(self) -> Optional[machines.Machine]:
+        """The manager's machine record, read when first needed (`lab.up` names a manager it is about to make)."""
+        return machines.load(self.manager_name) if self.manager_name else None
+
+    @property
+    def target_url(self) -> str:
+        """The engine that deploys and swarm tasks talk to; images are built at DOCKER_HOST."""
+        return self.manager.url if self.manager else environment.docker_host()
+
+    @property
+    def manager_ip(self) -> str:
+        """Where published ports answer, for smoke tests."""
+        return self.manager.host if self.manager else environment.manager_ip()
+
+    def pull_ref(self, ref: str) -> str:
+        """A pushed reference as the nodes must name it (image.node_registry, e.g. a lab bridge address)."""
+        if self.node_registry and self.registry and ref.startswith(self.registry.rstrip("/") + "/"):
+            return self.node_registry.rstrip("/") + ref[len(self.registry.rstrip("/")):]
+        return ref
+
+    def repository(self, service: str) -> str:
+        """Image repository: [registry/]prefix/service, as the blog's `someprefix/accountservice`."""
+        parts = [self.registry.rstrip("/")] if self.registry else []
+        parts += [self.prefix.strip("/"), service] if self.prefix else [service]
+        return "/".join(parts)
+
+
+def plain(value):
+    """Invoke's DataProxy to plain dicts and lists."""
+    if hasattr(value, "items"):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def whole_number(where: str, value) -> int:
+    """A count from the command line or config: 0 or more."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{where} must be a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{where} must be 0 or more, got {value!r}")
+    return number
+
+
+def seconds(where: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{where} must be more than 0 seconds, got {value!r}")
+    return number
+
+
+def lock_name(value) -> str:
+    """A swarm config name: what the engine accepts."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", value):
+        raise ConfigError(f"deploy.lock must be a name of letters, digits, '.', '_' and '-', got {value!r}")
+    return value
+
+
+def section(cfg: dict, name: str) -> dict:
+    """A section of the config over its defaults."""
+    given = cfg.get(name)
+    if given is not None and not isinstance(given, dict):
+        raise ConfigError(f"`{name}` must be a mapping of settings, got {type(given).__name__}")
+    return {**DEFAULTS[name], **(given or {})}
+
+
+def load(cfg: dict, manager: Optional[str] = None) -> Settings:
+    """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager."""
+    image, build, swarm, deploy, lab = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab"))
+    network = swarm["network"]
+    if not isinstance(network, str) or not network:
+        raise ConfigError(f"swarm.network must be a network name, got {network!r}")
+    root = environment.project_root()
+    dockerfile = root / str(image["dockerfile"] or DEFAULTS["image"]["dockerfile"])
+    if not dockerfile.is_file() and image["dockerfile"] == DEFAULTS["image"]["dockerfile"]:
+        dockerfile = environment.DOCKERFILE  # the shared FROM scratch one that ships with goswarm
+    manager = manager or swarm["manager"]
+    return Settings(
+        prefix=str(image["prefix"] or ""),
+        registry=str(image["registry"] or ""),
+        node_registry=str(image["node_registry"] or ""),
+        platforms=platforms.parse_list(build["platforms"] or DEFAULTS["build"]["platforms"]),
+        network=network,
+        dist=root / str(build["dist"] or DEFAULTS["build"]["dist"]),
+        timeout=seconds("deploy.timeout", deploy["timeout"]),
+        lock_ttl=seconds("deploy.lock_ttl", deploy["lock_ttl"]),
+        lock_name=lock_name(deploy["lock"] or LOCK),
+        services=config.parse_services(cfg.get("services"), root),
+        manager_name=manager or None,
+        root=root,
+        dockerfile=dockerfile,
+        ldflags=str(build["ldflags"] if build["ldflags"] is not None else DEFAULTS["build"]["ldflags"]),
+        state_dir=root / str(swarm["state_dir"] or DEFAULTS["swarm"]["state_dir"]),
+        advertise_addr=swarm["advertise_addr"] or None,
+        lab_prefix=str(lab["prefix"] or DEFAULTS["lab"]["prefix"]),
+        lab_nodes=whole_number("lab.nodes", lab["nodes"]),
+    )

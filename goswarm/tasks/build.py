@@ -1,0 +1,23 @@
+"""build: cross-compile the Go services."""
+from invoke import Collection
+
+from goswarm.ops import build as builds
+from goswarm.plan import config, output, platforms
+from goswarm.tasks.base import load, task
+
+
+@task(default=True, help={
+    "service": "Only these services (comma-separated names from the config; default: all).",
+    "platform": "os/arch[/variant] list, e.g. linux/amd64,linux/arm64,linux/arm/v7 (default: build.platforms).",
+    "force": "Compile even when the sources, Go and flags are unchanged.",
+})
+def build(c, service=None, platform=None, force=False):
+    """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>, when their sources changed."""
+    sh, cfg = load(c)
+    targets = platforms.parse_list(platform) if platform else None
+    for artifact in builds.run(sh, cfg, config.select(cfg.services, service), targets, force):
+        print(f"{'[dry] would build' if sh.dry else 'built'} {output.shown(artifact.path)}")
+
+
+ns = Collection("build")
+ns.add_task(build)

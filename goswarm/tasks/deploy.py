@@ -1,0 +1,66 @@
+"""deploy: create, update, roll back, scale and remove the services, and see their tasks and logs."""
+from invoke import Collection
+
+from goswarm import settings
+from goswarm.ops import deploy as deploys
+from goswarm.plan import config
+from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+
+
+@task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
+                          "force": "Replace every task even when the spec is unchanged."})
+def deploy(c, service=None, timeout=None, manager=None, force=False):
+    """Create or rolling-update the services from their latest images, and wait until they converge."""
+    sh, cfg = load(c, manager)
+    deploys.deploy(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout), force)
+
+
+@task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
+def rollback_(c, service=None, timeout=None, manager=None):
+    """Put the services' previous release back (as `docker service rollback`), and wait until it runs."""
+    sh, cfg = load(c, manager)
+    deploys.rollback(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout))
+
+
+@task(help={"manager": MANAGER_HELP})
+def unlock(c, manager=None):
+    """Release the deploy lock, whoever holds it (e.g. a killed `redeploy`)."""
+    sh, cfg = load(c, manager)
+    deploys.unlock(sh, cfg)
+
+
+@task(help=SERVICE_HELP)
+def rm(c, service=None, manager=None):
+    """Remove the services and wait until their tasks are gone."""
+    sh, cfg = load(c, manager)
+    deploys.remove(sh, cfg, config.select(cfg.services, service))
+
+
+@task(help={"service": "The service to scale (required).", "replicas": "How many tasks to run.",
+            "manager": MANAGER_HELP})
+def scale(c, service, replicas, manager=None):
+    """Set a service's replica count and wait until it converges."""
+    replicas = settings.whole_number("--replicas", replicas)
+    sh, cfg = load(c, manager)
+    deploys.scale(sh, cfg, config.select(cfg.services, service)[0].name, replicas)
+
+
+@task(help=SERVICE_HELP)
+def ps(c, service=None, manager=None):
+    """List the services' tasks: node, state, error."""
+    _, cfg = load(c, manager)
+    print(deploys.tasks_table(cfg, config.select(cfg.services, service)))
+
+
+@task(help={"service": "The service (required).", "follow": "Keep streaming new lines.",
+            "tail": "Only the last N lines of each task (default: all).", "manager": MANAGER_HELP})
+def logs(c, service, follow=False, tail=None, manager=None):
+    """Print a service's logs from all of its tasks."""
+    tail = settings.whole_number("--tail", tail) if tail is not None else None
+    _, cfg = load(c, manager)
+    deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
+
+
+ns = Collection("deploy")
+for t in (deploy, rollback_, unlock, rm, scale, ps, logs):
+    ns.add_task(t)

@@ -1,0 +1,45 @@
+"""image: build, push, ship and run the services' images."""
+from invoke import Collection
+
+from goswarm import settings
+from goswarm.ops import image as images
+from goswarm.ops import ship as shipping
+from goswarm.plan import config
+from goswarm.tasks.base import MANAGER_HELP, load, task
+
+SERVICES = "Only these services (comma-separated; default: all)."
+
+
+@task(name="build", default=True, help={"service": SERVICES,
+                                        "force": "Rebuild, without the layer cache, even when the image exists."})
+def build_(c, service=None, force=False):
+    """Build prefix/<service>:<content-key> and :latest from dist/ (context: the binaries and the Dockerfile)."""
+    sh, cfg = load(c)
+    images.build_all(sh, cfg, config.select(cfg.services, service), force=force)
+
+
+@task(help={"service": SERVICES})
+def push(c, service=None):
+    """Push the services' images to image.registry; fails on any error the registry reports."""
+    sh, cfg = load(c)
+    images.push_all(sh, cfg, config.select(cfg.services, service))
+
+
+@task(name="ship", help={"service": SERVICES, "manager": MANAGER_HELP})
+def ship_(c, service=None, manager=None):
+    """Without a registry: copy the latest images from this engine into every swarm node that lacks them."""
+    sh, cfg = load(c, manager)
+    shipping.ship(sh, cfg, [images.latest(cfg, s) for s in config.select(cfg.services, service)])
+
+
+@task(help={"service": "The service to run (required).", "port": "Host port (default: the service's publish or port)."})
+def run(c, service, port=None):
+    """Run one service's image locally, like `docker run --rm -p`, until Ctrl-C."""
+    sh, cfg = load(c)
+    svc = config.select(cfg.services, service)[0]
+    images.run_locally(sh, cfg, svc, settings.whole_number("--port", port) if port else svc.publish or svc.port)
+
+
+ns = Collection("image")
+for t in (build_, push, run, ship_):
+    ns.add_task(t)

@@ -1,0 +1,26 @@
+"""lab: a local multi-node swarm of netns machines in one command (Linux, root)."""
+from invoke import Collection
+
+from goswarm import settings
+from goswarm.ops import lab
+from goswarm.tasks.base import load, task
+
+
+@task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers."})
+def up(c, nodes=None):
+    """Create N netns machines, form a swarm (1 manager, N-1 workers) and its overlay network."""
+    count = settings.whole_number("--nodes", nodes) if nodes is not None else None
+    sh, cfg = load(c)
+    lab.up(sh, cfg, count if count is not None else cfg.lab_nodes)
+
+
+@task
+def down(c):
+    """Remove every lab machine: processes, links, namespaces and state."""
+    sh, cfg = load(c)
+    lab.down(sh, cfg)
+
+
+ns = Collection("lab")
+ns.add_task(up)
+ns.add_task(down)

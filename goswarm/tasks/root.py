@@ -1,0 +1,41 @@
+"""The tasks at the top: the one-shot pipeline, the dev loop and a fresh machine's setup."""
+from invoke import Exit
+
+from goswarm import settings
+from goswarm.errors import PipelineError
+from goswarm.ops import dev as devloop
+from goswarm.ops import hostsetup, pipeline
+from goswarm.plan import config
+from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+
+
+@task(help={**SERVICE_HELP,
+            "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
+            "force": "Redo every stage: compile, rebuild the image without cache, replace every task."})
+def redeploy(c, service=None, timeout=None, manager=None, force=False):
+    """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
+    timeout = seconds_flag("--timeout", timeout)
+    sh, cfg = load(c, manager)
+    pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force)
+
+
+@task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
+            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {devloop.DEBOUNCE_MS})."})
+def dev(c, service=None, manager=None, debounce=None):
+    """Redeploy each service whose sources change, with timings, until Ctrl-C."""
+    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else devloop.DEBOUNCE_MS
+    sh, cfg = load(c, manager)
+    services = config.select(cfg.services, service)
+    missing = [s for s in services if not s.path.is_dir()]
+    if missing:
+        raise PipelineError(f"services.{missing[0].name}.path: {missing[0].path} is not a directory")
+    code = devloop.dev(sh, cfg, services, debounce_ms)
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"advertise_addr": "Swarm advertise address (default: MANAGER_IP or the engine's choice)."})
+def setup(c, advertise_addr=None):
+    """Install Go and Docker when missing (Debian/Ubuntu), start the engine, and run swarm.init."""
+    sh, cfg = load(c)
+    hostsetup.setup(sh, cfg, advertise_addr)

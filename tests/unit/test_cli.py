@@ -1,0 +1,33 @@
+"""Config that Invoke cannot merge is explained in one line naming the file and the key."""
+import pytest
+
+from goswarm.cli import explain_merge_error, merge_conflict, merged
+
+DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}, "image": {"prefix": "someprefix"}}
+PROJECT = {"services": {"a": {"path": "a", "port": 1}}}
+
+
+@pytest.mark.parametrize("runtime, line", [
+    ({"services": ["a", "b"]}, "error: it.yaml: `services` must be a mapping of settings, got list ['a', 'b']"),
+    ({"services": "a"}, "error: it.yaml: `services` must be a mapping of settings, got str 'a'"),
+    ({"deploy": 5}, "error: it.yaml: `deploy` must be a mapping of settings, got int 5"),
+    ({"deploy": {"timeout": {"s": 1}}}, "error: it.yaml: `deploy.timeout` must be a single value, got dict {'s': 1}"),
+])
+def test_the_first_key_that_cannot_merge_is_named_with_its_file(runtime, line):
+    layers = [("the defaults", DEFAULTS), ("invoke.yaml", PROJECT), ("it.yaml", runtime)]
+    assert explain_merge_error(layers) == line
+
+
+def test_a_project_file_that_clashes_with_the_defaults_is_named():
+    assert explain_merge_error([("the defaults", DEFAULTS), ("invoke.yaml", {"image": "x"})]).startswith(
+        "error: invoke.yaml: `image` must be a mapping")
+
+
+def test_values_that_merge_are_no_conflict():
+    assert merge_conflict(DEFAULTS, {"deploy": {"timeout": 5}, "new": [1]}) is None
+    assert merged(DEFAULTS, {"deploy": {"timeout": 5}}) == {**DEFAULTS, "deploy": {"timeout": 5, "lock_ttl": 900}}
+
+
+def test_an_unreadable_layer_does_not_hide_the_others():
+    layers = [("the defaults", DEFAULTS), ("invoke.yaml", None), ("it.yaml", {"deploy": 5})]
+    assert "it.yaml: `deploy`" in explain_merge_error(layers)
