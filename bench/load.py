@@ -3,32 +3,48 @@
 
 A load generator (bench/loadgen, Go, standard library only, built into the temp dir) keeps --clients
 concurrent clients GETting /accounts/10000 at --rate requests per second in total (keep-alive, 2 s
-timeout per request) while a contender redeploys its own copy of services/accountservice --redeploys
-times, each time after a one-line change (a new "Person_" string). After each redeploy the script waits
-(untimed) until the new string is served everywhere, then makes the next change. It counts the requests
-that got no 2xx: another status, a connection error or a timeout.
+timeout per request) while a contender redeploys its own copy of services/accountservice. It counts the
+requests that got no 2xx: another status, a connection error or a timeout. Three scenarios, each on its
+own load generator per contender:
+
+    edits (--redeploys, a and b): --redeploys times a one-line change (a new "Person_" string), redeployed;
+        after each the script waits (untimed) until the new string is served everywhere, then makes the
+        next change.
+    --force (--forced, a only, ours (edge)): `redeploy --force` with no change, --forced times: the app's
+        tasks are replaced start-first, `<name>-edge` must not be touched (its Version.Index is read
+        before and after with `docker service inspect`), and the same string is served after each run.
+    500 on smoke (--broken, a only, ours (edge) and ours (host)): --broken releases whose accounts handler
+        answers 500 (`writeJSON(w, http.StatusInternalServerError, acc)`, plus a new "Person_" string each
+        time). Each must be refused in a trial container: `redeploy` exits non-zero before any update, the
+        service's Version.Index does not move, and the old release still answers 200 with its string.
+        The time to refusal is the command's wall time. The good source is put back at the end and
+        redeployed (untimed; it must exit 0 and update nothing).
 
     a) one node, the host engine, replicas 1, load straight at the published port:
-         ours (edge)  inv -f <tmp>/bench-load-edged.yaml redeploy --service bench-load-edged
+         ours (edge)  inv -f <tmp>/bench-load-edged.yaml redeploy --service bench-load-edged [--force]
                       (publish_mode: edge: bench-load-edged-edge holds the port, the app updates start-first)
          ours (host)  inv -f <tmp>/bench-load-ours.yaml redeploy --service bench-load-ours
                       (publish_mode: host: the task binds the port, stop-first)
          baseline     bash bench/copyall.sh (go build, docker build, service rm, service create)
-                      service bench-load-copyall
+                      service bench-load-copyall; edits only
     b) a 3-node lab of this script's own (lab.prefix "benchlb", its own MACHINES_DIR), replicas 3
        published in host mode, images through a `docker-registry` started here (nodes pull from
        10.77.0.1:PORT), load through haproxy on the host in front of the 3 nodes' ports (health
-       checks every 200 ms, retries with redispatch on connection failures):
+       checks every 200 ms, retries with redispatch on connection failures); edits only:
          ours      inv -f <tmp>/lab/ours.json redeploy --service benchlb-ours   (manager benchlb-1)
          baseline  bash bench/copyall.sh with REPLICAS=3, REGISTRY (push, nodes pull) and SWARM_HOST=
                    the manager's engine socket; service benchlb-copyall
 
-All contenders of a scenario run in this one process, one after the other, on the same engine(s).
-Everything is removed at the end (services, the lab, haproxy, the registry, images, temp dirs), also on
-failure or Ctrl-C.
+The project root (GOSWARM_ROOT) is the script's temp dir, which holds the copies, configs and dist/. Each
+config written here names its own deploy lock (deploy.lock: bench-load-<service>), so the bench never
+waits for other runs on the same swarm (a refused attempt is still retried). All contenders of a scenario
+run in this one process, one after the other, on the same engine(s). Everything is removed at the end
+(services, the lab, haproxy, the registry, images, temp dirs), also on failure or Ctrl-C.
 
-Usage:  python bench/load.py [--redeploys 20] [--no-lab] [--rate 50] [--clients 8]
+Usage:  python bench/load.py [--redeploys 20 | --no-redeploys] [--forced 10] [--broken 10] [--no-lab]
+                             [--rate 50] [--clients 8]
         (root for the lab; haproxy is installed from Debian's packages when missing)
+        just the --force and 500-on-smoke scenarios:  python bench/load.py --no-lab --no-redeploys
 """
 import argparse
 import bisect
@@ -46,6 +62,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +74,7 @@ import common  # noqa: E402
 import lab as labbench  # noqa: E402  bench/lab.py: the lab's config, the registry, lab.up with retries
 from common import (  # noqa: E402
     IMAGE_PREFIX,
+    LOCK_HELD,
     ROOT,
     SMOKE,
     BenchError,
@@ -79,6 +98,11 @@ COPYALL = ROOT / "bench" / "copyall.sh"
 SERVE_TIMEOUT = 60.0
 INV_TIMEOUT = 300
 SETTLE = 2.0  # seconds of load before the first change and after the last one is served
+LOCK_PATIENCE = 900.0  # seconds a redeploy is retried while another run holds its deploy lock
+# The one-line change that makes a release answer 500 on its smoke path (the accounts handler).
+ANSWERS_200, ANSWERS_500 = "writeJSON(w, http.StatusOK, acc)", "writeJSON(w, http.StatusInternalServerError, acc)"
+REFUSED = "failed in a trial container"  # what `inv redeploy` says when the trial refuses a release
+OUTPUT_LINES = 40  # of a redeploy that did not do as expected, in the report
 run = functools.partial(common.run, timeout=INV_TIMEOUT)  # every command here is bounded
 
 
@@ -131,10 +155,23 @@ class Contender:
     env: dict
     url: str  # what the load generator GETs
     serving: Callable[[str], None]  # waits until every place that should serves the edited text
+    marker: str = "Person_"  # the name prefix of the release that runs (after the last good redeploy)
 
     def edit(self, i: int) -> str:
         marker = f"Load{i}x{uuid.uuid4().hex[:6]}_"
         set_name_prefix(self.src / "main.go", marker)
+        return marker
+
+    def break_release(self, i: int) -> str:
+        """The accounts handler answers 500 (the smoke path), under a new name prefix: every release differs."""
+        main_go = self.src / "main.go"
+        text = main_go.read_text()
+        if text.count(ANSWERS_500) != 1:
+            if text.count(ANSWERS_200) != 1:
+                raise BenchError(f"{main_go}: expected one `{ANSWERS_200}` line, found {text.count(ANSWERS_200)}")
+            main_go.write_text(text.replace(ANSWERS_200, ANSWERS_500))
+        marker = f"Broken{i}x{uuid.uuid4().hex[:6]}_"
+        set_name_prefix(main_go, marker)
         return marker
 
 
@@ -142,12 +179,23 @@ class Contender:
 class Outcome:
     scenario: str
     label: str
+    kind: str  # "edit", "force" or "broken": what each redeploy was
+    runs: int  # how many redeploys the scenario made
     starts: list = field(default_factory=list)  # unix time each redeploy command started
-    seconds: list = field(default_factory=list)  # wall time of each redeploy command that succeeded
-    errors: list = field(default_factory=list)  # redeploys that failed (or whose change was never served)
+    seconds: list = field(default_factory=list)  # wall time of each redeploy command that did as expected
+    # (edit, force: succeeded and served; broken: refused, i.e. the time to refusal)
+    errors: list = field(default_factory=list)  # redeploys that did not do as expected
     refused: int = 0  # attempts refused for another run's deploy lock (nothing changed; retried)
     load: dict = field(default_factory=dict)  # loadgen's report
     lb: dict = field(default_factory=dict)  # haproxy counters during the load (lab only)
+    service: str = ""  # the contender's service
+    refusals: int = 0  # broken: releases refused by the pipeline (non-zero exit, in the trial)
+    accepted: int = 0  # broken: releases the pipeline took (exit 0): a failure of the scenario
+    updates: int = 0  # force, broken: runs after which the service's Version.Index had moved
+    old_answers: int = 0  # broken: runs after which the old release answered 200 with its name
+    edge: tuple = ()  # ours (edge) in force, broken: `<name>-edge`'s Version.Index before and after
+    refusal: str = ""  # broken: the last line of the first refusal, as printed
+    notes: list = field(default_factory=list)  # more detail lines
 
     def per_redeploy(self) -> tuple:
         """(failed requests, outage s) per redeploy: each burst of failures goes to the redeploy it started
@@ -159,23 +207,22 @@ class Outcome:
             outage[i] += burst["end"] - burst["start"]
         return failed[1:] + failed[:1], outage[1:] + outage[:1]
 
+    def service_name(self) -> str:
+        return self.service or self.label
 
-def under_load(contender: Contender, scenario: str, redeploys: int, binary: Path, args,
+
+def under_load(contender: Contender, scenario: str, kind: str, runs: int, binary: Path, args,
                lb_counters: Optional[Callable[[], dict]] = None) -> Outcome:
-    """Start the load, make `redeploys` changes one after the other, each redeployed and served, stop the load."""
-    outcome = Outcome(scenario, contender.label)
+    """Start the load, make `runs` redeploys of `kind` one after the other (STEPS), stop the load."""
+    outcome = Outcome(scenario, contender.label, kind, runs, service=contender.service)
     before = lb_counters() if lb_counters else None
+    step = STEPS[kind]
     load = Load(binary, contender.url, args)
     try:
         time.sleep(SETTLE)
-        for i in range(redeploys):
-            marker = contender.edit(i)
-            outcome.starts.append(time.time())
+        for i in range(runs):
             try:
-                seconds, _, refused = run_unlocked(contender.argv, contender.env, timeout=INV_TIMEOUT)
-                outcome.refused += refused
-                contender.serving(marker)
-                outcome.seconds.append(seconds)
+                step(contender, i, outcome)
             except BenchError as e:
                 outcome.errors.append(f"redeploy {i + 1}: " + " | ".join(str(e).strip().splitlines()[-3:]))
                 print(f"warning: {contender.label} ({scenario}) redeploy {i + 1} failed: {e}", file=sys.stderr)
@@ -188,12 +235,121 @@ def under_load(contender: Contender, scenario: str, redeploys: int, binary: Path
     return outcome
 
 
+def edit_step(contender: Contender, i: int, outcome: Outcome) -> None:
+    """A one-line change, redeployed and served everywhere."""
+    marker = contender.edit(i)
+    outcome.starts.append(time.time())
+    seconds, _, refused = run_unlocked(contender.argv, contender.env, timeout=INV_TIMEOUT)
+    outcome.refused += refused
+    contender.serving(marker)
+    contender.marker = marker
+    outcome.seconds.append(seconds)
+
+
+def force_step(contender: Contender, i: int, outcome: Outcome) -> None:
+    """`redeploy --force` of the unchanged source: the app service is updated, the same name served."""
+    before = service_version(contender.service)
+    outcome.starts.append(time.time())
+    seconds, _, refused = run_unlocked([*contender.argv, "--force"], contender.env, timeout=INV_TIMEOUT)
+    outcome.refused += refused
+    outcome.updates += service_version(contender.service) != before
+    contender.serving(contender.marker)
+    outcome.seconds.append(seconds)
+
+
+def broken_step(contender: Contender, i: int, outcome: Outcome) -> None:
+    """A release that answers 500 on the smoke path: refused (non-zero exit), nothing updated, the old
+    release still answers 200 with its name."""
+    contender.break_release(i)
+    before = service_version(contender.service)
+    outcome.starts.append(time.time())
+    seconds, result, refused = redeploy_allowing_failure(contender.argv, contender.env)
+    outcome.refused += refused
+    said = (result.stdout + result.stderr).strip()
+    last = said.splitlines()[-1] if said else ""
+    problems = []
+    if result.returncode == 0:
+        outcome.accepted += 1
+        problems.append("exited 0: the release that answers 500 on its smoke path was accepted")
+    elif REFUSED in said:
+        outcome.refusals += 1
+        outcome.seconds.append(seconds)
+        outcome.refusal = outcome.refusal or last
+    else:
+        problems.append(f"exited {result.returncode}, but not refused by the trial: {last}")
+    if service_version(contender.service) != before:
+        outcome.updates += 1
+        problems.append(f"{contender.service} was updated (Version.Index {before} -> "
+                        f"{service_version(contender.service)})")
+    status, body = answer(contender.url)
+    if status == 200 and f'"name":"{contender.marker}0"' in body:
+        outcome.old_answers += 1
+    else:
+        problems.append(f"afterwards {contender.url} gave {status or 'no answer'}: {body.strip()[:120]!r} "
+                        f"(expected 200 with {contender.marker}0)")
+    if problems:  # the whole story in the report: what the redeploy printed
+        lines = said.splitlines()
+        cut = f" (last {OUTPUT_LINES} lines)" if len(lines) > OUTPUT_LINES else ""
+        outcome.notes += [f"redeploy {i + 1} exited {result.returncode} after {seconds:.2f} s; its output{cut}:",
+                          *(f"  | {line}" for line in lines[-OUTPUT_LINES:])]
+        raise BenchError("; ".join(problems))
+
+
+STEPS = {"edit": edit_step, "force": force_step, "broken": broken_step}
+
+
+def redeploy_allowing_failure(argv, env) -> tuple:
+    """run_unlocked without raising on a non-zero exit: (seconds, result, attempts refused for another
+    run's deploy lock). Retried while the lock is held, for up to LOCK_PATIENCE s."""
+    deadline = time.monotonic() + LOCK_PATIENCE
+    refused = 0
+    while True:
+        start = time.perf_counter()
+        result = run(argv, env=env, check=False)
+        seconds = time.perf_counter() - start
+        if result.returncode == 0 or LOCK_HELD not in result.stdout + result.stderr or time.monotonic() > deadline:
+            return seconds, result, refused
+        refused += 1
+        time.sleep(1)
+
+
+def service_version(name: str) -> int:
+    """The service's Version.Index on the host engine (it moves with every update of its spec)."""
+    out = run(["docker", "service", "inspect", "-f", "{{.Version.Index}}", name]).stdout.strip()
+    try:
+        return int(out)
+    except ValueError:
+        raise BenchError(f"docker service inspect {name}: no Version.Index in {out!r}") from None
+
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
+
+
+def answer(url: str) -> tuple:
+    """(status, body) of one GET; (0, the error) when nothing answers."""
+    try:
+        with NO_PROXY.open(url, timeout=2) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as e:
+        return 0, str(e)
+
+
 # --- a) one node ------------------------------------------------------------------
 
-def single_node(workdir: Path, network: str, env: dict) -> list:
-    """ours in edge mode, ours in host mode, and copyall.sh on the host engine, replicas 1, each on a free port."""
+def lock_name(service: str) -> str:
+    """The deploy lock of a contender's config: its own, so no other run on the swarm holds it."""
+    return f"bench-load-{service.removeprefix('bench-load-')}"
+
+
+def single_node(workdir: Path, network: str, env: dict, modes=("edge", "host"), copyall: bool = True) -> list:
+    """ours in edge mode, ours in host mode, and copyall.sh on the host engine, replicas 1, each on a free port
+    (those of `modes`, and copyall.sh if `copyall`)."""
     contenders = []
     for service, mode in (("bench-load-edged", "edge"), ("bench-load-ours", "host")):
+        if mode not in modes:
+            continue
         src = copy_source(workdir / service)
         port = free_port()
         config = workdir / f"{service}.yaml"
@@ -202,6 +358,7 @@ def single_node(workdir: Path, network: str, env: dict) -> list:
             f"image:\n  prefix: {IMAGE_PREFIX}\n"
             f"build:\n  dist: {workdir / 'dist'}\n"
             f"swarm:\n  network: {network}\n"
+            f"deploy:\n  lock: {lock_name(service)}\n"
             f"services:\n"
             f"  {service}:\n"
             f"    path: {src}\n    main: .\n    port: 6767\n    publish: {port}\n"
@@ -211,6 +368,8 @@ def single_node(workdir: Path, network: str, env: dict) -> list:
         contenders.append(Contender(f"ours ({mode})", service, src,
                                     [sys.executable, "-m", "invoke", "-f", str(config), "redeploy", "--service",
                                      service], env, url, functools.partial(serves, [url])))
+    if not copyall:
+        return contenders
 
     src = copy_source(workdir / "copyall")
     port = free_port()
@@ -227,6 +386,44 @@ def serves(urls: list, marker: str) -> None:
         wait_for_text(url, f'"name":"{marker}0"', SERVE_TIMEOUT, interval=0.1)
 
 
+def forced(contender: Contender, runs: int, binary: Path, args) -> Outcome:
+    """ours (edge): `redeploy --force` `runs` times under load, with `<name>-edge`'s Version.Index around it."""
+    edge = f"{contender.service}-edge"
+    before = service_version(edge)
+    outcome = under_load(contender, f"a) 1 node, --force x{runs}", "force", runs, binary, args)
+    outcome.edge = (before, service_version(edge))
+    return outcome
+
+
+def broken(contender: Contender, runs: int, binary: Path, args) -> Outcome:
+    """`runs` releases that answer 500 on the smoke path, under load; then the good source again, redeployed
+    (untimed): it must exit 0 and update nothing."""
+    main_go = contender.src / "main.go"
+    good = main_go.read_text()
+    edge = f"{contender.service}-edge" if contender.label == "ours (edge)" else ""
+    edge_before = service_version(edge) if edge else None
+    try:
+        outcome = under_load(contender, f"a) 1 node, 500 on smoke x{runs}", "broken", runs, binary, args)
+    finally:
+        main_go.write_text(good)
+    if edge:
+        outcome.edge = (edge_before, service_version(edge))
+    try:
+        before = service_version(contender.service)
+        seconds, _, refused = run_unlocked(contender.argv, contender.env, timeout=INV_TIMEOUT)
+        outcome.refused += refused
+        moved = service_version(contender.service) != before
+        contender.serving(contender.marker)
+        outcome.notes.append(f"the good source again (untimed): redeploy exited 0 in {seconds:.2f} s, "
+                             f"{contender.service} {'UPDATED' if moved else 'not updated'}, serves "
+                             f"{contender.marker}0")
+        if moved:
+            outcome.errors.append("the good source again: the service was updated, though it already ran it")
+    except BenchError as e:
+        outcome.errors.append("the good source again: " + " | ".join(str(e).strip().splitlines()[-3:]))
+    return outcome
+
+
 # --- b) the lab, behind haproxy -------------------------------------------------------
 
 def lab_contenders(lab: labbench.Lab, registry_port: int) -> tuple:
@@ -241,8 +438,10 @@ def lab_contenders(lab: labbench.Lab, registry_port: int) -> tuple:
         url = f"http://127.0.0.1:{lb_port}{SMOKE}"
         node_urls = [f"http://{host}:{port}{SMOKE}" for host in hosts]
         if label == "ours":
-            config = labbench.write_config(lab.workdir / "ours.json", lab.config(
-                {service: labbench.service_entry(src, port)}, registry=registry, node_registry=node_registry))
+            config = lab.config({service: labbench.service_entry(src, port)}, registry=registry,
+                                node_registry=node_registry)
+            config["deploy"] = {**config.get("deploy", {}), "lock": lock_name(service)}
+            config = labbench.write_config(lab.workdir / "ours.json", config)
             argv, env = [sys.executable, "-m", "invoke", "-f", str(config), "redeploy", "--service", service], lab.env
         else:
             argv = ["bash", str(COPYALL)]
@@ -346,12 +545,18 @@ class Haproxy:
 
 # --- report -----------------------------------------------------------------------
 
-def row(o: Outcome, redeploys: int) -> list:
-    failed = o.load["failed"]
+def row(o: Outcome) -> list:
+    """redeploys: how many did as expected (broken: were refused); redeploy s: their median wall time (broken:
+    the time to refusal)."""
+    failed, runs = o.load["failed"], o.runs
     per, _ = o.per_redeploy()
-    ok = redeploys - len(o.errors)
-    return [o.scenario, o.label, str(ok) if ok == redeploys else f"{ok}/{redeploys} ok", o.load["requests"], failed,
-            f"{failed / redeploys:.1f}", sum(1 for n in per[:-1] if n), f"{o.load['outage_s']:.2f}",
+    if o.kind == "broken":
+        done = f"{o.refusals} refused" if o.refusals == runs else f"{o.refusals}/{runs} refused"
+    else:
+        ok = len(o.seconds)
+        done = str(ok) if ok == runs else f"{ok}/{runs} ok"
+    return [o.scenario, o.label, done, o.load["requests"], failed, f"{failed / runs:.1f}",
+            sum(1 for n in per[:-1] if n), f"{o.load['outage_s']:.2f}",
             f"{statistics.median(o.seconds):.2f}" if o.seconds else "n/a"]
 
 
@@ -376,12 +581,49 @@ def details(o: Outcome) -> list:
              f"each: " + (", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"),
              "  failed per redeploy: " + " ".join(map(str, per[:-1])) + f" (before the first: {per[-1]})",
              "  outage per redeploy (s): " + " ".join(f"{s:.2f}" for s in outage[:-1]),
-             "  redeploy command (s): " + " ".join(f"{s:.2f}" for s in o.seconds)]
+             ("  time to refusal (s): " if o.kind == "broken" else "  redeploy command (s): ")
+             + " ".join(f"{s:.2f}" for s in o.seconds)]
+    if o.kind == "force":
+        lines.append(f"  {o.service_name()} updated (Version.Index moved) in {o.updates} of {o.runs} runs "
+                     f"(expected {o.runs})")
+    if o.kind == "broken":
+        lines.append(f"  refused {o.refusals} of {o.runs}, accepted (exit 0) {o.accepted}; {o.service_name()} "
+                     f"updated after {o.updates} (expected 0); the old release answered 200 with its name after "
+                     f"{o.old_answers} of {o.runs}")
+        if o.refusal:
+            lines.append(f"  first refusal's last line: {o.refusal}")
+    if o.edge:
+        lines.append(f"  {o.service_name()}-edge Version.Index: {o.edge[0]} before, {o.edge[1]} after "
+                     f"({'unchanged' if o.edge[0] == o.edge[1] else 'CHANGED'})")
+    lines += [f"  {n}" for n in o.notes]
     if o.lb:
         lines.append("  haproxy during the load: " + ", ".join(f"{k} {v}" for k, v in o.lb.items()))
     if o.refused:
         lines.append(f"  attempts refused for another run's deploy lock (retried, nothing changed): {o.refused}")
     lines += [f"  FAILED {e}" for e in o.errors]
+    return lines
+
+
+def goals(outcomes) -> list:
+    """b) ours: 0 failed. --force: 0 failed, the edge untouched. 500 on smoke: 0 failed, every release refused."""
+    lines = []
+    for o in outcomes:
+        failed = o.load["failed"]
+        if o.scenario.startswith("b)") and o.label == "ours":
+            lines.append(f"goal b) ours 0 failed: {'met' if failed == 0 else 'NOT met'} "
+                         f"({failed} failed in {o.runs} redeploys)")
+        elif o.kind == "force":
+            # a --force that replaced nothing would lose no request either: it must update the app every time
+            met = failed == 0 and o.edge and o.edge[0] == o.edge[1] and o.updates == o.runs and not o.errors
+            lines.append(f"goal a) --force x{o.runs} ours (edge): 0 failed and the edge untouched: "
+                         f"{'met' if met else 'NOT met'} ({failed} failed; {o.service}-edge Version.Index "
+                         f"{o.edge[0]} -> {o.edge[1]}; {len(o.seconds)} of {o.runs} runs succeeded)")
+        elif o.kind == "broken":
+            met = failed == 0 and o.refusals == o.runs and not o.errors
+            lines.append(f"goal a) 500 on smoke x{o.runs} {o.label}: 0 failed and {o.runs} refused: "
+                         f"{'met' if met else 'NOT met'} ({failed} failed, {o.refusals} refused, {o.accepted} "
+                         f"accepted; median time to refusal "
+                         f"{f'{statistics.median(o.seconds):.2f} s' if o.seconds else 'n/a'})")
     return lines
 
 
@@ -393,12 +635,23 @@ def interrupted(signum, frame):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--redeploys", type=int, default=20, help="changes redeployed under load per contender "
-                                                                  "(default: 20)")
+    parser.add_argument("--redeploys", type=int, default=20, metavar="N",
+                        help="a) and b): one-line changes redeployed under load per contender (default: 20; 0: none)")
+    parser.add_argument("--no-redeploys", dest="redeploys", action="store_const", const=0,
+                        help="skip the one-line-change scenario (as --redeploys 0); b) runs only that one, so the "
+                             "lab is skipped too")
+    parser.add_argument("--forced", type=int, default=10, metavar="N",
+                        help="a) ours (edge): `redeploy --force` N times under load with no change; counts failed "
+                             "requests and checks that <name>-edge's Version.Index does not move (default: 10; 0: "
+                             "skip)")
+    parser.add_argument("--broken", type=int, default=10, metavar="N",
+                        help="a) ours (edge) and ours (host): N releases under load that answer 500 on the smoke "
+                             "path, each to be refused (non-zero exit) while the old one keeps answering "
+                             "(default: 10; 0: skip)")
     parser.add_argument("--single", action=argparse.BooleanOptionalAction, default=True,
                         help="a) one node, the host engine (default: on)")
     parser.add_argument("--lab", action=argparse.BooleanOptionalAction, default=True,
-                        help="b) the 3-node lab behind haproxy (default: on; needs root)")
+                        help="b) the 3-node lab behind haproxy, one-line changes only (default: on; needs root)")
     parser.add_argument("--rate", type=float, default=50, help="requests per second, all clients (default: 50)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
     parser.add_argument("--keepalive", action=argparse.BooleanOptionalAction, default=True,
@@ -409,16 +662,21 @@ def main() -> int:
                         help="b) MACHINES_DIR; kept across runs so that a run cleans up what an interrupted one "
                              "left (default: %(default)s)")
     args = parser.parse_args()
-    if args.redeploys < 1 or args.clients < 1 or args.rate < 0:
-        parser.error("--redeploys and --clients must be at least 1, --rate at least 0")
+    if min(args.redeploys, args.forced, args.broken) < 0 or args.clients < 1 or args.rate < 0:
+        parser.error("--redeploys, --forced and --broken must be at least 0, --clients at least 1, --rate at least 0")
+    args.lab = args.lab and args.redeploys > 0  # the lab runs only the one-line-change scenario
+    if not ((args.single and (args.redeploys or args.forced or args.broken)) or args.lab):
+        parser.error("nothing to run: every scenario is off")
     if args.lab and os.geteuid() != 0:
         parser.error("the lab needs root (netns machines); use --no-lab")
     signal.signal(signal.SIGTERM, interrupted)
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-")).resolve()
     env_file = workdir / ".env"
     env_file.write_text("MANAGER_IP=127.0.0.1\n")
-    env = {**os.environ, "ENV_FILE": str(env_file), "MACHINES_DIR": str(workdir / "machines")}
+    # GOSWARM_ROOT: the project is the temp dir (service paths must lie inside the project root)
+    env = {**os.environ, "GOSWARM_ROOT": str(workdir), "ENV_FILE": str(env_file),
+           "MACHINES_DIR": str(workdir / "machines")}
     for key in ("INVOKE_IMAGE_REGISTRY", "INVOKE_IMAGE_NODE_REGISTRY", "INVOKE_SWARM_MANAGER"):
         env.pop(key, None)  # our config files say it all
     single_services = ["bench-load-edged-edge", "bench-load-edged", "bench-load-ours", "bench-load-copyall"]
@@ -433,20 +691,39 @@ def main() -> int:
             print(f"registry: {first_line(['docker-registry', '--version'], INV_TIMEOUT)}")
             print("lb:      haproxy on 127.0.0.1 in front of the 3 nodes' host-mode ports: check GET /health every "
                   "200 ms, fall 1 rise 1; retries 3, redispatch, retry-on conn-failure empty-response response-timeout")
+        scenarios = [f"{args.redeploys} redeploys per contender, each a one-line change, served everywhere "
+                     "before the next"] if args.redeploys else []
+        if args.single and args.forced:
+            scenarios.append(f"a) {args.forced} x `redeploy --force` of ours (edge), no change")
+        if args.single and args.broken:
+            scenarios.append(f"a) {args.broken} releases answering 500 on {SMOKE} for ours (edge) and ours (host), "
+                             "each to be refused")
         print(f"load:    {args.clients} clients, {args.rate:g} req/s in total, GET {SMOKE}, 2 s timeout, "
-              f"keep-alive {'on' if args.keepalive else 'off'}; {args.redeploys} redeploys per contender, "
-              "each a one-line change, served everywhere before the next")
+              f"keep-alive {'on' if args.keepalive else 'off'}; " + "; ".join(scenarios))
+        print("locks:   each config has its own deploy.lock (bench-load-<service>)")
         print()
 
         if args.single:  # a) one node
             remove_services(single_services, timeout=INV_TIMEOUT)  # what an interrupted run left, by name
-            contenders = single_node(workdir, args.network, env)
+            modes = (["edge"] if args.redeploys or args.forced or args.broken else []) + \
+                (["host"] if args.redeploys or args.broken else [])
+            contenders = single_node(workdir, args.network, env, modes, copyall=args.redeploys > 0)
             for contender in contenders:  # warm-up: the first deploy creates the service
                 run_unlocked(contender.argv, contender.env, timeout=INV_TIMEOUT)
                 contender.serving("Person_")
-            for contender in in_turn(contenders, 0):
-                outcomes.append(under_load(contender, "a) 1 node", args.redeploys, binary, args))
-                print(f"done: a) {contender.label}, {outcomes[-1].load['failed']} failed", file=sys.stderr)
+            if args.redeploys:
+                for contender in in_turn(contenders, 0):
+                    outcomes.append(under_load(contender, "a) 1 node", "edit", args.redeploys, binary, args))
+                    print(f"done: a) {contender.label}, {outcomes[-1].load['failed']} failed", file=sys.stderr)
+            ours = {c.label: c for c in contenders}
+            if args.forced:
+                outcomes.append(forced(ours["ours (edge)"], args.forced, binary, args))
+                print(f"done: a) --force, {outcomes[-1].load['failed']} failed", file=sys.stderr)
+            if args.broken:
+                for contender in in_turn([ours["ours (edge)"], ours["ours (host)"]], 0):
+                    outcomes.append(broken(contender, args.broken, binary, args))
+                    print(f"done: a) 500 on smoke {contender.label}, {outcomes[-1].load['failed']} failed, "
+                          f"{outcomes[-1].refusals} refused", file=sys.stderr)
             remove_services(single_services, timeout=INV_TIMEOUT)
 
         if args.lab:  # b) the lab behind haproxy
@@ -471,13 +748,13 @@ def main() -> int:
                 contender.serving("Person_")
                 wait_for_text(contender.url, '"name":"Person_0"', SERVE_TIMEOUT)
             for contender in in_turn(contenders, 1):
-                outcomes.append(under_load(contender, "b) 3 nodes + haproxy", args.redeploys, binary, args,
+                outcomes.append(under_load(contender, "b) 3 nodes + haproxy", "edit", args.redeploys, binary, args,
                                            functools.partial(haproxy.stats, contender.service)))
                 print(f"done: b) {contender.label}, {outcomes[-1].load['failed']} failed", file=sys.stderr)
             print(f"lab: {labbench.NODES} netns machines {lab.prefix}-1..{labbench.NODES}; {seen.describe()}")
             print()
 
-        print(table([row(o, args.redeploys) for o in outcomes],
+        print(table([row(o) for o in outcomes],
                     ["scenario", "contender", "redeploys", "requests", "failed", "failed/redeploy",
                      "redeploys w/ failures", "outage s", "redeploy s (median)"]))
         print()
@@ -485,10 +762,8 @@ def main() -> int:
               "outage: from the first failed request of each burst to the next successful one, summed")
         for o in outcomes:
             print("\n".join(details(o)))
-        goal = [o for o in outcomes if o.scenario.startswith("b)") and o.label == "ours"]
-        if goal:
-            print(f"goal b) ours 0 failed: {'met' if goal[0].load['failed'] == 0 else 'NOT met'} "
-                  f"({goal[0].load['failed']} failed in {args.redeploys} redeploys)")
+        for line in goals(outcomes):
+            print(line)
         return 1 if any(o.errors for o in outcomes) else 0
     except BenchError as e:
         return failed(e)
