@@ -1,11 +1,15 @@
 """The programs: `goswarm` (an Invoke Program of its own) and the process-wide set-up both it and this
 repository's tasks.py need before Invoke loads the config: one-line errors for config files Invoke cannot
 read, and SIGTERM unwinding like Ctrl-C."""
+import os
 import re
 import signal
 import sys
 import threading
 from pathlib import Path
+
+import invoke
+from invoke.parser import Argument
 
 from goswarm import program
 
@@ -97,7 +101,8 @@ def _config_error(kind, value, tb, defaults=None, project=Path(".")):
     if issubclass(kind, BrokenPipeError):  # `inv swarm.status | head`: the reader left, nothing to report
         return ""
     if kind.__name__ == "AmbiguousMergeError":
-        return explain_merge_error(_config_layers(defaults() if defaults else {}, project))
+        where = project() if callable(project) else project
+        return explain_merge_error(_config_layers(defaults() if defaults else {}, where))
     if kind.__name__ == "UnknownFileType":  # "Config files of type '' (from file 'x') are not supported! ..."
         named = re.search(r"from file '([^']*)'", str(value))
         return f"error: config file {named.group(1) if named else ''}: its name must end in .yaml, .yml, .json or .py"
@@ -155,3 +160,50 @@ def inv_namespace(project_root: Path):
     install_signal_handlers()
     install_config_error_hook(ns.configuration, project_root)
     return ns
+
+
+class Config(invoke.Config):
+    """The goswarm command's config: goswarm.yaml in the project (invoke.yaml when that is all there is),
+    ~/.goswarm.yaml and /etc/goswarm.yaml, GOSWARM_* variables, and `-f FILE` last."""
+
+    prefix = "goswarm"
+
+    def load_project(self, merge: bool = True) -> None:
+        found = project_files(Path(self._project_prefix)) if self._project_prefix else []
+        if not found or found[0].name.startswith("goswarm."):
+            super().load_project(merge)
+            return
+        self._set(file_prefix="invoke")  # a project set up for `inv`: read its invoke.yaml
+        try:
+            super().load_project(merge)
+        finally:
+            self._set(file_prefix=None)
+
+
+class Program(invoke.Program):
+    """`goswarm`: the same collections as `inv` in this repository, for any project, with -r/--root."""
+
+    def core_args(self) -> list:
+        # -r names the project's root here; invoke's own -r (where to look for tasks.py) has no use.
+        args = [a for a in super().core_args() if "search-root" not in a.names]
+        return args + [Argument(names=("root", "r"), help="The project's directory (default: the current one).")]
+
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        root = Path(self.args.root.value or os.environ.get("GOSWARM_ROOT") or Path.cwd()).resolve()
+        if not root.is_dir():
+            raise invoke.Exit(f"error: --root {root} is not a directory", 1)
+        os.environ["GOSWARM_ROOT"] = str(root)
+        self.config.set_project_location(str(root))
+        self.config.load_project()
+
+
+def main() -> None:
+    from goswarm import __version__
+    from goswarm.io import environment
+    from goswarm.tasks import namespace
+
+    ns = namespace()
+    install_signal_handlers()
+    install_config_error_hook(ns.configuration, environment.project_root)
+    Program(name="goswarm", binary="goswarm", version=__version__, namespace=ns, config_class=Config).run()

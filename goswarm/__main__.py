@@ -1,0 +1,4 @@
+"""`python -m goswarm` is the goswarm command."""
+from goswarm.cli import main
+
+main()
