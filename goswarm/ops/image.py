@@ -6,6 +6,7 @@ import shlex
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from goswarm import program
 from goswarm.errors import PipelineError
@@ -22,6 +23,7 @@ class Image:
     tag: str
     id: str = ""
     digest: str = ""  # repo@sha256:... once pushed
+    healthcheck: Optional[dict] = None  # the image's own HEALTHCHECK (its config's Healthcheck), if it has one
 
     @property
     def ref(self) -> str:
@@ -113,6 +115,11 @@ def push_result(events, say=print) -> str:
     return digest
 
 
+def own_check(inspect: dict) -> Optional[dict]:
+    """The HEALTHCHECK an image declares, from its inspect. Pure."""
+    return ((inspect or {}).get("Config") or {}).get("Healthcheck") or None
+
+
 # --- engine ---------------------------------------------------------------
 
 def dockerfile_for(cfg, service: config.Service) -> bytes:
@@ -157,7 +164,8 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
         if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
-        return Image(image.service, image.repository, image.tag, existing.id)
+        return Image(image.service, image.repository, image.tag, existing.id,
+                     healthcheck=own_check(existing.attrs))
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
@@ -171,8 +179,9 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
             image_id = docker_build(client, image, with_probe(dockerfile, probe.name),
                                     {binary.name: binary, probe.name: probe}, labels, quiet, force)
         client.api.tag(image_id, image.repository, "latest")
+        built = client.api.inspect_image(image_id)
     print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
-    return Image(image.service, image.repository, image.tag, image_id)
+    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built))
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool):
@@ -243,7 +252,8 @@ def latest(cfg, service: config.Service) -> Image:
     digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
     if cfg.registry and not digest:
         raise PipelineError(f"{repo} is not in registry {cfg.registry}: run {program.run('image.push')} first")
-    return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)))
+    return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)),
+                 own_check(found.attrs))
 
 
 def push_one(sh, cfg, image: Image) -> Image:
@@ -261,7 +271,8 @@ def push_one(sh, cfg, image: Image) -> Image:
             except PipelineError as e:
                 raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
     print(f"pushed {image.ref} ({digest})")
-    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
+    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"),
+                 image.healthcheck)
 
 
 def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) -> list:

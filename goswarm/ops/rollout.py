@@ -5,7 +5,7 @@ on Ctrl-C says what state the service is left in.
 """
 import time
 
-from goswarm import program
+from goswarm import poll, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine
 from goswarm.ops import swarm
@@ -30,15 +30,16 @@ def inspect(client, name: str):
     return engine.unless_missing(f"inspecting service {name}", client.api.inspect_service, name)
 
 
-def wait(sh, client, name: str, timeout: float, rollback: bool = False) -> None:
+def wait(sh, client, name: str, timeout: float, rollback: bool = False, check: str = "") -> None:
     """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
 
     rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
+    check: the service's health check in words, for the message when a task is unhealthy.
     """
     if sh.dry:
         return
     try:
-        _poll(client, name, timeout, rollback)
+        _poll(client, name, timeout, rollback, check)
     except KeyboardInterrupt:
         raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
     except engine.EngineLost as e:
@@ -46,7 +47,9 @@ def wait(sh, client, name: str, timeout: float, rollback: bool = False) -> None:
                                 f"{program.run('redeploy')} waits for that update and says how it ended") from None
 
 
-def _poll(client, name: str, timeout: float, rollback: bool) -> None:
+def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") -> None:
+    # Its own loop, not poll.until: it reports progress as it goes, and a placement error must last
+    # BLOCKED_GRACE before it counts.
     deadline = time.monotonic() + timeout
     last = None
     blocked_since = None
@@ -59,7 +62,8 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
         rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
         if progress.failed and not (rolling_back and time.monotonic() < deadline):
             state = (service.get("UpdateStatus") or {}).get("State")
-            raise RolloutFailed(f"{name}: {progress.error}", by_engine=not rollback and state == "rollback_completed")
+            raise RolloutFailed(f"{name}: {progress.error}{unhealthy(client, name, tasks, check)}",
+                                by_engine=not rollback and state == "rollback_completed")
         if progress.failed:  # the engine is putting the previous release back: report once it has
             time.sleep(POLL)
             continue
@@ -80,6 +84,22 @@ def _poll(client, name: str, timeout: float, rollback: bool) -> None:
         time.sleep(POLL)
 
 
+def unhealthy(client, name: str, tasks: list, check: str) -> str:
+    """When a task of this rollout failed its health check: what the check said last (read from the task's
+    container, when it is on the engine we talk to) and how to change the check. The engine records no
+    reason for such a task (it stops it, and the service exits 0), so the container is where to look."""
+    for task in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""), reverse=True)[:5]:
+        container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+        found = engine.unless_missing("reading a task's health", client.api.inspect_container, container) \
+            if container else None
+        health = ((found or {}).get("State") or {}).get("Health") or {}
+        if health.get("Status") == "unhealthy":
+            said = " ".join(((health.get("Log") or [{}])[-1].get("Output") or "").split())[:200]
+            return (f"; a new task failed its health check ({check or 'the image' + chr(39) + 's own HEALTHCHECK'})"
+                    + (f", which said: {said}" if said else "") + f"; change it with services.{name}.healthcheck")
+    return ""
+
+
 def in_flight(client, service: dict) -> str:
     """Why this service has not settled (an update or rollback still going, tasks not yet of its spec),
     or "" when it has. A run that found it so must wait before it plans, or it reports the old
@@ -98,7 +118,7 @@ def in_flight(client, service: dict) -> str:
     return f"{progress.running}/{progress.desired} tasks of its spec are running"
 
 
-def settle(sh, client, service: dict, timeout: float):
+def settle(sh, client, service: dict, timeout: float, check: str = ""):
     """Wait out a rollout that an earlier run left going (it was killed, or it gave up waiting).
 
     Returns (the service's inspect now, how that rollout ended: None when it completed or none was going,
@@ -113,7 +133,7 @@ def settle(sh, client, service: dict, timeout: float):
     print(f"{name}: an earlier rollout has not settled ({why}); waiting for it (up to {timeout:.0f}s)")
     state = (service.get("UpdateStatus") or {}).get("State")
     try:
-        wait(sh, client, name, timeout, rollback=str(state).startswith("rollback"))
+        wait(sh, client, name, timeout, rollback=str(state).startswith("rollback"), check=check)
         return inspect(client, name), None
     except RolloutFailed as e:
         outcome = str(e)
@@ -184,15 +204,14 @@ def rollback(sh, client, name: str, timeout: float) -> None:
 
 def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
     """Until every task of the removed service has stopped, on every node that can still say so."""
-    deadline = time.monotonic() + timeout
+    def left():
+        down = swarm.down_nodes(client)
+        # The engine refuses a service filter once the service is gone, so filter here.
+        return [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+
+    def late():
+        raise PipelineError(f"{name}: {len(left())} tasks still running {timeout:.0f}s after removal")
+
     with engine.errors(f"waiting for {name}'s tasks to stop"):
-        while True:
-            down = swarm.down_nodes(client)
-            # The engine refuses a service filter once the service is gone, so filter here.
-            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
-            time.sleep(POLL)
+        poll.until(lambda: True if not left() else None, timeout, POLL, late)
     print(f"{name}: removed")
