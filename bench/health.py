@@ -17,6 +17,7 @@ Usage: python bench/health.py [--window 30] [--rounds 2]     (root: it reads eve
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,14 +43,15 @@ TIMEOUTS = {"self": 2 * SECOND, "probe": 2 * SECOND, "steady": 14 * SECOND}
 
 def image_with_probe(workdir: Path) -> str:
     """The sample accountservice as goswarm builds it (its binary at /service, the probe at /.goswarm/probe)."""
+    shutil.copytree(ROOT / "services" / "accountservice", workdir / "accountservice")
     (workdir / "goswarm.yaml").write_text(
-        f"image: {{prefix: bench}}\nbuild: {{dist: {workdir / 'dist'}}}\ndeploy: {{lock: bench-health}}\n"
-        f"services:\n  {SERVICE}: {{path: {ROOT / 'services' / 'accountservice'}, port: 6767}}\n")
+        f"image: {{prefix: bench}}\ndeploy: {{lock: bench-health}}\n"
+        f"services:\n  {SERVICE}: {{path: accountservice, port: 6767}}\n")
     env = {**os.environ, "GOSWARM_ROOT": str(workdir)}
     env.pop("DOCKER_HOST", None)
     for task in ("build", "image.build"):
         subprocess.run([sys.executable, "-m", "goswarm", task], cwd=workdir, env=env, check=True,
-                       stdout=subprocess.DEVNULL, timeout=300)
+                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=300)
     return f"bench/{SERVICE}:latest"
 
 
