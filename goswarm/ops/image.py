@@ -4,15 +4,16 @@ import io
 import json
 import shlex
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, environment, terminal
 from goswarm.ops import build
-from goswarm.plan import config, platforms
+from goswarm.plan import config, output, platforms
 from goswarm.plan.servicespec import LABEL
 
 
@@ -99,11 +100,17 @@ def context_tar(dockerfile: bytes, files: dict) -> io.BytesIO:
     return buf
 
 
-def push_result(events, say=print) -> str:
+def push_result(events, say=print, progress=None) -> str:
     """The pushed digest from a push stream; any error in the stream raises (the SDK does not).
-    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it."""
+    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it.
+    progress(bytes sent, bytes to send) is called as the layers go up."""
     digest = ""
+    layers = {}
     for event in events:
+        detail = event.get("progressDetail") or {}
+        if progress and event.get("id") and detail.get("total"):
+            layers[event["id"]] = (detail.get("current", 0), detail["total"])
+            progress(sum(done for done, _ in layers.values()), sum(total for _, total in layers.values()))
         if "error" in event or "errorDetail" in event:
             detail = event.get("errorDetail", {}).get("message") or event.get("error")
             raise PipelineError(f"push failed: {environment.redact(str(detail))}")
@@ -263,14 +270,23 @@ def push_one(sh, cfg, image: Image) -> Image:
     auth = None
     if environment.get("REGISTRY_USERNAME"):
         auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    status, started = terminal.Status(), time.monotonic()
+
+    def progress(sent, total):
+        rate = sent / max(time.monotonic() - started, 0.001)
+        status.update(f"push {image.ref}: {output.size(sent)} of {output.size(total)} ({output.size(rate)}/s)",
+                      key=f"push {image.ref}")
+
     with engine.errors(f"pushing {image.ref}"):
         for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
             events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
             try:
-                digest = push_result(events)
+                digest = push_result(events, status.done, progress)
             except PipelineError as e:
                 raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
-    print(f"pushed {image.ref} ({digest})")
+            finally:
+                status.done()
+    print(f"pushed {image.ref} ({digest}, {time.monotonic() - started:.1f} s)")
     return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"),
                  image.healthcheck)
 

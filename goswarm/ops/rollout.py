@@ -7,7 +7,7 @@ import time
 
 from goswarm import poll, program
 from goswarm.errors import Interrupted, PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, terminal
 from goswarm.ops import swarm
 from goswarm.plan import converge, servicespec
 
@@ -50,38 +50,45 @@ def wait(sh, client, name: str, timeout: float, rollback: bool = False, check: s
 def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") -> None:
     # Its own loop, not poll.until: it reports progress as it goes, and a placement error must last
     # BLOCKED_GRACE before it counts.
-    deadline = time.monotonic() + timeout
-    last = None
+    started = time.monotonic()
+    deadline = started + timeout
     blocked_since = None
-    while True:
-        service = inspect(client, name)
-        with engine.errors(f"listing tasks of {name}"):
-            tasks = client.api.tasks(filters={"service": service["ID"]})
-            down = swarm.down_nodes(client)
-        progress = converge.evaluate(service, tasks, down, rollback)
-        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
-        if progress.failed and not (rolling_back and time.monotonic() < deadline):
-            state = (service.get("UpdateStatus") or {}).get("State")
-            raise RolloutFailed(f"{name}: {progress.error}{unhealthy(client, name, tasks, check)}",
-                                by_engine=not rollback and state == "rollback_completed")
-        if progress.failed:  # the engine is putting the previous release back: report once it has
+    status = terminal.Status()
+    try:
+        while True:
+            service = inspect(client, name)
+            with engine.errors(f"listing tasks of {name}"):
+                tasks = client.api.tasks(filters={"service": service["ID"]})
+                down = swarm.down_nodes(client)
+            progress = converge.evaluate(service, tasks, down, rollback)
+            rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
+            if progress.failed and not (rolling_back and time.monotonic() < deadline):
+                state = (service.get("UpdateStatus") or {}).get("State")
+                raise RolloutFailed(f"{name}: {progress.error}{unhealthy(client, name, tasks, check)}",
+                                    by_engine=not rollback and state == "rollback_completed")
+            blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
+            if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
+                raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
+            if progress.done:
+                what = "rolled back" if rollback else "converged"
+                status.done(f"{name}: {what}, {progress.running}/{progress.desired} running"
+                            + (f" ({progress.note})" if progress.note else ""))
+                return
+            status.update(*waiting_line(name, progress, rolling_back, time.monotonic() - started))
+            if time.monotonic() > deadline:
+                raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/"
+                                    f"{progress.desired} running{'; ' + progress.waiting if progress.waiting else ''})")
             time.sleep(POLL)
-            continue
-        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
-        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
-            raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
-        if progress.done:
-            what = "rolled back" if rollback else "converged"
-            print(f"{name}: {what}, {progress.running}/{progress.desired} running"
-                  + (f" ({progress.note})" if progress.note else ""))
-            return
-        if (progress.running, progress.desired) != last:
-            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
-            last = (progress.running, progress.desired)
-        if time.monotonic() > deadline:
-            raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
-                                f"running)")
-        time.sleep(POLL)
+    finally:
+        status.done()
+
+
+def waiting_line(name: str, progress, rolling_back: bool, elapsed: float) -> tuple:
+    """(the line, and its key: what it says without the ticking seconds). Pure."""
+    what = "the engine is rolling back" if rolling_back else (
+        f"{progress.running}/{progress.desired} tasks of the new spec running")
+    said = f"{name}: {what}" + (f"; {progress.waiting}" if progress.waiting else "")
+    return f"{said} ({elapsed:.0f} s)", said
 
 
 def unhealthy(client, name: str, tasks: list, check: str) -> str:
