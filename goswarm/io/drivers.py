@@ -141,7 +141,7 @@ class NetnsDriver(SSHDriver):
 
 
 class VirtualBoxDriver(SSHDriver):
-    """The seed's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
+    """The blog's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
 
     name = "virtualbox"
     MISSING = ("docker-machine is not installed (it is archived upstream): install docker-machine and VirtualBox, "
