@@ -6,6 +6,7 @@ so listing the tasks stays cheap.
 """
 import contextlib
 import functools
+import re
 import warnings
 from typing import Optional
 from urllib.parse import urlparse
@@ -107,7 +108,7 @@ def _over_tls(docker, endpoint: Endpoint):
         from urllib3.exceptions import InsecureRequestWarning
 
         host = urlparse(endpoint.url).hostname
-        warnings.filterwarnings("ignore", f"Unverified HTTPS request is being made to host '{host}'",
+        warnings.filterwarnings("ignore", re.escape(f"Unverified HTTPS request is being made to host '{host}'"),
                                 InsecureRequestWarning)
     return _mounted(docker, endpoint, "https://", _tls_adapter_class()(verify), tls=config)
 

@@ -229,7 +229,7 @@ def _proxy_ended(client) -> Optional[str]:
     except subprocess.TimeoutExpired:
         return None
     stderr.seek(0)
-    said = stderr.read().decode(errors="replace").strip().splitlines()
+    said = environment.redact(stderr.read().decode(errors="replace")).strip().splitlines()
     return f"its ProxyCommand exited with status {code}" + (f": {said[-1][:200]}" if said else "")
 
 

@@ -57,6 +57,16 @@ def node_row(status: str, address: str) -> str:
     return rows[0]
 
 
+def stop(process: subprocess.Popen, timeout: float) -> None:
+    """A daemon this test started: SIGTERM, and SIGKILL if it has not gone within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def assert_untouched(engine, address: str) -> None:
     """The host's own engine never saw the command: it has no node at the machine's address."""
     assert address not in [n["Status"].get("Addr") for n in engine.api.nodes()]
@@ -191,12 +201,7 @@ def tls_engine(box, tmp_path):
                  f"the TLS engine (log: {state / 'dockerd.log'})")
         yield dirs
     finally:
-        process.terminate()  # dockerd stops the containerd it started
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process, 30)  # dockerd stops the containerd it started
         containerd = exec_root / "containerd" / "containerd.pid"
         if containerd.exists():
             try:
@@ -279,8 +284,7 @@ def alias_host(box):
         yield {"user": user, "port": port, "key": place / "id_user", "place": place}
     finally:
         if process is not None:
-            process.terminate()
-            process.wait(10)
+            stop(process, 10)
         subprocess.run(["userdel", user], check=False, capture_output=True)
         shutil.rmtree(place, ignore_errors=True)
 
