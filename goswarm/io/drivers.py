@@ -34,15 +34,19 @@ class SSHDriver:
     name = "ssh"
 
     def create(self, sh, name, host=None, user=None, key=None, port=None, accept_new=False, **_):
+        """`host` may be a ~/.ssh/config alias: its HostName, Port, User and IdentityFile fill what the flags
+        leave out, and the record keeps the alias for its ProxyJump or ProxyCommand."""
         if not host:
-            raise PipelineError("the ssh driver needs --host ADDRESS")
-        machine = Machine(name, self.name, host, user or "root", port or 22, key)
+            raise PipelineError("the ssh driver needs --host ADDRESS (or a Host alias from ~/.ssh/config)")
+        route = ssh.resolve(host, port, user, key)
+        machine = Machine(name, self.name, route.hostname, route.user, route.port, key,
+                          alias=host if route.hostname != host else None)
         if not sh.dry:
-            ssh.connect(machine.host, machine.port, machine.user, machine.key, accept_new).close()
+            ssh.open_route(route, accept_new).close()
         return machine
 
     def provision(self, sh, machine: Machine, install: bool = False) -> str:
-        client = ssh.connect(machine.host, machine.port, machine.user, machine.key)
+        client = ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key)
         try:
             code, out, _ = ssh.run(client, ENGINE_VERSION, timeout=15)
             if code == 0:

@@ -1,15 +1,22 @@
 """The one Docker client factory, and the edge where docker SDK errors become PipelineErrors.
 
-docker (and paramiko, for ssh://) is imported here, lazily, so listing the tasks stays cheap.
+The engine is the one the docker CLI would use (io.endpoint: DOCKER_HOST, DOCKER_CONTEXT, the current
+context, with their TLS), or a machine's ssh:// URL. docker (and with it paramiko) is imported here, lazily,
+so listing the tasks stays cheap.
 """
 import contextlib
 import functools
-import importlib
-import sys
+import re
+import warnings
+from typing import Optional
+from urllib.parse import urlparse
 
 from goswarm import program
-from goswarm.errors import PipelineError
+from goswarm.errors import ConfigError, PipelineError
 from goswarm.io import environment
+from goswarm.io.endpoint import Endpoint
+
+TIMEOUT = 60
 
 
 class EngineLost(PipelineError):
@@ -17,48 +24,157 @@ class EngineLost(PipelineError):
 
 
 def sdk():
-    """The docker SDK module. It imports paramiko and cryptography for its ssh:// transport at import time,
-    about 0.1 s that a local engine never needs; so import it without them (its `import paramiko` is optional).
-    tasks.ssh imports that transport itself when a machine is reached over SSH."""
-    if "docker" in sys.modules or "paramiko" in sys.modules:
-        return importlib.import_module("docker")
-    sys.modules["paramiko"] = None  # makes `import paramiko` fail at once
-    try:
-        return importlib.import_module("docker")
-    finally:
-        del sys.modules["paramiko"]
+    """The docker SDK module (it imports paramiko and cryptography with it, for its ssh:// transport)."""
+    import docker
+
+    return docker
 
 
 @functools.cache
 def client(url: str = None):
-    """A DockerClient for `url` (default DOCKER_HOST, from the environment or .env). It contacts the engine here.
+    """A DockerClient for `url`, by default the engine the docker CLI would use. It contacts the engine here.
 
-    ssh:// engines go through tasks.ssh: known host keys only, and the machine's own key.
+    The TLS settings of DOCKER_HOST or of a context belong to that engine's URL. ssh:// engines go through
+    io.ssh: ~/.ssh/config, known host keys only, and a machine's own key.
     """
+    endpoint = _endpoint(url)
     docker = sdk()
-
-    host = url or environment.docker_host()
-    if host.startswith("ssh://"):
-        from goswarm.io import machines, ssh
-
-        ssh.install_docker_transport()
-        machines.register_identities()
     try:
-        return docker.DockerClient(base_url=host, version="auto", timeout=60)
+        if urlparse(endpoint.url).scheme == "ssh":
+            return _over_ssh(docker, endpoint)
+        if endpoint.tls:
+            return _over_tls(docker, endpoint)
+        return docker.DockerClient(base_url=endpoint.url, version="auto", timeout=TIMEOUT)
     except docker.errors.DockerException as e:
-        raise PipelineError(
-            f"cannot reach the Docker engine at {host} ({_reason(e)}); "
-            f"start it ({program.run('setup')}) or fix DOCKER_HOST"
-        ) from None
+        raise PipelineError(unreachable(endpoint, str(e), getattr(e, "explanation", None))) from None
 
 
-def _reason(error) -> str:
-    text = str(error)
+def _endpoint(url: Optional[str]) -> Endpoint:
+    """The engine at `url`: the one the environment names, with its TLS and context, when it is that one."""
+    try:
+        current = environment.docker_endpoint()
+    except ConfigError:
+        if url is None:
+            raise
+        # A URL the caller got without the environment's engine (that would have failed as here): a machine's.
+        return Endpoint(url)
+    return current if url in (None, current.url) else Endpoint(url)
+
+
+# docker-py builds a client's transport inside APIClient() and asks the engine its API version right there
+# (version="auto"), with no way to hand it a transport of ours. So where we need our own, _mounted builds the
+# client for the oldest API version (no I/O), mounts our adapter on that one client, asks the version, and
+# builds it again for that version: nothing outside the client is patched. The adapters reuse docker-py's
+# public transport classes; docker is capped below 8 in pyproject.toml.
+
+def _mounted(docker, endpoint: Endpoint, prefix: str, adapter, **options):
+    import requests
+
+    def build(version: str):
+        made = docker.DockerClient(base_url=endpoint.url, version=version, timeout=TIMEOUT, **options)
+        made.api.mount(prefix, adapter)
+        return made
+
+    try:
+        version = build(docker.constants.MINIMUM_DOCKER_API_VERSION).version(api_version=False)["ApiVersion"]
+    except requests.exceptions.RequestException as e:  # as version="auto" words it
+        raise docker.errors.DockerException(f"Error while fetching server API version: {e}") from None
+    return build(version)
+
+
+def _over_ssh(docker, endpoint: Endpoint):
+    """ssh:// through io.ssh. docker-py's paramiko transport connects as it is made, knowing only
+    ~/.ssh/known_hosts and IdentityFile: not the project's known_hosts, a machine's own key or ProxyJump.
+    use_ssh_client=True makes its OpenSSH transport instead, which does nothing until used; ours replaces it."""
+    from goswarm.io import machines, ssh
+
+    machines.register_identities()
+    try:
+        adapter = ssh.docker_adapter(endpoint.url, TIMEOUT)  # connects: host keys are checked here
+    except PipelineError as e:
+        raise PipelineError(f"cannot reach the Docker engine at {endpoint.described}: {e}") from None
+    return _mounted(docker, endpoint, "http+docker://ssh", adapter, use_ssh_client=True)
+
+
+def _over_tls(docker, endpoint: Endpoint):
+    """TLS with the engine's own CA and client certificate (docker-py's TLSConfig). requests lets
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE override a session's CA, and its verify=False
+    (docker/docker-py#2433): the adapter keeps what the engine's TLS settings say."""
+    tls = endpoint.tls
+    config = docker.tls.TLSConfig(client_cert=(tls.cert, tls.key) if tls.cert else None, ca_cert=tls.ca,
+                                  verify=tls.verify)
+    verify = (tls.ca or True) if tls.verify else False  # what TLSConfig.configure_client gives the session
+    if not verify:  # the user's choice (SkipTLSVerify, or no DOCKER_TLS_VERIFY), made silently as the docker CLI does
+        from urllib3.exceptions import InsecureRequestWarning
+
+        host = urlparse(endpoint.url).hostname
+        warnings.filterwarnings("ignore", re.escape(f"Unverified HTTPS request is being made to host '{host}'"),
+                                InsecureRequestWarning)
+    return _mounted(docker, endpoint, "https://", _tls_adapter_class()(verify), tls=config)
+
+
+@functools.cache
+def _tls_adapter_class():
+    import requests.adapters
+
+    class EngineTLSAdapter(requests.adapters.HTTPAdapter):
+        """Verifies the engine as its TLS settings say, whatever the environment says for other hosts."""
+
+        def __init__(self, verify):
+            self.engine_verify = verify
+            super().__init__()
+
+        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+            return super().send(request, stream=stream, timeout=timeout, verify=self.engine_verify, cert=cert,
+                                proxies=proxies)
+
+    return EngineTLSAdapter
+
+
+def unreachable(endpoint: Endpoint, text: str, explanation: Optional[str] = None) -> str:
+    """The one line for an engine that did not answer, or whose TLS does not fit. Pure."""
+    if "Client sent an HTTP request to an HTTPS server" in text:
+        return (f"cannot reach the Docker engine at {endpoint.described}: it speaks TLS; set DOCKER_TLS_VERIFY=1 "
+                f"and DOCKER_CERT_PATH (a directory with ca.pem, cert.pem and key.pem), or use a docker context "
+                f"that has them")
+    trouble = tls_trouble(endpoint, text)
+    if trouble:
+        return f"cannot trust the Docker engine at {endpoint.described}: {trouble}"
+    if endpoint.context:
+        fix = "start it, or choose another context (DOCKER_CONTEXT, `docker context use`)"
+    elif endpoint.chosen_by:
+        fix = f"start it ({program.run('setup')}) or fix {endpoint.chosen_by}"
+    else:
+        fix = f"start it ({program.run('setup')}) or set DOCKER_HOST or DOCKER_CONTEXT"
+    return f"cannot reach the Docker engine at {endpoint.described}: {_reason(text, explanation)}; {fix}"
+
+
+def tls_trouble(endpoint: Endpoint, text: str) -> Optional[str]:
+    """What a TLS failure means, in the user's terms, or None when `text` is no TLS failure. Pure."""
+    tls = endpoint.tls
+    if tls is None:
+        return None
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        if "mismatch" in text:
+            host = urlparse(endpoint.url).hostname
+            return f"the engine's certificate is not for {host} (its names and addresses do not include it)"
+        if tls.ca is None:
+            return "the engine's certificate is not signed by a CA this system trusts"
+        where = "the CA in DOCKER_CERT_PATH" if tls.origin == "DOCKER_CERT_PATH" else f"the CA of {tls.origin}"
+        return f"the engine's certificate is not signed by {where} ({tls.ca})"
+    refused = ("certificate required", "CERTIFICATE_REQUIRED", "bad certificate", "BAD_CERTIFICATE",
+               "unknown ca", "UNKNOWN_CA")
+    if any(marker in text for marker in refused):
+        return (f"the engine refused our client certificate ({tls.cert or 'none'}, from {tls.origin}): it is not "
+                f"signed by a CA the engine trusts")
+    return None
+
+
+def _reason(text: str, explanation: Optional[str] = None) -> str:
     for marker in ("No such file or directory", "Connection refused", "Permission denied", "timed out",
-                   "Name or service not known", "Authentication failed"):
+                   "Name or service not known", "Authentication failed", "No route to host"):
         if marker in text:
             return marker.lower()
-    explanation = getattr(error, "explanation", None)
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
@@ -94,12 +210,12 @@ def errors(doing: str):
     try:
         yield
     except docker.errors.NotFound as e:
-        raise PipelineError(f"{doing}: not found ({_reason(e)})") from None
+        raise PipelineError(f"{doing}: not found ({_reason(str(e), e.explanation)})") from None
     except docker.errors.APIError as e:
         if "not a swarm manager" in str(e) and e.status_code == 503:
             # What an engine says while it shuts down (or restarts) under a running command.
             raise EngineLost(f"{doing}: the engine stopped answering as a swarm manager (is it shutting down "
                              f"or restarting?)") from None
-        raise PipelineError(f"{doing}: {_reason(e)}") from None
+        raise PipelineError(f"{doing}: {_reason(str(e), e.explanation)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise EngineLost(f"{doing}: lost the Docker engine ({_reason(e)})") from None
+        raise EngineLost(f"{doing}: lost the Docker engine ({_reason(str(e))})") from None

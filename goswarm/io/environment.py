@@ -91,8 +91,17 @@ def get(key: str, default: str = "") -> str:
     return os.environ.get(key) or default
 
 
+def docker_endpoint():
+    """The engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the current context: io.endpoint),
+    with .env's values where the environment has none."""
+    from goswarm.io import endpoint
+
+    load()
+    return endpoint.resolve(os.environ)
+
+
 def docker_host() -> str:
-    return get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return docker_endpoint().url
 
 
 def engine_is_local(host: str) -> bool:
@@ -100,12 +109,20 @@ def engine_is_local(host: str) -> bool:
 
 
 def manager_ip() -> str:
-    """Where published ports answer: MANAGER_IP, else the DOCKER_HOST's host, else loopback."""
+    """Where published ports answer: MANAGER_IP, else the engine's host (an ssh:// alias's HostName in
+    ~/.ssh/config), else loopback."""
     explicit = get("MANAGER_IP")
     if explicit:
         return explicit
     host = docker_host()
-    return "127.0.0.1" if engine_is_local(host) else urlparse(host).hostname
+    if engine_is_local(host):
+        return "127.0.0.1"
+    url = urlparse(host)
+    if url.scheme == "ssh":
+        from goswarm.io import sshconfig
+
+        return sshconfig.route(url.hostname, sshconfig.read()).hostname
+    return url.hostname
 
 
 def redact(text: str) -> str:

@@ -18,13 +18,21 @@ class Machine:
     host: str
     user: str = "root"
     port: int = 22
-    key: Optional[str] = None  # private key path; None: the agent and ~/.ssh/id_*
+    key: Optional[str] = None  # private key path; None: ~/.ssh/config's IdentityFile, the agent and ~/.ssh/id_*
     extras: dict = field(default_factory=dict)  # what the driver needs to remove it again
+    alias: Optional[str] = None  # the ~/.ssh/config Host it was made from, whose HostName is `host`
+
+    @property
+    def ssh_host(self) -> str:
+        """The name SSH is given: the alias, so that its ProxyJump or ProxyCommand applies; else the address."""
+        return self.alias or self.host
 
     @property
     def url(self) -> str:
-        """The Docker SDK's address of this machine's engine (over SSH, never plain TCP)."""
-        return f"ssh://{self.user}@{self.host}" + (f":{self.port}" if self.port != 22 else "")
+        """The Docker SDK's address of this machine's engine (over SSH, never plain TCP). With an alias the
+        port is always named: without one, ~/.ssh/config's Port would decide."""
+        named = self.port != 22 or self.alias
+        return f"ssh://{self.user}@{self.ssh_host}" + (f":{self.port}" if named else "")
 
 
 def check_name(name: str) -> str:
@@ -73,4 +81,4 @@ def register_identities() -> None:
     from goswarm.io import ssh
 
     for machine in all_machines():
-        ssh.register_identity(machine.host, machine.port, machine.key)
+        ssh.register_identity(machine.ssh_host, machine.port, machine.key)

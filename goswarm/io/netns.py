@@ -261,6 +261,9 @@ def _add_namespace(sh, extras: dict) -> None:
     # The peer is born inside the namespace as eth0: no temporary name on the host to collide.
     _run(sh, f"ip link add {q(veth)} type veth peer name eth0 netns {q(netns)}", f"adding the link {veth}")
     _run(sh, f"ip link set {q(veth)} master {BRIDGE} up", f"attaching {veth} to {BRIDGE}")
+    # A machine that had this address before may have left its MAC in the host's neighbour table, still
+    # "reachable" for up to ~45 s after it talked: until then the host would send this machine's traffic there.
+    _try(sh, f"ip neigh flush to {q(extras['address'])} dev {BRIDGE}")
     for command in (f"addr add {q(extras['address'])}/24 dev eth0", "link set eth0 up", "link set lo up",
                     f"route add default via {GATEWAY}"):
         _run(sh, f"ip -n {q(netns)} {command}", f"setting up {netns} (ip {command})")

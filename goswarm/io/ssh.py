@@ -1,17 +1,23 @@
-"""The one SSH factory: paramiko clients that check host keys, and the Docker SDK's ssh:// transport on top.
+"""The one SSH factory: paramiko clients that check host keys and go where ~/.ssh/config says (io.sshconfig:
+HostName, Port, User, IdentityFile, one ProxyJump hop or a ProxyCommand), and the Docker SDK's ssh:// transport
+on top.
 
-Host keys come from ~/.ssh/known_hosts and the project's .machines/known_hosts. An unknown key
-is refused unless the user explicitly accepts a new one (OpenSSH's accept-new); a changed key
+Host keys come from ~/.ssh/known_hosts and the project's .machines/known_hosts, for a jump host too. An
+unknown key is refused unless the user explicitly accepts a new one (OpenSSH's accept-new); a changed key
 is always refused. paramiko is imported here, lazily, so listing the tasks stays cheap.
 """
 import functools
+import logging
 import socket
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
 
 from goswarm.errors import PipelineError
-from goswarm.io import environment
+from goswarm.io import environment, sshconfig
+from goswarm.io.sshconfig import Route
 
 TIMEOUT = 10
 
@@ -57,17 +63,63 @@ def _policy(accept_new: bool):
     return AcceptNew() if accept_new else paramiko.RejectPolicy()
 
 
-def connect_params(host: str, port: Optional[int], user: Optional[str], key: Optional[str]) -> dict:
-    """paramiko connect() arguments: a given key only; without one, the agent and ~/.ssh/id_*."""
-    return {"hostname": host, "port": port or 22, "username": user or "root", "key_filename": key,
-            "look_for_keys": key is None, "allow_agent": key is None, "timeout": TIMEOUT,
+def resolve(name: str, port: Optional[int] = None, user: Optional[str] = None, key: Optional[str] = None) -> Route:
+    """Where `name` (an address or a ~/.ssh/config alias) leads; the values given win over the file."""
+    return sshconfig.route(name, sshconfig.read(), port, user, key)
+
+
+def connect_params(route: Route) -> dict:
+    """paramiko connect() arguments. A given key only; else the IdentityFiles that exist (OpenSSH skips the
+    others) and the agent; without either, the agent and ~/.ssh/id_*."""
+    if route.key:
+        keys = route.key
+    elif route.identity_files:
+        keys = [k for k in route.identity_files if Path(k).is_file()]
+    else:
+        keys = None
+    return {"hostname": route.hostname, "port": route.port, "username": route.user, "key_filename": keys,
+            "look_for_keys": keys is None, "allow_agent": route.agent, "timeout": TIMEOUT,
             "banner_timeout": TIMEOUT, "auth_timeout": TIMEOUT}
+
+
+@functools.cache
+def _client_class():
+    import paramiko
+
+    # paramiko's transport thread logs each failure it raises, with a traceback, and with no handler of
+    # ours Python prints it on stderr: open_route turns those failures into one line instead.
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
+    class Client(paramiko.SSHClient):
+        """An SSHClient that owns what carries it, the jump host's connection or the proxy command: closing
+        it ends them too."""
+
+        jump = None
+        proxy = None  # (the ProxyCommand's process, the file its stderr goes to)
+
+        def close_carrier(self):
+            if self.jump is not None:
+                self.jump.close()
+                self.jump = None
+            if self.proxy is not None:
+                process, stderr = self.proxy
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                stderr.close()
+                self.proxy = None
+
+        def close(self):
+            super().close()
+            self.close_carrier()
+
+    return Client
 
 
 def new_client(accept_new: bool = False):
     import paramiko
 
-    client = paramiko.SSHClient()
+    client = _client_class()()
     client.load_system_host_keys()
     if known_hosts().exists():
         for entry, keys in paramiko.HostKeys(str(known_hosts())).items():
@@ -79,29 +131,106 @@ def new_client(accept_new: bool = False):
 
 def connect(host: str, port: Optional[int] = None, user: Optional[str] = None, key: Optional[str] = None,
             accept_new: bool = False, client=None):
-    """A connected SSHClient, or one line saying why not (never a key, never a traceback)."""
+    """A connected SSHClient to `host` (an address or a ~/.ssh/config alias), or one line saying why not."""
+    return open_route(resolve(host, port, user, key), accept_new, client)
+
+
+UNKNOWN_KEY = ("the host key is unknown; verify it, then pass --accept-new-host-key to trust it (machine.create), "
+               "or add it to ~/.ssh/known_hosts")
+
+
+def open_route(route: Route, accept_new: bool = False, client=None):
+    """A connected SSHClient along `route` (through its jump host or proxy command), or one line saying why
+    not (never a key, never a traceback)."""
+    client = client or new_client(accept_new)
+    client.close_carrier()  # a reconnect makes a new one
+    try:
+        _connect(route, client, accept_new)
+        return client
+    except BaseException:
+        client.close()  # and what carried it
+        raise
+
+
+def _connect(route: Route, client, accept_new: bool) -> None:
     import paramiko
 
-    client = client or new_client(accept_new)
-    params = connect_params(host, port, user, key)
-    who = f"{params['username']}@{host_entry(host, params['port'])}"
+    who = route.who
     try:
-        client.connect(**params)
-        return client
+        client.connect(**connect_params(route), sock=_carrier(route, client, accept_new))
     except paramiko.BadHostKeyException:
         raise PipelineError(f"ssh {who}: the host key has CHANGED since it was recorded; refusing to connect "
                             f"(if the host was rebuilt, remove its old key from known_hosts)") from None
     except paramiko.AuthenticationException:
-        raise PipelineError(f"ssh {who}: the key was refused (check --user and --key)") from None
-    except paramiko.SSHException as e:
-        if "not found in known_hosts" in str(e):
-            raise PipelineError(f"ssh {who}: the host key is unknown; verify it, then pass "
-                                f"--accept-new-host-key to trust it") from None
-        raise PipelineError(f"ssh {who}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    except (socket.timeout, TimeoutError):
-        raise PipelineError(f"ssh {who}: timed out after {TIMEOUT}s") from None
-    except OSError as e:
-        raise PipelineError(f"ssh {who}: cannot connect ({e.strerror or e})") from None
+        raise PipelineError(f"ssh {who}: the key was refused (check --user and --key, or User and IdentityFile "
+                            f"in {sshconfig.path()})") from None
+    except (paramiko.SSHException, EOFError, OSError) as e:
+        raise PipelineError(f"ssh {who}: {_why(route, client, e)}") from None
+
+
+def _why(route: Route, client, error: Exception) -> str:
+    """Why a connection could not be made, in the user's terms."""
+    import paramiko
+
+    ended = _proxy_ended(client)
+    if ended:
+        return ended
+    if isinstance(error, paramiko.SSHException) and "not found in known_hosts" in str(error):
+        return UNKNOWN_KEY
+    if isinstance(error, socket.gaierror):
+        if route.hostname == route.name:
+            return f"{route.name} is not a Host in {sshconfig.path()}, and it does not resolve ({error.strerror})"
+        return f"its HostName {route.hostname} does not resolve ({error.strerror})"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return f"timed out after {TIMEOUT}s"
+    if isinstance(error, OSError):
+        return f"cannot connect ({error.strerror or error})"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _carrier(route: Route, client, accept_new: bool):
+    """The socket our SSH connection runs over: a channel through the jump host, a proxy command's, or None
+    (paramiko connects itself)."""
+    import paramiko
+
+    if route.jump:
+        client.jump = open_route(route.jump, accept_new)
+        try:
+            return client.jump.get_transport().open_channel(
+                "direct-tcpip", (route.hostname, route.port), ("127.0.0.1", 0), timeout=TIMEOUT)
+        except paramiko.ChannelException as e:
+            raise PipelineError(f"ssh {route.who}: the jump host {route.jump.who} cannot reach it "
+                                f"({e.text})") from None
+    if route.proxy_command:
+        return _start_proxy(route.proxy_command, client)
+    return None
+
+
+def _start_proxy(command: str, client):
+    """Run a ProxyCommand as OpenSSH does, through the shell, with our connection on its stdin and stdout.
+    A socket pair rather than paramiko's ProxyCommand, whose recv spins until the timeout once the command
+    has exited; its stderr is kept for the message when it fails."""
+    ours, theirs = socket.socketpair()
+    stderr = tempfile.TemporaryFile()
+    with theirs:
+        process = subprocess.Popen(command, shell=True, stdin=theirs, stdout=theirs, stderr=stderr,
+                                   start_new_session=True)
+    client.proxy = (process, stderr)
+    return ours
+
+
+def _proxy_ended(client) -> Optional[str]:
+    """What the proxy command said when it exited, or None when there is none or it still runs."""
+    if client.proxy is None:
+        return None
+    process, stderr = client.proxy
+    try:
+        code = process.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        return None
+    stderr.seek(0)
+    said = environment.redact(stderr.read().decode(errors="replace")).strip().splitlines()
+    return f"its ProxyCommand exited with status {code}" + (f": {said[-1][:200]}" if said else "")
 
 
 def run(client, command: str, timeout: float = 300) -> tuple:
@@ -113,36 +242,37 @@ def run(client, command: str, timeout: float = 300) -> tuple:
 
 # --- the Docker SDK's ssh:// transport, with our keys and host-key checks ----------------
 
-_identities = {}  # (host, port) -> key path, for machines we know
+_identities = {}  # (name, port) -> key path, for the machines we know (name: as in their ssh:// URL)
 
 
-def register_identity(host: str, port: Optional[int], key: Optional[str]) -> None:
-    _identities[(host, port or 22)] = key
+def register_identity(name: str, port: Optional[int], key: Optional[str]) -> None:
+    _identities[(name, port or sshconfig.DEFAULT_PORT)] = key
 
 
 @functools.cache
 def _adapter_class():
-    from docker.transport.sshconn import SSHHTTPAdapter  # not re-exported when docker came without paramiko
+    from docker.transport.sshconn import SSHHTTPAdapter
 
     class MachineSSHAdapter(SSHHTTPAdapter):
-        """docker-py's paramiko transport, but with this module's host-key checks and the machine's own key."""
+        """docker-py's paramiko transport (its connection pools and `docker system dial-stdio` channels), but
+        reached through our routes: ~/.ssh/config with ProxyJump, our host-key checks, a machine's own key."""
 
         def _create_paramiko_client(self, base_url):
             url = urlparse(base_url)
-            port = url.port or 22
+            key = _identities.get((url.hostname, url.port or sshconfig.DEFAULT_PORT))
+            self.route = resolve(url.hostname, url.port, url.username, key)
             self.ssh_client = new_client()
-            self.ssh_params = connect_params(url.hostname, port, url.username,
-                                             _identities.get((url.hostname, port)))
+            self.ssh_params = connect_params(self.route)  # docker-py keeps it (its __attrs__)
 
         def _connect(self):
-            connect(self.ssh_params["hostname"], self.ssh_params["port"], self.ssh_params["username"],
-                    self.ssh_params["key_filename"], client=self.ssh_client)
+            open_route(self.route, client=self.ssh_client)
 
     return MachineSSHAdapter
 
 
-def install_docker_transport() -> None:
-    """Make every ssh:// DockerClient in this process use MachineSSHAdapter."""
-    import docker.api.client
+def docker_adapter(url: str, timeout: float):
+    """A connected transport for the docker SDK's ssh:// engines (engine.py mounts it on one client)."""
+    from docker import constants
 
-    docker.api.client.SSHHTTPAdapter = _adapter_class()
+    return _adapter_class()(url, timeout, pool_connections=constants.DEFAULT_NUM_POOLS_SSH,
+                            max_pool_size=constants.DEFAULT_MAX_POOL_SIZE)

@@ -66,7 +66,7 @@ def env_lines(name: str, command: str = "goswarm") -> list:
 def run_command(name: str, command: str) -> tuple:
     """(exit code, stdout, stderr) of one command on the machine."""
     machine = machines.load(name)
-    client = ssh.connect(machine.host, machine.port, machine.user, machine.key)
+    client = ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key)
     try:
         return ssh.run(client, command)
     finally:
@@ -77,10 +77,10 @@ def shell_argv(name: str) -> list:
     """An interactive OpenSSH session on the machine, with the project's known_hosts; the host key is checked
     by our own client first, so a changed or unknown key is refused before ssh starts."""
     machine = machines.load(name)
-    ssh.connect(machine.host, machine.port, machine.user, machine.key).close()
+    ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key).close()
     return (["ssh", "-p", str(machine.port), "-o", f"UserKnownHostsFile=~/.ssh/known_hosts {ssh.known_hosts()}",
              "-o", "StrictHostKeyChecking=yes"] + (["-i", machine.key] if machine.key else [])
-            + [f"{machine.user}@{machine.host}"])
+            + [f"{machine.user}@{machine.ssh_host}"])
 
 
 def remove(sh, machine) -> str:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from goswarm.errors import ConfigError
@@ -22,13 +24,21 @@ def test_malformed_line_is_an_error_naming_the_line_not_the_value():
     ({"DOCKER_HOST": "ssh://root@10.1.2.3"}, "10.1.2.3"),
     ({"DOCKER_HOST": "tcp://10.1.2.3:2376", "MANAGER_IP": "10.9.9.9"}, "10.9.9.9"),
     ({"DOCKER_HOST": "tcp://localhost:2375"}, "127.0.0.1"),
+    ({"DOCKER_CONTEXT": "lab-1"}, "10.77.0.2"),  # the engine a docker context names
+    ({"DOCKER_HOST": "ssh://box"}, "10.77.0.5"),  # an ~/.ssh/config alias: its HostName
 ])
-def test_manager_ip(monkeypatch, env, ip):
+def test_manager_ip(monkeypatch, tmp_path, env, ip):
     monkeypatch.setattr(environment, "_loaded", True)
-    for key in ("DOCKER_HOST", "MANAGER_IP"):
+    for key in ("DOCKER_HOST", "MANAGER_IP", "DOCKER_CONTEXT"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(Path(__file__).parents[1] / "fixtures" / "engine" / "docker-config"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text("Host box\n  HostName 10.77.0.5\n  User deploy\n")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    if not env:  # the recorded config's current context is lab-1: without it, the local socket
+        monkeypatch.setenv("DOCKER_CONTEXT", "default")
     assert environment.manager_ip() == ip
 
 

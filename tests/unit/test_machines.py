@@ -13,6 +13,14 @@ def test_machine_url_is_ssh_and_names_the_port_only_when_needed():
     assert Machine("m", "ssh", "10.0.0.5", user="deploy", port=2222).url == "ssh://deploy@10.0.0.5:2222"
 
 
+def test_a_machine_made_from_an_ssh_config_alias_is_reached_by_it():
+    machine = Machine("m", "ssh", "10.0.0.5", user="deploy", port=2222, alias="box")
+    assert (machine.ssh_host, machine.url) == ("box", "ssh://deploy@box:2222")
+    assert Machine("m", "ssh", "10.0.0.5").ssh_host == "10.0.0.5"
+    # the flags that made it won over the alias's Port: its URL says so
+    assert Machine("m", "ssh", "10.0.0.5", port=22, alias="box").url == "ssh://root@box:22"
+
+
 @pytest.mark.parametrize("name", ["", "Lab", "lab_1", "-lab", "a" * 22])
 def test_bad_machine_names(name):
     with pytest.raises(PipelineError, match="machine name"):
@@ -40,12 +48,6 @@ def test_known_hosts_trust_and_forget(tmp_path, monkeypatch):
     assert ssh.known_hosts().stat().st_mode & 0o777 == 0o600
     ssh.forget("10.77.0.2", 22)
     assert ssh.known_hosts().read_text() == "[10.0.0.9]:2222 ssh-ed25519 BBBB\n"
-
-
-def test_connect_params_use_only_the_given_key():
-    assert ssh.connect_params("h", None, None, "/k")["look_for_keys"] is False
-    default = ssh.connect_params("h", 2222, "me", None)
-    assert (default["port"], default["username"], default["look_for_keys"]) == (2222, "me", True)
 
 
 def test_docker_machine_output_parsing():

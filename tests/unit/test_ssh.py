@@ -1,0 +1,48 @@
+"""The SSH factory: which keys a route offers, and how a connection that cannot be made says why, in one line.
+(Real hosts, host keys, ProxyJump and the docker transport: tests/integration/test_engines.py and test_lab.py.)"""
+import pytest
+
+from goswarm.errors import PipelineError
+from goswarm.io import ssh, sshconfig
+from goswarm.io.sshconfig import Route
+
+
+def test_a_given_key_is_the_only_one_offered():
+    params = ssh.connect_params(sshconfig.route("h", "", key="/k"))
+    assert (params["key_filename"], params["look_for_keys"], params["allow_agent"]) == ("/k", False, False)
+
+
+def test_without_a_key_the_agent_and_the_default_keys_are_tried():
+    params = ssh.connect_params(sshconfig.route("h", "", port=2222, user="me"))
+    assert (params["hostname"], params["port"], params["username"]) == ("h", 2222, "me")
+    assert (params["key_filename"], params["look_for_keys"], params["allow_agent"]) == (None, True, True)
+
+
+def test_identity_files_that_exist_are_offered_instead_of_the_default_keys(tmp_path):
+    key = tmp_path / "id_box"
+    key.write_text("not read here")
+    route = sshconfig.route("box", f"Host box\n  IdentityFile {key}\n  IdentityFile {tmp_path / 'gone'}\n")
+    params = ssh.connect_params(route)
+    assert (params["key_filename"], params["look_for_keys"], params["allow_agent"]) == ([str(key)], False, True)
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No ~/.ssh of the user's, and a project known_hosts of the test's own."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MACHINES_DIR", str(tmp_path / "machines"))
+    return tmp_path
+
+
+def test_a_proxy_command_carries_the_connection_and_its_failure_is_one_line(isolated, capfd):
+    route = Route("piped", "10.0.0.7", 22, "root", proxy_command="echo no route to 10.0.0.7 >&2; exit 3")
+    with pytest.raises(PipelineError) as e:
+        ssh.open_route(route)
+    assert str(e.value) == "ssh root@10.0.0.7 (piped): its ProxyCommand exited with status 3: no route to 10.0.0.7"
+    assert "Traceback" not in capfd.readouterr().err  # paramiko's own logging stays quiet
+
+
+def test_a_jump_host_that_fails_names_itself(isolated):
+    jump = Route("bastion", "jump", 22, "ops", proxy_command="exit 3")
+    with pytest.raises(PipelineError, match=r"^ssh ops@jump \(bastion\): its ProxyCommand exited with status 3$"):
+        ssh.open_route(Route("inner", "127.0.0.1", 2201, "root", jump=jump))
