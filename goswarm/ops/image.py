@@ -131,6 +131,18 @@ def dockerfile_for(cfg, service: config.Service) -> Path:
     return path
 
 
+def named_files(cfg, service: config.Service, dockerfile: Path, binaries: dict) -> dict:
+    """What else goes into the build context: the files a Dockerfile of the user's own names (the shared one
+    names only the binary). binaries: the service's own first, then its `with:` mains'."""
+    if len(binaries) > 1 and dockerfile == environment.DOCKERFILE:
+        raise PipelineError(f"services.{service.name}.with: goswarm's shared Dockerfile takes only the service's "
+                            f"binary; give {service.name} a Dockerfile of its own that ADDs "
+                            f"{', '.join(list(binaries)[1:])}")
+    if dockerfile == cfg.dockerfile and len(binaries) == 1:
+        return {}
+    return context_files(service, dockerfile, binaries)
+
+
 def context_files(service: config.Service, dockerfile: Path, binaries: dict) -> dict:
     """The files of the Dockerfile's directory that its ADD and COPY lines take (name in the context -> path),
     besides `binaries` (context name -> path: the service's own first, then its `with:` mains'), which goswarm
@@ -194,11 +206,7 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
             return Image(service.name, cfg.repository(service.name), "new")
         raise PipelineError(f"{missing[0]} is missing: run {program.run(f'build --service {service.name}')} first")
-    if helpers and dockerfile_path == environment.DOCKERFILE:
-        raise PipelineError(f"services.{service.name}.with: goswarm's shared Dockerfile takes only the service's "
-                            f"binary; give {service.name} a Dockerfile of its own that ADDs {', '.join(helpers)}")
-    own = helpers or dockerfile_path != cfg.dockerfile
-    named = context_files(service, dockerfile_path, {binary.name: binary, **helpers}) if own else {}
+    named = named_files(cfg, service, dockerfile_path, {binary.name: binary, **helpers})
     others = {name: build.file_digest(path) for name, path in {**helpers, **named}.items()}
     key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe), others)
     image = Image(service.name, cfg.repository(service.name), key[:12])
