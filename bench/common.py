@@ -125,7 +125,7 @@ def copy_source(parent: Path) -> Path:
 
 
 def set_name_prefix(main_go: Path, prefix: str) -> None:
-    """The one-line edit: the accounts' name prefix ("Person_" in the seed)."""
+    """The one-line edit: the accounts' name prefix ("Person_" in the sample)."""
     text, count = NAME_LINE.subn(rf'\g<1>"{prefix}"\g<2>', main_go.read_text())
     if count != 1:
         raise BenchError(f"{main_go}: expected one `Name: \"...\" + strconv.Itoa(i)` line, found {count}")

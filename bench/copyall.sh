@@ -1,23 +1,23 @@
 #!/bin/bash
-# Baseline for the benchmarks in bench/: the seed's hand-written redeploy script
+# Baseline for the benchmarks in bench/: the blog's hand-written redeploy script
 # (go build -> docker build -> docker service rm -> docker service create),
 # parameterised so it can run beside the real services without touching them.
 #
 #   SRC=/tmp/x/accountservice SERVICE=bench-copyall PORT=16768 bash bench/copyall.sh
 #
-# Differences from the seed, all forced by this machine:
+# Differences from the blog, all forced by this machine:
 #   - FROM scratch instead of iron/base (no image can be pulled here);
 #   - --publish mode=host and --endpoint-mode dnsrr (no IPVS, so the ingress
 #     routing mesh never answers here);
 #   - PORT is passed to the app, and a bounded curl loop waits until it serves.
 #
-# Optional, each off by default (the default is the seed's script as a user runs it today):
-#   DETACH=1        `docker service create --detach`: return at once, as the seed's Docker (before
+# Optional, each off by default (the default is the blog's script as a user runs it today):
+#   DETACH=1        `docker service create --detach`: return at once, as the blog's Docker (before
 #                   17.10) did; without it a current CLI waits until the service has converged
 #   REPLICAS=N      --replicas N (default 1)
 #   SWARM_HOST=H    run the `docker service` commands against the engine at H (e.g. a lab manager's
 #                   unix:///run/goswarm-NAME/docker.sock); the image is still built by the engine at
-#                   DOCKER_HOST, as the seed built on its machine and deployed to the swarm
+#                   DOCKER_HOST, as the blog built on its machine and deployed to the swarm
 #   REGISTRY=R      tag and push the image to R after building it, so that every node can pull it
 #   NODE_REGISTRY=N the registry as the nodes see it (default: R), the name the service runs
 #   URL=U           what the final wait polls (default http://127.0.0.1:$PORT/accounts/10000)
@@ -38,12 +38,12 @@ swarm() { # docker against the swarm manager: SWARM_HOST when set, else the same
   if [[ -n ${SWARM_HOST:-} ]]; then docker -H "$SWARM_HOST" "$@"; else docker "$@"; fi
 }
 
-# 1. Build the static Linux binary in the service directory, as the seed did.
+# 1. Build the static Linux binary in the service directory, as the blog did.
 cd "$SRC"
 GOOS=linux CGO_ENABLED=0 go build -o "$SERVICE-linux-amd64" .
 echo "built $(pwd)"
 
-# 2. Build the image. The seed's context was the whole service directory
+# 2. Build the image. The blog's context was the whole service directory
 #    (sources and binary); keep that, in a temp dir with a FROM scratch Dockerfile.
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
@@ -64,8 +64,8 @@ fi
 
 # 3. Replace the service: remove it (it may not exist), then create it afresh.
 swarm service rm "$SERVICE" || true
-# Without --detach (the seed's script on a current CLI) `service create` waits until the service has
-# converged; DETACH=1 returns at once, as the seed's Docker did. The curl loop below runs either way.
+# Without --detach (the blog's script on a current CLI) `service create` waits until the service has
+# converged; DETACH=1 returns at once, as the blog's Docker did. The curl loop below runs either way.
 detach=()
 if [[ ${DETACH:-} == 1 ]]; then detach=(--detach); fi
 swarm service create "${detach[@]}" --name "$SERVICE" --network "$NETWORK" --replicas "$REPLICAS" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark failed requests during redeploys under load: `inv redeploy` against the seed's copyall.sh.
+"""Benchmark failed requests during redeploys under load: `inv redeploy` against the blog's copyall.sh.
 
 A load generator (bench/loadgen, Go, standard library only, built into the temp dir) keeps --clients
 concurrent clients GETting /accounts/10000 at --rate requests per second in total (keep-alive, 2 s

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `inv redeploy` against the seed's hand-written script (bench/copyall.sh).
+"""Benchmark `inv redeploy` against the blog's hand-written script (bench/copyall.sh).
 
 Both run in one process, one after the other, on the same engine, each on its
 own copy of services/accountservice in a temp dir, under its own service name
@@ -10,9 +10,9 @@ and port, so neither touches the project's real services:
     ours (host)  inv -f <tmp>/bench-accounts.yaml redeploy --service bench-accounts  (port 16767)
                  publish_mode: host: the task binds the port, so the update is stop-first
     baseline  bash bench/copyall.sh                  service bench-copyall (port 16768)
-              the seed's script as a user runs it today: `service create` waits for convergence
+              the blog's script as a user runs it today: `service create` waits for convergence
     baseline  DETACH=1 bash bench/copyall.sh         service bench-copyall-detach (port 16769)
-              `service create --detach`, as the seed's Docker (before 17.10) returned at once
+              `service create --detach`, as the blog's Docker (before 17.10) returned at once
 
 Scenarios (median of --runs):
     a) redeploy with nothing changed, after one warm-up deploy

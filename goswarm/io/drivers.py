@@ -6,8 +6,8 @@ import json
 import re
 import shlex
 import shutil
-import time
 
+from goswarm import poll
 from goswarm.errors import PipelineError
 from goswarm.io import environment, machines, ssh
 from goswarm.io.machines import Machine
@@ -18,14 +18,14 @@ START_ENGINE = ("if [ -d /run/systemd/system ]; then systemctl start docker; "
 
 
 def wait_for_engine(client, who: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
+    def version():
         code, out, _ = ssh.run(client, ENGINE_VERSION, timeout=15)
-        if code == 0:
-            return out.strip()
-        if time.monotonic() > deadline:
-            raise PipelineError(f"{who}: the Docker engine did not answer within {timeout:.0f}s")
-        time.sleep(0.5)
+        return out.strip() if code == 0 else None
+
+    def late():
+        raise PipelineError(f"{who}: the Docker engine did not answer within {timeout:.0f}s")
+
+    return poll.until(version, timeout, 0.5, late)
 
 
 class SSHDriver:
@@ -141,7 +141,7 @@ class NetnsDriver(SSHDriver):
 
 
 class VirtualBoxDriver(SSHDriver):
-    """The seed's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
+    """The blog's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
 
     name = "virtualbox"
     MISSING = ("docker-machine is not installed (it is archived upstream): install docker-machine and VirtualBox, "

@@ -62,6 +62,12 @@ def _reason(error) -> str:
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
+def api_version(client) -> tuple:
+    """The API version the client speaks with its engine, as (major, minor)."""
+    major, _, minor = str(client.api.api_version).partition(".")
+    return int(major), int(minor or 0)
+
+
 def find_image(client, ref: str):
     """The image, or None when this engine does not have it."""
     return unless_missing(f"inspecting image {ref}", client.images.get, ref)

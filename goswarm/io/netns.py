@@ -13,10 +13,10 @@ import shlex
 import shutil
 import signal
 import socket
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from goswarm import poll
 from goswarm.errors import PipelineError
 
 # The pure part lives in netns_plan; callers keep using netns.X for all of it.
@@ -97,12 +97,10 @@ def _signal(pids, sig) -> None:
 
 def _wait_gone(pids, timeout: float) -> list:
     """The pids still alive after `timeout` seconds (zombies count as gone: init reaps them later)."""
-    deadline = time.monotonic() + timeout
-    alive = [p for p in pids if _program(p)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.1)
-        alive = [p for p in alive if _program(p)]
-    return alive
+    def alive():
+        return [p for p in pids if _program(p)]
+
+    return poll.until(lambda: [] if not alive() else None, timeout, 0.1, alive)
 
 
 def _kill_and_wait(pids, timeout: float) -> list:
@@ -297,14 +295,10 @@ def _port_open(address: str, port: int) -> bool:
 
 def _wait(ready, alive, timeout: float) -> bool:
     """True once ready(); False when alive() turns False or the time is up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return True
-        if not alive():
-            return ready()
-        time.sleep(0.1)
-    return ready()
+    def settled():
+        return True if ready() else (ready() if not alive() else None)
+
+    return poll.until(settled, timeout, 0.1, ready)
 
 
 def _launch_dockerd(sh, extras: dict, state_dir: Path) -> int:

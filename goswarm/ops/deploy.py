@@ -4,6 +4,7 @@ import contextlib
 import errno
 import socket
 from dataclasses import dataclass
+from typing import Optional
 
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
@@ -18,6 +19,8 @@ class Step:
     want: dict
     current: dict  # the engine's inspect, or None
     plan: servicespec.Plan
+    image_check: Optional[dict] = None  # the image's own HEALTHCHECK, if it declares one
+    check: str = ""  # the health check that applies, in words
 
 
 def port_in_use(cfg, port: int) -> bool:
@@ -62,6 +65,7 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
     net = swarm.network_id(client, cfg.network)
     with engine.errors("listing the swarm's nodes"):
         nodes = client.api.nodes()
+        start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
     names = swarm.node_names(nodes)
     steps = []
     for service in services:
@@ -73,10 +77,12 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
         for svc, release, forcing in releases:
-            current, failed = settled(sh, client, svc.name, timeout=cfg.timeout)
+            check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
+            current, failed = settled(sh, client, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
-            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current))
-            step = Step(svc, want, current, servicespec.plan(svc, want, current))
+            want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
+                                       release.healthcheck, start_interval)
+            step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
@@ -90,14 +96,14 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
     return steps
 
 
-def settled(sh, client, name: str, timeout: float):
+def settled(sh, client, name: str, timeout: float, check: str):
     """(the service's inspect or None, and when a rollout an earlier run left going failed: (its spec,
     how it ended)); a rollout still going is waited out first."""
     current = rollout.inspect(client, name)
     if current is None:
         return None, None
     spec = current["Spec"]
-    current, outcome = rollout.settle(sh, client, current, timeout)
+    current, outcome = rollout.settle(sh, client, current, timeout, check)
     return current, (spec, outcome) if outcome else None
 
 
@@ -145,8 +151,8 @@ def undo(sh, client, step: Step, failure: rollout.RolloutFailed, timeout: float)
 def trials(steps: list) -> list:
     """The releases to prove in a trial container before they replace a working one: a stop-first update
     (its old task stops before the new one runs) and an update of a service with a smoke path (the engine
-    only gates on the health check; the trial also GETs the smoke path). (service, image) pairs."""
-    return [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps
+    only gates on the health check; the trial also GETs the smoke path). (service, image, image's check)."""
+    return [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"], s.image_check) for s in steps
             if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
 
 
@@ -168,7 +174,7 @@ def run(sh, cfg, services, images, timeout=None, force=False) -> list:
                     step.service.name, rollout.inspect(client, step.service.name), ref)) from None
             if changed:
                 try:
-                    rollout.wait(sh, client, step.service.name, timeout)
+                    rollout.wait(sh, client, step.service.name, timeout, check=step.check)
                 except rollout.RolloutFailed as failure:
                     raise undo(sh, client, step, failure, timeout) from None
     finally:

@@ -5,12 +5,14 @@ import json
 import posixpath
 import shlex
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, environment, terminal
 from goswarm.ops import build
 from goswarm.plan import config, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
@@ -24,6 +26,7 @@ class Image:
     tag: str
     id: str = ""
     digest: str = ""  # repo@sha256:... once pushed
+    healthcheck: Optional[dict] = None  # the image's own HEALTHCHECK (its config's Healthcheck), if it has one
 
     @property
     def ref(self) -> str:
@@ -104,11 +107,17 @@ def context_tar(dockerfile: bytes, files: dict, named: dict = None) -> io.BytesI
     return buf
 
 
-def push_result(events, say=print) -> str:
+def push_result(events, say=print, progress=None) -> str:
     """The pushed digest from a push stream; any error in the stream raises (the SDK does not).
-    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it."""
+    The engine retries a failed layer upload a few times, waiting longer each time: `say` tells of it.
+    progress(bytes sent, bytes to send) is called as the layers go up."""
     digest = ""
+    layers = {}
     for event in events:
+        detail = event.get("progressDetail") or {}
+        if progress and event.get("id") and detail.get("total"):
+            layers[event["id"]] = (detail.get("current", 0), detail["total"])
+            progress(sum(done for done, _ in layers.values()), sum(total for _, total in layers.values()))
         if "error" in event or "errorDetail" in event:
             detail = event.get("errorDetail", {}).get("message") or event.get("error")
             raise PipelineError(f"push failed: {environment.redact(str(detail))}")
@@ -118,6 +127,11 @@ def push_result(events, say=print) -> str:
     if not digest:
         raise PipelineError("push finished without a digest; the registry did not accept the image")
     return digest
+
+
+def own_check(inspect: dict) -> Optional[dict]:
+    """The HEALTHCHECK an image declares, from its inspect. Pure."""
+    return ((inspect or {}).get("Config") or {}).get("Healthcheck") or None
 
 
 # --- engine ---------------------------------------------------------------
@@ -217,7 +231,8 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
         if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
-        return Image(image.service, image.repository, image.tag, existing.id)
+        return Image(image.service, image.repository, image.tag, existing.id,
+                     healthcheck=own_check(existing.attrs))
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
@@ -232,14 +247,15 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
                                     {binary.name: binary, probe.name: probe, **helpers}, labels, quiet, force,
                                     named)
         client.api.tag(image_id, image.repository, "latest")
+        built = client.api.inspect_image(image_id)
     print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
-    return Image(image.service, image.repository, image.tag, image_id)
+    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built))
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
                  named: dict = None):
     """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY; the
-    binaries are all named <name>-<os>-<arch>, as a Dockerfile of the seed's expects) and `named`."""
+    binaries are all named <name>-<os>-<arch>, as a Dockerfile of the blog's expects) and `named`."""
     events = client.api.build(fileobj=context_tar(dockerfile, files, named), custom_context=True, tag=image.ref,
                               buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
                               nocache=force, decode=True)
@@ -306,7 +322,8 @@ def latest(cfg, service: config.Service) -> Image:
     digest = next((d for d in found.attrs.get("RepoDigests", []) if d.startswith(repo + "@")), "")
     if cfg.registry and not digest:
         raise PipelineError(f"{repo} is not in registry {cfg.registry}: run {program.run('image.push')} first")
-    return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)))
+    return Image(service.name, repo, tag, found.id, cfg.pull_ref(digest.replace("@", f":{tag}@", 1)),
+                 own_check(found.attrs))
 
 
 def push_one(sh, cfg, image: Image) -> Image:
@@ -316,15 +333,25 @@ def push_one(sh, cfg, image: Image) -> Image:
     auth = None
     if environment.get("REGISTRY_USERNAME"):
         auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    status, started = terminal.Status(), time.monotonic()
+
+    def progress(sent, total):
+        rate = sent / max(time.monotonic() - started, 0.001)
+        status.update(f"push {image.ref}: {output.size(sent)} of {output.size(total)} ({output.size(rate)}/s)",
+                      key=f"push {image.ref}")
+
     with engine.errors(f"pushing {image.ref}"):
         for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
             events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
             try:
-                digest = push_result(events)
+                digest = push_result(events, status.done, progress)
             except PipelineError as e:
                 raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
-    print(f"pushed {image.ref} ({digest})")
-    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"))
+            finally:
+                status.done()
+    print(f"pushed {image.ref} ({digest}, {time.monotonic() - started:.1f} s)")
+    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"),
+                 image.healthcheck)
 
 
 def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) -> list:

@@ -1,9 +1,8 @@
 """The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
-import time
 import urllib.error
 import urllib.request
 
-from goswarm import program
+from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import build, deploy, image, rollout, ship
@@ -22,19 +21,23 @@ def smoke(sh, host: str, service: config.Service, timeout: float = SMOKE_TIMEOUT
     if sh.dry:
         print(f"[dry] would GET {url} and expect 2xx")
         return url
-    deadline = time.monotonic() + timeout
-    while True:
+    problem = []
+
+    def answers():
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 print(f"smoke {url}: {response.status}")
                 return url
         except urllib.error.HTTPError as e:
-            problem = f"HTTP {e.code}"
+            problem[:] = [f"HTTP {e.code}"]
         except (urllib.error.URLError, OSError) as e:
-            problem = str(getattr(e, "reason", e))
-        if time.monotonic() > deadline:
-            raise PipelineError(f"smoke test failed: GET {url} gave {problem} for {timeout:.0f}s")
-        time.sleep(0.2)
+            problem[:] = [str(getattr(e, "reason", e))]
+        return None
+
+    def failed():
+        raise PipelineError(f"smoke test failed: GET {url} gave {problem[0]} for {timeout:.0f}s")
+
+    return poll.until(answers, timeout, 0.2, failed)
 
 
 def smoke_hosts(cfg, service: config.Service) -> list:

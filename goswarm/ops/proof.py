@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from goswarm import poll
 from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.io.processes import pid_alive
@@ -61,7 +62,8 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def trial_config(service: Service, image_ref: str, network: str = None, made_by: str = "") -> dict:
+def trial_config(service: Service, image_ref: str, network: str = None, made_by: str = "",
+                 image_check: dict = None) -> dict:
     """create_container arguments for the trial. Pure. It joins `network` (under no service alias) only to
     read a smoke path, which may need the service's dependencies: joining an overlay costs about 0.4 s."""
     config = {"image": image_ref, "environment": servicespec.container_env(service), "detach": True,
@@ -70,8 +72,8 @@ def trial_config(service: Service, image_ref: str, network: str = None, made_by:
         config["host_config"] = {"NetworkMode": network}
     else:
         config["network_disabled"] = True
-    if service.healthcheck:
-        check = servicespec.healthcheck(service, INTERVAL)
+    check = servicespec.trial_check(service, image_check, INTERVAL)
+    if check:
         config["healthcheck"] = {"test": check["Test"], "interval": check["Interval"], "timeout": check["Timeout"],
                                  "retries": check["Retries"], "start_period": check["StartPeriod"]}
     return config
@@ -115,12 +117,13 @@ def network_for_trials(client, name: str):
     return name if found and found.get("Attachable") else None
 
 
-def prove(client, service: Service, image_ref: str, network: str = None) -> threading.Thread:
+def prove(client, service: Service, image_ref: str, image_check: dict = None,
+          network: str = None) -> threading.Thread:
     """Run the release until healthy (or, without a health check, alive for a second), then GET its smoke
     path; raise if it fails either. A proven trial's container is removed in the returned thread, while
     the update goes on (removing a container from an overlay network takes a quarter of a second)."""
-    config = trial_config(service, image_ref, network, owner())
-    checked = bool(service.healthcheck)
+    config = trial_config(service, image_ref, network, owner(), image_check)
+    checked = "healthcheck" in config
     limit = (servicespec.HEALTH["StartPeriod"] + 5 * servicespec.HEALTH["Timeout"]) / servicespec.SECOND
     docker = engine.sdk()
 
@@ -142,6 +145,10 @@ def prove(client, service: Service, image_ref: str, network: str = None) -> thre
         if result not in ("healthy", "running"):  # failed, or interrupted: remove it before going on
             _remove(client, container, service)
     if result not in ("healthy", "running"):
+        if result.startswith("its health check"):
+            check = servicespec.check_of(service, image_check)
+            result += (f"; the check is {check.describe(service.port)}: change it with "
+                       f"services.{service.name}.healthcheck")
         raise PipelineError(f"{service.name}: the new release failed in a trial container ({result}); "
                             f"the service was not touched and the running version stays up")
     smoked = f", GET {service.smoke} answers 2xx" if service.smoke else ""
@@ -179,43 +186,42 @@ def _remove(client, container: str, service: Service) -> None:
 
 
 def _until_ready(client, container: str, checked: bool, limit: float) -> str:
+    """"healthy" or "running" (without a check: still running after ALIVE seconds), or why not."""
     started = time.monotonic()
-    while True:
+
+    def ready():
         result = verdict(client.api.inspect_container(container)["State"], checked)
-        if result is None and time.monotonic() - started > limit:
-            return f"it was not healthy after {limit:.0f}s"
-        if result == "running" and time.monotonic() - started < ALIVE:
-            result = None
-        if result is not None:
-            return result
-        time.sleep(POLL)
+        return None if result == "running" and time.monotonic() - started < ALIVE else result
+
+    return poll.until(ready, limit, POLL, lambda: f"it was not healthy after {limit:.0f}s")
 
 
 def _smoke(client, container: str, service: Service):
-    """None when the smoke path answers 2xx within SMOKE_GRACE, else what it answered."""
-    deadline = time.monotonic() + SMOKE_GRACE
-    while True:
+    """None when the smoke path answers 2xx within SMOKE_GRACE, else what it answered last."""
+    said = []
+
+    def answers():
         run = client.api.exec_create(container, smoke_command(service))["Id"]
-        said = client.api.exec_start(run).decode(errors="replace").strip()
+        said[:] = [client.api.exec_start(run).decode(errors="replace").strip()]
         code = client.api.exec_inspect(run).get("ExitCode")
-        if code == 0:
-            return None
         if code in MISSING_PROBE:
             print(f"{service.name}: note: its image has no {PROBE_PATH}, so its smoke path is only checked "
                   f"after the update")
-            return None
-        if time.monotonic() > deadline:
-            return f"its smoke path failed: {said.splitlines()[-1] if said else f'exit {code}'}"
-        time.sleep(0.1)
+        return "ok" if code == 0 or code in MISSING_PROBE else None
+
+    if poll.until(answers, SMOKE_GRACE, 0.1) == "ok":
+        return None
+    return f"its smoke path failed: {said[0].splitlines()[-1] if said[0] else 'no answer'}"
 
 
 def prove_all(sh, client, trials, network: str = None) -> list:
-    """Prove several releases at once; trials are (service, image_ref). Every failure is reported.
+    """Prove several releases at once; trials are (service, image_ref, the image's own check). Every failure
+    is reported.
     Returns the threads removing the proven trials' containers: join them before the run ends."""
     if not trials:
         return []
     if sh.dry:
-        for service, _ in trials:
+        for service, *_ in trials:
             smoke = f" and GET {service.smoke} from it" if service.smoke else ""
             print(f"[dry] would prove {service.name}'s new release healthy in a trial container{smoke} first")
         return []
@@ -223,7 +229,7 @@ def prove_all(sh, client, trials, network: str = None) -> list:
     if len(trials) == 1:  # in this thread, so that Ctrl-C removes the trial container at once
         return [prove(client, *trials[0], network)]
     with ThreadPoolExecutor(max_workers=len(trials)) as pool:
-        futures = [pool.submit(prove, client, service, ref, network) for service, ref in trials]
+        futures = [pool.submit(prove, client, *trial, network) for trial in trials]
     errors = [f.exception() for f in futures if f.exception()]
     for error in errors:
         if not isinstance(error, PipelineError):

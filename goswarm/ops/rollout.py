@@ -5,9 +5,9 @@ on Ctrl-C says what state the service is left in.
 """
 import time
 
-from goswarm import program
+from goswarm import poll, program
 from goswarm.errors import Interrupted, PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, terminal
 from goswarm.ops import swarm
 from goswarm.plan import converge, servicespec
 
@@ -30,15 +30,16 @@ def inspect(client, name: str):
     return engine.unless_missing(f"inspecting service {name}", client.api.inspect_service, name)
 
 
-def wait(sh, client, name: str, timeout: float, rollback: bool = False) -> None:
+def wait(sh, client, name: str, timeout: float, rollback: bool = False, check: str = "") -> None:
     """Poll until converged; a rollback, a crash loop or the timeout is an error with the reason.
 
     rollback: we asked for one, so it is the goal. Ctrl-C says what state the service is left in.
+    check: the service's health check in words, for the message when a task is unhealthy.
     """
     if sh.dry:
         return
     try:
-        _poll(client, name, timeout, rollback)
+        _poll(client, name, timeout, rollback, check)
     except KeyboardInterrupt:
         raise Interrupted(converge.after_interrupt(name, inspect(client, name))) from None
     except engine.EngineLost as e:
@@ -46,38 +47,64 @@ def wait(sh, client, name: str, timeout: float, rollback: bool = False) -> None:
                                 f"{program.run('redeploy')} waits for that update and says how it ended") from None
 
 
-def _poll(client, name: str, timeout: float, rollback: bool) -> None:
-    deadline = time.monotonic() + timeout
-    last = None
+def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") -> None:
+    # Its own loop, not poll.until: it reports progress as it goes, and a placement error must last
+    # BLOCKED_GRACE before it counts.
+    started = time.monotonic()
+    deadline = started + timeout
     blocked_since = None
-    while True:
-        service = inspect(client, name)
-        with engine.errors(f"listing tasks of {name}"):
-            tasks = client.api.tasks(filters={"service": service["ID"]})
-            down = swarm.down_nodes(client)
-        progress = converge.evaluate(service, tasks, down, rollback)
-        rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
-        if progress.failed and not (rolling_back and time.monotonic() < deadline):
-            state = (service.get("UpdateStatus") or {}).get("State")
-            raise RolloutFailed(f"{name}: {progress.error}", by_engine=not rollback and state == "rollback_completed")
-        if progress.failed:  # the engine is putting the previous release back: report once it has
+    status = terminal.Status()
+    try:
+        while True:
+            service = inspect(client, name)
+            with engine.errors(f"listing tasks of {name}"):
+                tasks = client.api.tasks(filters={"service": service["ID"]})
+                down = swarm.down_nodes(client)
+            progress = converge.evaluate(service, tasks, down, rollback)
+            rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
+            if progress.failed and not (rolling_back and time.monotonic() < deadline):
+                state = (service.get("UpdateStatus") or {}).get("State")
+                raise RolloutFailed(f"{name}: {progress.error}{unhealthy(client, name, tasks, check)}",
+                                    by_engine=not rollback and state == "rollback_completed")
+            blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
+            if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
+                raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
+            if progress.done:
+                what = "rolled back" if rollback else "converged"
+                status.done(f"{name}: {what}, {progress.running}/{progress.desired} running"
+                            + (f" ({progress.note})" if progress.note else ""))
+                return
+            status.update(*waiting_line(name, progress, rolling_back, time.monotonic() - started))
+            if time.monotonic() > deadline:
+                raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/"
+                                    f"{progress.desired} running{'; ' + progress.waiting if progress.waiting else ''})")
             time.sleep(POLL)
-            continue
-        blocked_since = (blocked_since or time.monotonic()) if progress.blocked else None
-        if blocked_since and time.monotonic() - blocked_since > BLOCKED_GRACE:
-            raise RolloutFailed(f"{name}: {progress.blocked}", blocked=True)
-        if progress.done:
-            what = "rolled back" if rollback else "converged"
-            print(f"{name}: {what}, {progress.running}/{progress.desired} running"
-                  + (f" ({progress.note})" if progress.note else ""))
-            return
-        if (progress.running, progress.desired) != last:
-            print(f"{name}: {progress.running}/{progress.desired} tasks of the new spec running")
-            last = (progress.running, progress.desired)
-        if time.monotonic() > deadline:
-            raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/{progress.desired} "
-                                f"running)")
-        time.sleep(POLL)
+    finally:
+        status.done()
+
+
+def waiting_line(name: str, progress, rolling_back: bool, elapsed: float) -> tuple:
+    """(the line, and its key: what it says without the ticking seconds). Pure."""
+    what = "the engine is rolling back" if rolling_back else (
+        f"{progress.running}/{progress.desired} tasks of the new spec running")
+    said = f"{name}: {what}" + (f"; {progress.waiting}" if progress.waiting else "")
+    return f"{said} ({elapsed:.0f} s)", said
+
+
+def unhealthy(client, name: str, tasks: list, check: str) -> str:
+    """When a task of this rollout failed its health check: what the check said last (read from the task's
+    container, when it is on the engine we talk to) and how to change the check. The engine records no
+    reason for such a task (it stops it, and the service exits 0), so the container is where to look."""
+    for task in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""), reverse=True)[:5]:
+        container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+        found = engine.unless_missing("reading a task's health", client.api.inspect_container, container) \
+            if container else None
+        health = ((found or {}).get("State") or {}).get("Health") or {}
+        if health.get("Status") == "unhealthy":
+            said = " ".join(((health.get("Log") or [{}])[-1].get("Output") or "").split())[:200]
+            return (f"; a new task failed its health check ({check or 'the image' + chr(39) + 's own HEALTHCHECK'})"
+                    + (f", which said: {said}" if said else "") + f"; change it with services.{name}.healthcheck")
+    return ""
 
 
 def in_flight(client, service: dict) -> str:
@@ -98,7 +125,7 @@ def in_flight(client, service: dict) -> str:
     return f"{progress.running}/{progress.desired} tasks of its spec are running"
 
 
-def settle(sh, client, service: dict, timeout: float):
+def settle(sh, client, service: dict, timeout: float, check: str = ""):
     """Wait out a rollout that an earlier run left going (it was killed, or it gave up waiting).
 
     Returns (the service's inspect now, how that rollout ended: None when it completed or none was going,
@@ -113,7 +140,7 @@ def settle(sh, client, service: dict, timeout: float):
     print(f"{name}: an earlier rollout has not settled ({why}); waiting for it (up to {timeout:.0f}s)")
     state = (service.get("UpdateStatus") or {}).get("State")
     try:
-        wait(sh, client, name, timeout, rollback=str(state).startswith("rollback"))
+        wait(sh, client, name, timeout, rollback=str(state).startswith("rollback"), check=check)
         return inspect(client, name), None
     except RolloutFailed as e:
         outcome = str(e)
@@ -184,15 +211,14 @@ def rollback(sh, client, name: str, timeout: float) -> None:
 
 def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
     """Until every task of the removed service has stopped, on every node that can still say so."""
-    deadline = time.monotonic() + timeout
+    def left():
+        down = swarm.down_nodes(client)
+        # The engine refuses a service filter once the service is gone, so filter here.
+        return [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+
+    def late():
+        raise PipelineError(f"{name}: {len(left())} tasks still running {timeout:.0f}s after removal")
+
     with engine.errors(f"waiting for {name}'s tasks to stop"):
-        while True:
-            down = swarm.down_nodes(client)
-            # The engine refuses a service filter once the service is gone, so filter here.
-            left = [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise PipelineError(f"{name}: {len(left)} tasks still running {timeout:.0f}s after removal")
-            time.sleep(POLL)
+        poll.until(lambda: True if not left() else None, timeout, POLL, late)
     print(f"{name}: removed")

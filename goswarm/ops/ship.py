@@ -1,9 +1,11 @@
 """Without a registry, copy images from the engine that built them into the swarm's nodes."""
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, machines
+from goswarm.io import engine, machines, terminal
+from goswarm.plan import output
 
 
 def ship_targets(nodes: list, builder_node: str, known: dict) -> tuple:
@@ -44,18 +46,35 @@ def ship(sh, cfg, images: list) -> None:
             print(f"[dry] would ship {', '.join(i.ref for i in lacks) or 'nothing'} to {name}")
         return
     with engine.errors("saving images from the engine that built them"):
-        tarballs = {image_id: b"".join(builder.api.get_image(img.ref)) for image_id, img in needed.items()}
+        tarballs = {image_id: save(builder, img) for image_id, img in needed.items()}
 
     def load(machine):
+        started = time.monotonic()
         with engine.errors(f"shipping images to {machine.name}"):
             for img in missing[machine.name]:
                 engine.client(machine.url).api.load_image(tarballs[img.id])
-        return machine.name
+        return machine.name, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        for name in pool.map(load, targets):
+        for name, took in pool.map(load, targets):
+            sent = sum(len(tarballs[i.id]) for i in missing[name])
             shipped = ", ".join(i.ref for i in missing[name])
-            print(f"ship {name}: " + (f"loaded {shipped}" if shipped else "has every image, skipped"))
+            print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "
+                                      f"{output.size(sent / max(took, 0.001))}/s)" if shipped
+                                      else "has every image, skipped"))
+
+
+def save(builder, image) -> bytes:
+    """`docker save` of one image, with a line that counts the bytes as they come."""
+    status, chunks, received = terminal.Status(), [], 0
+    try:
+        for chunk in builder.api.get_image(image.ref):
+            chunks.append(chunk)
+            received += len(chunk)
+            status.update(f"ship: saving {image.ref} ({output.size(received)})", key=f"ship: saving {image.ref}")
+    finally:
+        status.done()
+    return b"".join(chunks)
 
 
 def lacking(machine, images: list) -> list:

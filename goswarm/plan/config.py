@@ -24,8 +24,26 @@ MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its 
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
            "healthcheck", "with"}
 _BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-# The sample services check themselves: a scratch image has no curl (see services/*/main.go).
-DEFAULT_HEALTHCHECK = ("/service", "-healthcheck")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A service's health check. kind: "http" (GET a path), "tcp" (the port accepts connections), "command"
+    (run in the container), "none", or "image": not configured, so the image's own HEALTHCHECK, else tcp.
+    http and tcp run goswarm's probe inside the container, so they work in any image."""
+
+    kind: str = "image"
+    value: tuple = ()  # http: (path,); command: the argv
+
+    def describe(self, port: int) -> str:
+        """The check in words, for messages that say what failed."""
+        if self.kind == "http":
+            return f"GET http://127.0.0.1:{port}{self.value[0]} inside the container"
+        if self.kind == "tcp":
+            return f"a connection to port {port} inside the container"
+        if self.kind == "command":
+            return f"`{shlex.join(self.value)}` inside the container"
+        return "the image's own HEALTHCHECK" if self.kind == "image" else "none"
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,7 @@ class Service:
     env: dict = field(default_factory=dict)
     constraints: tuple = ()
     dockerfile: Optional[Path] = None
-    healthcheck: tuple = DEFAULT_HEALTHCHECK  # a command run in the container; () for none
+    healthcheck: Check = Check()
     global_mode: bool = False  # one task per node (only the edge services run so)
     with_mains: tuple = ()  # `with:` other Go main packages (directories) whose binaries go into this image's context
 
@@ -57,7 +75,7 @@ def edge_of(app: Service, sources: Path) -> Service:
     The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
     return Service(name=f"{app.name}-edge", path=sources / EDGE_SOURCE, port=app.publish, publish=app.publish,
                    publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
-                   global_mode=True)
+                   healthcheck=Check("tcp"), global_mode=True)
 
 
 def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
@@ -114,7 +132,7 @@ def parse_service(name: str, raw, root: Path) -> Service:
             raise ConfigError(f"{where}.constraints: {e}") from None
     dockerfile = raw.get("dockerfile")
     return Service(
-        healthcheck=_healthcheck(f"{where}.healthcheck", raw.get("healthcheck", list(DEFAULT_HEALTHCHECK))),
+        healthcheck=_healthcheck(f"{where}.healthcheck", raw["healthcheck"]) if "healthcheck" in raw else Check(),
         name=name,
         path=path,
         main=str(raw.get("main") or "."),
@@ -141,15 +159,22 @@ def inside(root: Path, where: str, value) -> Path:
     return path
 
 
-def _healthcheck(where: str, value) -> tuple:
-    """A command in exec form (a list), or null/false for a service that cannot check itself."""
+def _healthcheck(where: str, value) -> Check:
+    """{http: /path}, {tcp: true}, a command (a list, or a string split as a shell would), or null for none."""
+    usage = "{http: /health}, {tcp: true}, a command like [/service, -healthcheck], or null for none"
     if value in (None, False, []):
-        return ()
+        return Check("none")
+    if isinstance(value, dict):
+        if set(value) == {"http"} and isinstance(value["http"], str) and value["http"].startswith("/"):
+            return Check("http", (value["http"],))
+        if value == {"tcp": True}:
+            return Check("tcp")
+        raise ConfigError(f"{where} must be {usage}; got {value!r}")
     if isinstance(value, str):
         value = shlex.split(value)
     if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
-        raise ConfigError(f"{where} must be a command like [/service, -healthcheck], or null for none; got {value!r}")
-    return tuple(value)
+        raise ConfigError(f"{where} must be {usage}; got {value!r}")
+    return Check("command", tuple(value))
 
 
 def _with_mains(where: str, value, root: Path, service: str) -> tuple:

@@ -17,6 +17,7 @@ class Progress:
     error: Optional[str] = None
     blocked: Optional[str] = None  # why a task waits to be placed; fatal only if it lasts
     note: Optional[str] = None  # done, but with something the user should know
+    waiting: str = ""  # what the newest task of the new spec that is not running yet is doing
 
     @property
     def failed(self) -> bool:
@@ -80,7 +81,19 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     done = placed and not settling
     # During a stop-first update the new task waits for the old one's port: that is not a failure.
     blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
-    return Progress(done, len(running), desired, blocked=blocked)
+    return Progress(done, len(running), desired, blocked=blocked, waiting=_waiting(wanted, stale))
+
+
+def _waiting(wanted: list, stale: list) -> str:
+    """What a person watching the rollout wants to know: the state of the newest task that does not run
+    yet, with the engine's message or error; or that old tasks are still stopping."""
+    starting = [t for t in wanted if t["Status"]["State"] != "running"]
+    if starting:
+        task = max(starting, key=lambda t: t["Status"].get("Timestamp", ""))
+        status = task["Status"]
+        said = status.get("Err") or status.get("Message") or ""
+        return f"a new task is {status['State']}" + (f" ({said})" if said and said != status["State"] else "")
+    return f"{len(stale)} old task{'s' if len(stale) != 1 else ''} stopping" if stale else ""
 
 
 def after_interrupt(name: str, service: dict, image: str = None) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Optional
 
-# The seed's binary names: accountservice-linux-amd64, and the arm variants (quotes-linux-arm-v7).
+# The blog's binary names: accountservice-linux-amd64, and the arm variants (quotes-linux-arm-v7).
 _BINARY = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*?)-(?P<os>linux|darwin|windows|freebsd|netbsd|openbsd)"
                      r"-(?P<arch>amd64|arm64|386|arm(?:-v[5-7])?|ppc64le|s390x|riscv64|mips64le)$")
 

@@ -41,3 +41,12 @@ class Stages:
         rows = [(name, f"{seconds:.2f}s", status) for name, seconds, status in self.timings]
         total = sum(seconds for _, seconds, _ in self.timings)
         return table(rows + [("total", f"{total:.2f}s", "")], ("stage", "time", "result"))
+
+
+def size(count: float) -> str:
+    """Bytes as a person reads them: 812 B, 4.1 MB."""
+    for unit in ("B", "kB", "MB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} GB"

@@ -25,7 +25,7 @@ class Platform:
 
     @property
     def suffix(self) -> str:
-        """The seed's artifact naming: accountservice-linux-amd64, plus the variant (linux-arm-v7)."""
+        """The blog's artifact naming: accountservice-linux-amd64, plus the variant (linux-arm-v7)."""
         return "-".join(p for p in (self.os, self.arch, self.variant) if p)
 
 

@@ -7,13 +7,18 @@ the fields we manage; `plan()` compares the two.
 from dataclasses import dataclass, field
 from typing import Optional
 
-from goswarm.plan.config import Service
+from goswarm.plan.config import PROBE_PATH, Check, Service
 
 LABEL = "io.goswarm"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 # A task counts as running only once healthy. Docker's default 30 s interval would make every update
-# take 30 s; a check every half second costs one short exec. Failures in the start period do not count.
+# take 30 s, so the first check comes half a second after the start. Failures in the start period do not count.
 HEALTH = {"Interval": SECOND // 2, "Timeout": 2 * SECOND, "Retries": 3, "StartPeriod": 10 * SECOND}
+# Once healthy, a check every half second would cost some 6 % of a core per task (each check is an exec).
+# Engines with the API's StartInterval (1.44, Docker 25) check every STEADY once started; older ones get the
+# probe's -steady mode, which stays in its check for STEADY (see goswarm/go/probe). Either way one exec in 10 s.
+STEADY = 10 * SECOND
+START_INTERVAL_API = (1, 44)
 # The services drain in-flight requests on SIGTERM for up to 10 s (services/*/main.go); this covers it.
 STOP_GRACE = 15 * SECOND
 
@@ -61,11 +66,48 @@ def order_reason(service: Service) -> str:
             f"first; the new image is proven healthy before that")
 
 
-def healthcheck(service: Service, interval: int = HEALTH["Interval"]):
-    """The container HEALTHCHECK: the service's own command, run inside the container. None without one."""
-    if not service.healthcheck:
+def check_of(service: Service, image_check: Optional[dict]) -> Check:
+    """The check that applies: the configured one; else the image's own HEALTHCHECK; else the port. Pure."""
+    if service.healthcheck.kind != "image":
+        return service.healthcheck
+    declared = (image_check or {}).get("Test")
+    return Check("image") if declared and declared != ["NONE"] else Check("tcp")
+
+
+def probe_test(service: Service, check: Check, steady: bool) -> list:
+    target = ["-tcp", f"127.0.0.1:{service.port}"] if check.kind == "tcp" else [
+        f"http://127.0.0.1:{service.port}{check.value[0]}"]
+    return ["CMD", PROBE_PATH, *(["-steady", f"{STEADY // SECOND}s"] if steady else []), *target]
+
+
+def healthcheck(service: Service, image_check: Optional[dict] = None, start_interval: bool = False):
+    """The task's HEALTHCHECK as the Engine API takes it; None keeps the image's own, as it declares it.
+
+    image_check: the image's own Healthcheck (from its config), if it has one. start_interval: the engine
+    takes StartInterval (API 1.44+)."""
+    check = check_of(service, image_check)
+    if check.kind == "image":
         return None
-    return {"Test": ["CMD", *service.healthcheck], **HEALTH, "Interval": interval}
+    if check.kind == "none":
+        return {"Test": ["NONE"]}
+    if check.kind == "command":
+        return {"Test": ["CMD", *check.value], **HEALTH}
+    if start_interval:
+        return {"Test": probe_test(service, check, steady=False), **HEALTH, "Interval": STEADY,
+                "StartInterval": HEALTH["Interval"]}
+    # -steady stays in the check for up to STEADY, then one last check (up to its own 2 s timeout)
+    return {"Test": probe_test(service, check, steady=True), **HEALTH, "Timeout": STEADY + 4 * SECOND}
+
+
+def trial_check(service: Service, image_check: Optional[dict], interval: int) -> Optional[dict]:
+    """The same check for a trial container, checked every `interval`: a trial only waits for the first
+    success. None when there is no check at all."""
+    check = check_of(service, image_check)
+    if check.kind == "none":
+        return None
+    test = image_check["Test"] if check.kind == "image" else (
+        ["CMD", *check.value] if check.kind == "command" else probe_test(service, check, steady=False))
+    return {"Test": test, **HEALTH, "Interval": interval}
 
 
 def endpoint_mode(service: Service) -> str:
@@ -79,11 +121,14 @@ def rollout(service: Service, on_failure: str) -> dict:
             "Monitor": SECOND}
 
 
-def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0) -> dict:
-    """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task."""
+def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0,
+            image_check: Optional[dict] = None, start_interval: bool = False) -> dict:
+    """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
+    image_check and start_interval: see healthcheck()."""
     container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
-    if service.healthcheck:
-        container["Healthcheck"] = healthcheck(service)
+    check = healthcheck(service, image_check, start_interval)
+    if check:
+        container["Healthcheck"] = check
     ports = []
     if service.publishes is not None:
         ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
@@ -153,6 +198,8 @@ def _health(check):
     if not check or check.get("Test") in (None, [], ["NONE"]):
         return None
     timing = "/".join(f"{(check.get(k) or 0) / SECOND:g}s" for k in ("Interval", "Timeout", "StartPeriod"))
+    if check.get("StartInterval"):
+        timing += f", {check['StartInterval'] / SECOND:g}s while starting"
     return f"{' '.join(check['Test'][1:])} (every/timeout/start {timing}, {check.get('Retries') or 0} retries)"
 
 

@@ -182,7 +182,9 @@ class Project:
             shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
         if name not in self.names:
             self.names.append(name)
-        self.config["services"][name] = {"path": str(self.tmp / "src" / source), **fields}
+        # The samples answer GET /health; a test that means another check says so in `fields`.
+        self.config["services"][name] = {"path": str(self.tmp / "src" / source), "healthcheck": {"http": "/health"},
+                                          **fields}
         return name
 
     def source(self, source: str) -> Path:

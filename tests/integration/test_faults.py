@@ -170,7 +170,10 @@ def test_a_rerun_reports_that_the_engine_rolled_back_what_a_killed_run_started(s
     read_until(first, f"{name}: 0/1 tasks of the new spec running", 60)
     kill(first)
     rerun = swarm.inv("redeploy", "--service", name, check=False)
-    assert_one_line_error(rerun, "update rollback completed", "this run would deploy that same release again")
+    assert_one_line_error(rerun, "update rollback completed", "this run would deploy that same release again",
+                          "a new task failed its health check (GET http://127.0.0.1:8080/health inside the container), "
+                          "which said: "
+                          "GET http://127.0.0.1:8080/health: status 500", f"change it with services.{name}.healthcheck")
     assert f"{name}: an earlier rollout has not settled" in rerun.output
     assert running_image(swarm, name) == image
     assert_left_clean(swarm, name)

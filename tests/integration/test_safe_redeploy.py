@@ -85,7 +85,9 @@ def test_a_release_that_fails_its_health_check_never_stops_the_old_one(swarm, ac
         result = swarm.inv("redeploy", "--service", name, check=False)
     assert result.returncode == 1, result.output
     assert "failed in a trial container (its health check failed" in result.stderr
-    assert "healthcheck: status 500" in result.stderr
+    assert "GET http://127.0.0.1:6767/health: status 500" in result.stderr
+    assert (f"the check is GET http://127.0.0.1:6767/health inside the container: change it with "
+            f"services.{name}.healthcheck") in result.stderr
     assert version(swarm, name) == before
     assert set(poller.answers) == {'{"id":"10000","name":"Person_0"}\n'}
 

@@ -4,6 +4,7 @@ import pytest
 
 from goswarm.errors import ConfigError, PipelineError
 from goswarm.plan import config
+from goswarm.plan.config import Check
 
 ROOT = Path("/project")
 GOOD = {"path": "services/a", "port": 6767, "publish": 6767, "smoke": "/health"}
@@ -38,17 +39,30 @@ def test_each_wrong_field_is_named(change, field):
         config.parse_service("a", {**GOOD, **change}, ROOT)
 
 
-@pytest.mark.parametrize("value, command", [
-    (None, ()), (False, ()), ([], ()),
-    (["/service", "-healthcheck"], ("/service", "-healthcheck")),
-    ("/bin/check --port 80", ("/bin/check", "--port", "80")),
+@pytest.mark.parametrize("value, check", [
+    (None, Check("none")), (False, Check("none")), ([], Check("none")),
+    ({"http": "/health"}, Check("http", ("/health",))),
+    ({"tcp": True}, Check("tcp")),
+    (["/service", "-healthcheck"], Check("command", ("/service", "-healthcheck"))),
+    ("/bin/check --port 80", Check("command", ("/bin/check", "--port", "80"))),
 ])
-def test_healthcheck_is_a_command_or_none(value, command):
-    assert config.parse_service("a", {**GOOD, "healthcheck": value}, ROOT).healthcheck == command
+def test_healthcheck_forms(value, check):
+    assert config.parse_service("a", {**GOOD, "healthcheck": value}, ROOT).healthcheck == check
 
 
-def test_healthcheck_defaults_to_the_binary_checking_itself():
-    assert config.parse_service("a", GOOD, ROOT).healthcheck == ("/service", "-healthcheck")
+@pytest.mark.parametrize("value", [{"http": "health"}, {"tcp": False}, {"http": "/x", "tcp": True}, {"exec": "x"}])
+def test_a_healthcheck_mapping_must_be_one_of_the_two_forms(value):
+    with pytest.raises(ConfigError, match=r"services\.a\.healthcheck must be \{http: /health\}, \{tcp: true\}"):
+        config.parse_service("a", {**GOOD, "healthcheck": value}, ROOT)
+
+
+def test_without_a_healthcheck_the_images_own_applies_else_the_port():
+    assert config.parse_service("a", GOOD, ROOT).healthcheck == Check("image")
+
+
+def test_checks_describe_themselves_for_error_messages():
+    assert Check("http", ("/health",)).describe(6767) == "GET http://127.0.0.1:6767/health inside the container"
+    assert Check("command", ("./hc", "-port=1")).describe(1) == "`./hc -port=1` inside the container"
 
 
 def test_entry_must_be_a_mapping():

@@ -126,3 +126,15 @@ def test_an_update_waiting_on_a_task_of_a_lost_node_is_done_when_every_task_runs
     p = converge.evaluate(service(2, "updating"), tasks, down_nodes={"down1"})
     assert p.done and "waits on 1 task(s) on a node that is down" in p.note
     assert not converge.evaluate(service(2, "updating"), tasks[:2], down_nodes={"down1"}).done  # the monitor window
+
+
+def test_progress_says_what_the_newest_waiting_task_is_doing():
+    starting = task(TEMPLATE, "running", "preparing")
+    starting["Status"].update(Message="preparing", Timestamp="2026-11-30T10:00:02Z")
+    older = task(TEMPLATE, "running", "pending", "no suitable node (host-mode port already in use on 1 node)")
+    older["Status"]["Timestamp"] = "2026-11-30T10:00:01Z"
+    p = converge.evaluate(service(2, "updating"), [starting, older, task(OLD, "shutdown", "running")])
+    assert p.waiting == "a new task is preparing"
+    tasks = [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "running")]
+    p = converge.evaluate(service(1, "updating"), tasks)
+    assert p.waiting == "1 old task stopping"

@@ -45,7 +45,7 @@ def test_go_env(platform, env):
     (Platform("linux", "amd64"), "accountservice-linux-amd64"),
     (Platform("linux", "arm", "v7"), "accountservice-linux-arm-v7"),
 ])
-def test_artifact_name_follows_the_seed(platform, name):
+def test_artifact_name_follows_the_blog(platform, name):
     assert platforms.artifact_name("accountservice", platform) == name
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from goswarm.ops import proof
-from goswarm.plan.config import Service
+from goswarm.plan.config import Check, Service
 
 SERVICE = Service("accounts", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"})
 SMOKED = Service("accounts", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"}, smoke="/accounts/10000")
@@ -30,7 +30,7 @@ def test_the_trial_runs_like_a_task_but_checks_often_and_joins_the_network_under
     assert config["image"] == "sha256:new" and config["host_config"] == {"NetworkMode": "my_network"}
     assert "network_disabled" not in config and "networking_config" not in config  # no alias, so no traffic
     assert config["environment"] == ["DEBUG=1", "PORT=6767"]
-    assert config["healthcheck"]["test"] == ["CMD", "/service", "-healthcheck"]
+    assert config["healthcheck"]["test"] == ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:6767"]
     assert config["healthcheck"]["interval"] < 1_000_000_000
     assert config["labels"] == {"io.goswarm.trial": "accounts", "io.goswarm.trial.owner": "ci:42"}
 
@@ -64,7 +64,13 @@ def test_trial_containers_whose_run_is_gone_are_left_overs(owner, minutes_old, l
 
 
 def test_a_service_without_a_healthcheck_gets_none_in_its_trial():
-    assert "healthcheck" not in proof.trial_config(Service("a", Path("/p"), 80, healthcheck=()), "sha256:new")
+    unchecked = Service("a", Path("/p"), 80, healthcheck=Check("none"))
+    assert "healthcheck" not in proof.trial_config(unchecked, "sha256:new")
+
+
+def test_a_trial_of_an_image_with_its_own_check_runs_that_check():
+    own = {"Test": ["CMD", "./hc"], "Interval": 10**9}
+    assert proof.trial_config(SERVICE, "sha256:new", image_check=own)["healthcheck"]["test"] == ["CMD", "./hc"]
 
 
 @pytest.mark.parametrize("ref, pullable", [

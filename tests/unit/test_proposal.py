@@ -66,13 +66,13 @@ def written(tmp_path, proposals, project="repo"):
 
 def test_the_written_config_is_valid_and_says_what_each_field_is(tmp_path):
     services, _ = proposal.propose({**BLOG, "quotes/main.go": SERVER}, {"accountservice": BLOG_DOCKERFILE}, "Blog Repo")
-    text, raw, parsed = written(tmp_path, services)
+    text, raw, parsed = written(tmp_path, services, "Blog Repo")
     account, quotes = parsed["accountservice"], parsed["quotes"]
     assert (account.path, account.main, account.port, account.publish, account.publish_mode) == (
         tmp_path / "accountservice", ".", 6767, 6767, "edge")
     assert account.with_mains == (tmp_path / "healthchecker",) and account.smoke is None
-    assert "healthcheck" not in raw["services"]["accountservice"]  # the image's own HEALTHCHECK is kept
-    assert raw["services"]["quotes"]["healthcheck"] == {"http": "/health"} and quotes.smoke == "/health"
+    assert account.healthcheck == config.Check("image")  # the Dockerfile's own HEALTHCHECK is kept
+    assert quotes.healthcheck == config.Check("http", ("/health",)) and quotes.smoke == "/health"
     assert raw["image"]["prefix"] == "blog-repo" and raw["deploy"] == {"timeout": 60}
     assert "# lock: goswarm-deploy-lock" in text
     for field in ("path", "main", "port", "publish", "publish_mode", "replicas", "healthcheck", "with"):
@@ -84,8 +84,8 @@ def test_the_written_config_is_valid_and_says_what_each_field_is(tmp_path):
 
 def test_without_a_health_route_the_port_is_checked(tmp_path):
     services, _ = proposal.propose({"svc/main.go": SERVER.replace("/health", "/items")}, {}, "repo")
-    _, raw, parsed = written(tmp_path, services)
-    assert raw["services"]["svc"]["healthcheck"] == {"tcp": True} and parsed["svc"].smoke is None
+    _, _, parsed = written(tmp_path, services)
+    assert parsed["svc"].healthcheck == config.Check("tcp") and parsed["svc"].smoke is None
 
 
 def test_a_publish_port_taken_by_an_earlier_service_is_left_out(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from goswarm.plan import servicespec
-from goswarm.plan.config import Service
+from goswarm.plan.config import Check, Service
 
 ACCOUNTS = Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="host", smoke="/health")
 QUOTES = Service("quotes-service", Path("/q"), 8080)
@@ -60,8 +60,9 @@ def test_plan_none_when_only_engine_defaults_differ():
     (Service("accountservice", Path("/p"), 6767, publish=6767, env={"DEBUG": "1"}), "env"),
     (Service("accountservice", Path("/p"), 6767, publish=6767, constraints=("node.role==manager",)), "constraints"),
     (Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="ingress"), "ports"),
-    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=()), "healthcheck"),
-    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=("/check",)), "healthcheck"),
+    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=Check("none")), "healthcheck"),
+    (Service("accountservice", Path("/p"), 6767, publish=6767, healthcheck=Check("command", ("/check",))),
+     "healthcheck"),
 ])
 def test_plan_update_names_the_changed_field(changed, field):
     plan = servicespec.plan(changed, want(changed), engine_view(want()))
@@ -90,16 +91,53 @@ def test_port_conflicts():
 def test_tasks_are_health_gated_and_drain_within_the_grace_period():
     container = want()["TaskTemplate"]["ContainerSpec"]
     check = container["Healthcheck"]
-    assert check["Test"] == ["CMD", "/service", "-healthcheck"]
+    # No check configured and none in the image: the port, through the probe goswarm adds to the image.
+    assert check["Test"] == ["CMD", "/.goswarm/probe", "-steady", "10s", "-tcp", "127.0.0.1:6767"]
     # Docker's default interval (30 s) would make each task wait 30 s before it counts as running.
     assert check["Interval"] <= servicespec.SECOND and check["StartPeriod"] > 0
+    # -steady stays in the check for 10 s once healthy: the timeout must cover it.
+    assert check["Timeout"] > 12 * servicespec.SECOND
     # The services drain for up to 10 s on SIGTERM (services/*/main.go).
     assert container["StopGracePeriod"] > 10 * servicespec.SECOND
 
 
-def test_no_healthcheck_when_the_service_has_none():
-    spec = servicespec.desired(Service("a", Path("/p"), 80, healthcheck=()), "sha256:a", "x:1", "net1")
-    assert "Healthcheck" not in spec["TaskTemplate"]["ContainerSpec"]
+@pytest.mark.parametrize("check, start_interval, test, interval", [
+    (Check("http", ("/health",)), False, ["CMD", "/.goswarm/probe", "-steady", "10s", "http://127.0.0.1:80/health"],
+     servicespec.SECOND // 2),
+    (Check("http", ("/health",)), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:80/health"],
+     10 * servicespec.SECOND),
+    (Check("tcp"), True, ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:80"], 10 * servicespec.SECOND),
+    (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2),
+])
+def test_each_kind_of_check_and_the_engines_start_interval(check, start_interval, test, interval):
+    spec = servicespec.healthcheck(Service("a", Path("/p"), 80, healthcheck=check), None, start_interval)
+    assert spec["Test"] == test and spec["Interval"] == interval
+    if start_interval and check.kind != "command":
+        assert spec["StartInterval"] == servicespec.SECOND // 2  # healthy as soon as it answers, then cheap
+
+
+def test_no_healthcheck_when_the_service_has_none_not_even_the_images():
+    spec = servicespec.desired(Service("a", Path("/p"), 80, healthcheck=Check("none")), "sha256:a", "x:1", "net1")
+    assert spec["TaskTemplate"]["ContainerSpec"]["Healthcheck"] == {"Test": ["NONE"]}
+
+
+IMAGE_CHECK = {"Test": ["CMD", "./healthchecker-linux-amd64", "-port=6767"], "Interval": 1_000_000_000}
+
+
+def test_the_images_own_healthcheck_is_kept_as_it_declares_it_unless_the_config_sets_one():
+    kept = servicespec.desired(Service("a", Path("/p"), 80), "sha256:a", "x:1", "net1", image_check=IMAGE_CHECK)
+    assert "Healthcheck" not in kept["TaskTemplate"]["ContainerSpec"]  # the engine runs the image's, as declared
+    configured = Service("a", Path("/p"), 80, healthcheck=Check("http", ("/ready",)))
+    spec = servicespec.desired(configured, "sha256:a", "x:1", "net1", image_check=IMAGE_CHECK)
+    assert spec["TaskTemplate"]["ContainerSpec"]["Healthcheck"]["Test"][-1] == "http://127.0.0.1:80/ready"
+
+
+def test_a_trial_checks_the_same_thing_often_and_without_steady():
+    trial = servicespec.trial_check(Service("a", Path("/p"), 80), IMAGE_CHECK, servicespec.SECOND // 10)
+    assert trial["Test"] == IMAGE_CHECK["Test"] and trial["Interval"] == servicespec.SECOND // 10
+    probe = servicespec.trial_check(Service("a", Path("/p"), 80, healthcheck=Check("tcp")), None, 1)
+    assert "-steady" not in probe["Test"]
+    assert servicespec.trial_check(Service("a", Path("/p"), 80, healthcheck=Check("none")), None, 1) is None
 
 
 def test_updates_roll_back_on_failure_and_roll_back_with_our_own_config():

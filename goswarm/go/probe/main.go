@@ -4,9 +4,18 @@
 //
 //	probe http://127.0.0.1:6767/health      # exit 0 on a 2xx answer, 1 otherwise, saying what it got
 //	probe -tcp 127.0.0.1:6767               # exit 0 once the port accepts a connection
+//	probe -steady 10s http://...            # as a health check: cheap once healthy (see below)
 //
 // It speaks just enough HTTP/1.0 over a plain socket to read a status line: no net/http keeps the
 // binary small, since it is copied into every image.
+//
+// -steady: Docker before 25 has one health check interval for a task's whole life. A short one makes a
+// new task healthy (and take traffic) soon after it starts, but then every check is an exec, which
+// costs dockerd, containerd and the shim some 30 ms of CPU. Docker waits for a check to end before it
+// starts the interval to the next one, so once the service has answered once (a marker file in /dev/shm,
+// which every container has), the probe stays: it checks again every second for the -steady window and
+// fails at once if a check fails. The first check still comes one short interval after the start; later
+// ones cost one exec per window.
 package main
 
 import (
@@ -23,24 +32,55 @@ import (
 	"time"
 )
 
+const steadyEvery = time.Second
+
 func main() {
 	tcp := flag.Bool("tcp", false, "only check that HOST:PORT accepts a connection")
-	timeout := flag.Duration("timeout", 2*time.Second, "give up after this long")
+	timeout := flag.Duration("timeout", 2*time.Second, "give up on one check after this long")
+	steady := flag.Duration("steady", 0, "once healthy, keep checking for this long before exiting 0")
+	marker := flag.String("marker", "/dev/shm/.goswarm-healthy", "the file that says the service answered once")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: probe [-timeout 2s] http://HOST:PORT/PATH | probe -tcp HOST:PORT")
+		fmt.Fprintln(os.Stderr, "usage: probe [-timeout 2s] [-steady 10s] http://HOST:PORT/PATH | probe -tcp HOST:PORT")
 		os.Exit(2)
 	}
-	var err error
+	check := func() error { return get(flag.Arg(0), *timeout) }
 	if *tcp {
-		err = dial(flag.Arg(0), *timeout)
-	} else {
-		err = get(flag.Arg(0), *timeout)
+		check = func() error { return dial(flag.Arg(0), *timeout) }
 	}
-	if err != nil {
+	if err := run(check, *steady, *marker, clock{time.Now, time.Sleep}); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}
+}
+
+// clock is time, injected so that tests need not wait.
+type clock struct {
+	now   func() time.Time
+	sleep func(time.Duration)
+}
+
+// run checks once; with a steady window and a service that has answered before, it goes on checking
+// every second until the window has passed (by the clock, so slow checks cannot stretch it past the
+// health check's timeout), and returns the first failure.
+func run(check func() error, steady time.Duration, marker string, c clock) error {
+	if err := check(); err != nil {
+		return err
+	}
+	if steady <= 0 {
+		return nil
+	}
+	if _, err := os.Stat(marker); err != nil {
+		_ = os.WriteFile(marker, nil, 0o644) // the first success: answer at once, so the task is healthy now
+		return nil
+	}
+	for end := c.now().Add(steady); c.now().Before(end); {
+		c.sleep(steadyEvery)
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func dial(address string, timeout time.Duration) error {
@@ -74,10 +114,13 @@ func get(rawURL string, timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: %v", rawURL, err)
 	}
-	if status < 200 || status > 299 {
-		return fmt.Errorf("GET %s: status %d: %s", rawURL, status, body)
+	if status >= 200 && status <= 299 {
+		return nil
 	}
-	return nil
+	if body == "" {
+		return fmt.Errorf("GET %s: status %d", rawURL, status)
+	}
+	return fmt.Errorf("GET %s: status %d: %s", rawURL, status, body)
 }
 
 // readResponse returns the status code and up to 200 bytes of the body, on one line.

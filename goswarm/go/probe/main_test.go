@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -78,5 +79,47 @@ func TestClosedPortAndTCP(t *testing.T) {
 	}
 	if err := get("http://"+address+"/health", time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("closed port: %v", err)
+	}
+}
+
+// fakeClock advances only when slept on, and by what a check costs.
+type fakeClock struct{ t time.Time }
+
+func (f *fakeClock) clock() clock {
+	return clock{func() time.Time { return f.t }, func(d time.Duration) { f.t = f.t.Add(d) }}
+}
+
+func TestSteadyAnswersAtOnceUntilTheServiceHasAnsweredThenStays(t *testing.T) {
+	marker := t.TempDir() + "/healthy"
+	fake := &fakeClock{time.Unix(0, 0)}
+	checks := 0
+	ok := func() error { checks++; return nil }
+	if err := run(ok, 10*time.Second, marker, fake.clock()); err != nil || checks != 1 || fake.t.Unix() != 0 {
+		t.Fatalf("first success: err %v, %d checks, at %v", err, checks, fake.t)
+	}
+	if err := run(ok, 10*time.Second, marker, fake.clock()); err != nil || checks != 12 || fake.t.Unix() != 10 {
+		t.Fatalf("steady: err %v, %d checks, at %v", err, checks, fake.t)
+	}
+	slow := func() error { fake.t = fake.t.Add(1500 * time.Millisecond); return nil }
+	start := fake.t
+	if err := run(slow, 10*time.Second, marker, fake.clock()); err != nil || fake.t.Sub(start) > 14*time.Second {
+		t.Fatalf("slow checks must not stretch the window: err %v, took %v", err, fake.t.Sub(start))
+	}
+	failing := 0
+	flaky := func() error {
+		failing++
+		if failing == 3 {
+			return errors.New("status 500")
+		}
+		return nil
+	}
+	if err := run(flaky, 10*time.Second, marker, fake.clock()); err == nil || failing != 3 {
+		t.Fatalf("a failure while steady must end the probe at once: err %v after %d checks", err, failing)
+	}
+	if err := run(func() error { return errors.New("refused") }, 10*time.Second, marker, fake.clock()); err == nil {
+		t.Fatal("a failure on the first check must fail")
+	}
+	if err := run(ok, 0, t.TempDir()+"/none", fake.clock()); err != nil {
+		t.Fatal(err)
 	}
 }
