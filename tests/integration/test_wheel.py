@@ -5,6 +5,7 @@ own Dockerfile that starts FROM a base image and ADDs `<service>-linux-amd64`, n
 `goswarm redeploy`, curl, a one-line change, `goswarm redeploy`: the same service, the new answer. And the blog's
 next step: a second Go main, healthchecker/, whose binary the service's Dockerfile adds and runs as its
 HEALTHCHECK."""
+import itertools
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from invoke.util import yaml
 from helpers import ROOT, SUFFIX, free_port, http_get, wait_for
 
 pytestmark = pytest.mark.integration
+REPOS = itertools.count(1)
 NETWORK = f"it-wheel-net-{SUFFIX}"
 BASE = f"it-wheel-base-{SUFFIX}"  # the team's base image (the blog's iron/base), made here: nothing can be pulled
 
@@ -35,6 +37,8 @@ def tool(tmp_path_factory):
     [wheel] = (tmp / "wheels").glob("goswarm-*.whl")
     run([sys.executable, "-m", "venv", str(tmp / "venv")], tmp)
     run([str(tmp / "venv" / "bin" / "pip"), "install", "-q", str(wheel)], tmp)
+    installed = run([str(tmp / "venv" / "bin" / "python"), "-c", "import goswarm; print(goswarm.__file__)"], tmp)
+    assert Path(installed.stdout.strip()).is_relative_to(tmp / "venv")  # the wheel's copy, not this checkout
     return tmp / "venv" / "bin"
 
 
@@ -112,10 +116,10 @@ class Repo:
 
 
 @pytest.fixture
-def repo(tmp_path, tool, engine, base_image, request):
+def repo(tmp_path, tool, engine, base_image):
     # The directory names the image prefix: unique, so the test removes only images it made.
-    made = Repo(tmp_path / f"wheel-it{SUFFIX}-{request.node.name[-12:].strip('_')}", tool, engine,
-                lock=f"it-wheel-lock-{SUFFIX}-{request.node.name[-12:].strip('_')}")
+    number = next(REPOS)
+    made = Repo(tmp_path / f"wheel-it{SUFFIX}-{number}", tool, engine, lock=f"it-wheel-lock-{SUFFIX}-{number}")
     yield made
     made.cleanup()
 
@@ -150,6 +154,7 @@ def blog_service(name: str, port: int, dockerfile_extra: str = "") -> dict:
 def test_a_blog_style_repo_goes_from_init_to_a_redeployed_change(repo, engine):
     name, port = f"accountservice{SUFFIX}", free_port()
     repo.write(blog_service(name, port))
+    assert shutil.which("goswarm", path=repo.env["PATH"]).startswith(str(repo.env["PATH"].split(os.pathsep)[0]))
     init = repo.goswarm("init")
     assert f"{name} ({name}/): port {port}" in init.output
     service = repo.config["services"][name]
@@ -161,7 +166,8 @@ def test_a_blog_style_repo_goes_from_init_to_a_redeployed_change(repo, engine):
     repo.goswarm("swarm.init")  # this project's network (GOSWARM_SWARM_NETWORK) on the swarm the engine is
     repo.deployed(name)
     first = repo.goswarm("redeploy")
-    assert f"built wheel-it{SUFFIX}" in first.output and "imported" not in first.output  # FROM a base: the builder
+    [built] = [line for line in first.output.splitlines() if line.startswith(f"built {repo.root.name}/{name}:")]
+    assert "imported" not in built  # FROM the team's base image: through the builder
     assert http_get(f"http://127.0.0.1:{port}/accounts/1") == "account v1\n"
     service_id = repo.service(name)["ID"]
 
