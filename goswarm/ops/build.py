@@ -14,7 +14,7 @@ from pathlib import Path
 
 from goswarm.errors import PipelineError
 from goswarm.io import environment
-from goswarm.plan import config, output, platforms
+from goswarm.plan import config, gosource, output, platforms
 
 FLAGS = "-trimpath -buildvcs=false"
 GO_MISSING = "Go is not installed (no `go` on PATH): `apt-get install golang-go`, or see https://go.dev/doc/install"
@@ -159,11 +159,36 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
     return stale
 
 
+def with_mains(services: list, root: Path) -> list:
+    """The Go mains that `services` name in `with:`, each once, as things to compile under their own names
+    (dist/healthchecker-<os>-<arch>), in the module (go.mod) above each, as a service is."""
+    found = {}
+    for service in services:
+        for directory in service.with_mains:
+            name = config.binary_name(directory)
+            if name not in found:
+                found[name] = _main_to_compile(f"services.{service.name}.with", name, directory, root)
+    return list(found.values())
+
+
+def _main_to_compile(where: str, name: str, directory: Path, root: Path) -> config.Service:
+    if not directory.is_dir():
+        raise PipelineError(f"{where}: {output.shown(directory)} is not a directory")
+    sources = {p.name: environment.read_text(p) for p in directory.glob("*.go") if not p.name.endswith("_test.go")}
+    if not gosource.is_main(sources):
+        raise PipelineError(f"{where}: {output.shown(directory)} is not a Go main package "
+                            f"(no file with `package main` and `func main()`)")
+    above = [d for d in (directory, *directory.parents) if d == root or root in d.parents]
+    module = next((d for d in above if (d / "go.mod").is_file()), directory)
+    package = "." if module == directory else "./" + directory.relative_to(module).as_posix()
+    return config.Service(name, module, port=1, main=package)
+
+
 def run(sh, cfg, services: list, targets: list = None, force: bool = False) -> list:
-    """Validate, then compile what changed, for `services` and the edge and probe their images need;
-    returns the artifacts that were compiled. targets: platforms (default: build.platforms)."""
+    """Validate, then compile what changed, for `services`, their `with:` mains and the edge and probe their
+    images need; returns the artifacts that were compiled. targets: platforms (default: build.platforms)."""
     targets = targets or cfg.platforms
     go_version, supported = go_facts(sh)
     platforms.validate(targets, supported)
-    chosen = config.to_compile(services, environment.GO_SOURCES)
+    chosen = [*config.to_compile(services, environment.GO_SOURCES), *with_mains(services, cfg.root)]
     return compile_all(sh, plan(chosen, targets, cfg.dist), cfg.ldflags, go_version, force)

@@ -2,6 +2,7 @@
 import hashlib
 import io
 import json
+import posixpath
 import shlex
 import tarfile
 import time
@@ -14,6 +15,7 @@ from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build
 from goswarm.plan import config, output, platforms
+from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
 
 
@@ -42,9 +44,13 @@ class Image:
 
 # --- pure -----------------------------------------------------------------
 
-def content_key(binary_digest: str, dockerfile: bytes, probe_digest: str = "") -> str:
-    """An image is fully determined by its binary, its Dockerfile and the probe added to it; the tag is this key."""
-    return hashlib.sha256(binary_digest.encode() + b"\0" + dockerfile + b"\0" + probe_digest.encode()).hexdigest()
+def content_key(binary_digest: str, dockerfile: bytes, probe_digest: str = "", others: dict = None) -> str:
+    """An image is fully determined by its binary, its Dockerfile, the probe added to it and the other files of
+    its context (`with:` binaries, files the Dockerfile names: name -> digest); the tag is this key."""
+    data = binary_digest.encode() + b"\0" + dockerfile + b"\0" + probe_digest.encode()
+    for name, digest in sorted((others or {}).items()):
+        data += f"\0{name}\0{digest}".encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def with_probe(dockerfile: bytes, probe_name: str) -> bytes:
@@ -60,8 +66,7 @@ IMPORT_CHANGES = ("USER", "ENTRYPOINT", "CMD", "ENV", "EXPOSE", "WORKDIR", "LABE
 def scratch_plan(dockerfile: bytes, binary: str):
     """(dest, changes) when the Dockerfile is FROM scratch plus one plain COPY of the binary and config
     instructions, so the image can be imported instead of built; None for anything else. Pure."""
-    lines = [line.strip() for line in dockerfile.decode(errors="replace").splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
+    lines = dockerfiles.lines(dockerfile.decode(errors="replace"))
     if not lines or lines[0].lower() != "from scratch" or any(line.endswith("\\") for line in lines):
         return None
     dest, changes = None, []
@@ -83,18 +88,20 @@ def scratch_plan(dockerfile: bytes, binary: str):
     return (dest, changes) if dest and not dest.endswith("/") else None
 
 
-def context_tar(dockerfile: bytes, files: dict) -> io.BytesIO:
-    """A build context of the Dockerfile and `files` (name in the tar -> path), executables all."""
+def context_tar(dockerfile: bytes, files: dict, named: dict = None) -> io.BytesIO:
+    """A build context of the Dockerfile, `files` (name in the tar -> path; executables all: the binaries) and
+    `named` (the service's own files its Dockerfile names, with their own modes)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
-        for name, path in files.items():
+        for name, path in [*files.items(), *(named or {}).items()]:
             with open(path, "rb") as f:
+                stat = path.stat()
                 info = tarfile.TarInfo(name)
-                info.size = path.stat().st_size
-                info.mode = 0o755
+                info.size = stat.st_size
+                info.mode = 0o755 if name in files else stat.st_mode & 0o777
                 tar.addfile(info, f)
     buf.seek(0)
     return buf
@@ -129,12 +136,61 @@ def own_check(inspect: dict) -> Optional[dict]:
 
 # --- engine ---------------------------------------------------------------
 
-def dockerfile_for(cfg, service: config.Service) -> bytes:
+def dockerfile_for(cfg, service: config.Service) -> Path:
+    """The service's own Dockerfile, else the shared one."""
     own = service.dockerfile or (service.path / "Dockerfile")
     path = own if own.is_file() else cfg.dockerfile
     if not path.is_file():
         raise PipelineError(f"no Dockerfile for {service.name}: looked for {own} and {path}")
-    return path.read_bytes()
+    return path
+
+
+def named_files(cfg, service: config.Service, dockerfile: Path, binaries: dict) -> dict:
+    """What else goes into the build context: the files a Dockerfile of the user's own names (the shared one
+    names only the binary). binaries: the service's own first, then its `with:` mains'."""
+    if len(binaries) > 1 and dockerfile == environment.DOCKERFILE:
+        raise PipelineError(f"services.{service.name}.with: goswarm's shared Dockerfile takes only the service's "
+                            f"binary; give {service.name} a Dockerfile of its own that ADDs "
+                            f"{', '.join(list(binaries)[1:])}")
+    if dockerfile == cfg.dockerfile and len(binaries) == 1:
+        return {}
+    return context_files(service, dockerfile, binaries)
+
+
+def context_files(service: config.Service, dockerfile: Path, binaries: dict) -> dict:
+    """The files of the Dockerfile's directory that its ADD and COPY lines take (name in the context -> path),
+    besides `binaries` (context name -> path: the service's own first, then its `with:` mains'), which goswarm
+    provides. A name that is neither is one error line now, rather than a builder failure later."""
+    here = dockerfile.parent.resolve()
+    sources = dockerfiles.sources(environment.read_text(dockerfile), {"BINARY": next(iter(binaries))})
+    for name in list(binaries)[1:]:
+        if not any(dockerfiles.names(source, name) for source in sources):
+            raise PipelineError(f"services.{service.name}.with: {output.shown(dockerfile)} does not ADD or COPY "
+                                f"{name}; add `ADD {name} /` to it, or leave that main out of `with:`")
+    found = {}
+    for source in sources:
+        if source in binaries:
+            continue
+        pattern = posixpath.normpath(source.lstrip("/"))
+        matches = [here] if pattern == "." else [m.resolve() for m in here.glob(pattern)]
+        matches = [m for m in matches if m == here or here in m.parents]
+        if not matches and not any(dockerfiles.names(source, name) for name in binaries):
+            raise PipelineError(_not_in_context(service, dockerfile, source, binaries))
+        for match in matches:
+            for path in (match.rglob("*") if match.is_dir() else [match]):
+                name = path.relative_to(here).as_posix()
+                if path.is_file() and name not in binaries and not any(p.startswith(".") for p in name.split("/")):
+                    found[name] = path
+    return found
+
+
+def _not_in_context(service: config.Service, dockerfile: Path, source: str, binaries: dict) -> str:
+    problem = (f"{output.shown(dockerfile)} takes {source} from the build context, which is neither a file in "
+               f"{output.shown(dockerfile.parent)} nor a binary goswarm builds for {service.name} "
+               f"({', '.join(binaries)})")
+    if dockerfiles.binary(source):
+        return f"{problem}; if it is another Go main's binary, name its directory in services.{service.name}.with"
+    return problem
 
 
 def git_revision(sh, root) -> str:
@@ -155,14 +211,18 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     """compiling: under --dry, the build stage would have compiled a new binary for this service."""
     client = engine.client()
     binary, probe = binary_for(cfg, service.name, client), binary_for(cfg, config.PROBE, client)
-    dockerfile = dockerfile_for(cfg, service)
-    if not binary.is_file() or not probe.is_file() or compiling and sh.dry:
+    helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), client) for d in service.with_mains)}
+    dockerfile_path = dockerfile_for(cfg, service)
+    dockerfile = dockerfile_path.read_bytes()
+    missing = [p for p in (binary, probe, *helpers.values()) if not p.is_file()]
+    if missing or compiling and sh.dry:
         if sh.dry:  # a dry build made no binary; the plan goes on with a placeholder tag
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
             return Image(service.name, cfg.repository(service.name), "new")
-        missing = binary if not binary.is_file() else probe
-        raise PipelineError(f"{missing} is missing: run {program.run(f'build --service {service.name}')} first")
-    key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe))
+        raise PipelineError(f"{missing[0]} is missing: run {program.run(f'build --service {service.name}')} first")
+    named = named_files(cfg, service, dockerfile_path, {binary.name: binary, **helpers})
+    others = {name: build.file_digest(path) for name, path in {**helpers, **named}.items()}
+    key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe), others)
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
@@ -178,22 +238,25 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
         return image
     labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
-    plan = scratch_plan(dockerfile, binary.name)
+    plan = None if others else scratch_plan(dockerfile, binary.name)
     with engine.errors(f"building {image.ref}"):
         if plan:
             image_id = import_scratch(client, image, {plan[0]: binary, config.PROBE_PATH: probe}, labels, plan[1])
         else:
             image_id = docker_build(client, image, with_probe(dockerfile, probe.name),
-                                    {binary.name: binary, probe.name: probe}, labels, quiet, force)
+                                    {binary.name: binary, probe.name: probe, **helpers}, labels, quiet, force,
+                                    named)
         client.api.tag(image_id, image.repository, "latest")
         built = client.api.inspect_image(image_id)
     print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
     return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built))
 
 
-def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool):
-    """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY)."""
-    events = client.api.build(fileobj=context_tar(dockerfile, files), custom_context=True, tag=image.ref,
+def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
+                 named: dict = None):
+    """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY; the
+    binaries are all named <name>-<os>-<arch>, as a Dockerfile of the blog's expects) and `named`."""
+    events = client.api.build(fileobj=context_tar(dockerfile, files, named), custom_context=True, tag=image.ref,
                               buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
                               nocache=force, decode=True)
     image_id = ""

@@ -22,7 +22,8 @@ HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
-           "healthcheck"}
+           "healthcheck", "with"}
+_BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Service:
     dockerfile: Optional[Path] = None
     healthcheck: Check = Check()
     global_mode: bool = False  # one task per node (only the edge services run so)
+    with_mains: tuple = ()  # `with:` other Go main packages (directories) whose binaries go into this image's context
 
     @property
     def publishes(self) -> Optional[int]:
@@ -82,6 +84,11 @@ def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise ConfigError(f"{where} must be a port number 1-65535, got {value!r}")
     return value
+
+
+def valid_name(name: str) -> bool:
+    """A name a service may have (the edge services' names aside)."""
+    return bool(_NAME.match(str(name))) and not str(name).endswith("-edge")
 
 
 def parse_service(name: str, raw, root: Path) -> Service:
@@ -137,6 +144,7 @@ def parse_service(name: str, raw, root: Path) -> Service:
         env={str(k): str(v) for k, v in env.items()},
         constraints=tuple(constraints),
         dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
+        with_mains=_with_mains(f"{where}.with", raw.get("with"), root, name),
     )
 
 
@@ -169,6 +177,45 @@ def _healthcheck(where: str, value) -> Check:
     return Check("command", tuple(value))
 
 
+def _with_mains(where: str, value, root: Path, service: str) -> tuple:
+    """`with: [healthchecker]`: Go main packages, by directory relative to the project, each built and put
+    in the service's build context as `<directory name>-<os>-<arch>` (the build checks each is a Go main)."""
+    if value in (None, []):
+        return ()
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"{where} must be a list of Go main package directories, like [healthchecker]; "
+                          f"got {value!r}")
+    paths = tuple(inside(root, where, entry) for entry in value)
+    seen = {}
+    for entry, path in zip(value, paths):
+        name = binary_name(path)
+        if not _BINARY_NAME.match(name) or name in (service, *HELPERS):
+            raise ConfigError(f"{where}: {entry} would build a binary named {name!r}; its directory needs "
+                              f"another name (not the service's own, {', '.join(HELPERS)}, or empty)")
+        if seen.setdefault(name, path) != path:
+            raise ConfigError(f"{where}: {entry} and another entry both build {name}-<os>-<arch>")
+    return paths
+
+
+def binary_name(main_dir: Path) -> str:
+    """What a `with:` entry's binary is called before its -<os>-<arch>: its directory's name."""
+    return main_dir.name
+
+
+def check_with(services) -> None:
+    """Binaries share dist/: a `with:` name is one directory across services, and no service's name."""
+    built = {}
+    for service in services:
+        for path in service.with_mains:
+            name = binary_name(path)
+            if name in {s.name for s in services}:
+                raise ConfigError(f"services.{service.name}.with: {name} is also a service; its binary and the "
+                                  f"service's would both be {name}-<os>-<arch> in dist/")
+            if built.setdefault(name, path) != path:
+                raise ConfigError(f"services.{service.name}.with: {path} and {built[name]} both build "
+                                  f"{name}-<os>-<arch>; rename one of the directories")
+
+
 def parse_services(raw, root: Path) -> dict:
     """All services, in config order."""
     if not raw:
@@ -177,6 +224,7 @@ def parse_services(raw, root: Path) -> dict:
         raise ConfigError("`services:` must be a mapping of service name to fields")
     services = {name: parse_service(name, spec, root) for name, spec in raw.items()}
     check_ports(services.values())
+    check_with(list(services.values()))
     return services
 
 

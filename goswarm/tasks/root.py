@@ -1,12 +1,28 @@
-"""The tasks at the top: the one-shot pipeline, the dev loop and a fresh machine's setup."""
+"""The tasks at the top: a project's first config, the one-shot pipeline, the dev loop and a fresh machine's setup."""
+import sys
+
 from invoke import Exit
 
 from goswarm import settings
 from goswarm.errors import PipelineError
+from goswarm.io import environment
+from goswarm.io.shell import Shell
 from goswarm.ops import dev as devloop
 from goswarm.ops import hostsetup, pipeline
+from goswarm.ops import init as initial
 from goswarm.plan import config
 from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+
+
+@task(iterable=["port"], help={
+    "port": "NAME=PORT: the port a service listens on, where init cannot read it from the code (repeatable, or "
+            "comma-separated).",
+    "skip": "Go mains that are no services, to leave out (comma-separated names)."})
+def init(c, port=None, skip=None):
+    """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
+    sh = Shell.of(c)
+    ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
+    initial.init(sh, environment.project_root(), port, skip, ask)
 
 
 @task(help={**SERVICE_HELP,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from goswarm.errors import PipelineError
 from goswarm.ops import build
 from goswarm.plan import config, platforms
 
@@ -67,3 +68,30 @@ def test_a_corrupt_key_file_means_rebuild(tmp_path):
     build.key_file(a).parent.mkdir()
     build.key_file(a).write_text("{not json")
     assert not build.up_to_date(a, "k1")
+
+
+def test_with_mains_compile_under_their_own_names_in_their_module(tmp_path):
+    (tmp_path / "go.mod").write_text("module m\n")
+    (tmp_path / "cmd" / "healthchecker").mkdir(parents=True)
+    (tmp_path / "cmd" / "healthchecker" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "go.mod").write_text("module own\n")
+    (tmp_path / "own" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    a = config.Service("a", tmp_path / "a", 1, with_mains=(tmp_path / "cmd" / "healthchecker", tmp_path / "own"))
+    b = config.Service("b", tmp_path / "b", 1, with_mains=(tmp_path / "cmd" / "healthchecker",))
+    helper = config.Service("healthchecker", tmp_path, 1, main="./cmd/healthchecker")
+    assert build.with_mains([a, b], tmp_path) == [helper, config.Service("own", tmp_path / "own", 1)]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({}, "is not a directory"),
+    ({"hc/lib.go": "package lib\n"}, "is not a Go main package"),
+    ({"hc/main_test.go": "package main\nfunc main() {}\n"}, "is not a Go main package"),
+])
+def test_a_with_that_is_no_go_main_is_one_line(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    service = config.Service("a", tmp_path / "a", 1, with_mains=(tmp_path / "hc",))
+    with pytest.raises(PipelineError, match=f"services.a.with: .*hc {message}"):
+        build.with_mains([service], tmp_path)

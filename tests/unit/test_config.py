@@ -138,3 +138,33 @@ def test_services_on_different_ports_or_none_are_fine():
     internal = {"path": "services/c", "port": 6767}
     services = config.parse_services({"a": GOOD, "b": {**GOOD, "publish": 6768}, "c": internal, "d": internal}, ROOT)
     assert list(services) == ["a", "b", "c", "d"]
+
+
+def test_with_names_go_main_directories_inside_the_project():
+    svc = config.parse_service("a", {**GOOD, "with": ["healthchecker", "tools/probe2"]}, ROOT)
+    assert svc.with_mains == (ROOT / "healthchecker", ROOT / "tools/probe2")
+    assert [config.binary_name(p) for p in svc.with_mains] == ["healthchecker", "probe2"]
+    assert config.parse_service("a", GOOD, ROOT).with_mains == ()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("healthchecker", "services.a.with must be a list"),
+    ([""], "services.a.with must be a list"),
+    (["../elsewhere"], "outside the project root"),
+    (["x/a"], "binary named 'a'"),                       # the service's own binary name
+    (["x/goswarm-probe"], "binary named 'goswarm-probe'"),
+    (["x/hc", "y/hc"], "both build hc-<os>-<arch>"),
+])
+def test_a_wrong_with_is_named(value, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        config.parse_service("a", {**GOOD, "with": value}, ROOT)
+
+
+def test_with_binaries_share_dist_so_names_must_not_clash_across_services():
+    raw = {"a": {**GOOD, "with": ["x/hc"]}, "b": {"path": "b", "port": 1, "with": ["y/hc"]}}
+    with pytest.raises(ConfigError, match="both build hc-<os>-<arch>"):
+        config.parse_services(raw, ROOT)
+    with pytest.raises(ConfigError, match=r"services\.a\.with: b is also a service"):
+        config.parse_services({"a": {**GOOD, "with": ["b"]}, "b": {"path": "b", "port": 1}}, ROOT)
+    shared = {"a": {**GOOD, "with": ["hc"]}, "b": {"path": "b", "port": 1, "with": ["hc"]}}
+    assert config.parse_services(shared, ROOT)["b"].with_mains == (ROOT / "hc",)

@@ -1,3 +1,4 @@
+import re
 import tarfile
 from pathlib import Path
 
@@ -5,7 +6,7 @@ import pytest
 
 from goswarm.errors import PipelineError
 from goswarm.ops import image
-from goswarm.plan import output
+from goswarm.plan import config, output
 
 
 def test_content_key_depends_on_binary_dockerfile_and_probe_only():
@@ -108,3 +109,59 @@ def test_anything_else_goes_to_the_builder(dockerfile):
 def test_a_plain_copy_by_name_with_config_instructions_is_imported():
     dockerfile = b"# comment\nFROM scratch\nCOPY svc /app\nENV A=1\nEXPOSE 80\nWORKDIR /\nCMD [\"-v\"]\n"
     assert image.scratch_plan(dockerfile, "svc") == ("/app", ["ENV A=1", "EXPOSE 80", "WORKDIR /", 'CMD ["-v"]'])
+
+
+def test_content_key_covers_the_other_files_of_the_context_and_keeps_old_keys():
+    a = image.content_key("d1", b"FROM x\n", "p1", {"hc-linux-amd64": "h1"})
+    assert a == image.content_key("d1", b"FROM x\n", "p1", {"hc-linux-amd64": "h1"})
+    assert a != image.content_key("d1", b"FROM x\n", "p1", {"hc-linux-amd64": "h2"})
+    assert a != image.content_key("d1", b"FROM x\n", "p1", {"hc2-linux-amd64": "h1"})
+    assert image.content_key("d1", b"FROM x\n", "p1", {}) == image.content_key("d1", b"FROM x\n", "p1")
+
+
+def service_dir(tmp_path, dockerfile: str, files=()):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text(dockerfile)
+    for name in files:
+        (tmp_path / "svc" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "svc" / name).write_text(name)
+    built = {"svc-linux-amd64": tmp_path / "dist" / "svc-linux-amd64", "hc-linux-amd64": tmp_path / "dist" / "hc"}
+    return config.Service("svc", tmp_path / "svc", 1), tmp_path / "svc" / "Dockerfile", built
+
+
+def test_the_context_takes_the_files_the_dockerfile_names_and_no_others(tmp_path):
+    service, dockerfile, built = service_dir(
+        tmp_path, "FROM base\nADD svc-linux-amd64 hc-linux-amd64 /\nCOPY config.json /etc/\nCOPY static/ /www/\n"
+                  "COPY --from=base /x /x\n",
+        ["config.json", "static/a.css", "static/.hidden", "secret.txt", "svc-linux-amd64"])
+    found = image.context_files(service, dockerfile, built)
+    assert found == {"config.json": tmp_path / "svc" / "config.json",
+                     "static/a.css": tmp_path / "svc" / "static" / "a.css"}  # a stale binary there is not taken
+
+
+def test_a_with_binary_the_dockerfile_does_not_add_is_one_line(tmp_path):
+    service, dockerfile, built = service_dir(tmp_path, "FROM base\nADD svc-linux-amd64 /\n")
+    with pytest.raises(PipelineError, match=r"services\.svc\.with: .*does not ADD or COPY hc-linux-amd64"):
+        image.context_files(service, dockerfile, built)
+
+
+@pytest.mark.parametrize("line, hint", [
+    ("ADD other-linux-amd64 /", "name its directory in services.svc.with"),
+    ("COPY config.json /", "config.json from the build context, which is neither a file in"),
+    ("COPY ../outside /", "../outside from the build context"),
+])
+def test_a_file_the_context_cannot_have_is_one_line(tmp_path, line, hint):
+    (tmp_path / "outside").write_text("x")
+    service, dockerfile, built = service_dir(tmp_path, f"FROM base\nADD svc-linux-amd64 hc-linux-amd64 /\n{line}\n")
+    with pytest.raises(PipelineError, match=re.escape(hint)):
+        image.context_files(service, dockerfile, built)
+
+
+def test_named_files_keep_their_mode_and_binaries_are_executable(tmp_path):
+    binary, data = tmp_path / "svc-linux-amd64", tmp_path / "config.json"
+    binary.write_bytes(b"\x7fELF")
+    data.write_text("{}")
+    data.chmod(0o640)
+    with tarfile.open(fileobj=image.context_tar(b"FROM x\n", {binary.name: binary}, {"etc/config.json": data})) as tar:
+        modes = {m.name: m.mode for m in tar.getmembers()}
+    assert modes == {"Dockerfile": 0o644, "svc-linux-amd64": 0o755, "etc/config.json": 0o640}

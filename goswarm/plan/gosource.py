@@ -1,0 +1,234 @@
+"""What Go source says about a service, without running Go: its main packages, the port it listens on, and the
+HTTP routes it serves. Pure: takes file texts keyed by their path relative to the project (posix, "a/b.go").
+
+These are guesses from literals, for `goswarm init` to propose (and say where each came from); a port built
+at run time, from a constant or a config file, is not guessed, and init asks for it instead.
+"""
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+# Directories the go tool itself ignores, plus vendored code: none of it is a service.
+IGNORED_DIRS = ("vendor", "testdata", "node_modules")
+
+
+@dataclass(frozen=True)
+class Main:
+    dir: str  # the package's directory, relative to the project ("." for the project itself)
+    module: Optional[str]  # the directory of the go.mod it builds in; None when there is none
+
+    @property
+    def package(self) -> str:
+        """The package to `go build` from the module's directory: "." or "./cmd/api"."""
+        if self.module is None or self.module == self.dir:
+            return "."
+        return "./" + posixpath.relpath(self.dir, self.module)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A value read from the source, with where: `port 6767 (ListenAndServe(":6767") in main.go:12)`."""
+    value: object
+    file: str
+    line: int
+    text: str  # the code it was read from, shortened
+
+    @property
+    def where(self) -> str:
+        return f"{self.text} in {self.file}:{self.line}" if self.file else self.text
+
+
+def ignored(path: str) -> bool:
+    """Is a file in a directory `go build ./...` would skip (hidden, _underscore, vendor, testdata)?"""
+    parts = path.split("/")[:-1]
+    return any(p.startswith((".", "_")) or p in IGNORED_DIRS for p in parts)
+
+
+def without_comments(text: str) -> str:
+    """Go source with its comments blanked out, strings and line numbers kept (`"http://x"` is no comment)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        two = text[i:i + 2]
+        if two == "//":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif two == "/*":
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append("".join(c if c == "\n" else " " for c in text[i:end]))
+            i = end
+        elif text[i] in "\"'`":
+            end = _string_end(text, i)
+            out.append(text[i:end])
+            i = end
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _string_end(text: str, start: int) -> int:
+    """Just past the string or rune literal that starts at `start` (raw strings have no escapes)."""
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if text[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if text[i] == quote or (text[i] == "\n" and quote != "`"):
+            return i + 1
+        i += 1
+    return len(text)
+
+
+_PACKAGE = re.compile(r"^\s*package\s+(\w+)", re.M)
+_FUNC_MAIN = re.compile(r"^func\s+main\s*\(\s*\)", re.M)
+_IGNORE_TAG = re.compile(r"^//\s*(?:go:build|\+build)\s+ignore\b", re.M)
+
+
+def package_of(text: str) -> Optional[str]:
+    """The package a file declares; None for a file the build skips (`//go:build ignore`)."""
+    if _IGNORE_TAG.search(text.split("package", 1)[0]):
+        return None
+    found = _PACKAGE.search(without_comments(text))
+    return found.group(1) if found else None
+
+
+def go_files(files: dict, directory: str) -> dict:
+    """The package's own .go files in `directory` (not its tests, not subdirectories)."""
+    return {path: text for path, text in files.items()
+            if path.endswith(".go") and not path.endswith("_test.go") and posixpath.dirname(path) == _dir(directory)}
+
+
+def _dir(directory: str) -> str:
+    return "" if directory in (".", "") else directory
+
+
+def is_main(files: dict) -> bool:
+    """Do these files (one directory's) make a command: `package main` with a `func main()`?"""
+    mains = [text for text in files.values() if package_of(text) == "main"]
+    return any(_FUNC_MAIN.search(without_comments(text)) for text in mains)
+
+
+def mains(files: dict) -> list:
+    """Every main package among `files` (paths to texts; go.mod files name the modules), sorted by directory."""
+    directories = sorted({posixpath.dirname(p) for p in files if p.endswith(".go") and not ignored(p)})
+    modules = {posixpath.dirname(p) for p in files if posixpath.basename(p) == "go.mod" and not ignored(p)}
+    return [Main(d or ".", module_of(d, modules)) for d in directories if is_main(go_files(files, d))]
+
+
+def module_of(directory: str, modules: set) -> Optional[str]:
+    """The nearest directory at or above `directory` that holds a go.mod."""
+    current = directory
+    while True:
+        if current in modules:
+            return current or "."
+        if not current:
+            return None
+        current = posixpath.dirname(current)
+
+
+def sources_of(main: Main, files: dict, mains: list) -> dict:
+    """The Go files that make up `main` as far as this scan looks, tests left out: its whole module when it is
+    the module's only main (the server may live in a package beside it), else its directory and the packages
+    below it that are not other mains'."""
+    modules = {posixpath.dirname(p) for p in files if posixpath.basename(p) == "go.mod"}
+    alone = main.module is not None and [m.module for m in mains].count(main.module) == 1
+    top = _dir(main.module if alone else main.dir)
+    nested = [_dir(m.dir) + "/" for m in mains if m.dir != main.dir and _below(m.dir, main.dir)]
+    return {path: text for path, text in files.items()
+            if path.endswith(".go") and not path.endswith("_test.go") and not ignored(path)
+            and (not top or path.startswith(top + "/")) and not any(path.startswith(n) for n in nested)
+            and module_of(posixpath.dirname(path), modules) == main.module}
+
+
+def _below(directory: str, parent: str) -> bool:
+    return parent in (".", "") or directory.startswith(parent + "/")
+
+
+_SERVES = re.compile(r"\b(?:ListenAndServe\w*|Listen(?:TCP|Unix|Packet)?|Serve\w*)\(|\bhttp\.Server\s*\{|\.Run\(\s*\"")
+
+
+def serves(files: dict) -> bool:
+    """Does this code listen for connections at all (a server, not a command-line tool or a client)?"""
+    return any(_SERVES.search(without_comments(text)) for text in files.values())
+
+
+# --- ports -------------------------------------------------------------------
+
+_ADDRESS = r'"[\w.\-\[\]:]*:(\d{1,5})"'  # ":6767", "0.0.0.0:6767", "localhost:6767", "[::]:6767"
+_PORT_PATTERNS = (
+    # http.ListenAndServe(":6767", ...), net.Listen("tcp", ":6767"), StartWebServer(":6767"), r.Run(":8080")
+    re.compile(r'\b(?:\w*(?:Listen|Serve)\w*|Run)\(\s*(?:"tcp[46]?"\s*,\s*)?' + _ADDRESS),
+    # http.Server{Addr: ":6767"}
+    re.compile(r"\bAddr\s*:\s*" + _ADDRESS),
+    # the blog's service.StartWebServer("6767"): a port alone, passed to something that serves
+    re.compile(r'\b\w*(?:Listen|Serve)\w*\(\s*"?(\d{2,5})"?\s*[,)]'),
+    # getenv("PORT", "6767"), cmp.Or(os.Getenv("PORT"), "6767")
+    re.compile(r'\(\s*(?:"\w*PORT\w*"|os\.Getenv\(\s*"\w*PORT\w*"\s*\))\s*,\s*"(?:[\w.]*:)?(\d{1,5})"\s*\)'),
+    # flag.Int("port", 6767, ...), flag.StringVar(&addr, "addr", ":6767", ...)
+    re.compile(r'\bflag\.(?:Int|Uint|String)(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"(?:[\w-]*[-_])?(?:port|addr|listen)"'
+               r'\s*,\s*"?(?:[\w.]*:)?(\d{1,5})"?\s*,', re.I),
+)
+# port := os.Getenv("PORT") ... if port == "" { port = "6767" }
+_GETENV = re.compile(r'\b(\w+)(?:\s*,\s*\w+)?\s*:?=\s*os\.(?:Getenv|LookupEnv)\(\s*"\w*PORT\w*"\s*\)')
+_FALLBACK_WITHIN = 400  # characters after the Getenv in which the fallback assignment must follow
+
+
+def ports(files: dict) -> list:
+    """Each port literal the code listens on or defaults to, as Found(port, ...), in file and line order."""
+    found = []
+    for path in sorted(files):
+        code = without_comments(files[path])
+        for pattern in _PORT_PATTERNS:
+            found += [_found(int(m.group(1)), path, code, m) for m in pattern.finditer(code)]
+        for getenv in _GETENV.finditer(code):
+            fallback = re.compile(r"\b" + re.escape(getenv.group(1)) + r'\s*=\s*"(?:[\w.]*:)?(\d{1,5})"')
+            match = fallback.search(code, getenv.end(), getenv.end() + _FALLBACK_WITHIN)
+            if match:
+                found.append(_found(int(match.group(1)), path, code, getenv, match))
+    found = [f for f in found if 1 <= f.value <= 65535]
+    return sorted(found, key=lambda f: (f.file, f.line))
+
+
+def _found(value, path: str, code: str, match, fallback=None) -> Found:
+    text = " ".join(match.group(0).lstrip(".").split())
+    if fallback:
+        text += f' ... {" ".join(fallback.group(0).split())}'
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return Found(value, path, code.count("\n", 0, match.start()) + 1, text)
+
+
+# --- routes ------------------------------------------------------------------
+
+# mux.HandleFunc("/health", ...), mux.Handle("GET /ready", ...), r.GET("/ping", ...) (gin), r.Get (chi)
+_ROUTE = re.compile(r'\.(?:HandleFunc|Handle|Get|GET|Path)\(\s*"(?:(GET|HEAD|POST|PUT|PATCH|DELETE)\s+)?(/[^"\s]*)"')
+_HEALTH_NAMES = ("health", "healthz", "healthcheck", "health-check", "ready", "readyz", "readiness",
+                 "live", "livez", "liveness", "ping")
+
+
+def routes(files: dict) -> list:
+    """The paths the code registers a handler for that answer GET, as Found(path, ...)."""
+    found = []
+    for path in sorted(files):
+        code = without_comments(files[path])
+        for match in _ROUTE.finditer(code):
+            if match.group(1) in (None, "GET"):
+                found.append(_found(match.group(2), path, code, match))
+    return found
+
+
+def health_route(found: list) -> Optional[Found]:
+    """The route that looks like a health or readiness endpoint (a fixed path, ending in /health, /healthz,
+    /ready, /ping...), preferring them in that order; None when there is none."""
+    fixed = [r for r in found if not re.search(r"[{}:*]", r.value)]
+    for name in _HEALTH_NAMES:
+        for route in fixed:
+            if route.value.rstrip("/").rsplit("/", 1)[-1].lower() == name:
+                return route
+    return None
+
+
+def root_route(found: list) -> Optional[Found]:
+    """The handler of `/` (in Go's ServeMux it also catches every path nothing else does)."""
+    return next((r for r in found if r.value in ("/", "/{$}")), None)

@@ -1,0 +1,129 @@
+"""Go source read for `goswarm init`: main packages, the port a service listens on, its routes."""
+import pytest
+
+from goswarm.plan import gosource
+from goswarm.plan.gosource import Main
+
+MAIN = "package main\n\nfunc main() {}\n"
+
+
+def test_comments_go_but_strings_and_line_numbers_stay():
+    code = 'a := "http://x" // gone\n/* gone\n too */ b := `raw // kept`\nc := \'"\'\n'
+    stripped = gosource.without_comments(code)
+    lines = [line.strip() for line in stripped.splitlines()]
+    assert lines == ['a := "http://x"', "", "b := `raw // kept`", "c := '\"'"]
+
+
+def test_main_packages_and_their_modules():
+    files = {
+        "accountservice/go.mod": "module a\n", "accountservice/main.go": MAIN,
+        "accountservice/service/web.go": "package service\n",
+        "tools/go.mod": "module t\n", "tools/cmd/gen/main.go": MAIN,
+        "tools/cmd/gen/gen_test.go": "package main\nfunc main() {}\n",
+        "lib/lib.go": "package lib\n// func main() {}\n",
+        "commented/main.go": "package main\n/*\nfunc main() {}\n*/\n",
+        "ignored/gen.go": "//go:build ignore\n\npackage main\n\nfunc main() {}\n",
+        "vendor/x/main.go": MAIN, ".hidden/main.go": MAIN, "_old/main.go": MAIN,
+        "main.go": MAIN,
+    }
+    assert gosource.mains(files) == [Main(".", None), Main("accountservice", "accountservice"),
+                                     Main("tools/cmd/gen", "tools")]
+    assert Main("tools/cmd/gen", "tools").package == "./cmd/gen"
+    assert Main("accountservice", "accountservice").package == "."
+    assert Main("x", None).package == "."
+
+
+def test_main_needs_func_main_in_a_main_package_file():
+    assert gosource.is_main({"a.go": "package main\n", "b.go": "package main\nfunc main ( ) {\n}\n"})
+    assert not gosource.is_main({"a.go": "package main\n\nfunc helper() {}\n"})
+
+
+def test_the_module_is_the_nearest_go_mod_above():
+    modules = {"", "svc", "svc/sub"}
+    assert gosource.module_of("svc/sub/cmd", modules) == "svc/sub"
+    assert gosource.module_of("svc/cmd", modules) == "svc"
+    assert gosource.module_of("other", modules) == "."
+    assert gosource.module_of("other", {"svc"}) is None
+
+
+def test_sources_are_the_whole_module_for_its_only_main_else_the_main_and_below():
+    files = {"api/go.mod": "", "api/cmd/api/main.go": MAIN, "api/internal/server/s.go": "package server\n",
+             "two/go.mod": "", "two/cmd/a/main.go": MAIN, "two/cmd/a/x/x.go": "package x\n", "two/cmd/b/main.go": MAIN,
+             "two/internal/i.go": "package internal\n", "api/cmd/api/main_test.go": "package main\n",
+             "api/nested/go.mod": "", "api/nested/n.go": "package n\n"}
+    mains = gosource.mains(files)
+    assert set(gosource.sources_of(Main("api/cmd/api", "api"), files, mains)) == {
+        "api/cmd/api/main.go", "api/internal/server/s.go"}
+    assert set(gosource.sources_of(Main("two/cmd/a", "two"), files, mains)) == {"two/cmd/a/main.go", "two/cmd/a/x/x.go"}
+
+
+@pytest.mark.parametrize("code, port", [
+    ('http.ListenAndServe(":6767", nil)', 6767),
+    ('log.Fatal(http.ListenAndServe("0.0.0.0:8080", mux))', 8080),
+    ('ln, _ := net.Listen("tcp", "[::]:9000")', 9000),
+    ('srv := &http.Server{\n\tAddr: ":7070",\n}', 7070),
+    ('service.StartWebServer("6767")', 6767),
+    ("startServer(8081)", 8081),
+    ('r.Run(":3000")', 3000),
+    ('port := os.Getenv("PORT")\nif port == "" {\n\tport = "5050"\n}', 5050),
+    ('p, ok := os.LookupEnv("HTTP_PORT")\nif !ok {\n\tp = ":5151"\n}', 5151),
+    ('addr := getenv("PORT", "4040")', 4040),
+    ('addr := cmp.Or(os.Getenv("PORT"), "4141")', 4141),
+    ('port := flag.Int("port", 6767, "the port")', 6767),
+    ('flag.StringVar(&addr, "listen-addr", ":8443", "where")', 8443),
+    ('flag.String("http_port", "9999", "x")', 9999),
+])
+def test_port_literals_are_found(code, port):
+    found = gosource.ports({"main.go": "package main\n\nfunc main() {\n" + code + "\n}\n"})
+    assert [f.value for f in found] == [port]
+    assert found[0].file == "main.go" and found[0].line >= 4
+
+
+@pytest.mark.parametrize("code", [
+    'http.ListenAndServe(":"+port, nil)',                        # built at run time
+    'http.ListenAndServe(fmt.Sprintf(":%d", listenPort), nil)',  # from a constant: not followed
+    '// http.ListenAndServe(":6767", nil)',                      # commented out
+    'resp, _ := http.Get("http://127.0.0.1:6767/health")',       # a client, not a server
+    'port := os.Getenv("PORT")',                                 # no default
+    'http.ListenAndServe(":99999", nil)',                        # no port number
+])
+def test_no_port_where_there_is_no_literal_to_read(code):
+    assert gosource.ports({"main.go": "package main\n\nfunc main() {\n" + code + "\n}\n"}) == []
+
+
+def test_a_port_says_where_it_was_found():
+    found = gosource.ports({"svc/main.go": 'package main\n\nfunc main() {\n\tservice.StartWebServer("6767")\n}\n'})
+    assert found[0].where == 'StartWebServer("6767") in svc/main.go:4'
+
+
+def test_serves_tells_a_server_from_a_tool():
+    assert gosource.serves({"a.go": "http.ListenAndServe(addr, nil)"})
+    assert gosource.serves({"a.go": "srv := &http.Server{Addr: addr}"})
+    assert gosource.serves({"a.go": 'ln, err := lc.Listen(ctx, "tcp", addr)'})
+    assert not gosource.serves({"a.go": 'resp, err := http.Get("http://127.0.0.1:80/health")\n// ListenAndServe(x)'})
+
+
+ROUTES = """package main
+func routes(mux *http.ServeMux, r *gin.Engine) {
+	mux.Handle("/accounts/", accounts)
+	mux.HandleFunc("POST /orders", create)
+	mux.HandleFunc("GET /readyz", ready)
+	r.GET("/ping", ping)
+	mux.HandleFunc("/items/{id}", item)
+	mux.HandleFunc("/", index)
+}
+"""
+
+
+def test_routes_that_answer_get():
+    found = [r.value for r in gosource.routes({"r.go": ROUTES})]
+    assert found == ["/accounts/", "/readyz", "/ping", "/items/{id}", "/"]
+
+
+def test_the_health_route_prefers_health_then_ready_then_ping():
+    found = gosource.routes({"r.go": ROUTES})
+    assert gosource.health_route(found).value == "/readyz"
+    with_health = found + gosource.routes({"h.go": 'mux.HandleFunc("/api/health", h)'})
+    assert gosource.health_route(with_health).value == "/api/health"
+    assert gosource.health_route(gosource.routes({"h.go": 'mux.HandleFunc("/health/{part}", h)'})) is None
+    assert gosource.root_route(found).value == "/"

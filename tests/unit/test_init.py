@@ -1,0 +1,124 @@
+"""`goswarm init`: the ports it settles (flags, the code, a terminal, or one line naming the flag), and the files
+it writes once and only adds to, never overwrites."""
+import pytest
+from invoke.util import yaml
+from test_proposal import BLOG, BLOG_DOCKERFILE, SERVER  # the blog's layout, as plain files
+
+from goswarm.errors import ConfigError, PipelineError
+from goswarm.io.shell import Shell
+from goswarm.ops import init
+from goswarm.plan import config, proposal
+
+
+def test_port_flags():
+    assert init.parse_ports(["a=1", "b=2,c=65535"]) == {"a": 1, "b": 2, "c": 65535}
+    for wrong in (["a"], ["a=x"], ["=80"], ["a=0"], ["a=70000"]):
+        with pytest.raises(ConfigError, match="--port takes NAME=PORT"):
+            init.parse_ports(wrong)
+
+
+def proposals(files=None):
+    """a/ shows its port, b/ does not."""
+    files = files or {"a/main.go": SERVER, "b/main.go": SERVER.replace('":8080"', "addr()")}
+    return proposal.propose(files, {}, "r")[0]
+
+
+def test_without_a_terminal_one_line_names_the_flag_for_each_port_it_cannot_read():
+    with pytest.raises(PipelineError) as e:
+        init.choose_ports(proposals(), {}, ask=None)
+    assert "cannot tell which port b (b/) listens on: pass --port b=PORT to `goswarm init`" in str(e.value)
+    assert [p.port.value for p in init.choose_ports(proposals(), {"b": 9000}, ask=None)] == [8080, 9000]
+    with pytest.raises(ConfigError, match="--port c: no service of that name; init found: a, b"):
+        init.choose_ports(proposals(), {"c": 1}, ask=None)
+
+
+def test_several_guesses_are_named_in_the_line():
+    both = proposals({"a/main.go": SERVER.replace('":8080"', '":8080"); http.ListenAndServe(":9090"')})
+    with pytest.raises(PipelineError, match=r"a \(a/\) may listen on 8080 \(.*main.go:5\) or 9090 .*--port a=PORT"):
+        init.choose_ports(both, {}, ask=None)
+
+
+def test_at_a_terminal_it_asks_and_an_empty_answer_leaves_a_main_out(capsys):
+    answers = iter(["eighty", "8081"])
+    [a, b] = init.choose_ports(proposals(), {}, ask=lambda question: next(answers))
+    assert (a.port.value, b.port.value, b.port.where) == (8080, 8081, "your answer")
+    assert "'eighty' is not a port number" in capsys.readouterr().out
+    assert [p.name for p in init.choose_ports(proposals(), {}, ask=lambda q: "")] == ["a"]
+
+
+def test_a_terminal_that_closes_or_never_answers_is_one_line():
+    def closed(question):
+        raise EOFError
+    with pytest.raises(PipelineError, match="no answer for b's port: pass --port b=PORT"):
+        init.choose_ports(proposals(), {}, ask=closed)
+    with pytest.raises(PipelineError, match="no port for b: pass --port b=PORT"):
+        init.choose_ports(proposals(), {}, ask=lambda q: "x")
+
+
+def test_a_main_that_listens_on_nothing_is_left_out_unless_given_a_port(capsys):
+    files = {"a/main.go": SERVER, "tool/main.go": 'package main\n\nfunc main() {\n\thttp.Get("http://x:80/")\n}\n'}
+    assert [p.name for p in init.choose_ports(proposals(files), {}, ask=None)] == ["a"]
+    assert "tool/: left out, its code listens on no port" in capsys.readouterr().out
+    assert [p.name for p in init.choose_ports(proposals(files), {"tool": 81}, ask=None)] == ["a", "tool"]
+
+
+# --- the files, end to end ---------------------------------------------------------------
+
+def blog_repo(root):
+    for path, text in {**BLOG, "accountservice/Dockerfile": BLOG_DOCKERFILE}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+def test_init_writes_the_three_files_once_and_never_overwrites(tmp_path, capsys):
+    root = blog_repo(tmp_path / "repo")
+    (root / ".gitignore").write_text("node_modules/")  # no final newline
+    init.init(Shell(None), root)
+    out = capsys.readouterr().out
+    assert "-> write goswarm.yaml (1 service: accountservice)" in out and "-> write .env.example" in out
+    assert "-> add 4 lines to .gitignore" in out
+    assert (root / ".gitignore").read_text().startswith("node_modules/\n# goswarm")
+    assert config.parse_services(yaml.safe_load((root / "goswarm.yaml").read_text())["services"], root)
+    before = {p.name: p.read_text() for p in root.iterdir() if p.is_file()}
+    (root / "goswarm.yaml").write_text("# mine\n")
+    init.init(Shell(None), root)
+    out = capsys.readouterr().out
+    assert "goswarm.yaml exists: left as it is" in out and "-> " not in out
+    assert (root / "goswarm.yaml").read_text() == "# mine\n"
+    assert {p.name: p.read_text() for p in root.iterdir() if p.is_file() and p.name != "goswarm.yaml"} == {
+        k: v for k, v in before.items() if k != "goswarm.yaml"}
+
+
+def test_dry_init_shows_the_config_and_writes_nothing(tmp_path, capsys):
+    root = blog_repo(tmp_path / "repo")
+    init.init(Shell(None, dry=True), root)
+    out = capsys.readouterr().out
+    assert "[dry] would write goswarm.yaml" in out and "with: [healthchecker]" in out
+    assert sorted(p.name for p in root.iterdir()) == ["accountservice", "healthchecker"]
+
+
+def test_an_invoke_yaml_with_services_is_left_to_do_its_job(tmp_path, capsys):
+    root = blog_repo(tmp_path / "repo")
+    (root / "invoke.yaml").write_text("services:\n  a: {path: a, port: 1}\n")
+    init.init(Shell(None), root)
+    assert "invoke.yaml configures the services already" in capsys.readouterr().out
+    assert not (root / "goswarm.yaml").exists()
+
+
+def test_an_empty_directory_is_one_line_and_nothing_written(tmp_path):
+    with pytest.raises(PipelineError, match="no Go main package .* under .*: nothing to set up"):
+        init.init(Shell(None), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_port_it_cannot_read_writes_nothing(tmp_path):
+    root = blog_repo(tmp_path / "repo")
+    main_go = root / "accountservice" / "main.go"
+    main_go.write_text(main_go.read_text().replace('StartWebServer("6767")', "StartWebServer(port())"))
+    (root / "accountservice" / "Dockerfile").write_text(BLOG_DOCKERFILE.replace("EXPOSE 6767\n", ""))
+    with pytest.raises(PipelineError, match="--port accountservice=PORT"):
+        init.init(Shell(None), root)
+    assert sorted(p.name for p in root.iterdir()) == ["accountservice", "healthchecker"]
+    init.init(Shell(None), root, ports=["accountservice=6767"])
+    assert "port: 6767                    # it listens here: --port" in (root / "goswarm.yaml").read_text()
