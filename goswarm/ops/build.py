@@ -47,16 +47,18 @@ def _digest(path: str, mtime_ns: int, size: int) -> str:
     return h.hexdigest()
 
 
-def source_files(root: Path) -> list:
-    """What goes into a binary: every file of the module but hidden ones and tests."""
+def source_files(root: Path, dist: Path = None) -> list:
+    """What goes into a binary: every file of the module but hidden ones, tests, and the build's own output
+    (`dist`, when it lies inside the module: a service at the project root)."""
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith("_test.go")
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                  and not (dist and dist in p.parents))
 
 
-def source_hash(root: Path) -> str:
+def source_hash(root: Path, dist: Path = None) -> str:
     """Hash of a service's sources: names and contents."""
     h = hashlib.sha256()
-    for path in source_files(root):
+    for path in source_files(root, dist):
         h.update(str(path.relative_to(root)).encode() + b"\0" + file_digest(path).encode() + b"\0")
     return h.hexdigest()
 
@@ -122,7 +124,7 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
     for artifact in artifacts:
         if not artifact.service.path.is_dir():
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
-    sources = {a.service.name: source_hash(a.service.path) for a in artifacts}
+    sources = {a.service.name: source_hash(a.service.path, a.path.parent) for a in artifacts}
     keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags) for a in artifacts}
     stale = [a for a in artifacts if force and a.service.name not in config.HELPERS or not up_to_date(a, keys[a.path])]
     for artifact in artifacts:

@@ -236,7 +236,7 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
-    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path),
+    labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path, cfg.dist),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
     plan = None if others else scratch_plan(dockerfile, binary.name)
     with engine.errors(f"building {image.ref}"):

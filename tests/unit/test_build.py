@@ -95,3 +95,14 @@ def test_a_with_that_is_no_go_main_is_one_line(tmp_path, files, message):
     service = config.Service("a", tmp_path / "a", 1, with_mains=(tmp_path / "hc",))
     with pytest.raises(PipelineError, match=f"services.a.with: .*hc {message}"):
         build.with_mains([service], tmp_path)
+
+
+def test_the_build_output_inside_a_module_is_not_its_source(tmp_path):
+    """A service at the project root (path: .) holds dist/: its binaries must not change its build key."""
+    (tmp_path / "main.go").write_text("package main\n")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "svc-linux-amd64").write_bytes(b"\x7fELF")
+    assert build.source_files(tmp_path, tmp_path / "dist") == [tmp_path / "main.go"]
+    before = build.source_hash(tmp_path, tmp_path / "dist")
+    (tmp_path / "dist" / "svc-linux-amd64").write_bytes(b"\x7fELF, rebuilt")
+    assert build.source_hash(tmp_path, tmp_path / "dist") == before
