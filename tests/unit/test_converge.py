@@ -135,5 +135,6 @@ def test_progress_says_what_the_newest_waiting_task_is_doing():
     older["Status"]["Timestamp"] = "2026-11-30T10:00:01Z"
     p = converge.evaluate(service(2, "updating"), [starting, older, task(OLD, "shutdown", "running")])
     assert p.waiting == "a new task is preparing"
-    p = converge.evaluate(service(1, "updating"), [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "running")])
+    p = converge.evaluate(service(1, "updating"),
+                          [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "running")])
     assert p.waiting == "1 old task stopping"
