@@ -3,11 +3,22 @@ config so the tests never touch the user's services."""
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import docker
 import pytest
 
 from helpers import Project, wait_for
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this directory is an integration test: `pytest -m "not integration"` runs the unit tests
+    alone. (pytest calls this hook with every collected test, so the path decides.)"""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

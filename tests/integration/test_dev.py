@@ -87,8 +87,13 @@ def test_dev_serves_each_saved_change_and_survives_a_compile_error(swarm):
         dev.wait_for_output(f"dev: {name} is serving the change (total ", count=2)
 
         main_go.with_name("main_test.go").write_text("package main\n")  # cannot change the binary
-        time.sleep(1.5)
-        assert dev.output.count(f"change in {name}") == 3
+        again = f"Again{os.getpid()}_"
+        main_go.write_text(good.replace('"Person_"', f'"{again}"'))  # a real change after it
+        out = dev.wait_for_output(f"dev: {name} is serving the change (total ", count=3)
+        changes = [line for line in out.splitlines() if f"change in {name}" in line]
+        # The real change's line names main.go alone, and no cycle ran for main_test.go before it.
+        assert len(changes) == 4 and changes[-1].endswith(f"] change in {name} (main.go) -> redeploy"), out
+        assert serves(url, again)
 
         assert dev.ctrl_c() == 0, dev.output
     finally:

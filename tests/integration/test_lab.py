@@ -209,8 +209,7 @@ def test_ssh_driver_host_keys_and_credentials(lab, tmp_path):
     assert_one_line_error(bad_user, "nobody@", "the key was refused")
 
     known = tmp_path / "machines" / "known_hosts"
-    fake = subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "fake")], check=True)
-    assert fake.returncode == 0
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "fake")], check=True)
     known.write_text(f"{host} {(tmp_path / 'fake.pub').read_text().split(' ')[0]} "
                      f"{(tmp_path / 'fake.pub').read_text().split(' ')[1]}\n")
     changed = other.inv("machine.create", "box4", "--host", host, "--key", key, "--accept-new-host-key", check=False)

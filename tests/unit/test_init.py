@@ -2,12 +2,13 @@
 it writes once and only adds to, never overwrites."""
 import pytest
 from invoke.util import yaml
-from test_proposal import BLOG, BLOG_DOCKERFILE, SERVER  # the blog's layout, as plain files
 
 from goswarm.errors import ConfigError, PipelineError
 from goswarm.io.shell import Shell
 from goswarm.ops import init
 from goswarm.plan import config, proposal
+
+from .test_proposal import BLOG, BLOG_DOCKERFILE, SERVER  # the blog's layout, as plain files
 
 
 def test_port_flags():

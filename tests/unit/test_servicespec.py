@@ -101,19 +101,20 @@ def test_tasks_are_health_gated_and_drain_within_the_grace_period():
     assert container["StopGracePeriod"] > 10 * servicespec.SECOND
 
 
-@pytest.mark.parametrize("check, start_interval, test, interval", [
+# With the engine's StartInterval, a probe check is healthy as soon as it answers, then cheap.
+@pytest.mark.parametrize("check, start_interval, test, interval, start", [
     (Check("http", ("/health",)), False, ["CMD", "/.goswarm/probe", "-steady", "10s", "http://127.0.0.1:80/health"],
-     servicespec.SECOND // 2),
+     servicespec.SECOND // 2, None),
     (Check("http", ("/health",)), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:80/health"],
-     10 * servicespec.SECOND),
-    (Check("tcp"), True, ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:80"], 10 * servicespec.SECOND),
-    (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2),
+     10 * servicespec.SECOND, servicespec.SECOND // 2),
+    (Check("tcp"), True, ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:80"], 10 * servicespec.SECOND,
+     servicespec.SECOND // 2),
+    (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2, None),
+    (Check("command", ("/bin/check", "-v")), True, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2, None),
 ])
-def test_each_kind_of_check_and_the_engines_start_interval(check, start_interval, test, interval):
+def test_each_kind_of_check_and_the_engines_start_interval(check, start_interval, test, interval, start):
     spec = servicespec.healthcheck(Service("a", Path("/p"), 80, healthcheck=check), None, start_interval)
-    assert spec["Test"] == test and spec["Interval"] == interval
-    if start_interval and check.kind != "command":
-        assert spec["StartInterval"] == servicespec.SECOND // 2  # healthy as soon as it answers, then cheap
+    assert (spec["Test"], spec["Interval"], spec.get("StartInterval")) == (test, interval, start)
 
 
 def test_no_healthcheck_when_the_service_has_none_not_even_the_images():

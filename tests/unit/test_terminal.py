@@ -1,11 +1,9 @@
-"""A waiting line: redrawn in a terminal, plain lines at most every few seconds elsewhere."""
+"""io/terminal.py: a waiting line, redrawn in a terminal, plain lines at most every few seconds elsewhere."""
 import io
 
 import pytest
 
 from goswarm.io import terminal
-from goswarm.ops import rollout
-from goswarm.plan import converge
 
 
 class Tty(io.StringIO):
@@ -52,9 +50,3 @@ def test_no_color_dumb_terminals_and_plain_turn_redrawing_off(monkeypatch, env):
         monkeypatch.setenv(key, value)
     assert not terminal.live(Tty())
 
-
-def test_the_waiting_line_says_what_the_newest_task_does_and_its_key_does_not_tick():
-    progress = converge.Progress(False, 1, 3, waiting="a new task is starting")
-    line, key = rollout.waiting_line("web", progress, False, 12.4)
-    assert line == "web: 1/3 tasks of the new spec running; a new task is starting (12 s)"
-    assert key == "web: 1/3 tasks of the new spec running; a new task is starting"

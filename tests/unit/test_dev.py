@@ -1,10 +1,13 @@
 """inv dev: which service a change belongs to, what is ignored, and the watcher over real files."""
+import itertools
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from goswarm import poll
 from goswarm.ops import dev
 
 P = Path("/p")
@@ -55,27 +58,55 @@ def test_describe(changed, line):
     assert dev.describe(changed) == line
 
 
+WATCH_BOUND = 10  # seconds: every wait on the watcher below ends by then
+
+
+def save(path: Path, text: str = "package main\n") -> None:
+    """Save as many editors do, by renaming a finished file into place: one change, so one burst."""
+    staged = path.parent.parent / f".staged-{path.name}"
+    staged.write_text(text)
+    os.replace(staged, path)
+
+
+def queued(watcher, count: int, timeout: float = WATCH_BOUND):
+    """Until `count` bursts wait unread in the watcher (None if they do not come within `timeout`)."""
+    return poll.until(lambda: True if watcher.bursts.qsize() >= count else None, timeout, 0.01)
+
+
+def set_up(watcher, probe: Path) -> None:
+    """Save a file until the watcher reports it: the event that says it is set up and sees every change.
+    Returns once the burst of the last save has been read, so that no burst of the probe's is left."""
+    deadline = time.monotonic() + WATCH_BOUND
+    for attempt in itertools.count():
+        last = f"touch-{attempt}.go"
+        save(probe / last)
+        if queued(watcher, 1, 0.2) or time.monotonic() > deadline:
+            break
+    while last not in (burst := watcher.next() or {}).get("probe", []):
+        assert burst, "the watcher stopped before it reported a change"
+
+
 def test_changes_come_in_bursts_and_none_are_lost_while_busy(tmp_path):
-    roots = {"a": tmp_path / "a", "b": tmp_path / "b"}
+    roots = {name: tmp_path / "src" / name for name in ("a", "b", "probe")}
     for root in roots.values():
-        root.mkdir()
-    stop = threading.Event()
-
-    def edit():
-        time.sleep(0.5)  # the watcher is set up
-        (roots["a"] / "main.go").write_text("package main\n")
+        root.mkdir(parents=True)
+    watcher = dev.Watcher(roots, tmp_path / "dist", 50)
+    bound = threading.Timer(WATCH_BOUND, watcher.stop.set)  # a stopped watcher ends every read
+    bound.start()
+    try:
+        set_up(watcher, roots["probe"])
+        # Busy (a redeploy runs): nothing reads while these bursts come in.
+        save(roots["a"] / "main.go")
         (roots["a"] / "main_test.go").write_text("package main\n")
-        (roots["b"] / ".main.go.swp").write_text("x")
-        time.sleep(0.5)  # the consumer is busy with the first burst (a redeploy)
-        (roots["b"] / "b.go").write_text("package main\n")
-        time.sleep(2)
-        stop.set()
-
-    editor = threading.Thread(target=edit)
-    editor.start()
-    bursts = []
-    for burst in dev.changes(roots, tmp_path / "dist", 300, stop_event=stop):
-        bursts.append(burst)
-        time.sleep(1.0 if len(bursts) == 1 else 0)
-    editor.join()
-    assert bursts == [{"a": ["main.go"]}, {"b": ["b.go"]}]
+        (roots["a"] / "main.go~").write_text("x")
+        assert queued(watcher, 1), "no burst for a/main.go"
+        save(roots["b"] / "b.go")
+        (roots["b"] / "4913").write_text("")  # vim checks that it may write here
+        assert queued(watcher, 2), "no burst for b/b.go"
+        # Done: one read gets every change made meanwhile, merged, and none of the ignored files.
+        assert watcher.next() == {"a": ["main.go"], "b": ["b.go"]}
+    finally:
+        bound.cancel()
+        watcher.stop.set()
+        watcher.thread.join(WATCH_BOUND)
+    assert not watcher.thread.is_alive()

@@ -6,7 +6,7 @@ import pytest
 
 from goswarm.errors import PipelineError
 from goswarm.ops import image
-from goswarm.plan import config, output
+from goswarm.plan import config
 
 
 def test_content_key_depends_on_binary_dockerfile_and_probe_only():
@@ -57,30 +57,6 @@ def test_image_refs():
     img = image.Image("a", "reg:5000/p/a", "abc", "sha256:1")
     assert img.ref == "reg:5000/p/a:abc" and img.deploy_ref == "sha256:1"
     assert image.Image("a", "p/a", "abc", "sha256:1", "p/a:abc@sha256:2").deploy_ref == "p/a:abc@sha256:2"
-
-
-def test_table():
-    assert output.table([("a", 1), ("bbb", 22)], ("N", "COUNT")) == "N    COUNT\na    1\nbbb  22"
-    assert output.table([], ("N", "M")) == "N  M"
-
-
-def settings_with(**image):
-    from goswarm import settings
-
-    return settings.load({"image": image, "services": {"a": {"path": "a", "port": 80}}})
-
-
-def test_repository_naming():
-    assert settings_with().repository("accountservice") == "someprefix/accountservice"
-    assert settings_with(registry="127.0.0.1:5000/").repository("a") == "127.0.0.1:5000/someprefix/a"
-    assert settings_with(prefix="").repository("a") == "a"
-
-
-def test_pull_ref_names_the_registry_as_nodes_see_it():
-    ref = "127.0.0.1:5000/p/a:1@sha256:9"
-    assert settings_with(registry="127.0.0.1:5000").pull_ref(ref) == ref
-    assert settings_with(registry="127.0.0.1:5000", node_registry="10.77.0.1:5000").pull_ref(ref) == \
-        "10.77.0.1:5000/p/a:1@sha256:9"
 
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "Dockerfile").read_bytes()
