@@ -190,7 +190,7 @@ def parse_inspect(text: str) -> tuple:
     try:
         driver = json.loads(text)["Driver"]
         return driver.get("SSHUser") or "docker", driver["SSHKeyPath"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, no Driver, or a Driver that is no mapping
         raise PipelineError("docker-machine inspect printed no SSH settings (Driver.SSHKeyPath)") from None
 
 

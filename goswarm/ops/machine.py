@@ -59,7 +59,8 @@ def env_lines(name: str, command: str = "goswarm") -> list:
     if ssh.known_hosts().exists() and any(line.startswith(entry + " ")
                                           for line in ssh.known_hosts().read_text().splitlines()):
         known = shlex.quote(str(ssh.known_hosts()))
-        lines.append(f"# and its host key: grep '^{entry} ' {known} >> ~/.ssh/known_hosts")
+        # awk compares the host field as text: in a grep pattern, [host]:port would be a bracket expression
+        lines.append(f"# and its host key: awk '$1 == \"{entry}\"' {known} >> ~/.ssh/known_hosts")
     return lines
 
 

@@ -28,9 +28,7 @@ def test_docker_machine_inspect_gives_the_user_and_key():
 
 @pytest.mark.parametrize("printed", [
     "{}", "[]", "not json", '{"Driver": {"SSHUser": "u"}}',
-    pytest.param('{"Driver": null}', marks=pytest.mark.xfail(
-        strict=True, raises=AttributeError, reason="bug in goswarm/io/drivers.py: parse_inspect calls .get on a "
-        "Driver that is not a mapping, and the AttributeError escapes as a traceback")),
+    '{"Driver": null}',
 ])
 def test_docker_machine_inspect_without_ssh_settings_is_an_error(printed):
     with pytest.raises(PipelineError, match="SSHKeyPath"):
