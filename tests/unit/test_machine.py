@@ -23,7 +23,7 @@ def test_env_lines_point_docker_at_the_machine_and_tell_how_its_cli_gets_the_key
         "export DOCKER_HOST=ssh://root@10.77.0.2",
         "# run this command to configure your shell: eval $(inv machine.env lab-1)",
         f"# for the docker CLI as well: ssh-add '{machines_dir}/lab-1/id_ed25519'",
-        f"# and its host key: grep '^10.77.0.2 ' '{machines_dir}/known_hosts' >> ~/.ssh/known_hosts",
+        f"# and its host key: awk '$1 == \"10.77.0.2\"' '{machines_dir}/known_hosts' >> ~/.ssh/known_hosts",
     ]
 
 
