@@ -8,13 +8,16 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from goswarm.errors import ConfigError
-from goswarm.io import environment, machines
-from goswarm.plan import config, platforms
+from goswarm.io import environment
+
+if TYPE_CHECKING:
+    from goswarm.io.machines import Machine
 
 LOCK = "goswarm-deploy-lock"
+DEBOUNCE_MS = 300  # `dev`: long enough to take an editor's save burst (write, rename, chmod) as one change
 DEFAULTS = {
     "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"},
     "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
@@ -46,8 +49,10 @@ class Settings:
     lab_nodes: int
 
     @functools.cached_property
-    def manager(self) -> Optional[machines.Machine]:
+    def manager(self) -> Optional["Machine"]:
         """The manager's machine record, read when first needed (`lab.up` names a manager it is about to make)."""
+        from goswarm.io import machines
+
         return machines.load(self.manager_name) if self.manager_name else None
 
     @property
@@ -120,6 +125,8 @@ def section(cfg: dict, name: str) -> dict:
 
 def load(cfg: dict, manager: Optional[str] = None) -> Settings:
     """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager."""
+    from goswarm.plan import config, platforms  # here, not at the top: `--list` reads DEFAULTS alone
+
     image, build, swarm, deploy, lab = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab"))
     network = swarm["network"]
     if not isinstance(network, str) or not network:

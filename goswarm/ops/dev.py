@@ -14,8 +14,8 @@ from pathlib import Path
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.ops import pipeline
 from goswarm.plan import config, output
+from goswarm.settings import DEBOUNCE_MS
 
-DEBOUNCE_MS = 300  # long enough to take an editor's save burst (write, rename, chmod) as one change
 QUIET_MS = 50  # a burst has ended when nothing changed for this long
 EDITOR_TEMP = ("~", ".swp", ".swo", ".swx")  # emacs backups, vim swap files (vim's `4913` probe: below)
 

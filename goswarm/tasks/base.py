@@ -1,6 +1,7 @@
 """What every task shares: the decorator that turns a PipelineError into one line and an exit code, the
 per-command start (signal handling, the project root), and reading the config once."""
 import functools
+import importlib
 import os
 
 from invoke import Exit
@@ -13,6 +14,16 @@ from goswarm.io.shell import Shell
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 SERVICE_HELP = {"service": "Only these services (comma-separated names from the config; default: all).",
                 "manager": MANAGER_HELP}
+
+
+class lazy:
+    """A module imported when first used. The tasks' library stays unimported for `--list` and `--help`."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
 
 
 def task(*args, **kwargs):

@@ -1,9 +1,13 @@
 """build: cross-compile the Go services."""
 from invoke import Collection
 
-from goswarm.ops import build as builds
-from goswarm.plan import config, output, platforms
-from goswarm.tasks.base import load, task
+from goswarm.tasks.base import lazy, load, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+builds = lazy("goswarm.ops.build")
+config = lazy("goswarm.plan.config")
+output = lazy("goswarm.plan.output")
+platforms = lazy("goswarm.plan.platforms")
 
 
 @task(default=True, help={

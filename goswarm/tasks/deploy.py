@@ -2,9 +2,11 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.ops import deploy as deploys
-from goswarm.plan import config
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+deploys = lazy("goswarm.ops.deploy")
+config = lazy("goswarm.plan.config")
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",

@@ -2,10 +2,12 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.ops import image as images
-from goswarm.ops import ship as shipping
-from goswarm.plan import config
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+images = lazy("goswarm.ops.image")
+shipping = lazy("goswarm.ops.ship")
+config = lazy("goswarm.plan.config")
 
 SERVICES = "Only these services (comma-separated; default: all)."
 

@@ -2,8 +2,10 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.ops import lab
-from goswarm.tasks.base import load, task
+from goswarm.tasks.base import lazy, load, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+lab = lazy("goswarm.ops.lab")
 
 
 @task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers."})

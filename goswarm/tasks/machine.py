@@ -6,10 +6,12 @@ from invoke import Collection
 
 from goswarm import settings
 from goswarm.errors import PipelineError
-from goswarm.io import machines
 from goswarm.io.shell import Shell
-from goswarm.ops import machine as ops
-from goswarm.tasks.base import task
+from goswarm.tasks.base import lazy, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+machines = lazy("goswarm.io.machines")
+ops = lazy("goswarm.ops.machine")
 
 
 @task(help={"name": "The machine's name.",

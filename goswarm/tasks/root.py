@@ -5,13 +5,16 @@ from invoke import Exit
 
 from goswarm import settings
 from goswarm.errors import PipelineError
-from goswarm.io import environment
 from goswarm.io.shell import Shell
-from goswarm.ops import dev as devloop
-from goswarm.ops import hostsetup, pipeline
-from goswarm.ops import init as initial
-from goswarm.plan import config
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+environment = lazy("goswarm.io.environment")
+devloop = lazy("goswarm.ops.dev")
+hostsetup = lazy("goswarm.ops.hostsetup")
+pipeline = lazy("goswarm.ops.pipeline")
+initial = lazy("goswarm.ops.init")
+config = lazy("goswarm.plan.config")
 
 
 @task(iterable=["port"], help={
@@ -36,10 +39,10 @@ def redeploy(c, service=None, timeout=None, manager=None, force=False):
 
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
-            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {devloop.DEBOUNCE_MS})."})
+            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS})."})
 def dev(c, service=None, manager=None, debounce=None):
     """Redeploy each service whose sources change, with timings, until Ctrl-C."""
-    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else devloop.DEBOUNCE_MS
+    debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
     sh, cfg = load(c, manager)
     services = config.select(cfg.services, service)
     missing = [s for s in services if not s.path.is_dir()]

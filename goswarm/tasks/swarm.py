@@ -1,8 +1,10 @@
 """swarm: form a swarm, grow it with machines, and see what runs on it."""
 from invoke import Collection
 
-from goswarm.ops import swarm
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
+
+# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
+swarm = lazy("goswarm.ops.swarm")
 
 
 @task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",

@@ -29,3 +29,15 @@ def test_listing_imports_no_docker_paramiko_or_cryptography():
             "if m.split('.')[0] in ('docker', 'paramiko', 'cryptography', 'requests')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_listing_imports_none_of_the_library_behind_the_tasks():
+    """`goswarm --list` and `--help` load the task collections and the defaults, not the operations, the
+    engine edges or the config parser: a list that costs no more than Invoke's own start."""
+    code = ("import sys; from goswarm import cli; sys.argv = ['goswarm', '--list']\n"
+            "try: cli.main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('goswarm.ops', 'goswarm.io.machines', "
+            "'goswarm.io.engine', 'goswarm.plan.config'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "redeploy" in out
+    assert out.strip().splitlines()[-1] == "[]"
