@@ -3,7 +3,9 @@
 
   floor           python -c "import invoke"            (what any Invoke program pays)
   floor+docker    python -c "import invoke, docker"    (what any command that talks to an engine pays)
-  goswarm --list  the installed command, listing its tasks
+  goswarm --list  the command of this checkout's editable install, listing its tasks
+  wheel --list    the same from a wheel installed into a venv of its own, as `pip install goswarm` gives it
+                  (an editable install adds its own import hook to every start)
   inv --list      this repository's tasks.py under inv
   no-op redeploy  `goswarm redeploy` of a deployed service whose sources did not change
   no-op, before   the same with the code as it was before the goswarm package (--baseline REV, a git
@@ -58,6 +60,17 @@ def baseline_checkout(revision: str, workdir: Path) -> Path:
     return target
 
 
+def wheel_venv(workdir: Path) -> Path:
+    """A venv with goswarm installed from a wheel of this checkout; its goswarm command."""
+    subprocess.run([PYTHON, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(workdir / "wheel"), str(ROOT)],
+                   check=True, stdout=subprocess.DEVNULL)
+    venv = workdir / "venv"
+    subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
+    wheel = next((workdir / "wheel").glob("goswarm-*.whl"))
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, stdout=subprocess.DEVNULL)
+    return venv / "bin"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each command (default 15)")
@@ -70,6 +83,7 @@ def main() -> int:
         new = project(workdir, "bench-startup-new")
         old = project(workdir, "bench-startup-old")
         old_tree = baseline_checkout(args.baseline, workdir)
+        wheel_bin = wheel_venv(workdir)
         new_env = {**env, "GOSWARM_ROOT": str(new)}
         # the baseline's inv finds its tasks.py in its checkout, and the project through GOSWARM_ROOT
         old_env = {**env, "GOSWARM_ROOT": str(old)}
@@ -82,7 +96,9 @@ def main() -> int:
         commands = {
             "floor": ([PYTHON, "-c", "import invoke"], ROOT, env),
             "floor+docker": ([PYTHON, "-c", "import invoke, docker"], ROOT, env),
+            "floor (wheel)": ([str(wheel_bin / "python"), "-c", "import invoke"], ROOT, env),
             "goswarm --list": ([GOSWARM, "--list"], new, new_env),
+            "wheel --list": ([str(wheel_bin / "goswarm"), "--list"], new, new_env),
             "inv --list": ([INV, "--list"], ROOT, env),
             "no-op redeploy": (new_redeploy, new, new_env),
             "no-op, before": (old_redeploy, old, old_env),
@@ -98,6 +114,7 @@ def main() -> int:
             docker_ratio = median[name] / median["floor+docker"]
             print(f"{name:16} {median[name]:.3f} s ({min(values):.3f}-{max(values):.3f})  "
                   f"{ratio:.2f}x floor  {docker_ratio:.2f}x floor+docker")
+        print(f"wheel --list / its floor: {median['wheel --list'] / median['floor (wheel)']:.2f}x")
         print(f"no-op redeploy / before: {median['no-op redeploy'] / median['no-op, before']:.2f}x")
         return 0
     finally:

@@ -1,5 +1,7 @@
 """Build keys: what makes `inv build` compile again, and what does not."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from goswarm.errors import PipelineError
@@ -106,3 +108,37 @@ def test_the_build_output_inside_a_module_is_not_its_source(tmp_path):
     before = build.source_hash(tmp_path, tmp_path / "dist")
     (tmp_path / "dist" / "svc-linux-amd64").write_bytes(b"\x7fELF, rebuilt")
     assert build.source_hash(tmp_path, tmp_path / "dist") == before
+
+
+class GoShell:
+    """A Shell whose `read` answers as Go would and counts the questions."""
+
+    dry = False
+
+    def __init__(self):
+        self.asked = 0
+
+    def read(self, command):
+        self.asked += 1
+        return SimpleNamespace(ok=True, stdout="go1.19.8\nlinux/amd64\nlinux/arm64\n", stderr="")
+
+
+def test_go_facts_are_asked_once_per_toolchain(tmp_path, monkeypatch):
+    fake_go = tmp_path / "bin" / "go"
+    fake_go.parent.mkdir()
+    fake_go.write_text("#!/bin/sh\n")
+    fake_go.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake_go.parent))
+    monkeypatch.delenv("GOTOOLCHAIN", raising=False)
+    sh, dist = GoShell(), tmp_path / "dist"
+    first = build.go_facts(sh, dist)
+    assert first[0] == "go1.19.8" and sh.asked == 1
+    assert build.go_facts(sh, dist) == first and sh.asked == 1  # kept in dist/.keys/go
+    monkeypatch.setenv("GOTOOLCHAIN", "go1.22.0")  # another toolchain: ask again
+    build.go_facts(sh, dist)
+    assert sh.asked == 2
+    fake_go.write_text("#!/bin/sh\n# a new go\n")  # another binary (size and mtime): ask again
+    build.go_facts(sh, dist)
+    assert sh.asked == 3
+    (dist / ".keys" / "go").write_text("{not json")  # a damaged record is asked again, not an error
+    assert build.go_facts(sh, dist) == first and sh.asked == 4
