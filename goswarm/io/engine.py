@@ -30,14 +30,24 @@ def sdk():
     return docker
 
 
-@functools.cache
 def client(url: str = None):
-    """A DockerClient for `url`, by default the engine the docker CLI would use. It contacts the engine here.
+    """A DockerClient for `url`, by default the engine the docker CLI would use. It contacts the engine here,
+    once per engine and process: `client()` and `client(<that engine's URL>)` are the same client.
 
     The TLS settings of DOCKER_HOST or of a context belong to that engine's URL. ssh:// engines go through
     io.ssh: ~/.ssh/config, known host keys only, and a machine's own key.
     """
-    endpoint = _endpoint(url)
+    return _client(_endpoint(url))
+
+
+def forget_clients() -> None:
+    """Drop the clients made so far (an engine that was restarted or a machine that was removed)."""
+    _client.cache_clear()
+    version.cache_clear()
+
+
+@functools.cache
+def _client(endpoint: Endpoint):
     docker = sdk()
     try:
         if urlparse(endpoint.url).scheme == "ssh":
@@ -176,6 +186,13 @@ def _reason(text: str, explanation: Optional[str] = None) -> str:
         if marker in text:
             return marker.lower()
     return environment.redact(str(explanation or text).splitlines()[0][:200])
+
+
+@functools.cache
+def version(client) -> dict:
+    """The engine's /version (platform, API, engine), asked once per client."""
+    with errors("asking the engine its version"):
+        return client.version()
 
 
 def api_version(client) -> tuple:

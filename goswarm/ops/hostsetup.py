@@ -42,7 +42,7 @@ def install(sh, missing: list) -> None:
 
 
 def engine_answers() -> bool:
-    engine.client.cache_clear()
+    engine.forget_clients()
     try:
         engine.client().ping()
         return True

@@ -202,7 +202,7 @@ def git_revision(sh, root) -> str:
 
 
 def binary_for(cfg, name: str, client) -> Path:
-    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(engine.version(client)))
     return cfg.dist / platforms.artifact_name(name, target)
 
 

@@ -86,7 +86,7 @@ def shell_argv(name: str) -> list:
 
 def remove(sh, machine) -> str:
     """Everything the machine's driver made, then its record."""
-    engine.client.cache_clear()  # a client to this machine would outlive it
+    engine.forget_clients()  # a client to this machine would outlive it
     sh.act(f"remove machine {machine.name} ({machine.driver}, {machine.host})",
            drivers.get(machine.driver).remove, sh, machine)
     if not sh.dry:
