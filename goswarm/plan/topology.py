@@ -98,7 +98,7 @@ def is_edge(service: dict) -> bool:
     return spec["Name"].endswith("-edge") and "Global" in (spec.get("Mode") or {})
 
 
-def card(task: dict, service: dict, now: float) -> dict:
+def card(task: dict, service: dict) -> dict:
     spec = service["Spec"]
     status = task["Status"]
     image, digest = image_parts({"Labels": spec.get("Labels"), **(task.get("Spec") or {})})
@@ -205,7 +205,7 @@ def model(nodes: list, services: list, tasks: list, now: float, names: Optional[
     columns = {n["ID"]: _node(n, names) for n in nodes}
     pending = []
     for t in shown_tasks([t for t in tasks if t["ServiceID"] in by_id], now):
-        c = card(t, by_id[t["ServiceID"]], now)
+        c = card(t, by_id[t["ServiceID"]])
         (columns[c["node"]]["tasks"] if c["node"] in columns else pending).append(c)
     for column in [*columns.values()]:
         column["tasks"].sort(key=_card_order)
@@ -236,7 +236,7 @@ def count_cards(view: dict) -> int:
 
 # --- the SVG snapshot -------------------------------------------------------
 
-COLUMN, GAP, CARD, HEADER, LINE = 250, 16, 92, 92, 15
+COLUMN, GAP, CARD, HEADER, LINE = 250, 16, 112, 92, 15
 
 
 def _text(x, y, value, size=12, weight="normal", fill="#222", anchor="start") -> str:
@@ -247,7 +247,7 @@ def _text(x, y, value, size=12, weight="normal", fill="#222", anchor="start") ->
 def card_lines(c: dict, now: float) -> list:
     """The text of a card, line by line (the page shows the same)."""
     lines = [f"{c['service']}{'.' + str(c['slot']) if c['slot'] else ''}{'  (edge)' if c['edge'] else ''}",
-             f"{c['image']}{'  ' + c['digest'] if c['digest'] else ''}",
+             c["image"], *([f"@{c['digest']}"] if c["digest"] else []),
              f"{c['state']} {age(now - c['since']) if c['since'] else ''}".strip()
              + (f" · {c['health']}" if c["health"] else "")]
     if c["ports"]:
@@ -269,8 +269,8 @@ def _card_svg(c: dict, x: int, y: int, now: float) -> str:
              f'<rect x="{x}" y="{y}" width="{COLUMN - 16}" height="{CARD - 8}" rx="6" fill="#fff" '
              f'stroke="{"#d62728" if trouble else c["colour"]}" stroke-width="{3 if trouble else 1.5}"/>',
              f'<rect x="{x}" y="{y}" width="6" height="{CARD - 8}" rx="3" fill="{c["colour"]}"/>']
-    for i, line in enumerate(lines[:5]):
-        fill = "#b00" if c["error"] and i == len(lines) - 1 else "#222"
+    for i, line in enumerate(lines[:7]):
+        fill = "#b00" if c["error"] and i == len(lines) - 1 else "#666" if line.startswith("@") else "#222"
         parts.append(_text(x + 12, y + 16 + i * LINE, _short(line, COLUMN - 30), 11 if i else 12,
                            "bold" if i == 0 else "normal", fill))
     parts.append("</g>")
@@ -288,7 +288,7 @@ def svg(view: dict, now: float) -> str:
     tallest = max([len(tasks) for _, tasks in columns] + [1])
     legend_y = top + HEADER + tallest * CARD + 20
     legend_rows = len(view["services"]) + len(view["networks"]) + 1
-    width = max(len(columns), 2) * (COLUMN + GAP) + GAP
+    width = max(len(columns) * (COLUMN + GAP) + GAP, 900)
     height = legend_y + legend_rows * 18 + 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, sans-serif">',

@@ -1,0 +1,124 @@
+"""`goswarm viz`: the swarm as a live page, read from the operator's side.
+
+A poller reads the manager's nodes, services and tasks through the one client factory (ssh:// for a
+machine), so nothing mounts the Docker socket into a container. It publishes the view model when it
+changes; the page's server pushes it to every browser as a server-sent event. While the engine does not
+answer, the model carries the reason, and the page says so over the last picture it had.
+"""
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from goswarm.errors import PipelineError
+from goswarm.io import browser, engine, viewserver
+from goswarm.ops import swarm
+from goswarm.plan import topology
+
+EVERY = 0.5  # seconds between two reads of the engine: the page is at most this (plus a read) behind
+READ_TIMEOUT = 5  # seconds one read may take before the engine counts as unreachable
+
+
+def read(cfg) -> dict:
+    """One view of the swarm, now."""
+    client = engine.client(cfg.target_url)
+    client.api.timeout = READ_TIMEOUT  # this process only reads; a hung engine must not freeze the page
+    with engine.errors("reading the swarm"):
+        nodes = client.api.nodes()
+        services = client.api.services(status=True)
+        tasks = client.api.tasks()
+    return topology.model(nodes, services, tasks, time.time(), swarm.node_names(nodes))
+
+
+def observe(cfg, last=None) -> dict:
+    """read(), or the reason the engine did not answer over the last view seen."""
+    try:
+        return read(cfg)
+    except PipelineError as e:
+        return topology.unreachable(str(e), last if last and not last.get("error") else (last or None))
+
+
+class Poller:
+    """Reads the swarm every EVERY seconds in a thread of its own and publishes what changed."""
+
+    def __init__(self, cfg, feed: viewserver.Feed, every: float = EVERY):
+        self.cfg, self.feed, self.every = cfg, feed, every
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        last = self.feed.latest()[1]
+        while not self.stopping.wait(self.every):
+            view = observe(self.cfg, last)
+            if self.feed.publish(view):
+                print(f"viz: {'engine unreachable: ' + view['error'] if view['error'] else describe(view)}",
+                      flush=True)
+            last = view
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(READ_TIMEOUT + 2)
+
+
+def describe(view: dict) -> str:
+    return f"{len(view['nodes'])} nodes, {len(view['services'])} services, {topology.count_cards(view)} tasks"
+
+
+def svg_of(view: dict) -> str:
+    return topology.svg(view, time.time())
+
+
+def serve(cfg, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Serve the page until Ctrl-C (or SIGTERM)."""
+    feed = viewserver.Feed(observe(cfg))
+    try:
+        server = viewserver.Server(feed, svg_of, host, port).start()
+    except OSError as e:
+        raise PipelineError(f"cannot listen on {host}:{port}: {(e.strerror or str(e)).lower()}") from None
+    poller = Poller(cfg, feed)
+    poller.thread.start()
+    where = "machine " + cfg.manager.name if cfg.manager else cfg.target_url
+    print(f"viz: serving {server.url} (the swarm of {where}, read every {EVERY}s); Ctrl-C stops it", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"viz: listening on {host}: anyone who reaches this machine on port {port} sees your swarm", flush=True)
+    initial = feed.latest()[1]
+    print(f"viz: {'engine unreachable: ' + initial['error'] if initial['error'] else describe(initial)}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("viz: stopped")
+    finally:
+        poller.stop()
+        server.close()
+
+
+def snapshot(cfg, path: Path) -> str:
+    """Write the picture once: .svg from the model, .png as Chromium paints the page. Returns what it did."""
+    suffix = path.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise PipelineError(f"--snapshot {path}: the file must end in .svg or .png")
+    if suffix == ".png":
+        browser.chromium()  # before reading the swarm: say at once when there is none
+    view = read(cfg)
+    try:
+        if suffix == ".svg":
+            path.write_text(svg_of(view))
+        else:
+            png(view, path)
+    except OSError as e:
+        raise PipelineError(f"cannot write {path}: {(e.strerror or str(e)).lower()}") from None
+    return f"wrote {path}: {describe(view)}"
+
+
+def png(view: dict, path: Path) -> None:
+    feed = viewserver.Feed(view)
+    server = viewserver.Server(feed, svg_of).start()
+    columns = len(view["nodes"]) + bool(view["pending"])
+    tallest = max([len(n["tasks"]) for n in view["nodes"]] + [len(view["pending"]), 1])
+    width = max(900, 40 + columns * 266)
+    height = max(500, 200 + tallest * 110 + (len(view["services"]) + len(view["networks"])) * 22)
+    try:
+        with tempfile.TemporaryDirectory(prefix="goswarm-chromium-") as profile:
+            browser.screenshot(server.url + "?static", path.resolve(), width, height, Path(profile))
+    finally:
+        server.close()
