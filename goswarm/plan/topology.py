@@ -98,10 +98,29 @@ def is_edge(service: dict) -> bool:
     return spec["Name"].endswith("-edge") and "Global" in (spec.get("Mode") or {})
 
 
+def releases(service: dict) -> dict:
+    """The image reference of the service's spec and of its previous one -> goswarm's name for it: during an
+    update, old and new tasks run different releases, and a task's own spec holds only the reference."""
+    known = {}
+    for spec in (service.get("PreviousSpec"), service["Spec"]):
+        if spec:
+            ref = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+            named = (spec.get("Labels") or {}).get(f"{LABEL}.image")
+            if ref and named:
+                known[ref] = named
+    return known
+
+
+def task_image(task: dict, service: dict) -> tuple:
+    container = (task.get("Spec") or {}).get("ContainerSpec") or {}
+    named = releases(service).get(container.get("Image", ""))
+    return image_parts({"Labels": {f"{LABEL}.image": named} if named else {}, "ContainerSpec": container})
+
+
 def card(task: dict, service: dict) -> dict:
     spec = service["Spec"]
     status = task["Status"]
-    image, digest = image_parts({"Labels": spec.get("Labels"), **(task.get("Spec") or {})})
+    image, digest = task_image(task, service)
     state = status["State"]
     reason = ""
     if state in (*TROUBLE, "pending") or task["DesiredState"] == "shutdown" and status.get("Err"):

@@ -121,3 +121,14 @@ def test_image_parts():
         "reg:5000/p/a:1", "0123456789ab")
     assert topology.image_parts({"Labels": {"io.goswarm.image": "p/a:1"},
                                  "ContainerSpec": {"Image": "sha256:fedcba9876543210"}}) == ("p/a:1", "fedcba987654")
+
+
+def test_during_an_update_each_task_shows_its_own_release():
+    service = payload("service-inspect")
+    old_ref = service["PreviousSpec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    new_ref = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    old = {"Spec": {"ContainerSpec": {"Image": old_ref}}}
+    new = {"Spec": {"ContainerSpec": {"Image": new_ref}}}
+    assert topology.task_image(old, service) == ("fx/fx-account:967f4371354a", old_ref[7:19])
+    assert topology.task_image(new, service) == ("fx/fx-account:3be961c3f5e0", new_ref[7:19])
+    assert topology.task_image({"Spec": {"ContainerSpec": {"Image": "other:1"}}}, service) == ("other:1", "")
