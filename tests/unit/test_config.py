@@ -177,7 +177,8 @@ def test_an_image_service_is_deployed_as_it_is_never_built():
     svc = config.parse_service("viz", {**IMAGE, "mounts": ["/var/run/docker.sock:/var/run/docker.sock"]}, ROOT)
     assert (svc.image, svc.path, svc.built) == ("dockersamples/visualizer", None, False)
     assert svc.mounts == (config.Mount("/var/run/docker.sock", "/var/run/docker.sock"),) and svc.mounts_docker_socket
-    assert config.parse_service("a", GOOD, ROOT).built and not config.parse_service("a", GOOD, ROOT).mounts_docker_socket
+    built = config.parse_service("a", GOOD, ROOT)
+    assert built.built and not built.mounts_docker_socket
     edge_app = config.parse_service("viz", {**IMAGE, "publish_mode": "edge"}, ROOT)
     assert [s.name for s in config.with_edge([edge_app], Path("/src"))] == [config.EDGE]  # the edge, not the image
     assert config.with_edge([svc], Path("/src")) == []
