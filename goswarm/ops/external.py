@@ -45,7 +45,7 @@ def clients(cfg, nodes: list) -> list:
     return found
 
 
-def present_or_pulled(sh, client, where: str, ref: str, name: str):
+def present_or_pulled(sh, client, where: str, ref: str, field: str):
     """The image's inspect on that engine, pulled first when it lacks it; a failed pull is one line."""
     found = engine.find_image(client, ref)
     if found is not None:
@@ -61,13 +61,14 @@ def present_or_pulled(sh, client, where: str, ref: str, name: str):
         raise
     except PipelineError as e:
         reason = str(e).removeprefix("pull: ")
-        raise PipelineError(f"services.{name}.image {ref} is not on {where} and cannot be pulled there ({reason}); "
+        raise PipelineError(f"{field} {ref} is not on {where} and cannot be pulled there ({reason}); "
                             f"load it there (docker save | docker load) or push it to a registry the nodes reach; "
                             f"nothing was changed") from None
 
 
-def resolve(sh, cfg, service: config.Service) -> images.Image:
-    """The Image of an `image:` service, once each node that may run it has it (or has pulled it)."""
+def resolve(sh, cfg, service: config.Service, section: str = "services") -> images.Image:
+    """The Image of an `image:` service, once each node that may run it has it (or has pulled it). section: where
+    the service is configured (`services`, or `addons`), for the error."""
     client = engine.client(cfg.target_url)
     with engine.errors("listing the swarm's nodes"):
         nodes = client.api.nodes()
@@ -78,7 +79,8 @@ def resolve(sh, cfg, service: config.Service) -> images.Image:
             if node_client is None:
                 print(f"{service.name}: {where} is no known machine; its engine pulls {service.image} if it can")
                 continue
-            attrs = present_or_pulled(sh, node_client, where, service.image, service.name) or attrs
+            attrs = present_or_pulled(sh, node_client, where, service.image,
+                                      f"{section}.{service.name}.image") or attrs
     repository, tag = split(service.image)
     check = ((attrs or {}).get("Config") or {}).get("Healthcheck")
     # deployed by the reference as given: a node without it can pull it; a digest is kept as such
@@ -86,6 +88,6 @@ def resolve(sh, cfg, service: config.Service) -> images.Image:
                         healthcheck=check)
 
 
-def resolve_all(sh, cfg, services: list) -> dict:
+def resolve_all(sh, cfg, services: list, section: str = "services") -> dict:
     """name -> Image for the `image:` services among `services`."""
-    return {s.name: resolve(sh, cfg, s) for s in services if not s.built}
+    return {s.name: resolve(sh, cfg, s, section) for s in services if not s.built}

@@ -118,8 +118,8 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.match(str(name))) and not str(name).endswith("-edge")
 
 
-def parse_service(name: str, raw, root: Path) -> Service:
-    where = f"services.{name}"
+def parse_service(name: str, raw, root: Path, section: str = "services") -> Service:
+    where = f"{section}.{name}"
     if not _NAME.match(str(name)):
         raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
     if name == EDGE or str(name).endswith("-edge"):
