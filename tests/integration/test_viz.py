@@ -175,8 +175,8 @@ def test_a_task_failing_its_health_check_shows_its_error(lab, viz, browser):
     lab.names.append(sick)
     client.api.create_service(
         {"ContainerSpec": {"Image": image, "Env": ["PORT=6767"],
-                           "Healthcheck": {"Test": ["CMD", "/no-such-check"], "Interval": SECOND // 2,
-                                           "Timeout": SECOND, "Retries": 1}},
+                           "Healthcheck": {"Test": ["CMD", "/.goswarm/probe", "http://127.0.0.1:6767/no-such-page"],
+                                           "Interval": SECOND // 2, "Timeout": SECOND, "Retries": 1}},
          "Placement": {"Constraints": ["node.role==manager"]}}, name=sick)
     try:
         browser.get(viz)
@@ -184,7 +184,14 @@ def test_a_task_failing_its_health_check_shows_its_error(lab, viz, browser):
         def failed_card():
             for c in browser.find_elements(By.CSS_SELECTOR, f'.card[data-service="{sick}"][data-state="failed"]'):
                 return c.find_element(By.CLASS_NAME, "error").text
-        error = wait_for(failed_card, 60, "a failed card for the sick service")
+        try:
+            error = wait_for(failed_card, 60, "a failed card for the sick service")
+        except BaseException:
+            tasks = client.api.tasks(filters={"service": sick})
+            states = [(t["Status"]["State"], t["Status"].get("Err")) for t in tasks]
+            print(f"{sick}'s tasks: {states}")
+            print(browser.find_element(By.ID, "columns").text)
+            raise
         assert "unhealthy container" in error, error
         assert "unhealthy" in browser.find_element(By.CSS_SELECTOR, f'.card[data-service="{sick}"].trouble').text
         shot(browser, "viz-unhealthy.png")
