@@ -12,44 +12,77 @@ from pathlib import Path
 
 from goswarm.errors import PipelineError
 from goswarm.io import browser, engine, viewserver
-from goswarm.ops import swarm
+from goswarm.ops import external, swarm
 from goswarm.plan import topology
 
 EVERY = 0.5  # seconds between two reads of the engine: the page is at most this (plus a read) behind
 READ_TIMEOUT = 5  # seconds one read may take before the engine counts as unreachable
 
 
-def read(cfg) -> dict:
-    """One view of the swarm, now."""
-    client = engine.client(cfg.target_url)
-    client.api.timeout = READ_TIMEOUT  # this process only reads; a hung engine must not freeze the page
-    with engine.errors("reading the swarm"):
-        nodes = client.api.nodes()
-        services = client.api.services(status=True)
-        tasks = client.api.tasks()
-    return topology.model(nodes, services, tasks, time.time(), swarm.node_names(nodes))
+class Reader:
+    """Reads the swarm; keeps the health records of containers that ended (they no longer change)."""
 
+    KEEP = 1000  # health records kept at most
 
-def observe(cfg, last=None) -> dict:
-    """read(), or the reason the engine did not answer over the last view seen."""
-    try:
-        return read(cfg)
-    except PipelineError as e:
-        return topology.unreachable(str(e), last if last and not last.get("error") else (last or None))
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.checks = {}
+
+    def read(self) -> dict:
+        """One view of the swarm, now."""
+        client = engine.client(self.cfg.target_url)
+        client.api.timeout = READ_TIMEOUT  # this process only reads; a hung engine must not freeze the page
+        with engine.errors("reading the swarm"):
+            nodes = client.api.nodes()
+            services = client.api.services(status=True)
+            tasks = client.api.tasks()
+        now = time.time()
+        self.read_checks(nodes, topology.to_inspect(services, tasks, now, self.checks))
+        return topology.model(nodes, services, tasks, now, swarm.node_names(nodes), self.checks)
+
+    def read_checks(self, nodes: list, wanted: list) -> None:
+        """The health records of containers that ended, from the engines of their nodes (a task whose program
+        exited 0 when its failing check stopped it carries no error of its own). A node that cannot be asked
+        is left out: the card then says what the engine said."""
+        if not wanted:
+            return
+        try:
+            by_node = dict(zip((n["ID"] for n in nodes), (c for _, c in external.clients(self.cfg, nodes))))
+        except PipelineError:
+            return
+        for node, container in wanted:
+            client = by_node.get(node)
+            if client is None:
+                continue
+            try:
+                with engine.errors(f"inspecting container {container[:12]}"):
+                    found = engine.unless_missing("inspect", client.api.inspect_container, container)
+            except PipelineError:
+                continue
+            self.checks[container] = topology.health_record(found or {})
+        while len(self.checks) > self.KEEP:
+            self.checks.pop(next(iter(self.checks)))
+
+    def observe(self, last=None) -> dict:
+        """read(), or the reason the engine did not answer over the last view seen."""
+        try:
+            return self.read()
+        except PipelineError as e:
+            return topology.unreachable(str(e), last if last and not last.get("error") else (last or None))
 
 
 class Poller:
     """Reads the swarm every EVERY seconds in a thread of its own and publishes what changed."""
 
-    def __init__(self, cfg, feed: viewserver.Feed, every: float = EVERY):
-        self.cfg, self.feed, self.every = cfg, feed, every
+    def __init__(self, reader: Reader, feed: viewserver.Feed, every: float = EVERY):
+        self.reader, self.feed, self.every = reader, feed, every
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         last = self.feed.latest()[1]
         while not self.stopping.wait(self.every):
-            view = observe(self.cfg, last)
+            view = self.reader.observe(last)
             if self.feed.publish(view):
                 print(f"viz: {'engine unreachable: ' + view['error'] if view['error'] else describe(view)}",
                       flush=True)
@@ -70,12 +103,13 @@ def svg_of(view: dict) -> str:
 
 def serve(cfg, host: str = "127.0.0.1", port: int = 0) -> None:
     """Serve the page until Ctrl-C (or SIGTERM)."""
-    feed = viewserver.Feed(observe(cfg))
+    reader = Reader(cfg)
+    feed = viewserver.Feed(reader.observe())
     try:
         server = viewserver.Server(feed, svg_of, host, port).start()
     except OSError as e:
         raise PipelineError(f"cannot listen on {host}:{port}: {(e.strerror or str(e)).lower()}") from None
-    poller = Poller(cfg, feed)
+    poller = Poller(reader, feed)
     poller.thread.start()
     where = "machine " + cfg.manager.name if cfg.manager else cfg.target_url
     print(f"viz: serving {server.url} (the swarm of {where}, read every {EVERY}s); Ctrl-C stops it", flush=True)
@@ -99,7 +133,7 @@ def snapshot(cfg, path: Path) -> str:
         raise PipelineError(f"--snapshot {path}: the file must end in .svg or .png")
     if suffix == ".png":
         browser.chromium()  # before reading the swarm: say at once when there is none
-    view = read(cfg)
+    view = Reader(cfg).read()
     try:
         if suffix == ".svg":
             path.write_text(svg_of(view))

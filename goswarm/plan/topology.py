@@ -60,11 +60,16 @@ def age(seconds: Optional[float]) -> str:
     return f"{seconds}s"
 
 
-def health(task: dict, checked: bool) -> str:
+def container_id(task: dict) -> str:
+    return ((task["Status"].get("ContainerStatus") or {}).get("ContainerID")) or ""
+
+
+def health(task: dict, checked: bool, check: Optional[dict] = None) -> str:
     """What the swarm says of the task's health check. The engine counts a task with a check as running
-    only once it is healthy, and fails it when it turns unhealthy."""
+    only once it is healthy, and fails it when it turns unhealthy. check: the container's own health
+    record, where it was read (see `ended_unhealthy`)."""
     state, err = task["Status"]["State"], task["Status"].get("Err", "")
-    if "unhealthy" in err:
+    if "unhealthy" in err or (check or {}).get("status") == "unhealthy":
         return "unhealthy"
     if not checked:
         return "no check"
@@ -117,14 +122,25 @@ def task_image(task: dict, service: dict) -> tuple:
     return image_parts({"Labels": {f"{LABEL}.image": named} if named else {}, "ContainerSpec": container})
 
 
-def card(task: dict, service: dict) -> dict:
+def ended_unhealthy(task: dict, checks: dict) -> bool:
+    """A task whose container the engine stopped for failing its health check. When the program exits 0 on
+    that SIGTERM (as a service that drains does), the engine records the task as "complete" with no error:
+    only the container's own health record tells why. checks: container id -> {"status", "output"}."""
+    return task["Status"]["State"] == "complete" and checks.get(container_id(task), {}).get("status") == "unhealthy"
+
+
+def card(task: dict, service: dict, checks: Optional[dict] = None) -> dict:
     spec = service["Spec"]
     status = task["Status"]
     image, digest = task_image(task, service)
     state = status["State"]
+    check = (checks or {}).get(container_id(task))
     reason = ""
     if state in (*TROUBLE, "pending") or task["DesiredState"] == "shutdown" and status.get("Err"):
         reason = status.get("Err") or status.get("Message", "")
+    if check and check.get("status") == "unhealthy" and state not in CURRENT:
+        said = f"health check failed: {check.get('output') or 'no output'}"
+        reason = f"{reason}; {said}" if reason else said
     return {
         "id": task["ID"],
         "service": spec["Name"],
@@ -135,7 +151,7 @@ def card(task: dict, service: dict) -> dict:
         "state": state,
         "desired": task["DesiredState"],
         "since": epoch(status.get("Timestamp")),
-        "health": health(task, _checked((task.get("Spec") or {}).get("ContainerSpec") or {})),
+        "health": health(task, _checked((task.get("Spec") or {}).get("ContainerSpec") or {}), check),
         "ports": _ports(task, service),
         "error": reason,
         "colour": colour(spec["Name"]),
@@ -143,13 +159,19 @@ def card(task: dict, service: dict) -> dict:
     }
 
 
-def shown_tasks(tasks: list, now: float) -> list:
-    """The tasks the swarm wants now, and per slot the last one that failed or was rejected in the last
-    RECENT seconds (what the visualizer hides: why a replica is missing)."""
+def ended_recently(task: dict, now: float) -> bool:
+    ended = epoch(task["Status"].get("Timestamp")) or 0
+    return now - ended <= RECENT and task["Status"]["State"] not in CURRENT
+
+
+def shown_tasks(tasks: list, now: float, checks: Optional[dict] = None) -> list:
+    """The tasks the swarm wants now, and per slot the last one that failed, was rejected or was stopped
+    by its health check in the last RECENT seconds (what the visualizer hides: why a replica is missing)."""
+    checks = checks or {}
     current = [t for t in tasks if t["DesiredState"] != "shutdown" and t["Status"]["State"] in CURRENT]
     latest = {}
     for t in tasks:
-        if t["Status"]["State"] not in TROUBLE:
+        if t["Status"]["State"] not in TROUBLE and not ended_unhealthy(t, checks):
             continue
         ended = epoch(t["Status"].get("Timestamp")) or 0
         if now - ended > RECENT:
@@ -214,17 +236,19 @@ def _service(service: dict) -> dict:
     }
 
 
-def model(nodes: list, services: list, tasks: list, now: float, names: Optional[dict] = None) -> dict:
+def model(nodes: list, services: list, tasks: list, now: float, names: Optional[dict] = None,
+          checks: Optional[dict] = None) -> dict:
     """The view model: nodes as columns (managers first) with their tasks as cards, tasks no node took in
     a column of their own, the services (the legend) and the networks they share.
 
-    names: node id -> a display name (a machine's name); else the node's hostname."""
+    names: node id -> a display name (a machine's name); else the node's hostname. checks: container id ->
+    its health record ({"status", "output"}) for tasks that ended, where it could be read."""
     names = names or {}
     by_id = {s["ID"]: s for s in services}
     columns = {n["ID"]: _node(n, names) for n in nodes}
     pending = []
-    for t in shown_tasks([t for t in tasks if t["ServiceID"] in by_id], now):
-        c = card(t, by_id[t["ServiceID"]])
+    for t in shown_tasks([t for t in tasks if t["ServiceID"] in by_id], now, checks):
+        c = card(t, by_id[t["ServiceID"]], checks)
         (columns[c["node"]]["tasks"] if c["node"] in columns else pending).append(c)
     for column in [*columns.values()]:
         column["tasks"].sort(key=_card_order)
@@ -240,7 +264,7 @@ def model(nodes: list, services: list, tasks: list, now: float, names: Optional[
 
 
 def _card_order(c: dict):
-    return c["service"], str(c["slot"]), c["state"] in TROUBLE, c["id"]
+    return c["service"], str(c["slot"]), c["state"] not in CURRENT, c["id"]
 
 
 def unreachable(reason: str, last: Optional[dict] = None) -> dict:
@@ -282,7 +306,7 @@ def _short(text: str, width: int) -> str:
 
 
 def _card_svg(c: dict, x: int, y: int, now: float) -> str:
-    trouble = c["state"] in TROUBLE or c["state"] == "pending"
+    trouble = c["state"] in TROUBLE or c["state"] == "pending" or c["health"] == "unhealthy"
     lines = card_lines(c, now)
     parts = [f'<g class="card" data-service="{escape(c["service"])}">',
              f'<rect x="{x}" y="{y}" width="{COLUMN - 16}" height="{CARD - 8}" rx="6" fill="#fff" '
@@ -346,3 +370,21 @@ def svg(view: dict, now: float) -> str:
                          "#333"))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def to_inspect(services: list, tasks: list, now: float, known) -> list:
+    """(node id, container id) of the tasks that ended in the last RECENT seconds, with a health check, not
+    failed by the engine's own word, whose health record is not in `known` yet. Pure."""
+    checked = {s["ID"] for s in services
+               if _checked(((s["Spec"].get("TaskTemplate") or {}).get("ContainerSpec")) or {})}
+    return [(t.get("NodeID"), container_id(t)) for t in tasks
+            if t["ServiceID"] in checked and container_id(t) and container_id(t) not in known
+            and t["Status"]["State"] == "complete" and ended_recently(t, now)]
+
+
+def health_record(inspect: dict) -> dict:
+    """A container inspect's health, as `checks` holds it: its status and the last check's output. Pure."""
+    state = (inspect.get("State") or {}).get("Health") or {}
+    log = state.get("Log") or []
+    output = " ".join((log[-1].get("Output") or "").split())[:200] if log else ""
+    return {"status": state.get("Status", ""), "output": output}

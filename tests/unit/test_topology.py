@@ -36,7 +36,6 @@ def test_every_current_task_is_a_card_in_its_nodes_column_and_unplaced_ones_wait
     on_node = {(c["service"], c["state"]) for c in v["nodes"][0]["tasks"]}
     assert ("vizfx-web", "running") in on_node
     assert sorted((c["service"], c["error"]) for c in v["pending"]) == [
-        ("vizfx-sick", "pending task scheduling"),  # the sick task's replacement, between two tries
         ("vizfx-stuck", "no suitable node (scheduling constraints not satisfied on 1 node)"),
         ("vizfx-web", "no suitable node (host-mode port already in use on 1 node)")]
     assert topology.count_cards(v) == len(v["nodes"][0]["tasks"]) + len(v["pending"])
@@ -50,13 +49,37 @@ def test_a_running_card_names_its_image_digest_port_and_health():
     assert web["error"] == "" and web["colour"] in topology.PALETTE and not web["edge"]
 
 
-def test_a_task_that_failed_its_health_check_shows_the_engines_error_while_it_is_recent():
-    v, _ = view()
-    sick = [c for n in v["nodes"] for c in n["tasks"] if c["service"] == "vizfx-sick" and c["state"] == "failed"]
-    assert [c["error"] for c in sick] == ["task: non-zero exit (2): dockerexec: unhealthy container"]
-    assert sick[0]["health"] == "unhealthy"
-    later, _ = view(now_after_last=topology.RECENT + 60)
-    assert not [c for n in later["nodes"] for c in n["tasks"] if c["state"] == "failed"]
+def checks() -> dict:
+    return {cid: topology.health_record(inspect) for cid, inspect in payload("viz-containers").items()}
+
+
+def test_a_task_stopped_by_its_health_check_shows_the_checks_own_output_while_it_is_recent():
+    nodes, services, tasks, now = recorded()
+    ended = [t for t in tasks if t["Status"]["State"] == "complete"]
+    assert ended and not ended[0]["Status"].get("Err")  # the engine kept no reason: the program exited 0
+    assert topology.to_inspect(services, tasks, now, {}) == [(ended[0]["NodeID"], topology.container_id(ended[0]))]
+    assert topology.to_inspect(services, tasks, now, checks()) == []  # read once
+    assert topology.to_inspect(services, tasks, now + topology.RECENT + 60, {}) == []
+
+    v = topology.model(nodes, services, tasks, now, checks=checks())
+    sick = [c for n in v["nodes"] for c in n["tasks"] if c["service"] == "vizfx-sick" and c["state"] == "complete"]
+    assert len(sick) == 1 and sick[0]["health"] == "unhealthy"
+    assert sick[0]["error"].startswith('health check failed: OCI runtime exec failed: exec failed: unable to start '
+                                       'container process: exec: "/missing-check"')
+    without = topology.model(nodes, services, tasks, now)  # no record read: a clean exit is no trouble
+    assert not [c for n in without["nodes"] for c in n["tasks"] if c["state"] == "complete"]
+    later = topology.model(nodes, services, tasks, now + topology.RECENT + 60, checks=checks())
+    assert not [c for n in later["nodes"] for c in n["tasks"] if c["state"] == "complete"]
+
+
+def test_a_task_the_engine_failed_shows_its_error():
+    nodes, services, tasks, now = recorded()
+    ended = next(t for t in tasks if t["Status"]["State"] == "complete")
+    ended["Status"].update(State="failed", Err="task: non-zero exit (2): dockerexec: unhealthy container")
+    v = topology.model(nodes, services, tasks, now)
+    failed = [c for n in v["nodes"] for c in n["tasks"] if c["state"] == "failed"]
+    assert [(c["error"], c["health"]) for c in failed] == [
+        ("task: non-zero exit (2): dockerexec: unhealthy container", "unhealthy")]
 
 
 def test_the_legend_and_the_overlay_network():
