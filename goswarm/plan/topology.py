@@ -15,7 +15,8 @@ from goswarm.plan.servicespec import LABEL
 CURRENT = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running")
 TROUBLE = ("failed", "rejected", "orphaned")
 RECENT = 300  # seconds a failed or rejected task stays on the page after it ended
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+# No red: a red border means trouble.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#17a589", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#637939")
 
 
