@@ -44,10 +44,12 @@ class Reader:
         """The health records of containers that ended, from the engines of their nodes (a task whose program
         exited 0 when its failing check stopped it carries no error of its own). A node that cannot be asked
         is left out: the card then says what the engine said."""
+        ready = [n for n in nodes if n["Status"]["State"] == "ready"]  # a node that is down would hold the page
+        wanted = [(node, container) for node, container in wanted if node in {n["ID"] for n in ready}]
         if not wanted:
             return
         try:
-            by_node = dict(zip((n["ID"] for n in nodes), (c for _, c in external.clients(self.cfg, nodes))))
+            by_node = dict(zip((n["ID"] for n in ready), (c for _, c in external.clients(self.cfg, ready))))
         except PipelineError:
             return
         for node, container in wanted:

@@ -199,6 +199,29 @@ def test_a_task_failing_its_health_check_shows_its_error(lab, viz, browser):
         client.api.remove_service(sick)
 
 
+def test_a_task_no_node_can_take_waits_in_its_own_column_with_the_schedulers_reason(lab, viz, browser):
+    client = manager(lab)
+    image = client.api.inspect_service(lab.service_name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    stuck = f"{PREFIX}-stuck"
+    lab.names.append(stuck)
+    client.api.create_service({"ContainerSpec": {"Image": image},
+                               "Placement": {"Constraints": ["node.labels.nowhere==1"]}}, name=stuck)
+    try:
+        browser.get(viz)
+
+        def waiting():
+            for column in browser.find_elements(By.CSS_SELECTOR, ".node.pending"):
+                card = column.find_element(By.CSS_SELECTOR, f'.card[data-service="{stuck}"]')
+                return column.find_element(By.TAG_NAME, "h2").text, card.find_element(By.CLASS_NAME, "error").text
+        title, reason = wait_for(waiting, 30, "the stuck task in the column of tasks no node took")
+        assert title == "not on any node"
+        assert reason == "no suitable node (scheduling constraints not satisfied on 3 nodes)"
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".node.column")) == 3
+        shot(browser, "viz-pending.png")
+    finally:
+        client.api.remove_service(stuck)
+
+
 def test_the_engine_stopped_is_a_banner_and_the_page_recovers(lab, viz, browser):
     from invoke import Context
 
