@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import browser, engine, viewserver
 from goswarm.ops import external, swarm
@@ -32,13 +33,29 @@ class Reader:
         """One view of the swarm, now."""
         client = engine.client(self.cfg.target_url)
         client.api.timeout = READ_TIMEOUT  # this process only reads; a hung engine must not freeze the page
-        with engine.errors("reading the swarm"):
-            nodes = client.api.nodes()
-            services = client.api.services(status=True)
-            tasks = client.api.tasks()
+        try:
+            with engine.errors("reading the swarm"):
+                nodes = client.api.nodes()
+                services = client.api.services(status=True)
+                tasks = client.api.tasks()
+        except PipelineError as e:
+            self.not_a_manager(client, e)
+            raise
         now = time.time()
         self.read_checks(nodes, topology.to_inspect(services, tasks, now, self.checks))
         return topology.model(nodes, services, tasks, now, swarm.node_names(nodes), self.checks)
+
+    def not_a_manager(self, client, error: PipelineError) -> None:
+        """A worker's engine (or one in no swarm) refuses the swarm's lists as a manager that shuts down does:
+        tell the two apart, once the lists failed."""
+        try:
+            control = swarm.swarm_info(client).get("ControlAvailable")
+        except PipelineError:
+            return
+        if not control:
+            where = f"machine {self.cfg.manager.name}" if self.cfg.manager else self.cfg.target_url
+            raise PipelineError(f"{where} is not a swarm manager: point viz at the manager (--manager), or run "
+                                f"{program.run('swarm.init')}") from None
 
     def read_checks(self, nodes: list, wanted: list) -> None:
         """The health records of containers that ended, from the engines of their nodes (a task whose program

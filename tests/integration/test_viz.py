@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from test_lab import client_of, leftovers, records, rename_accounts
 
 from goswarm.plan import topology
-from helpers import ROOT, SUFFIX, Project, free_port, read_until, start_inv, wait_for
+from helpers import ROOT, SUFFIX, Project, assert_one_line_error, free_port, read_until, start_inv, wait_for
 
 PREFIX = f"vz{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -257,6 +257,9 @@ def test_snapshots_svg_and_png(lab, tmp_path):
     assert "wrote" in png.output
     assert (tmp_path / "lab.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copy(tmp_path / "lab.png", ARTIFACTS / "viz-snapshot.png")
+    worker = lab.inv("viz", "--snapshot", str(tmp_path / "w.svg"), "--manager", f"{PREFIX}-2", check=False)
+    assert_one_line_error(worker, f"machine {PREFIX}-2 is not a swarm manager: point viz at the manager")
+    assert not (tmp_path / "w.svg").exists()
     bad = lab.inv("viz", "--snapshot", str(tmp_path / "lab.gif"), check=False)
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.output
     assert len(bad.stderr.strip().splitlines()) == 1
