@@ -11,7 +11,6 @@ import time
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
-from selenium.webdriver.common.by import By
 from test_lab import client_of, leftovers, records, rename_accounts
 
 from goswarm.plan import topology
@@ -94,14 +93,33 @@ def running(lab, name) -> list:
             if t["Status"]["State"] == "running"]
 
 
+# The page renders every change anew; what a test reads of it, it reads in one go.
+SNAPSHOT = """
+const text = (e) => (e ? e.innerText : "");
+return {
+  banner: document.getElementById("banner").className.includes("shown") ? text(document.getElementById("banner")) : "",
+  legend: text(document.getElementById("legend")),
+  columns: Array.from(document.querySelectorAll(".node"), (col) => ({
+    node: col.dataset.node || "", pending: col.classList.contains("pending"),
+    title: text(col.querySelector("h2")), text: text(col),
+    cards: Array.from(col.querySelectorAll(".card"), (c) => ({
+      task: c.dataset.task, service: c.dataset.service, state: c.dataset.state, image: c.dataset.image,
+      trouble: c.classList.contains("trouble"), text: text(c), error: text(c.querySelector(".error"))}))})),
+};
+"""
+
+
+def page(browser) -> dict:
+    return browser.execute_script(SNAPSHOT)
+
+
 def cards(browser, service) -> list:
-    return [(c.get_attribute("data-task"), c.get_attribute("data-state"), c.get_attribute("data-image"))
-            for c in browser.find_elements(By.CSS_SELECTOR, f'.card[data-service="{service}"]')]
+    return [(c["task"], c["state"], c["image"]) for col in page(browser)["columns"] for c in col["cards"]
+            if c["service"] == service]
 
 
 def banner(browser) -> str:
-    element = browser.find_element(By.ID, "banner")
-    return element.text if "shown" in (element.get_attribute("class") or "") else ""
+    return page(browser)["banner"]
 
 
 def shot(browser, name: str) -> None:
@@ -116,24 +134,21 @@ def test_three_node_columns_and_a_card_per_task(lab, viz, browser):
     tasks = running(lab, name)
     assert len(tasks) == 3
     browser.get(viz)
-    columns = browser.find_elements(By.CSS_SELECTOR, ".node.column")
-    assert len(columns) == 3
-    names = sorted(c.find_element(By.TAG_NAME, "h2").text for c in columns)
-    assert names == [f"{PREFIX}-1", f"{PREFIX}-2", f"{PREFIX}-3"]
-    assert "manager (leader) · active · ready" in columns[0].text and "engine 20.10" in columns[0].text
-    shown = cards(browser, name)
-    assert sorted(task for task, _, _ in shown) == sorted(t["ID"] for t in tasks)
-    for column in columns:  # one task per node, each in its own node's column
-        node = column.get_attribute("data-node")
-        here = column.find_elements(By.CSS_SELECTOR, f'.card[data-service="{name}"]')
-        assert [c.get_attribute("data-task") for c in here] == [t["ID"] for t in tasks if t["NodeID"] == node]
+    seen = page(browser)
+    columns = [c for c in seen["columns"] if not c["pending"]]
+    assert sorted(c["title"] for c in columns) == [f"{PREFIX}-1", f"{PREFIX}-2", f"{PREFIX}-3"]
+    assert "manager (leader) · active · ready" in columns[0]["text"] and "engine 20.10" in columns[0]["text"]
+    for column in columns:  # one card per task, each in its own node's column
+        assert [c["task"] for c in column["cards"] if c["service"] == name] == [
+            t["ID"] for t in tasks if t["NodeID"] == column["node"]]
+    shown = [c for col in columns for c in col["cards"] if c["service"] == name]
+    assert sorted(c["task"] for c in shown) == sorted(t["ID"] for t in tasks)
     image = manager(lab).api.inspect_service(name)["Spec"]["Labels"]["io.goswarm.image"]
-    assert {state for _, state, _ in shown} == {"running"} and {img for _, _, img in shown} == {image}
-    text = browser.find_element(By.ID, "columns").text
+    assert {c["state"] for c in shown} == {"running"} and {c["image"] for c in shown} == {image}
     port = lab.config["services"][name]["publish"]
-    assert f"port {port}->6767/host" in text and "healthy" in text
-    assert f"{lab.network} (overlay)" in browser.find_element(By.ID, "legend").text
-    assert banner(browser) == ""
+    assert all(f"port {port}->6767/host" in c["text"] and "healthy" in c["text"] for c in shown)
+    assert f"{lab.network} (overlay)" in seen["legend"]
+    assert seen["banner"] == ""
     shot(browser, "viz-lab.png")
 
 
@@ -183,18 +198,19 @@ def test_a_task_failing_its_health_check_shows_its_error(lab, viz, browser):
         browser.get(viz)
 
         def failed_card():  # the service drains on SIGTERM and exits 0: the engine says "complete", no error
-            for c in browser.find_elements(By.CSS_SELECTOR, f'.card.trouble[data-service="{sick}"]'):
-                return c.find_element(By.CLASS_NAME, "error").text
+            for c in (c for col in page(browser)["columns"] for c in col["cards"]):
+                if c["service"] == sick and c["trouble"] and c["error"]:
+                    return c
         try:
-            error = wait_for(failed_card, 60, "a failed card for the sick service")
+            card = wait_for(failed_card, 60, "a failed card for the sick service")
         except BaseException:
             tasks = client.api.tasks(filters={"service": sick})
             states = [(t["Status"]["State"], t["Status"].get("Err")) for t in tasks]
             print(f"{sick}'s tasks: {states}")
-            print(browser.find_element(By.ID, "columns").text)
+            print(page(browser))
             raise
-        assert error.startswith("health check failed: GET http://127.0.0.1:6767/no-such-page: status 404"), error
-        assert "unhealthy" in browser.find_element(By.CSS_SELECTOR, f'.card[data-service="{sick}"].trouble').text
+        assert card["error"].startswith("health check failed: GET http://127.0.0.1:6767/no-such-page: status 404"), card
+        assert "unhealthy" in card["text"]
         shot(browser, "viz-unhealthy.png")
     finally:
         client.api.remove_service(sick)
@@ -211,13 +227,15 @@ def test_a_task_no_node_can_take_waits_in_its_own_column_with_the_schedulers_rea
         browser.get(viz)
 
         def waiting():
-            for column in browser.find_elements(By.CSS_SELECTOR, ".node.pending"):
-                card = column.find_element(By.CSS_SELECTOR, f'.card[data-service="{stuck}"]')
-                return column.find_element(By.TAG_NAME, "h2").text, card.find_element(By.CLASS_NAME, "error").text
-        title, reason = wait_for(waiting, 30, "the stuck task in the column of tasks no node took")
+            seen = page(browser)
+            for column in seen["columns"]:
+                for card in column["cards"]:
+                    if column["pending"] and card["service"] == stuck and card["error"]:
+                        return seen, column["title"], card["error"]
+        seen, title, reason = wait_for(waiting, 30, "the stuck task in the column of tasks no node took")
         assert title == "not on any node"
         assert reason == "no suitable node (scheduling constraints not satisfied on 3 nodes)"
-        assert len(browser.find_elements(By.CSS_SELECTOR, ".node.column")) == 3
+        assert len([c for c in seen["columns"] if not c["pending"]]) == 3
         shot(browser, "viz-pending.png")
     finally:
         client.api.remove_service(stuck)
@@ -237,7 +255,7 @@ def test_the_engine_stopped_is_a_banner_and_the_page_recovers(lab, viz, browser)
         text = wait_for(lambda: banner(browser), 20, "the banner saying the engine is unreachable")
         assert text.startswith("Cannot reach the Docker engine:"), text
         assert "showing the last state seen" in text
-        assert len(browser.find_elements(By.CSS_SELECTOR, ".node.column")) == 3  # never a blank screen
+        assert len([c for c in page(browser)["columns"] if not c["pending"]]) == 3  # never a blank screen
         shot(browser, "viz-engine-down.png")
     finally:
         lab.inv("machine.provision", boss["name"])
