@@ -100,16 +100,21 @@ class Poller:
 
     def run(self) -> None:
         last = self.feed.latest()[1]
+        said = summary(last)
         while not self.stopping.wait(self.every):
             view = self.reader.observe(last)
-            if self.feed.publish(view):
-                print(f"viz: {'engine unreachable: ' + view['error'] if view['error'] else describe(view)}",
-                      flush=True)
+            if self.feed.publish(view) and summary(view) != said:  # a line when the counts or the error change
+                said = summary(view)
+                print(f"viz: {said}", flush=True)
             last = view
 
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(READ_TIMEOUT + 2)
+
+
+def summary(view: dict) -> str:
+    return f"engine unreachable: {view['error']}" if view["error"] else describe(view)
 
 
 def describe(view: dict) -> str:
@@ -134,8 +139,7 @@ def serve(cfg, host: str = "127.0.0.1", port: int = 0) -> None:
     print(f"viz: serving {server.url} (the swarm of {where}, read every {EVERY}s); Ctrl-C stops it", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"viz: listening on {host}: anyone who reaches this machine on port {port} sees your swarm", flush=True)
-    initial = feed.latest()[1]
-    print(f"viz: {'engine unreachable: ' + initial['error'] if initial['error'] else describe(initial)}", flush=True)
+    print(f"viz: {summary(feed.latest()[1])}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
