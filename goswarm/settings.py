@@ -18,12 +18,23 @@ if TYPE_CHECKING:
 
 LOCK = "goswarm-deploy-lock"
 DEBOUNCE_MS = 300  # `dev`: long enough to take an editor's save burst (write, rename, chmod) as one change
+# The blog's bind mount of the engine's socket (plan.config.DOCKER_SOCKET), written out: --list reads DEFAULTS
+# without loading the config parser.
+SOCKET_MOUNT = "/var/run/docker.sock:/var/run/docker.sock"
 DEFAULTS = {
     "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"},
     "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
     "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
     "deploy": {"timeout": 60, "lock_ttl": 900, "lock": LOCK},
     "lab": {"nodes": 3, "prefix": "lab"},
+    # The blog's add-ons: images deployed as they are (`goswarm addons.deploy NAME`). Both mount the Docker
+    # socket, which is root on their node, so deploying one needs --allow-docker-socket.
+    "addons": {
+        "visualizer": {"image": "dockersamples/visualizer", "port": 8080, "publish": 8080,
+                       "constraints": ["node.role==manager"], "mounts": [SOCKET_MOUNT]},
+        "dvizz": {"image": "eriklupander/dvizz", "port": 6969, "publish": 6969,
+                  "constraints": ["node.role==manager"], "mounts": [SOCKET_MOUNT]},
+    },
 }
 
 
@@ -47,6 +58,7 @@ class Settings:
     advertise_addr: Optional[str]
     lab_prefix: str
     lab_nodes: int
+    addons: dict  # name -> its raw fields, as a `services:` entry (read by ops.addons when one is named)
 
     @functools.cached_property
     def manager(self) -> Optional["Machine"]:
@@ -128,6 +140,9 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
     from goswarm.plan import config, platforms  # here, not at the top: `--list` reads DEFAULTS alone
 
     image, build, swarm, deploy, lab = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab"))
+    addons = cfg.get("addons") or {}
+    if not isinstance(addons, dict):
+        raise ConfigError(f"`addons` must be a mapping of add-on name to fields, got {type(addons).__name__}")
     network = swarm["network"]
     if not isinstance(network, str) or not network:
         raise ConfigError(f"swarm.network must be a network name, got {network!r}")
@@ -155,4 +170,5 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
         advertise_addr=swarm["advertise_addr"] or None,
         lab_prefix=str(lab["prefix"] or DEFAULTS["lab"]["prefix"]),
         lab_nodes=whole_number("lab.nodes", lab["nodes"]),
+        addons=addons,
     )

@@ -182,7 +182,7 @@ def tls_trouble(endpoint: Endpoint, text: str) -> Optional[str]:
 
 def _reason(text: str, explanation: Optional[str] = None) -> str:
     for marker in ("No such file or directory", "Connection refused", "Permission denied", "timed out",
-                   "Name or service not known", "Authentication failed", "No route to host"):
+                   "Name or service not known", "Authentication failed", "No route to host", "Connection aborted"):
         if marker in text:
             return marker.lower()
     return environment.redact(str(explanation or text).splitlines()[0][:200])

@@ -9,7 +9,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import image, lock, proof, rollout, ship, swarm
+from goswarm.ops import external, image, lock, proof, rollout, ship, swarm
 from goswarm.plan import config, converge, output, placement, servicespec
 
 
@@ -89,7 +89,8 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
             steps.append(step)
     for step in steps:
         if step.plan.action in ("create", "update"):
-            refusal = placement.refusal(step.service, nodes, cfg.platforms, names)
+            built = cfg.platforms if step.service.built else []  # an image's platforms are its own affair
+            refusal = placement.refusal(step.service, nodes, built, names)
             if refusal:
                 raise PipelineError(f"{refusal}; nothing was changed")
             check_port(client, cfg, step, steps)
@@ -203,6 +204,7 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
         images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
         if not cfg.registry:
             ship.ship(sh, cfg, list(images.values()))
+        images.update(external.resolve_all(sh, cfg, services))
         return run(sh, cfg, services, images, timeout, force)
 
 

@@ -5,7 +5,7 @@ import urllib.request
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, image, rollout, ship
+from goswarm.ops import build, deploy, external, image, rollout, ship
 from goswarm.plan import config, output, placement, platforms
 
 SMOKE_TIMEOUT = 15.0
@@ -96,7 +96,8 @@ def redeploy(sh, cfg, services: list, timeout=None, force=False) -> output.Stage
                 with stages.stage("ship"):
                     ship.ship(sh, cfg, images)
             with stages.stage("deploy"):
-                steps = deploy.run(sh, cfg, services, {i.service: i for i in images}, timeout, force)
+                releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
+                steps = deploy.run(sh, cfg, services, releases, timeout, force)
             with stages.stage("smoke"):
                 for step in steps:
                     if step.service.smoke:

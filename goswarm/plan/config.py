@@ -21,8 +21,11 @@ PROBE_PATH = "/.goswarm/probe"
 HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
-_FIELDS = {"path", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints", "dockerfile",
-           "healthcheck", "with"}
+_FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
+           "dockerfile", "healthcheck", "with", "mounts"}
+_BUILT_ONLY = ("main", "with", "dockerfile")  # about building: an `image:` service is deployed as it is
+_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+DOCKER_SOCKET = "/var/run/docker.sock"
 _BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -47,9 +50,21 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A bind mount: a path of the node into the container."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.target}{':ro' if self.read_only else ''}"
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
-    path: Path
+    path: Optional[Path]  # the Go module goswarm builds; None for an `image:` service
     port: int
     main: str = "."
     publish: Optional[int] = None
@@ -62,6 +77,18 @@ class Service:
     healthcheck: Check = Check()
     global_mode: bool = False  # one task per node (only the edge services run so)
     with_mains: tuple = ()  # `with:` other Go main packages (directories) whose binaries go into this image's context
+    image: Optional[str] = None  # an image deployed as it is, never built (the blog's add-ons)
+    mounts: tuple = ()  # Mount: bind mounts of node paths
+
+    @property
+    def built(self) -> bool:
+        """Does goswarm build this service's image (from `path`), or deploy an `image:` as it is?"""
+        return self.image is None
+
+    @property
+    def mounts_docker_socket(self) -> bool:
+        """A container with the engine's socket is root on its node."""
+        return any(m.source == DOCKER_SOCKET or m.source.endswith("/docker.sock") for m in self.mounts)
 
     @property
     def publishes(self) -> Optional[int]:
@@ -91,8 +118,8 @@ def valid_name(name: str) -> bool:
     return bool(_NAME.match(str(name))) and not str(name).endswith("-edge")
 
 
-def parse_service(name: str, raw, root: Path) -> Service:
-    where = f"services.{name}"
+def parse_service(name: str, raw, root: Path, section: str = "services") -> Service:
+    where = f"{section}.{name}"
     if not _NAME.match(str(name)):
         raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
     if name == EDGE or str(name).endswith("-edge"):
@@ -102,9 +129,22 @@ def parse_service(name: str, raw, root: Path) -> Service:
     unknown = sorted(set(raw) - _FIELDS)
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]} is not a known field (known: {', '.join(sorted(_FIELDS))})")
-    if not raw.get("path"):
-        raise ConfigError(f"{where}.path is missing: the Go module directory of the service")
-    path = inside(root, f"{where}.path", raw["path"])
+    if raw.get("path") and raw.get("image"):
+        raise ConfigError(f"{where}: give either path (a Go service goswarm builds) or image (an image deployed as it "
+                          f"is), not both")
+    if not raw.get("path") and not raw.get("image"):
+        raise ConfigError(f"{where}.path is missing: the Go module directory of the service (or image: for an image "
+                          f"deployed as it is)")
+    image = raw.get("image")
+    if image is not None:
+        if not isinstance(image, str) or not _IMAGE_REF.match(image):
+            raise ConfigError(f"{where}.image must be an image reference like dockersamples/visualizer:latest, "
+                              f"got {image!r}")
+        extra = [f for f in _BUILT_ONLY if f in raw]
+        if extra:
+            raise ConfigError(f"{where}.{extra[0]} is about building, and {where} names an image: to build it, give "
+                              f"path instead of image")
+    path = inside(root, f"{where}.path", raw["path"]) if image is None else None
     replicas = raw.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise ConfigError(f"{where}.replicas must be a whole number >= 0, got {replicas!r}")
@@ -131,8 +171,14 @@ def parse_service(name: str, raw, root: Path) -> Service:
         except ValueError as e:
             raise ConfigError(f"{where}.constraints: {e}") from None
     dockerfile = raw.get("dockerfile")
+    check = _healthcheck(f"{where}.healthcheck", raw["healthcheck"]) if "healthcheck" in raw else Check()
+    if image is not None and check.kind in ("http", "tcp"):
+        raise ConfigError(f"{where}.healthcheck: {{{check.kind}: ...}} runs goswarm's probe, which only the images "
+                          f"goswarm builds carry; give a command that {image} has, or null")
     return Service(
-        healthcheck=_healthcheck(f"{where}.healthcheck", raw["healthcheck"]) if "healthcheck" in raw else Check(),
+        healthcheck=check,
+        image=image,
+        mounts=_mounts(f"{where}.mounts", raw.get("mounts")),
         name=name,
         path=path,
         main=str(raw.get("main") or "."),
@@ -146,6 +192,26 @@ def parse_service(name: str, raw, root: Path) -> Service:
         dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
         with_mains=_with_mains(f"{where}.with", raw.get("with"), root, name),
     )
+
+
+def _mounts(where: str, value) -> tuple:
+    """`mounts: ["/var/run/docker.sock:/var/run/docker.sock"]`: bind mounts, SOURCE:TARGET[:ro|rw]."""
+    if value in (None, []):
+        return ()
+    usage = 'a list like ["/var/run/docker.sock:/var/run/docker.sock"] (SOURCE:TARGET[:ro], absolute paths)'
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ConfigError(f"{where} must be {usage}; got {value!r}")
+    mounts = []
+    for entry in value:
+        parts = entry.split(":")
+        mode = parts.pop() if len(parts) == 3 else "rw"
+        if len(parts) != 2 or mode not in ("ro", "rw") or not all(p.startswith("/") for p in parts):
+            raise ConfigError(f"{where}: {entry!r} is not SOURCE:TARGET[:ro] with absolute paths; must be {usage}")
+        mounts.append(Mount(parts[0], parts[1], mode == "ro"))
+    targets = [m.target for m in mounts]
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"{where}: two mounts share the target {next(t for t in targets if targets.count(t) > 1)}")
+    return tuple(mounts)
 
 
 def inside(root: Path, where: str, value) -> Path:
@@ -242,11 +308,13 @@ def check_ports(services) -> None:
 
 
 def with_edge(services: list, sources: Path) -> list:
-    """What to make images of and ship: the services, plus the edge proxy when one of them needs it."""
-    services = [s for s in services if s.name not in HELPERS]
-    if any(s.publish_mode == "edge" for s in services):
-        return [*services, Service(EDGE, sources / EDGE_SOURCE, 80)]
-    return services
+    """What to make images of and ship: the services goswarm builds (not `image:` ones), plus the edge proxy
+    when one of them needs it."""
+    wanted = [s for s in services if s.name not in HELPERS]
+    built = [s for s in wanted if s.built]
+    if any(s.publish_mode == "edge" for s in wanted):
+        return [*built, Service(EDGE, sources / EDGE_SOURCE, 80)]
+    return built
 
 
 def to_compile(services: list, sources: Path) -> list:

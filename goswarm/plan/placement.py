@@ -95,7 +95,8 @@ def offer(nodes: list, key: str, names: dict) -> str:
 def refusal(service, nodes: list, built: list, names: dict = None) -> Optional[str]:
     """Why the scheduler could not place this service's (a config.Service) tasks, in one line; None when it can.
 
-    built: the platforms its image was built for (a node of another platform cannot run it).
+    built: the platforms its image was built for (a node of another platform cannot run it); empty for an
+    image goswarm did not build, whose platforms the engine judges.
     names: node id -> a name the user knows (its machine), else its hostname is used.
     """
     names = names or {}
@@ -120,7 +121,7 @@ def refusal(service, nodes: list, built: list, names: dict = None) -> Optional[s
                     f"({constraint.key} of the nodes: {offer(candidates, constraint.key, names)}){why_not}")
         candidates = left
     runnable = [n for n in candidates if any((p.os, p.arch) == (node_platform(n).os, node_platform(n).arch)
-                                             for p in built)]
+                                             for p in built)] if built else candidates
     if built and not runnable:
         offered = ", ".join(f"{name(n, names)}: {node_platform(n)}" for n in candidates)
         return (f"{service.name} cannot be placed: it is built for {', '.join(map(str, built))}, and the nodes "

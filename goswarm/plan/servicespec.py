@@ -71,7 +71,10 @@ def check_of(service: Service, image_check: Optional[dict]) -> Check:
     if service.healthcheck.kind != "image":
         return service.healthcheck
     declared = (image_check or {}).get("Test")
-    return Check("image") if declared and declared != ["NONE"] else Check("tcp")
+    if declared and declared != ["NONE"]:
+        return Check("image")
+    # goswarm's probe checks the port of an image it built; an `image:` service has no probe to run
+    return Check("tcp") if service.built else Check("none")
 
 
 def probe_test(service: Service, check: Check, steady: bool) -> list:
@@ -126,6 +129,9 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
     """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
     image_check and start_interval: see healthcheck()."""
     container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
+    if service.mounts:
+        container["Mounts"] = [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
+                               for m in service.mounts]
     check = healthcheck(service, image_check, start_interval)
     if check:
         container["Healthcheck"] = check
@@ -188,6 +194,8 @@ def observe(spec: dict) -> dict:
         "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
         "update order": update.get("Order", "stop-first"),
         "stop grace": container.get("StopGracePeriod"),
+        "mounts": sorted(f"{m.get('Source')}:{m.get('Target')}{':ro' if m.get('ReadOnly') else ''}"
+                         for m in container.get("Mounts") or []),
         "healthcheck": _health(container.get("Healthcheck")),
         "forced updates": task.get("ForceUpdate") or 0,
     }

@@ -2,6 +2,7 @@
 from invoke import Collection
 
 from goswarm import settings
+from goswarm.errors import PipelineError
 from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
@@ -31,7 +32,7 @@ def push(c, service=None):
 def ship_(c, service=None, manager=None):
     """Without a registry: copy the latest images from this engine into every swarm node that lacks them."""
     sh, cfg = load(c, manager)
-    shipping.ship(sh, cfg, [images.latest(cfg, s) for s in config.select(cfg.services, service)])
+    shipping.ship(sh, cfg, [images.latest(cfg, s) for s in config.select(cfg.services, service) if s.built])
 
 
 @task(help={"service": "The service to run (required).", "port": "Host port (default: the service's publish or port)."})
@@ -39,6 +40,9 @@ def run(c, service, port=None):
     """Run one service's image locally, like `docker run --rm -p`, until Ctrl-C."""
     sh, cfg = load(c)
     svc = config.select(cfg.services, service)[0]
+    if not svc.built:
+        raise PipelineError(f"services.{svc.name} names the image {svc.image}, which goswarm does not build: run it "
+                            f"with `docker run -p PORT:{svc.port} {svc.image}`")
     images.run_locally(sh, cfg, svc, settings.whole_number("--port", port) if port else svc.publish or svc.port)
 
 

@@ -45,6 +45,7 @@ def dev(c, service=None, manager=None, debounce=None):
     debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
     sh, cfg = load(c, manager)
     services = config.select(cfg.services, service)
+    services = [s for s in services if s.built]  # an `image:` service has no sources to watch
     missing = [s for s in services if not s.path.is_dir()]
     if missing:
         raise PipelineError(f"services.{missing[0].name}.path: {missing[0].path} is not a directory")

@@ -168,3 +168,46 @@ def test_with_binaries_share_dist_so_names_must_not_clash_across_services():
         config.parse_services({"a": {**GOOD, "with": ["b"]}, "b": {"path": "b", "port": 1}}, ROOT)
     shared = {"a": {**GOOD, "with": ["hc"]}, "b": {"path": "b", "port": 1, "with": ["hc"]}}
     assert config.parse_services(shared, ROOT)["b"].with_mains == (ROOT / "hc",)
+
+
+IMAGE = {"image": "dockersamples/visualizer", "port": 8080, "publish": 8080}
+
+
+def test_an_image_service_is_deployed_as_it_is_never_built():
+    svc = config.parse_service("viz", {**IMAGE, "mounts": ["/var/run/docker.sock:/var/run/docker.sock"]}, ROOT)
+    assert (svc.image, svc.path, svc.built) == ("dockersamples/visualizer", None, False)
+    assert svc.mounts == (config.Mount("/var/run/docker.sock", "/var/run/docker.sock"),) and svc.mounts_docker_socket
+    built = config.parse_service("a", GOOD, ROOT)
+    assert built.built and not built.mounts_docker_socket
+    edge_app = config.parse_service("viz", {**IMAGE, "publish_mode": "edge"}, ROOT)
+    assert [s.name for s in config.with_edge([edge_app], Path("/src"))] == [config.EDGE]  # the edge, not the image
+    assert config.with_edge([svc], Path("/src")) == []
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({**IMAGE, "path": "services/a"}, "services.a: give either path (a Go service goswarm builds) or image"),
+    ({"port": 8080}, "services.a.path is missing: the Go module directory of the service (or image:"),
+    ({**IMAGE, "image": "has space"}, "services.a.image must be an image reference"),
+    ({**IMAGE, "image": 5}, "services.a.image must be an image reference"),
+    ({**IMAGE, "with": ["x"]}, "services.a.with is about building, and services.a names an image"),
+    ({**IMAGE, "dockerfile": "D"}, "services.a.dockerfile is about building"),
+    ({**IMAGE, "healthcheck": {"http": "/"}}, "services.a.healthcheck: {http: ...} runs goswarm's probe"),
+    ({**IMAGE, "healthcheck": {"tcp": True}}, "services.a.healthcheck: {tcp: ...} runs goswarm's probe"),
+    ({**IMAGE, "mounts": "/a:/b"}, "services.a.mounts must be a list"),
+    ({**IMAGE, "mounts": ["/a"]}, "services.a.mounts: '/a' is not SOURCE:TARGET[:ro]"),
+    ({**IMAGE, "mounts": ["a:/b"]}, "services.a.mounts: 'a:/b' is not SOURCE:TARGET[:ro]"),
+    ({**IMAGE, "mounts": ["/a:/b:rx"]}, "services.a.mounts: '/a:/b:rx' is not"),
+    ({**IMAGE, "mounts": ["/a:/b", "/c:/b"]}, "services.a.mounts: two mounts share the target /b"),
+])
+def test_image_and_mount_mistakes_are_one_line_naming_the_field(raw, message):
+    with pytest.raises(ConfigError) as caught:
+        config.parse_service("a", raw, ROOT)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_mounts_read_only_and_on_built_services_too():
+    svc = config.parse_service("a", {**GOOD, "mounts": ["/etc/ssl:/etc/ssl:ro", "/data:/data:rw"]}, ROOT)
+    assert [str(m) for m in svc.mounts] == ["/etc/ssl:/etc/ssl:ro", "/data:/data"]
+    assert svc.mounts[0].read_only and not svc.mounts[1].read_only
+    command = config.parse_service("a", {**IMAGE, "healthcheck": ["/check"]}, ROOT).healthcheck
+    assert command == Check("command", ("/check",))

@@ -95,3 +95,14 @@ def test_no_ready_node():
     down = [{**n, "Status": {**n["Status"], "State": "down"}} for n in NODES]
     assert "no node is ready and active (lab-1 is down; lab-2 is down; lab-3 is down)" in placement.refusal(
         service(), down, AMD64)
+
+
+def test_an_image_goswarm_did_not_build_is_not_judged_by_platform():
+    from goswarm.plan.config import Service
+
+    nodes = NODES
+    viz = Service("visualizer", None, 8080, publish=8080, image="dockersamples/visualizer",
+                  constraints=("node.role==manager",))
+    assert placement.refusal(viz, nodes, []) is None
+    arm = [Platform("linux", "arm64")]
+    assert "it is built for linux/arm64" in placement.refusal(service(constraints=["node.role==manager"]), nodes, arm)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from goswarm.plan import servicespec
-from goswarm.plan.config import Check, Service
+from goswarm.plan.config import Check, Mount, Service
 
 ACCOUNTS = Service("accountservice", Path("/p"), 6767, publish=6767, publish_mode="host", smoke="/health")
 QUOTES = Service("quotes-service", Path("/q"), 8080)
@@ -185,3 +185,27 @@ def test_the_edge_holds_the_port_on_every_node_and_forwards_to_the_app():
     assert {"LISTEN=:6767", "TARGET=accountservice:6767"} <= set(spec["TaskTemplate"]["ContainerSpec"]["Env"])
     assert spec["UpdateConfig"]["Order"] == "stop-first"
     assert servicespec.observe(spec)["replicas"] == "one per node"
+
+
+VISUALIZER = Service("visualizer", None, 8080, publish=8080, image="dockersamples/visualizer",
+                     constraints=("node.role==manager",),
+                     mounts=(Mount("/var/run/docker.sock", "/var/run/docker.sock"),))
+
+
+def test_an_image_service_mounts_what_it_names_and_a_mount_change_is_an_update():
+    spec = want(VISUALIZER, image="dockersamples/visualizer:latest")
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    assert container["Mounts"] == [{"Type": "bind", "Source": "/var/run/docker.sock",
+                                    "Target": "/var/run/docker.sock", "ReadOnly": False}]
+    assert container["Image"] == "dockersamples/visualizer:latest"
+    assert spec["TaskTemplate"]["Placement"] == {"Constraints": ["node.role==manager"]}
+    assert "Mounts" not in want()["TaskTemplate"]["ContainerSpec"]
+    unmounted = servicespec.plan(VISUALIZER, want(ACCOUNTS), engine_view(spec))
+    assert ("mounts", ["/var/run/docker.sock:/var/run/docker.sock"], []) in unmounted.changes
+
+
+def test_an_image_service_without_a_check_of_its_own_gets_none_not_goswarms_probe():
+    assert servicespec.check_of(VISUALIZER, None) == Check("none")
+    assert servicespec.healthcheck(VISUALIZER, None) == {"Test": ["NONE"]}
+    assert servicespec.check_of(VISUALIZER, {"Test": ["CMD", "/check"]}) == Check("image")
+    assert servicespec.check_of(ACCOUNTS, None) == Check("tcp")

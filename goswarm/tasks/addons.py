@@ -1,0 +1,37 @@
+"""addons: the blog's visualizer and dvizz, images deployed as they are, behind an explicit opt-in."""
+from dataclasses import replace
+
+from invoke import Collection
+
+from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
+
+ops = lazy("goswarm.ops.addons")  # imported when a task runs
+
+
+@task(name="deploy", help={"name": "The add-on: visualizer or dvizz (or another under addons: in the config).",
+                           "allow_docker_socket": "Deploy it although it mounts the Docker socket (root on its node).",
+                           "dry": "Show the service spec and what would change; change nothing.",
+                           "manager": MANAGER_HELP})
+def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None):
+    """Create or update an add-on's service from its image, as the blog deploys it."""
+    sh, cfg = load(c, manager)
+    ops.deploy_addon(replace(sh, dry=sh.dry or dry), cfg, name, allow_docker_socket)
+
+
+@task(help={"name": "The add-on to remove.", "manager": MANAGER_HELP})
+def rm(c, name, manager=None):
+    """Remove an add-on's service and wait until its task is gone."""
+    sh, cfg = load(c, manager)
+    ops.remove(sh, cfg, name)
+
+
+@task(help={"manager": MANAGER_HELP})
+def ls(c, manager=None):
+    """List the add-ons: image, port, whether they mount the Docker socket, and what runs."""
+    _, cfg = load(c, manager)
+    print(ops.listing(cfg))
+
+
+ns = Collection("addons")
+for t in (deploy_, rm, ls):
+    ns.add_task(t)
