@@ -6,10 +6,10 @@ GETs over the scenario, and it prints a JSON tick per second and one summary (se
 """
 import ipaddress
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import urlsplit
 
 from goswarm.errors import PipelineError
 from goswarm.plan import config, output
@@ -60,15 +60,23 @@ def host_in_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+_BASE_URL = re.compile(r"^http://(\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[A-Za-z0-9._-]+))(:(?P<port>\d{1,5}))?"
+                       r"(?P<path>/[^?#\s]*)?$")
+
+
+def url_host(base_url: str) -> str:
+    """The host of a base URL that check_url accepted."""
+    match = _BASE_URL.match(base_url)
+    return (match.group("v6") or match.group("host")).lower() if match else ""
+
+
 def check_url(base_url: str) -> str:
     """http://host[:port][/prefix], nothing else (the generator speaks plain HTTP/1.1)."""
-    parts = urlsplit(base_url)
-    if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
+    match = _BASE_URL.match(base_url or "")
+    if not match:
         raise PipelineError(f"--base-url must be http://HOST[:PORT][/PATH], got {base_url!r}")
-    try:
-        _ = parts.port  # raises for a port that is no number or out of range
-    except ValueError:
-        raise PipelineError(f"--base-url has a bad port: {base_url!r}") from None
+    if match.group("port") and not 1 <= int(match.group("port")) <= 65535:
+        raise PipelineError(f"--base-url has a port outside 1-65535: {base_url!r}")
     return base_url
 
 
@@ -84,7 +92,7 @@ def loopback(host: str) -> bool:
 def refusal(base_url: str, known_hosts: set, target_ok: bool) -> Optional[str]:
     """Why the load may not go to `base_url` (None: it may). Only loopback and the machines this project created
     or recorded are fair game; anything else needs --target-ok, so a typo cannot load someone else's server."""
-    host = urlsplit(base_url).hostname or ""
+    host = url_host(base_url)
     if target_ok or loopback(host) or host in known_hosts:
         return None
     return (f"refusing to load {host}: it is neither loopback nor a machine of this project "
