@@ -138,8 +138,7 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     result.during = side.record() if side else None
     if not result.summary:
         raise PipelineError(f"the load generator ended without a summary: {proc.stderr.read().strip()[:300]}")
-    folder = (reports or cfg.root / "reports") / time.strftime("%Y%m%d-%H%M%S")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
     result.report.write_text(report.page(result.summary, target.url, result.ticks, result.stats, result.during,
                                          started))
@@ -147,6 +146,19 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     if interrupted:
         raise Interrupted(f"the load stopped early; its report so far is {output.shown(result.report)}")
     return result
+
+
+def _new_folder(parent: Path, name: str) -> Path:
+    """parent/name, or name-2, name-3... when runs end in the same second."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = parent / (name if n == 1 else f"{name}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise PipelineError(f"cannot make a new report folder in {output.shown(parent)}")
 
 
 def _follow(proc, ticks: list, kill_at: float, status, side) -> dict:

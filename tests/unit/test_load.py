@@ -81,3 +81,9 @@ def test_during_marks_its_start_and_end_on_the_loads_clock():
     record = side.record()
     assert 0.2 <= record["start_s"] < record["end_s"] and record["end_s"] - record["start_s"] >= 0.3
     assert record["exit_code"] == 0 and record["command"] == "sleep 0.3"
+
+
+def test_report_folders_never_collide(tmp_path):
+    first = load._new_folder(tmp_path / "reports", "20261206-031500")
+    second = load._new_folder(tmp_path / "reports", "20261206-031500")
+    assert first.name == "20261206-031500" and second.name == "20261206-031500-2"
