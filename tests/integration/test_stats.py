@@ -1,0 +1,142 @@
+"""goswarm stats on real engines: its CPU % and memory agree with `docker stats --no-stream` for the same container
+(under a steady load from goswarm's own generator), and on a 3-node netns lab every node's tasks are read over
+SSH, --watch refreshes until Ctrl-C (exit 0), and a node whose engine stops is shown as down at once."""
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from helpers import SUFFIX, Project, free_port, http_get, read_until, start_inv, wait_for
+
+UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
+def cli_stats(container: str) -> tuple:
+    """(CPU %, memory bytes) as `docker stats --no-stream` shows them."""
+    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.CPUPerc}}|{{.MemUsage}}", container],
+                         capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    cpu, memory = out.split("|")
+    number, unit = re.match(r"([\d.]+)(\w+)", memory.split("/")[0].strip()).groups()
+    return float(cpu.rstrip("%")), float(number) * UNITS[unit]
+
+
+def our_stats(project, name: str) -> dict:
+    rows = json.loads(project.inv("stats", "--service", name, "--json").stdout)
+    assert len(rows) == 1 and rows[0]["state"] == "running", rows
+    return rows[0]
+
+
+def test_cpu_and_memory_agree_with_docker_stats(swarm, engine):
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, smoke="/accounts/10000")
+    swarm.inv("redeploy", "--service", name)
+    container = engine.containers.list(filters={"label": f"com.docker.swarm.service.name={name}"})[0].id
+
+    # A steady load: 8 users at 3000 requests/s in all, from goswarm load itself, in the background.
+    load = start_inv(swarm, "load", "--service", name, "--users", "8", "--rate", "3000", "--duration", "25")
+    try:
+        read_until(load, "req/s", 60)  # the generator runs
+        time.sleep(2)
+        comparisons = []
+        for _ in range(3):  # side by side: the CLI in a thread while the task runs
+            cli = {}
+            thread = threading.Thread(target=lambda cli=cli: cli.update(zip(("cpu", "memory"), cli_stats(container))))
+            thread.start()
+            ours = our_stats(swarm, name)
+            thread.join(30)
+            comparisons.append((ours["cpu_percent"], cli["cpu"]))
+    finally:
+        load.send_signal(signal.SIGINT)
+        load.communicate(timeout=60)
+    print(f"CPU % (goswarm stats, docker stats): {comparisons}")
+    for ours_cpu, cli_cpu in comparisons:
+        assert cli_cpu > 5, comparisons  # the load is felt
+        assert abs(ours_cpu - cli_cpu) <= max(5.0, 0.25 * cli_cpu), comparisons
+    mean_ours = sum(o for o, _ in comparisons) / 3
+    mean_cli = sum(c for _, c in comparisons) / 3
+    assert abs(mean_ours - mean_cli) <= max(3.0, 0.15 * mean_cli), comparisons
+
+    # Memory, once the load is over and the service is steady: tightly.
+    time.sleep(2)
+    ours = our_stats(swarm, name)
+    _, cli_memory = cli_stats(container)
+    print(f"memory bytes (goswarm stats, docker stats): {ours['memory_bytes']}, {cli_memory:.0f}")
+    assert abs(ours["memory_bytes"] - cli_memory) <= 0.03 * cli_memory, (ours["memory_bytes"], cli_memory)
+    assert ours["memory_limit_bytes"] > ours["memory_bytes"] > 1_000_000
+    assert ours["pids"] > 0 and ours["net_rx_bytes"] > 100_000 and ours["node"]
+
+
+PREFIX = f"st{SUFFIX}"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, engine):
+    """Three netns machines in a swarm (a prefix of this module's own), torn down by lab.down."""
+    tmp = tmp_path_factory.mktemp("statslab")
+    project = Project(tmp, engine)
+    project.machines_dir = tmp / "machines"
+    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
+    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
+    project.config["swarm"]["manager"] = f"{PREFIX}-1"
+    try:
+        project.inv("lab.up", "--nodes", "3")
+        yield project
+    finally:
+        project.inv("lab.down", check=False)
+    assert f"goswarm-{PREFIX}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def records(project) -> list:
+    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
+
+
+def test_a_refresh_over_the_lab_and_a_node_that_goes_down(lab):
+    from invoke import Context
+
+    from goswarm.io import netns
+    from goswarm.io.shell import Shell
+
+    port = free_port()
+    name = lab.add_service("accountservice", port=6767, publish=port, replicas=3, smoke="/accounts/10000")
+    lab.inv("redeploy", "--service", name)
+    machines = records(lab)
+    for machine in machines:
+        wait_for(lambda m=machine: http_get(f"http://{m['host']}:{port}/accounts/10000"), 30, machine["name"])
+
+    rows = json.loads(lab.inv("stats", "--service", name, "--json").stdout)
+    assert sorted(r["node"] for r in rows) == [m["name"] for m in machines]  # one task per node, each read
+    assert all(r["state"] == "running" and r["memory_bytes"] > 1_000_000 and r["cpu_percent"] is not None
+               for r in rows), rows
+
+    # --watch: plain blocks, each headed by its refresh time; Ctrl-C ends it with 0.
+    watch = start_inv(lab, "stats", "--service", name, "--watch")
+    try:
+        seen = read_until(watch, "refresh", 60)
+        for _ in range(3):
+            seen += read_until(watch, "refresh", 30)
+    finally:
+        watch.send_signal(signal.SIGINT)
+        rest, _ = watch.communicate(timeout=30)
+    assert watch.returncode == 0, seen + rest
+    refreshes = [float(x) for x in re.findall(r"refresh ([\d.]+) s", seen)]
+    print(f"stats refreshes over the 3-node lab: {refreshes}")
+    assert len(refreshes) == 4 and all(r < 1.2 for r in refreshes[1:]), refreshes  # one engine round each
+    assert seen.count(f"{name} total") == 4
+
+    victim = machines[2]
+    netns.stop_engine(Shell(Context().run), victim["extras"])
+    try:
+        began = time.monotonic()
+        result = lab.inv("stats", "--service", name)
+        took = time.monotonic() - began
+        down = [line for line in result.stdout.splitlines() if line.startswith(name) and victim["name"] in line]
+        assert len(down) == 1 and "down: " in down[0], result.stdout
+        assert f"node {victim['name']}: down" in result.stdout
+        assert "1 down" in result.stdout and result.stdout.count(" running") == 2
+        assert took < 8, took  # the stopped engine is not waited for (the whole command, Python start included)
+    finally:
+        lab.inv("machine.provision", victim["name"])
