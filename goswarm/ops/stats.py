@@ -24,8 +24,8 @@ from goswarm.io import engine, machines, terminal
 from goswarm.plan import config
 from goswarm.plan import stats as plan
 
-NODE_TIMEOUT = 3.0  # seconds a node's engine gets to answer before its tasks are shown as down (a first
-# refresh needs two of the engine's sampling rounds, which are a second apart)
+NODE_TIMEOUT = 5.0  # seconds a node's engine gets to answer before its tasks are shown as down (a first
+# refresh needs an SSH connection and two of the engine's sampling rounds, which are a second apart)
 
 
 @dataclass

@@ -135,16 +135,20 @@ def test_a_refresh_over_the_lab_and_a_node_that_goes_down(lab):
     watch = start_inv(lab, "stats", "--service", name, "--watch")
     try:
         seen = read_until(watch, "refresh", 60)
-        for _ in range(3):
+        for _ in range(4):  # each header ends the block before it
             seen += read_until(watch, "refresh", 30)
     finally:
         watch.send_signal(signal.SIGINT)
         rest, _ = watch.communicate(timeout=30)
     assert watch.returncode == 0, seen + rest
-    refreshes = [float(x) for x in re.findall(r"refresh ([\d.]+) s", seen)]
+    blocks = seen.split("refresh ")[1:5]  # four whole blocks
+    assert all(f"{name} total" in b and "down" not in b and b.count(" running") == 3 for b in blocks), seen
+    refreshes = [float(b.split()[0]) for b in blocks]
     print(f"stats refreshes over the 3-node lab: {refreshes}")
-    assert len(refreshes) == 4 and all(r < 1.2 for r in refreshes[1:]), refreshes  # one engine round each
-    assert seen.count(f"{name} total") == 4
+    # The first: four SSH connections (each about 0.3-0.8 s on this 2-core machine, a `docker system dial-stdio`
+    # on the node) and two engine sampling rounds; then one round each (the engine samples once a second, and a
+    # one-shot stats call answers with its next round).
+    assert refreshes[0] < 8 and all(r < 1.2 for r in refreshes[1:]), refreshes
 
     victim = machines[2]
     netns.stop_engine(Shell(Context().run), victim["extras"])
