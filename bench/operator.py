@@ -4,7 +4,7 @@ next to wrk at the same concurrency on the same service in the same run, in edge
 copyall.sh-style deployment (a host-mode port, no edge), to show what the edge hop costs.
 
 In a temp project (GOSWARM_ROOT), on the local swarm:
-    edge      goswarm redeploy of accountservice, publish_mode: edge (bench-op-edge, and its edge service)
+    edge      goswarm redeploy of accountservice, publish_mode: edge (bench-op-edged, and its edge service)
     copyall   bash bench/copyall.sh (go build, docker build, service create --publish mode=host), bench-op-copyall
 For each, in turn: wrk -t2 -cN -dSs --latency URL/accounts/10001, then goswarm load --json (random ids over the
 seeded accounts), each with the service's tasks' CPU and memory sampled by goswarm.ops.stats during the run, and
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 from loadgen_vs_wrk import parse_wrk, raise_fd_limit  # noqa: E402
 
-EDGE, COPYALL, NETWORK, LOCK = "bench-op-edge", "bench-op-copyall", "bench-op-net", "bench-op-lock"
+EDGE, COPYALL, NETWORK, LOCK = "bench-op-edged", "bench-op-copyall", "bench-op-net", "bench-op-lock"
 
 
 def free_port() -> int:
