@@ -121,14 +121,15 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     sampler = _Sampler(cfg, names, began)
     sampler.start()
     side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
-    interrupted = False
+    interrupted, lines = False, _lines(proc)
     try:
-        result.summary = _follow(proc, result.ticks, began + duration + KILL_AFTER_S, terminal.Status(stream, every=5),
-                                 side)
+        result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
+                                 terminal.Status(stream, every=5), side)
     except KeyboardInterrupt:
         interrupted = True
-        proc.stdin.close()  # EOF: the generator stops and prints its summary
-        result.summary = _follow(proc, result.ticks, time.monotonic() + KILL_AFTER_S, terminal.Status(stream), None)
+        proc.stdin.close()  # EOF (and the Ctrl-C it got too): the generator stops and prints its summary
+        result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S, terminal.Status(stream),
+                                 None)
     finally:
         sampler.stop()
         _reap(proc)
@@ -161,8 +162,8 @@ def _new_folder(parent: Path, name: str) -> Path:
     raise PipelineError(f"cannot make a new report folder in {output.shown(parent)}")
 
 
-def _follow(proc, ticks: list, kill_at: float, status, side) -> dict:
-    """Read the generator's lines until its summary; the live line shows each tick."""
+def _lines(proc) -> queue.Queue:
+    """The generator's stdout, line by line, from a thread of its own (None at its end)."""
     lines = queue.Queue()
 
     def reader():
@@ -171,6 +172,11 @@ def _follow(proc, ticks: list, kill_at: float, status, side) -> dict:
         lines.put(None)
 
     threading.Thread(target=reader, daemon=True).start()
+    return lines
+
+
+def _follow(proc, lines: queue.Queue, ticks: list, kill_at: float, status, side) -> dict:
+    """Read the generator's lines until its summary; the live line shows each tick."""
     errors_total = 0
     while True:
         if side:

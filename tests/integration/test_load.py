@@ -3,10 +3,12 @@ accountservice deployed in edge mode on the local swarm, its --json summary, its
 that is not the project's, and a redeploy under load marked on the report."""
 import json
 import re
+import signal
+import time
 
 import pytest
 
-from helpers import Project, assert_one_line_error, free_port, http_get, wait_for
+from helpers import ROOT, Project, assert_one_line_error, free_port, http_get, read_until, start_inv, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,19 @@ def test_a_redeploy_under_load_is_marked_on_the_report(accounts):
     page = report_of(project, doc)
     assert page.count('class="during"') == 5
     assert f"`redeploy --service {name} --force` from {during['start_s']:.1f} s" in page
+
+
+def test_ctrl_c_stops_the_load_and_keeps_its_report(accounts):
+    project, name, _ = accounts
+    run = start_inv(project, "load", "--service", name, "--users", "10", "--duration", "60")
+    read_until(run, "req/s", 60)
+    began = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 130 and time.monotonic() - began < 10, out
+    said = re.search(r"interrupted: the load stopped early; its report so far is (\S+)", out)
+    assert said and "Traceback" not in out, out
+    report = ROOT / said.group(1)  # shown relative to the command's directory when below it
+    assert report.is_relative_to(project.tmp / "reports"), report
+    page = report.read_text()
+    assert page.count("<svg") == 5

@@ -55,7 +55,7 @@ def child(*lines, sleep=0.0):
 
 def test_follow_reads_ticks_until_the_summary_and_shows_each():
     proc, ticks, out = child("loadgen: starting", TICK, TICK, SUMMARY), [], io.StringIO()
-    summary = load._follow(proc, ticks, time.monotonic() + 20, terminal.Status(out, every=0), None)
+    summary = load._follow(proc, load._lines(proc), ticks, time.monotonic() + 20, terminal.Status(out, every=0), None)
     proc.wait(10)
     assert summary["requests"] == 10 and len(ticks) == 2
     assert out.getvalue().count("10 req/s") == 2
@@ -64,7 +64,7 @@ def test_follow_reads_ticks_until_the_summary_and_shows_each():
 def test_follow_kills_a_generator_that_overruns_its_limit():
     proc = child(TICK, sleep=60)
     with pytest.raises(PipelineError, match="overran its time limit"):
-        load._follow(proc, [], time.monotonic() + 1, terminal.Status(io.StringIO()), None)
+        load._follow(proc, load._lines(proc), [], time.monotonic() + 1, terminal.Status(io.StringIO()), None)
     assert proc.wait(10) != 0
 
 
