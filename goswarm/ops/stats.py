@@ -57,7 +57,10 @@ def collect(cfg, services: Optional[Iterable[str]] = None, previous: Optional[di
     """
     began = time.monotonic()
     previous = previous or {}
-    manager = engine.client(cfg.target_url)
+    if not previous:  # a first refresh: connect to the project's machines while the manager answers
+        for machine in machines.all_machines():
+            threading.Thread(target=_connect, args=(machine.url,), daemon=True, name="stats-connect").start()
+    manager = _connect(cfg.target_url)
     with engine.errors("reading the swarm's nodes, services and tasks"):
         self_id = manager.info().get("Swarm", {}).get("NodeID")
         nodes = manager.api.nodes()
@@ -113,6 +116,18 @@ def collect(cfg, services: Optional[Iterable[str]] = None, previous: Optional[di
                     time.monotonic() - began, time.time())
 
 
+_connecting = {}  # engine URL -> its lock: one connection per engine, however many threads want it
+_connecting_lock = threading.Lock()
+
+
+def _connect(url: str):
+    """engine.client(url), made once even when several threads ask for it at the same time."""
+    with _connecting_lock:
+        lock = _connecting.setdefault(url, threading.Lock())
+    with lock:
+        return engine.client(url)
+
+
 def _node_names(nodes: list) -> dict:
     """Node id -> the machine's name where a record has its address, else its hostname."""
     known = {m.host: m.name for m in machines.all_machines()}
@@ -137,7 +152,7 @@ def _sample_node(url: str, containers: list, previous: dict, results: dict, key:
     the node could not be read. The containers are asked at once: each one-shot answer waits for the engine's
     next round of sampling (once a second), so one at a time would take a second each."""
     try:
-        client = engine.client(url)
+        client = _connect(url)
     except PipelineError as e:
         results[key] = str(e)
         return
