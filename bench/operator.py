@@ -146,6 +146,11 @@ def main() -> int:
         subprocess.run(["docker", "service", "rm", EDGE, f"{EDGE}-edge", COPYALL], capture_output=True)
         time.sleep(3)
         subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True)
+        images = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                                text=True).stdout.split()
+        mine = [ref for ref in images if ref.startswith("bench-op/")]  # this script's prefix only
+        if mine:
+            subprocess.run(["docker", "rmi", *mine], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\n{args.users} users, {args.seconds} s each, {os.cpu_count()} CPUs, one run each, wrk first\n")
