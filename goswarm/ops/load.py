@@ -249,7 +249,7 @@ class _During:
 
     def __init__(self, command: str, argv: list, at: float, began: float):
         self.command, self.argv, self.at, self.began = command, argv, at, began
-        self.proc = None
+        self.proc = self.reader = None
         self.start_s = self.end_s = None
         self.output = ""
 
@@ -259,7 +259,8 @@ class _During:
             self.start_s = now - self.began
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True)
-            threading.Thread(target=self._read, daemon=True).start()
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
         elif self.proc is not None and self.end_s is None and self.proc.poll() is not None:
             self.end_s = now - self.began
 
@@ -279,6 +280,7 @@ class _During:
             self.proc.wait()
         if self.end_s is None:
             self.end_s = time.monotonic() - self.began
+        self.reader.join(5)
 
     def record(self) -> dict:
         last = [line for line in self.output.splitlines() if line.strip()][-1:] or [""]

@@ -192,3 +192,15 @@ def usage_table(tasks: list) -> str:
              "-" if t["cpu_percent_max"] is None else f"{t['cpu_percent_max']:.1f}%",
              output.size(t["memory_bytes_max"])) for t in tasks]
     return output.table(rows, ("TASK", "NODE", "CPU % MEAN", "CPU % PEAK", "MEMORY PEAK"))
+
+
+def closing(summary: dict, doc: dict, report: str) -> str:
+    """What `goswarm load` prints at the end: the table, the tasks' usage, the --during command, the report."""
+    parts = [summary_table(summary, doc["url"]), usage_table(doc["tasks"])]
+    during = doc.get("during")
+    if during:
+        end = "-" if during["end_s"] is None else f"{during['end_s']:.1f}"
+        parts.append(f"during: `{during['command']}` {during['start_s']:.1f}-{end} s, exit {during['exit_code']}"
+                     + (f" ({during['last_line']})" if during.get("exit_code") and during.get("last_line") else ""))
+    parts.append(f"report: {report}")
+    return "\n\n".join(parts)

@@ -57,13 +57,5 @@ def load_(c, service=None, users=None, duration=None, ramp=None, base_url=None, 
     chosen = loads.choose(cfg, service)
     side = (during, load_plan.during_argv(sys.argv, "load", during, sys.executable)) if during else None
     run = loads.run(Shell.of(c), cfg, chosen, users, duration, ramp, rate, base_url, target_ok, side)
-    if json_:
-        print(json.dumps(run.as_json(), indent=1))
-        return
-    print(load_plan.summary_table(run.summary, run.target.url))
-    print()
-    print(load_plan.usage_table(run.as_json()["tasks"]))
-    if run.during:
-        print(f"\nduring: `{run.during['command']}` {run.during['start_s']:.1f}-{run.during['end_s']:.1f} s, "
-              f"exit {run.during['exit_code']}")
-    print(f"\nreport: {output.shown(run.report)}")
+    doc = run.as_json()
+    print(json.dumps(doc, indent=1) if json_ else load_plan.closing(run.summary, doc, output.shown(run.report)))

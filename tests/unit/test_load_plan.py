@@ -122,3 +122,12 @@ def test_task_usage_over_the_sampled_series():
               (4.0, [stats.down("acc", "n1", "acc.1", "c", "no answer")])]
     assert plan.task_usage(series) == [{"service": "acc", "task": "acc.1", "node": "n1", "cpu_percent_mean": 50.0,
                                         "cpu_percent_max": 60.0, "memory_bytes_max": 7_000_000, "samples": 3}]
+
+
+def test_closing_text_names_the_during_command_and_the_report():
+    during = {"command": "redeploy --force", "start_s": 4.0, "end_s": 9.5, "exit_code": 1, "last_line": "error: x"}
+    doc = plan.json_summary(SUMMARY, "http://u/", "/r/index.html", during, [])
+    text = plan.closing(SUMMARY, doc, "reports/x/index.html")
+    assert "requests    1,787,536" in text and "TASK" in text
+    assert "during: `redeploy --force` 4.0-9.5 s, exit 1 (error: x)" in text
+    assert text.endswith("report: reports/x/index.html")
