@@ -69,8 +69,8 @@ def collect(cfg, services: Optional[Iterable[str]] = None, previous: Optional[di
     if not self_id:
         raise PipelineError(f"the engine at {cfg.target_url} is not in a swarm: run `goswarm swarm.init`")
     wanted = set(services) if services is not None else None
-    running = [t for t in tasks if t["Status"].get("State") == "running"
-               and (wanted is None or names.get(t["ServiceID"]) in wanted)
+    running = [t for t in tasks if t["Status"].get("State") == "running" and t["ServiceID"] in names
+               and (wanted is None or names[t["ServiceID"]] in wanted)
                and (t["Status"].get("ContainerStatus") or {}).get("ContainerID")]
     node_name = _node_names(nodes)
     by_node = {}
