@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 
+from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, machines, terminal
 from goswarm.plan import config
@@ -61,13 +62,16 @@ def collect(cfg, services: Optional[Iterable[str]] = None, previous: Optional[di
         for machine in machines.all_machines():
             threading.Thread(target=_connect, args=(machine.url,), daemon=True, name="stats-connect").start()
     manager = _connect(cfg.target_url)
+    with engine.errors("reading the engine's swarm state"):
+        swarm = manager.info().get("Swarm") or {}
+    if not swarm.get("ControlAvailable"):
+        where = f"machine {cfg.manager.name}" if cfg.manager else cfg.target_url
+        raise PipelineError(f"{where} is not a swarm manager: run {program.run('swarm.init')}")
+    self_id = swarm.get("NodeID")
     with engine.errors("reading the swarm's nodes, services and tasks"):
-        self_id = manager.info().get("Swarm", {}).get("NodeID")
         nodes = manager.api.nodes()
         names = {s["ID"]: s["Spec"]["Name"] for s in manager.api.services()}
         tasks = manager.api.tasks(filters={"desired-state": "running"})
-    if not self_id:
-        raise PipelineError(f"the engine at {cfg.target_url} is not in a swarm: run `goswarm swarm.init`")
     wanted = set(services) if services is not None else None
     running = [t for t in tasks if t["Status"].get("State") == "running" and t["ServiceID"] in names
                and (wanted is None or names[t["ServiceID"]] in wanted)
