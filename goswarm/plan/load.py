@@ -170,28 +170,32 @@ def json_summary(summary: dict, url: str, report: Optional[str], during: Optiona
 
 
 def task_usage(series: list) -> list:
-    """Per task, from the stats sampled during the run ([(t, [TaskStats])]): mean and peak CPU %, peak memory."""
+    """Per task container, from the stats sampled during the run ([(t, [TaskStats])]): mean and peak CPU %, peak
+    memory; a task that a redeploy replaced is two rows (same task name, two containers), in the order they ran."""
     seen = {}
-    for _, rows in series:
+    for t, rows in series:
         for row in rows:
             if row.memory_bytes is None:
                 continue
-            entry = seen.setdefault((row.service, row.task, row.node), {"cpu": [], "memory": []})
+            entry = seen.setdefault((row.service, row.task, row.node, row.container),
+                                    {"first": t, "cpu": [], "memory": []})
             if row.cpu_percent is not None:
                 entry["cpu"].append(row.cpu_percent)
             entry["memory"].append(row.memory_bytes)
-    return [{"service": service, "task": task, "node": node,
+    ordered = sorted(seen.items(), key=lambda item: (item[0][0], item[0][1], item[1]["first"]))
+    return [{"service": service, "task": task, "node": node, "container": container,
              "cpu_percent_mean": round(sum(e["cpu"]) / len(e["cpu"]), 2) if e["cpu"] else None,
              "cpu_percent_max": max(e["cpu"]) if e["cpu"] else None,
              "memory_bytes_max": max(e["memory"]), "samples": len(e["memory"])}
-            for (service, task, node), e in sorted(seen.items())]
+            for (service, task, node, container), e in ordered]
 
 
 def usage_table(tasks: list) -> str:
-    rows = [(t["task"], t["node"], "-" if t["cpu_percent_mean"] is None else f"{t['cpu_percent_mean']:.1f}%",
+    rows = [(t["task"], t["container"][:6], t["node"],
+             "-" if t["cpu_percent_mean"] is None else f"{t['cpu_percent_mean']:.1f}%",
              "-" if t["cpu_percent_max"] is None else f"{t['cpu_percent_max']:.1f}%",
              output.size(t["memory_bytes_max"])) for t in tasks]
-    return output.table(rows, ("TASK", "NODE", "CPU % MEAN", "CPU % PEAK", "MEMORY PEAK"))
+    return output.table(rows, ("TASK", "CONTAINER", "NODE", "CPU % MEAN", "CPU % PEAK", "MEMORY PEAK"))
 
 
 def closing(summary: dict, doc: dict, report: str) -> str:

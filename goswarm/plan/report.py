@@ -6,8 +6,8 @@ from typing import Optional
 
 from goswarm.plan import load, output
 
-WIDTH, HEIGHT = 860, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 150, 28, 30
+WIDTH, HEIGHT = 900, 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 200, 28, 30
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 
@@ -66,12 +66,12 @@ def chart(title: str, series: dict, x_max: float, unit: str, marks: Optional[tup
                          f'<title>{html.escape(name)}</title></polyline>')
         parts.append(f'<rect x="{LEFT + plot_w + 12}" y="{TOP + n * 16}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{LEFT + plot_w + 26}" y="{TOP + n * 16 + 9}" class="legend">'
-                     f'{html.escape(name[:22])}</text>')
+                     f'{html.escape(name if len(name) <= 32 else name[:31] + "…")}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-STYLE = """body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:900px}
+STYLE = """body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:940px}
 h1{font-size:20px}table{border-collapse:collapse;margin:8px 0 20px}td,th{padding:3px 10px;text-align:left;
 border-bottom:1px solid #ddd}svg{display:block;margin:8px 0 18px}.title{font-weight:600;font-size:13px}
 .grid{stroke:#e4e4e4}.ylabel{text-anchor:end;font-size:11px;fill:#555}.xlabel{text-anchor:middle;font-size:11px;
@@ -96,7 +96,7 @@ def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dic
     cpu, memory = {}, {}
     for t, rows in stats:
         for row in rows:
-            name = f"{row.task} ({row.node})"
+            name = f"{row.task} {row.container[:6]} ({row.node})"  # a redeploy's new task keeps the slot
             if row.cpu_percent is not None:
                 cpu.setdefault(name, []).append((t, row.cpu_percent))
             if row.memory_bytes is not None:
@@ -129,5 +129,6 @@ def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dic
 def _usage_row(u: dict) -> str:
     mean = "-" if u["cpu_percent_mean"] is None else f"{u['cpu_percent_mean']:.1f}"
     peak = "-" if u["cpu_percent_max"] is None else f"{u['cpu_percent_max']:.1f}"
-    return (f"<tr><td>{html.escape(u['task'])}</td><td>{html.escape(u['node'])}</td><td>{mean}</td><td>{peak}</td>"
+    return (f"<tr><td>{html.escape(u['task'])} {html.escape(u['container'][:6])}</td><td>{html.escape(u['node'])}</td>"
+            f"<td>{mean}</td><td>{peak}</td>"
             f"<td>{output.size(u['memory_bytes_max'])}</td></tr>")

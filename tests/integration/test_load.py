@@ -50,7 +50,7 @@ def test_json_summary_and_report(accounts):
         assert task["memory_bytes_max"] > 1_000_000 and task["cpu_percent_max"] > 1
     page = report_of(project, doc)
     assert page.count("<svg") == 5 and "<script" not in page and "<link" not in page
-    assert f"{name}.1 (" in page  # the task's CPU and memory series
+    assert re.search(rf"<title>{name}\.1 [0-9a-f]{{6}} \(", page)  # the task's CPU and memory series
 
 
 def test_plain_lines_while_it_runs_and_a_table_at_the_end(accounts):

@@ -114,14 +114,25 @@ def test_json_summary_has_the_documented_keys():
 
 
 def test_task_usage_over_the_sampled_series():
-    def row(cpu, memory):
-        sample = stats.Sample(0, 0, 2, memory, 10**9, 0, 0, 3)
-        return stats.TaskStats("acc", "n1", "acc.1", "c", cpu, sample.memory_bytes, 10**9, 0, 0, 3)
+    def row(cpu, memory, container="aaaaaa"):
+        return stats.TaskStats("acc", "n1", "acc.1", container, cpu, memory, 10**9, 0, 0, 3)
 
     series = [(1.0, [row(None, 5_000_000)]), (2.0, [row(40.0, 7_000_000)]), (3.0, [row(60.0, 6_000_000)]),
-              (4.0, [stats.down("acc", "n1", "acc.1", "c", "no answer")])]
-    assert plan.task_usage(series) == [{"service": "acc", "task": "acc.1", "node": "n1", "cpu_percent_mean": 50.0,
-                                        "cpu_percent_max": 60.0, "memory_bytes_max": 7_000_000, "samples": 3}]
+              (4.0, [stats.down("acc", "n1", "acc.1", "aaaaaa", "no answer")])]
+    assert plan.task_usage(series) == [{"service": "acc", "task": "acc.1", "node": "n1", "container": "aaaaaa",
+                                        "cpu_percent_mean": 50.0, "cpu_percent_max": 60.0,
+                                        "memory_bytes_max": 7_000_000, "samples": 3}]
+
+
+def test_a_task_a_redeploy_replaced_is_two_rows_in_the_order_they_ran():
+    def row(container):
+        return stats.TaskStats("acc", "n1", "acc.1", container, 10.0, 1_000_000, 10**9, 0, 0, 3)
+
+    series = [(1.0, [row("zzzzzz")]), (2.0, [row("zzzzzz"), row("aaaaaa")]), (3.0, [row("aaaaaa")])]
+    usage = plan.task_usage(series)
+    assert [(u["task"], u["container"], u["samples"]) for u in usage] == [("acc.1", "zzzzzz", 2),
+                                                                          ("acc.1", "aaaaaa", 2)]
+    assert "acc.1  zzzzzz     n1" in plan.usage_table(usage)
 
 
 def test_closing_text_names_the_during_command_and_the_report():

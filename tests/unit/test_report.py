@@ -30,7 +30,7 @@ def test_the_page_is_self_contained_with_five_charts():
     assert not re.search(r"<script|<link|src=|@import|url\(", page)
     for title in ("Throughput", "Latency percentiles", "Errors", "CPU of each task", "Memory of each task"):
         assert f'aria-label="{title}"' in page
-    assert "acc.1 (lab-1)" in page and "acc.2 (lab-1)" in page
+    assert "acc.1 c (lab-1)" in page and "acc.2 c (lab-1)" in page
     assert "during" not in page.split("<body>")[1].split("<svg")[0]
 
 
@@ -39,7 +39,7 @@ def test_series_are_drawn_with_one_point_per_tick_or_sample():
     lines = re.findall(r'<polyline [^>]*points="([^"]+)"><title>([^<]+)</title>', page)
     by_name = {name: points.split() for points, name in lines}
     assert len(by_name["req/s"]) == 3 and len(by_name["p99"]) == 3
-    assert len(by_name["reset"]) == 3 and len(by_name["acc.1 (lab-1)"]) == 2
+    assert len(by_name["reset"]) == 3 and len(by_name["acc.1 c (lab-1)"]) == 2
 
 
 def test_the_during_command_is_marked_on_every_chart():
