@@ -142,7 +142,7 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
     result.report.write_text(report.page(result.summary, target.url, result.ticks, result.stats, result.during,
-                                         started))
+                                         started, sampler.error))
     (folder / "summary.json").write_text(json.dumps(result.as_json(), indent=1) + "\n")
     if interrupted:
         raise Interrupted(f"the load stopped early; its report so far is {output.shown(result.report)}")

@@ -78,9 +78,10 @@ border-bottom:1px solid #ddd}svg{display:block;margin:8px 0 18px}.title{font-wei
 fill:#555}.legend{font-size:11px}.during{fill:#f5c542;opacity:.25}.mark{font-size:11px;fill:#8a6d00}"""
 
 
-def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dict], started: str) -> str:
+def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dict], started: str,
+         stats_error: Optional[str] = None) -> str:
     """The report. ticks: the generator's tick lines; stats: [(t, [TaskStats])] sampled during the run; during:
-    {command, start_s, end_s, exit_code} or None."""
+    {command, start_s, end_s, exit_code} or None; stats_error: why task stats are missing, if they are."""
     x_max = max([summary.get("duration_s") or 0] + [t["t"] for t in ticks])
     marks = (during["start_s"], during.get("end_s")) if during else None
     previous_t, throughput = 0.0, []
@@ -116,6 +117,8 @@ def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dic
         end = "still running at the end" if during.get("end_s") is None else f"{during['end_s']:.1f} s"
         rows.append(("During", f"`{during['command']}` from {during['start_s']:.1f} s to {end}, exit "
                                f"{during.get('exit_code')}"))
+    if stats_error:
+        rows.append(("Task stats", f"not read: {stats_error}"))
     usage = load.task_usage(stats)
     usage_rows = "".join(_usage_row(u) for u in usage)
     table = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)

@@ -48,3 +48,9 @@ def test_the_during_command_is_marked_on_every_chart():
     assert page.count('class="during"') == 5
     assert "--during 1.0-2.5 s" in page
     assert "`redeploy --force` from 1.0 s to 2.5 s, exit 0" in page
+
+
+def test_the_page_says_why_task_stats_are_missing():
+    page = report.page(SUMMARY, "http://u/", TICKS, [], None, "now", "cannot reach the Docker engine at x")
+    assert "<th>Task stats</th><td>not read: cannot reach the Docker engine at x</td>" in page
+    assert page.count("<svg") == 5
