@@ -27,6 +27,7 @@ from goswarm.plan import stats as plan
 
 NODE_TIMEOUT = 5.0  # seconds a node's engine gets to answer before its tasks are shown as down (a first
 # refresh needs an SSH connection and two of the engine's sampling rounds, which are a second apart)
+PER_NODE = 16  # containers asked at once on one node (each holds a connection, over SSH a `docker system dial-stdio`)
 
 
 @dataclass
@@ -160,10 +161,10 @@ def _sample_node(url: str, containers: list, previous: dict, results: dict, key:
     except PipelineError as e:
         results[key] = str(e)
         return
-    answers, threads = {}, []
+    answers, threads, slots = {}, [], threading.BoundedSemaphore(PER_NODE)
     for container in containers:
         thread = threading.Thread(target=_sample_container, args=(client, container, container not in previous,
-                                                                  answers), daemon=True)
+                                                                  answers, slots), daemon=True)
         thread.start()
         threads.append(thread)
     for thread in threads:
@@ -180,11 +181,12 @@ def _sample_node(url: str, containers: list, previous: dict, results: dict, key:
     results[key] = pairs
 
 
-def _sample_container(client, container: str, twice: bool, answers: dict) -> None:
+def _sample_container(client, container: str, twice: bool, answers: dict, slots) -> None:
     """answers[container] = (sample, the next sample or None), None when it is gone, or why it failed."""
     try:
-        first = _one_shot(client, container)
-        second = _one_shot(client, container) if twice and first is not None else None
+        with slots:
+            first = _one_shot(client, container)
+            second = _one_shot(client, container) if twice and first is not None else None
     except PipelineError as e:
         answers[container] = str(e)
         return
