@@ -22,11 +22,21 @@ HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
-           "dockerfile", "healthcheck", "with", "mounts"}
+           "dockerfile", "healthcheck", "with", "mounts", "load"}
 _BUILT_ONLY = ("main", "with", "dockerfile")  # about building: an `image:` service is deployed as it is
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 DOCKER_SOCKET = "/var/run/docker.sock"
 _BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IDS = re.compile(r"^\s*\w+(-\w+)?(\s*,\s*\w+(-\w+)?)*\s*$")
+
+
+@dataclass(frozen=True)
+class Load:
+    """The default scenario of `goswarm load`: GET `path`, with each {id} in it one of `ids` picked at random
+    (a comma list of ids and ranges lo-hi, e.g. "10000-10099")."""
+
+    path: str = "/"
+    ids: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class Service:
     healthcheck: Check = Check()
     global_mode: bool = False  # one task per node (only the edge services run so)
     with_mains: tuple = ()  # `with:` other Go main packages (directories) whose binaries go into this image's context
+    load: Optional[Load] = None  # `load: {path, ids}`, the scenario of `goswarm load`
     image: Optional[str] = None  # an image deployed as it is, never built (the blog's add-ons)
     mounts: tuple = ()  # Mount: bind mounts of node paths
 
@@ -191,6 +202,7 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         constraints=tuple(constraints),
         dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
         with_mains=_with_mains(f"{where}.with", raw.get("with"), root, name),
+        load=_load(f"{where}.load", raw.get("load")),
     )
 
 
@@ -212,6 +224,25 @@ def _mounts(where: str, value) -> tuple:
     if len(set(targets)) != len(targets):
         raise ConfigError(f"{where}: two mounts share the target {next(t for t in targets if targets.count(t) > 1)}")
     return tuple(mounts)
+
+
+def _load(where: str, value) -> Optional[Load]:
+    """`load: {path: "/accounts/{id}", ids: "10000-10099"}`; ids only where the path has {id}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"path", "ids"}:
+        raise ConfigError(f"{where} must be a mapping with path (and ids), like "
+                          f'{{path: "/accounts/{{id}}", ids: "10000-10099"}}; got {value!r}')
+    path, ids = value.get("path", "/"), value.get("ids", "")
+    if not isinstance(path, str) or not path.startswith("/") or any(ch.isspace() for ch in path):
+        raise ConfigError(f"{where}.path must be a URL path starting with '/', without spaces; got {path!r}")
+    ids = str(ids) if isinstance(ids, (str, int)) and not isinstance(ids, bool) else None
+    if ids is None or (ids and not _IDS.match(ids)):
+        raise ConfigError(f"{where}.ids must be ids and ranges like \"10000-10099\" or \"1,5,7-9\"; "
+                          f"got {value.get('ids')!r}")
+    if ("{id}" in path) != bool(ids):
+        raise ConfigError(f"{where}: ids go with a path that has {{id}} in it, and such a path needs ids")
+    return Load(path, ids.replace(" ", ""))
 
 
 def inside(root: Path, where: str, value) -> Path:

@@ -6,7 +6,7 @@ from typing import Optional
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks import addons, build, deploy, image, lab, machine, root, swarm, viz
+from goswarm.tasks import addons, build, deploy, image, lab, machine, observe, root, swarm, viz
 
 
 def namespace(project_root: Optional[Path] = None) -> Collection:
@@ -18,7 +18,7 @@ def namespace(project_root: Optional[Path] = None) -> Collection:
     # Every section's defaults at the root: every task sees all of them (redeploy reads them all), and an
     # INVOKE_*/GOSWARM_* variable only overrides a key that the config already has.
     ns.configure(settings.DEFAULTS)
-    for task in (root.init, root.redeploy, root.dev, root.setup, viz.viz):
+    for task in (root.init, root.redeploy, root.dev, root.setup, viz.viz, observe.stats, observe.load_):
         ns.add_task(task)
     if project_root:
         ns.configure({"goswarm": {"root": str(project_root)}})

@@ -211,3 +211,33 @@ def test_mounts_read_only_and_on_built_services_too():
     assert svc.mounts[0].read_only and not svc.mounts[1].read_only
     command = config.parse_service("a", {**IMAGE, "healthcheck": ["/check"]}, ROOT).healthcheck
     assert command == Check("command", ("/check",))
+
+
+def test_a_load_scenario_is_a_path_with_ids_for_its_id():
+    svc = config.parse_service("a", {**GOOD, "load": {"path": "/accounts/{id}", "ids": "10000-10099, 7"}}, ROOT)
+    assert svc.load == config.Load("/accounts/{id}", "10000-10099,7")
+    assert config.parse_service("a", {**GOOD, "load": {"path": "/"}}, ROOT).load == config.Load("/", "")
+    assert config.parse_service("a", GOOD, ROOT).load is None
+
+
+@pytest.mark.parametrize("value, says", [
+    ("/accounts", "must be a mapping"),
+    ({"path": "/x", "users": 5}, "must be a mapping"),
+    ({"path": "accounts"}, "load.path must be a URL path"),
+    ({"path": "/a b"}, "load.path must be a URL path"),
+    ({"path": "/accounts/{id}"}, "such a path needs ids"),
+    ({"path": "/accounts", "ids": "1-5"}, "ids go with a path that has {id}"),
+    ({"path": "/accounts/{id}", "ids": "1-5;rm"}, "load.ids must be ids and ranges"),
+    ({"path": "/accounts/{id}", "ids": True}, "load.ids must be ids and ranges"),
+])
+def test_a_wrong_load_scenario_is_named(value, says):
+    with pytest.raises(ConfigError, match=r"services\.a\.load") as raised:
+        config.parse_service("a", {**GOOD, "load": value}, ROOT)
+    assert says in str(raised.value)
+
+
+def test_the_sample_config_loads_the_seeded_accounts():
+    from invoke.util import yaml  # invoke's own, as it reads invoke.yaml
+
+    sample = yaml.safe_load((Path(__file__).resolve().parents[2] / "invoke.yaml").read_text())
+    assert sample["services"]["accountservice"]["load"] == {"path": "/accounts/{id}", "ids": "10000-10099"}
