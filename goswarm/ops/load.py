@@ -59,7 +59,7 @@ def loadgen_binary(sh, cfg) -> Path:
     artifact = build.Artifact(service, host, cfg.dist / platforms.artifact_name(plan.LOADGEN, host))
     with contextlib.redirect_stdout(io.StringIO()) as said:
         try:
-            go_version, _ = build.go_facts(sh)
+            go_version, _ = build.go_facts(sh, cfg.dist)
             compiled = build.compile_all(sh, [artifact], cfg.ldflags, go_version)
         except PipelineError:
             sys.stderr.write(said.getvalue())  # the compiler's own output
