@@ -1,0 +1,38 @@
+"""`stack.export`: the services as `goswarm deploy` would create them, written as a compose file."""
+from pathlib import Path
+from typing import Optional
+
+from goswarm.io import engine, environment
+from goswarm.ops import image
+from goswarm.plan import config, servicespec, stack
+
+
+def specs(services: list, images: dict, network: str, start_interval: bool) -> list:
+    """The ServiceSpecs a deploy of `services` sends (an app's edge right after it), for images
+    {service name: image.Image}. The network is named, where a deploy gives its id. Pure."""
+    out = []
+    for service in services:
+        releases = [(service, images[service.name])]
+        if service.publish_mode == "edge":
+            releases.append((config.edge_of(service, environment.GO_SOURCES), images[config.EDGE]))
+        for svc, release in releases:
+            out.append(servicespec.desired(svc, release.deploy_ref, release.ref, network, 0, release.healthcheck,
+                                           start_interval))
+    return out
+
+
+def export(cfg, services: list, path: Optional[Path] = None) -> str:
+    """The compose file text; written to `path` when given. The images are the ones `deploy` would run."""
+    client = engine.client(cfg.target_url)
+    start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
+    images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
+    made = specs(services, images, cfg.network, start_interval)
+    header = ["What `goswarm deploy` creates, for `docker stack deploy -c FILE STACK` (written by goswarm "
+              "stack.export).", f"The network {cfg.network} must exist (goswarm swarm.init makes it). "
+              "The stack prefixes each service's name with STACK_ and adds its own labels."]
+    header += [f"Not expressible in compose {stack.VERSION}: {name}: {what} ({why})."
+               for spec in made for name, what, why in stack.dropped(spec)]
+    text = stack.render(stack.compose(made, cfg.network), tuple(header))
+    if path is not None:
+        path.write_text(text)
+    return text
