@@ -10,6 +10,7 @@ from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import image, lock, proof, rollout, ship, swarm
+from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, placement, servicespec
 
 
@@ -203,6 +204,18 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
         images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
         if not cfg.registry:
             ship.ship(sh, cfg, list(images.values()))
+        return run(sh, cfg, services, images, timeout, force)
+
+
+def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
+    """Deploy exactly the digests of a release file (`release.read`): no tag is resolved and no local image is
+    needed; a digest the registry does not give the swarm is refused before any service changes."""
+    entries = releases.read(path)
+    services = releases.services_of(cfg, entries, wanted)
+    images = releases.images_of(cfg, entries)
+    with locked(sh, cfg, f"deploy {names(services)} from {output.shown(path)}"):
+        deployed = config.with_edge(services, environment.GO_SOURCES)
+        releases.check_pullable(engine.client(cfg.target_url), [images[s.name] for s in deployed])
         return run(sh, cfg, services, images, timeout, force)
 
 

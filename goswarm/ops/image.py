@@ -1,4 +1,5 @@
 """Package each built binary into an image (with the probe), push it, or run it locally."""
+import dataclasses
 import hashlib
 import io
 import json
@@ -25,8 +26,13 @@ class Image:
     repository: str
     tag: str
     id: str = ""
-    digest: str = ""  # repo@sha256:... once pushed
+    digest: str = ""  # what services reference once pushed: repo:tag@sha256:... as the nodes name it
     healthcheck: Optional[dict] = None  # the image's own HEALTHCHECK (its config's Healthcheck), if it has one
+    sha: str = ""  # the pushed manifest's digest, sha256:... (a manifest list's when multi-arch)
+    platforms: tuple = ()  # ((os/arch, sha256:... of that platform's image), ...) once pushed
+    platform: str = ""  # the platform this image was built for (one of build.platforms)
+    source_hash: str = ""  # the service's sources (the image's io.goswarm.source-hash label)
+    revision: str = ""  # the git revision it was built from, "" when unknown
 
     @property
     def ref(self) -> str:
@@ -201,8 +207,17 @@ def git_revision(sh, root) -> str:
     return rev.strip() + ("-dirty" if "".join(changes).strip() else "")
 
 
-def binary_for(cfg, name: str, client) -> Path:
-    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+def known_revision(revision: str) -> str:
+    """A git revision, or "" when git_revision could not tell. Pure."""
+    return "" if revision in ("", "unknown") else revision
+
+
+def native(cfg, client) -> platforms.Platform:
+    """The one of build.platforms that the engine which builds the images runs."""
+    return platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+
+
+def binary_for(cfg, name: str, target: platforms.Platform) -> Path:
     return cfg.dist / platforms.artifact_name(name, target)
 
 
@@ -210,8 +225,9 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
               compiling: bool = False) -> Image:
     """compiling: under --dry, the build stage would have compiled a new binary for this service."""
     client = engine.client()
-    binary, probe = binary_for(cfg, service.name, client), binary_for(cfg, config.PROBE, client)
-    helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), client) for d in service.with_mains)}
+    target = native(cfg, client)
+    binary, probe = binary_for(cfg, service.name, target), binary_for(cfg, config.PROBE, target)
+    helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), target) for d in service.with_mains)}
     dockerfile_path = dockerfile_for(cfg, service)
     dockerfile = dockerfile_path.read_bytes()
     missing = [p for p in (binary, probe, *helpers.values()) if not p.is_file()]
@@ -226,13 +242,16 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
+    platform = str(target)
     if existing and not force:
         print(f"{image.ref}: up to date (same binary and Dockerfile)")
         if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
-        return Image(image.service, image.repository, image.tag, existing.id,
-                     healthcheck=own_check(existing.attrs))
+        labels = (existing.attrs.get("Config") or {}).get("Labels") or {}
+        return Image(image.service, image.repository, image.tag, existing.id, healthcheck=own_check(existing.attrs),
+                     platform=platform, source_hash=labels.get(f"{LABEL}.source-hash", ""),
+                     revision=known_revision(labels.get("org.opencontainers.image.revision", "")))
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
@@ -249,7 +268,8 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
         client.api.tag(image_id, image.repository, "latest")
         built = client.api.inspect_image(image_id)
     print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
-    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built))
+    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built),
+                 platform=platform, source_hash=labels[f"{LABEL}.source-hash"], revision=known_revision(revision))
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
@@ -350,8 +370,8 @@ def push_one(sh, cfg, image: Image) -> Image:
             finally:
                 status.done()
     print(f"pushed {image.ref} ({digest}, {time.monotonic() - started:.1f} s)")
-    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"),
-                 image.healthcheck)
+    return dataclasses.replace(image, digest=cfg.pull_ref(f"{image.ref}@{digest}"), sha=digest,
+                               platforms=((image.platform, digest),) if image.platform else ())
 
 
 def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) -> list:
@@ -364,6 +384,7 @@ def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) ->
 
 
 def push_all(sh, cfg, services: list) -> list:
+    """Build (when needed) and push the images of `services` and of the edge they need."""
     if not cfg.registry:
         raise PipelineError("no registry is configured: set image.registry in the config (or INVOKE_IMAGE_REGISTRY)")
     return [push_one(sh, cfg, image) for image in build_all(sh, cfg, services, quiet=True)]

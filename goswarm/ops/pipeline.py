@@ -5,7 +5,7 @@ import urllib.request
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, image, rollout, ship
+from goswarm.ops import build, deploy, image, release, rollout, ship
 from goswarm.plan import config, output, placement, platforms
 
 SMOKE_TIMEOUT = 15.0
@@ -77,9 +77,10 @@ def check_platforms(cfg) -> None:
     platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
 
 
-def redeploy(sh, cfg, services: list, timeout=None, force=False) -> output.Stages:
+def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=None) -> output.Stages:
     """The whole pipeline for `services`, holding the deploy lock. Each stage skips what did not change;
-    the timed summary is printed however it ends."""
+    the timed summary is printed however it ends. With a registry the push stage writes the release file
+    (release_file, default dist/release.json) before the deploy."""
     stages = output.Stages()
     try:
         with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
@@ -92,6 +93,7 @@ def redeploy(sh, cfg, services: list, timeout=None, force=False) -> output.Stage
             if cfg.registry:
                 with stages.stage("push"):
                     images = [image.push_one(sh, cfg, i) for i in images]
+                    release.write(sh, images, release_file or release.path_of(cfg))
             else:
                 with stages.stage("ship"):
                     ship.ship(sh, cfg, images)

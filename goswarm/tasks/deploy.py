@@ -3,16 +3,23 @@ from invoke import Collection
 
 from goswarm import settings
 from goswarm.ops import deploy as deploys
+from goswarm.ops import release as releases
 from goswarm.plan import config
 from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
-                          "force": "Replace every task even when the spec is unchanged."})
-def deploy(c, service=None, timeout=None, manager=None, force=False):
+                          "force": "Replace every task even when the spec is unchanged.",
+                          "release": "A release file (image.push wrote it): deploy exactly its digests, "
+                                     "its services unless --service narrows them."})
+def deploy(c, service=None, timeout=None, manager=None, force=False, release=None):
     """Create or rolling-update the services from their latest images, and wait until they converge."""
     sh, cfg = load(c, manager)
-    deploys.deploy(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout), force)
+    timeout = seconds_flag("--timeout", timeout)
+    if release:
+        deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force)
+    else:
+        deploys.deploy(sh, cfg, config.select(cfg.services, service), timeout, force)
 
 
 @task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})

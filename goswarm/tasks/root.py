@@ -8,7 +8,7 @@ from goswarm.errors import PipelineError
 from goswarm.io import environment
 from goswarm.io.shell import Shell
 from goswarm.ops import dev as devloop
-from goswarm.ops import hostsetup, pipeline
+from goswarm.ops import hostsetup, pipeline, release
 from goswarm.ops import init as initial
 from goswarm.plan import config
 from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
@@ -27,12 +27,15 @@ def init(c, port=None, skip=None):
 
 @task(help={**SERVICE_HELP,
             "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
-            "force": "Redo every stage: compile, rebuild the image without cache, replace every task."})
-def redeploy(c, service=None, timeout=None, manager=None, force=False):
+            "force": "Redo every stage: compile, rebuild the image without cache, replace every task.",
+            "release_file": "With a registry: where to write the release file of the pushed digests "
+                            "(default: <build.dist>/release.json)."})
+def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None):
     """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
     timeout = seconds_flag("--timeout", timeout)
     sh, cfg = load(c, manager)
-    pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force)
+    pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
+                      release.path_of(cfg, release_file))
 
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
