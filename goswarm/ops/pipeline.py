@@ -70,6 +70,15 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 
+def smoke_all(sh, cfg, services: list) -> list:
+    """The smoke stage on its own (a CI deploy job's last step): each service's smoke path, where it is
+    published, until it answers 2xx. No rollback here: `deploy.rollback` is one command away. The URLs."""
+    urls = [smoke(sh, host, svc) for svc in services if svc.smoke for host in smoke_hosts(cfg, svc)]
+    if not urls:
+        print(f"no smoke path configured for {', '.join(s.name for s in services)}: nothing to test")
+    return urls
+
+
 def check_platforms(cfg) -> None:
     """Before compiling: the platforms to build are the ones the swarm's nodes run."""
     with engine.errors("listing the swarm's nodes"):

@@ -2,8 +2,10 @@
 from pathlib import Path
 from typing import Optional
 
+from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import image
+from goswarm.ops import release as releases
 from goswarm.plan import config, servicespec, stack
 
 
@@ -21,11 +23,18 @@ def specs(services: list, images: dict, network: str, start_interval: bool) -> l
     return out
 
 
-def export(cfg, services: list, path: Optional[Path] = None) -> str:
-    """The compose file text; written to `path` when given. The images are the ones `deploy` would run."""
+def export(cfg, wanted=None, path: Optional[Path] = None, release: Optional[Path] = None) -> str:
+    """The compose file text; written to `path` when given. The images are the ones `deploy` would run:
+    a release file's digests (`deploy --release`), else the latest images."""
+    if release is not None:
+        entries = releases.read(release)
+        services = releases.services_of(cfg, entries, wanted)
+        images = releases.images_of(cfg, entries)
+    else:
+        services = config.select(cfg.services, wanted)
+        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
     client = engine.client(cfg.target_url)
     start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
-    images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
     made = specs(services, images, cfg.network, start_interval)
     header = ["What `goswarm deploy` creates, for `docker stack deploy -c FILE STACK` (written by goswarm "
               "stack.export).", f"The network {cfg.network} must exist (goswarm swarm.init makes it). "
@@ -34,5 +43,8 @@ def export(cfg, services: list, path: Optional[Path] = None) -> str:
                for spec in made for name, what, why in stack.dropped(spec)]
     text = stack.render(stack.compose(made, cfg.network), tuple(header))
     if path is not None:
-        path.write_text(text)
+        try:
+            path.write_text(text)
+        except OSError as e:
+            raise PipelineError(f"cannot write {path}: {e.strerror or e}") from None
     return text

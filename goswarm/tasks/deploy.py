@@ -3,6 +3,7 @@ from invoke import Collection
 
 from goswarm import settings
 from goswarm.ops import deploy as deploys
+from goswarm.ops import pipeline
 from goswarm.ops import release as releases
 from goswarm.plan import config
 from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
@@ -68,6 +69,13 @@ def logs(c, service, follow=False, tail=None, manager=None):
     deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
 
 
+@task(help=SERVICE_HELP)
+def smoke(c, service=None, manager=None):
+    """GET each service's smoke path where it is published until it answers 2xx (redeploy's last stage)."""
+    sh, cfg = load(c, manager)
+    pipeline.smoke_all(sh, cfg, config.select(cfg.services, service))
+
+
 ns = Collection("deploy")
-for t in (deploy, rollback_, unlock, rm, scale, ps, logs):
+for t in (deploy, rollback_, unlock, rm, scale, ps, logs, smoke):
     ns.add_task(t)
