@@ -9,9 +9,9 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import image, lock, proof, rollout, ship, swarm
+from goswarm.ops import image, lock, proof, rollout, ship, summary, swarm
 from goswarm.ops import release as releases
-from goswarm.plan import config, converge, output, placement, servicespec
+from goswarm.plan import config, converge, output, placement, report, servicespec
 
 
 @dataclass
@@ -198,8 +198,26 @@ def names(services) -> str:
     return ",".join(s.name for s in services)
 
 
+def summarised(title: str, body) -> list:
+    """Run a deploy (`body()` returns its steps), timed, and append how it went to GitHub's step summary."""
+    stages, steps, error = output.Stages(), [], None
+    try:
+        with stages.stage("deploy"):
+            steps = body()
+        return steps
+    except PipelineError as e:
+        error = str(e)
+        raise
+    finally:
+        summary.append(title, report.pipeline(stages.timings, summary.results(steps), error))
+
+
 def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
     """Create or rolling-update the services from their latest images (shipped to nodes without a registry)."""
+    return summarised("goswarm deploy", lambda: _deploy(sh, cfg, services, timeout, force))
+
+
+def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
     with locked(sh, cfg, f"deploy {names(services)}"):
         images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
         if not cfg.registry:
@@ -210,6 +228,11 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
 def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
     """Deploy exactly the digests of a release file (`release.read`): no tag is resolved and no local image is
     needed; a digest the registry does not give the swarm is refused before any service changes."""
+    return summarised(f"goswarm deploy --release {output.shown(path)}",
+                      lambda: _deploy_release(sh, cfg, path, wanted, timeout, force))
+
+
+def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
     entries = releases.read(path)
     services = releases.services_of(cfg, entries, wanted)
     images = releases.images_of(cfg, entries)
@@ -263,7 +286,10 @@ def scale(sh, cfg, name: str, replicas: int) -> None:
     rollout.wait(sh, client, name, cfg.timeout)
 
 
-def tasks_table(cfg, services: list) -> str:
+TASK_HEADERS = ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR")
+
+
+def tasks_table(cfg, services: list, as_json: bool = False) -> str:
     """The services' tasks: node, desired and current state, since when, error."""
     client = engine.client(cfg.target_url)
     rows = []
@@ -276,7 +302,9 @@ def tasks_table(cfg, services: list) -> str:
                     status = t["Status"]
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
                                  status["State"], status.get("Timestamp", "")[:19], status.get("Err", "")))
-    return output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR"))
+    if as_json:
+        return report.dumps(report.records(sorted(rows), TASK_HEADERS))
+    return output.table(sorted(rows), TASK_HEADERS)
 
 
 def logs(cfg, name: str, follow: bool = False, tail=None) -> None:

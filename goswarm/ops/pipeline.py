@@ -1,12 +1,14 @@
 """The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
+import contextlib
+import sys
 import urllib.error
 import urllib.request
 
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, image, release, rollout, ship
-from goswarm.plan import config, output, placement, platforms
+from goswarm.ops import build, deploy, image, release, rollout, ship, summary
+from goswarm.plan import config, output, placement, platforms, report
 
 SMOKE_TIMEOUT = 15.0
 
@@ -86,34 +88,49 @@ def check_platforms(cfg) -> None:
     platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
 
 
-def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=None) -> output.Stages:
+def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=None, as_json=False) -> output.Stages:
     """The whole pipeline for `services`, holding the deploy lock. Each stage skips what did not change;
     the timed summary is printed however it ends. With a registry the push stage writes the release file
-    (release_file, default dist/release.json) before the deploy."""
-    stages = output.Stages()
+    (release_file, default dist/release.json) before the deploy. as_json: the progress goes to stderr, and
+    the summary is a JSON document on stdout (stages, each service's result and digest, the error)."""
+    stages, error = output.Stages(), None
     try:
-        with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
-            built = config.with_edge(services, environment.GO_SOURCES)
-            check_platforms(cfg)
-            with stages.stage("build"):
-                compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
-            with stages.stage("image"):
-                images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
-            if cfg.registry:
-                with stages.stage("push"):
-                    images = [image.push_one(sh, cfg, i) for i in images]
-                    release.write(sh, images, release_file or release.path_of(cfg))
-            else:
-                with stages.stage("ship"):
-                    ship.ship(sh, cfg, images)
-            with stages.stage("deploy"):
-                steps = deploy.run(sh, cfg, services, {i.service: i for i in images}, timeout, force)
-            with stages.stage("smoke"):
-                for step in steps:
-                    if step.service.smoke:
-                        smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            _redeploy(sh, cfg, services, timeout, force, release_file, stages)
+    except PipelineError as e:
+        error = str(e)
+        raise
     finally:
-        if stages.timings:
+        document = report.pipeline(stages.timings, stages.services, error)
+        if as_json:
+            print(report.dumps(document))
+        elif stages.timings:
             print()
             print(stages.summary())
+        summary.append("goswarm redeploy", document)
     return stages
+
+
+def _redeploy(sh, cfg, services, timeout, force, release_file, stages) -> None:
+    """The stages, each timed into `stages`."""
+    with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
+        built = config.with_edge(services, environment.GO_SOURCES)
+        check_platforms(cfg)
+        with stages.stage("build"):
+            compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
+        with stages.stage("image"):
+            images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
+        if cfg.registry:
+            with stages.stage("push"):
+                images = [image.push_one(sh, cfg, i) for i in images]
+                release.write(sh, images, release_file or release.path_of(cfg))
+        else:
+            with stages.stage("ship"):
+                ship.ship(sh, cfg, images)
+        with stages.stage("deploy"):
+            steps = deploy.run(sh, cfg, services, {i.service: i for i in images}, timeout, force)
+            stages.services = summary.results(steps)
+        with stages.stage("smoke"):
+            for step in steps:
+                if step.service.smoke:
+                    smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)

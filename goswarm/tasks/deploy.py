@@ -6,7 +6,7 @@ from goswarm.ops import deploy as deploys
 from goswarm.ops import pipeline
 from goswarm.ops import release as releases
 from goswarm.plan import config
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
@@ -53,11 +53,11 @@ def scale(c, service, replicas, manager=None):
     deploys.scale(sh, cfg, config.select(cfg.services, service)[0].name, replicas)
 
 
-@task(help=SERVICE_HELP)
-def ps(c, service=None, manager=None):
+@task(help={**SERVICE_HELP, "json": JSON_HELP})
+def ps(c, service=None, manager=None, json=False):
     """List the services' tasks: node, state, error."""
     _, cfg = load(c, manager)
-    print(deploys.tasks_table(cfg, config.select(cfg.services, service)))
+    print(deploys.tasks_table(cfg, config.select(cfg.services, service), json))
 
 
 @task(help={"service": "The service (required).", "follow": "Keep streaming new lines.",

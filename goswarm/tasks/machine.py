@@ -9,7 +9,7 @@ from goswarm.errors import PipelineError
 from goswarm.io import machines
 from goswarm.io.shell import Shell
 from goswarm.ops import machine as ops
-from goswarm.tasks.base import task
+from goswarm.tasks.base import JSON_HELP, task
 
 
 @task(help={"name": "The machine's name.",
@@ -33,10 +33,10 @@ def provision(c, name, install=False):
     print(ops.provision(Shell.of(c), name, install))
 
 
-@task
-def ls(c):
+@task(help={"json": JSON_HELP})
+def ls(c, json=False):
     """List machines: driver, address, reachable, engine version, swarm role and state."""
-    print(ops.listing())
+    print(ops.listing(json))
 
 
 @task(help={"name": "The machine."})

@@ -2,7 +2,7 @@
 from invoke import Collection
 
 from goswarm.ops import swarm
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, load, task
 
 
 @task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",
@@ -41,11 +41,11 @@ def activate(c, name, manager=None):
     swarm.set_availability(sh, cfg, name, "active")
 
 
-@task(help={"manager": MANAGER_HELP})
-def status(c, manager=None):
+@task(help={"manager": MANAGER_HELP, "json": JSON_HELP})
+def status(c, manager=None, json=False):
     """Show every node (role, availability, state), every service (replicas, image) and its tasks per node."""
     _, cfg = load(c, manager)
-    print(swarm.status(cfg))
+    print(swarm.status(cfg, json))
 
 
 ns = Collection("swarm")
