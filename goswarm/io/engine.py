@@ -178,6 +178,27 @@ def _reason(text: str, explanation: Optional[str] = None) -> str:
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
+_logged_in = set()
+
+
+def login(client, registry: str, credentials) -> None:
+    """`docker login` to `registry` (host[:port]) through this client's engine, once per client: from then on
+    the client sends the credentials with everything it asks of that registry: push, pull, distribution
+    inspect, and service create and update (X-Registry-Auth, as `docker service update --with-registry-auth`,
+    so that every node can pull). credentials: environment.registry_credentials(), or None for none."""
+    if credentials is None or (id(client), registry) in _logged_in:
+        return
+    user, password, origin = credentials
+    docker = sdk()
+    with errors(f"logging in to registry {registry}"):
+        try:
+            client.login(user, password, registry=registry, reauth=True)
+        except docker.errors.APIError as e:
+            raise PipelineError(f"registry {registry} refused the credentials of {origin} (user {user}): "
+                                f"{_reason(str(e), e.explanation)}") from None
+    _logged_in.add((id(client), registry))
+
+
 def api_version(client) -> tuple:
     """The API version the client speaks with its engine, as (major, minor)."""
     major, _, minor = str(client.api.api_version).partition(".")

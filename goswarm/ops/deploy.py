@@ -9,7 +9,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import image, lock, proof, rollout, ship, summary, swarm
+from goswarm.ops import image, lock, proof, registry, rollout, ship, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, placement, report, servicespec
 
@@ -160,9 +160,11 @@ def trials(steps: list) -> list:
 def run(sh, cfg, services, images, timeout=None, force=False) -> list:
     """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
     at a time; a rollout that fails is undone. Returns the steps."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     timeout = timeout or cfg.timeout
     steps = prepare(sh, client, cfg, services, images, force)
+    releases.check_pullable(client, [(s.service.name, s.want["TaskTemplate"]["ContainerSpec"]["Image"])
+                                     for s in steps if s.plan.action in ("create", "update")])
     proof.sweep(sh, client)
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
@@ -237,14 +239,12 @@ def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> li
     services = releases.services_of(cfg, entries, wanted)
     images = releases.images_of(cfg, entries)
     with locked(sh, cfg, f"deploy {names(services)} from {output.shown(path)}"):
-        deployed = config.with_edge(services, environment.GO_SOURCES)
-        releases.check_pullable(engine.client(cfg.target_url), [images[s.name] for s in deployed])
         return run(sh, cfg, services, images, timeout, force)
 
 
 def rollback(sh, cfg, services: list, timeout=None) -> None:
     """Put each service's previous release back, as `docker service rollback` does, and wait until it runs."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     with locked(sh, cfg, f"rollback {names(services)}"):
         for svc in services:
             rollout.rollback(sh, client, svc.name, timeout or cfg.timeout)
@@ -272,7 +272,7 @@ def remove(sh, cfg, services: list) -> None:
 
 def scale(sh, cfg, name: str, replicas: int) -> None:
     """Change only the replica count of a deployed service, and wait until it converges."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     current = rollout.inspect(client, name)
     if current is None:
         raise PipelineError(f"{name} is not deployed: run {program.run(f'deploy --service {name}')}")

@@ -14,7 +14,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
-from goswarm.ops import build
+from goswarm.ops import build, registry
 from goswarm.plan import config, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
@@ -324,7 +324,7 @@ def latest(cfg, service: config.Service) -> Image:
     """
     docker = engine.sdk()
 
-    client = engine.client()
+    client = registry.push_client(cfg)
     repo = cfg.repository(service.name)
     with engine.errors(f"inspecting image {repo}:latest"):
         found = engine.find_image(client, f"{repo}:latest")
@@ -350,9 +350,7 @@ def push_one(sh, cfg, image: Image) -> Image:
     if sh.dry:
         print(f"[dry] would push {image.ref}")
         return image
-    auth = None
-    if environment.get("REGISTRY_USERNAME"):
-        auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    client = registry.push_client(cfg)
     status, started = terminal.Status(), time.monotonic()
 
     def progress(sent, total):
@@ -362,7 +360,7 @@ def push_one(sh, cfg, image: Image) -> Image:
 
     with engine.errors(f"pushing {image.ref}"):
         for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
-            events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
+            events = client.api.push(image.repository, tag, stream=True, decode=True)
             try:
                 digest = push_result(events, status.done, progress)
             except PipelineError as e:

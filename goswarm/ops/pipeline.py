@@ -7,7 +7,7 @@ import urllib.request
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, image, release, rollout, ship, summary
+from goswarm.ops import build, deploy, image, registry, release, rollout, ship, summary
 from goswarm.plan import config, output, placement, platforms, report
 
 SMOKE_TIMEOUT = 15.0
@@ -68,7 +68,7 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with {remove}") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
-        rollout.rollback(sh, engine.client(cfg.target_url), svc.name, timeout)
+        rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 

@@ -65,20 +65,21 @@ def services_of(cfg, entries: dict, wanted=None) -> list:
     return [cfg.services[n] for n in chosen]
 
 
-def check_pullable(client, images: list) -> None:
-    """Ask the registry, through the engine that deploys (as the nodes will pull, with the same credentials),
-    for every digest; one that it lacks or will not give is refused before any service changes."""
+def check_pullable(client, refs: list) -> None:
+    """Ask the registry, through the engine that deploys (with the credentials the nodes get), for every
+    (service, image reference) that names a digest; one it lacks or will not give is refused before any
+    service changes. A local image (no registry) is not asked for."""
     docker = engine.sdk()
-    for img in images:
-        ref = untagged(img.deploy_ref)
+    for service, ref in refs:
+        if "@sha256:" not in ref:
+            continue
+        ref = untagged(ref)
         try:
             with engine.errors(f"asking the registry for {ref}"):
                 try:
                     client.api.inspect_distribution(ref)
                 except docker.errors.APIError as e:
                     reason = environment.redact(" ".join(str(e.explanation or e).split()))[:300]
-                    raise PipelineError(f"the swarm cannot pull {ref} ({img.service}) from the registry: "
-                                        f"{reason}") from None
+                    raise PipelineError(f"the swarm's nodes cannot pull {ref} ({service}): {reason}") from None
         except PipelineError as e:
             raise PipelineError(f"{e}; nothing was changed") from None
-

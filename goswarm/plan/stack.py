@@ -58,7 +58,8 @@ def service(spec: dict, network: str) -> dict:
                                 "max_attempts": restart.get("MaxAttempts", 0)}
     deploy["update_config"] = rollout(spec.get("UpdateConfig") or {})
     deploy["rollback_config"] = rollout(spec.get("RollbackConfig") or {})
-    aliases = [alias for n in task.get("Networks") or [] for alias in n.get("Aliases") or []]
+    # A stack gives each task its service's key as an alias on its networks itself; the rest are written out.
+    aliases = [alias for n in task.get("Networks") or [] for alias in n.get("Aliases") or [] if alias != spec["Name"]]
     out = {"image": container["Image"], "environment": list(container.get("Env") or [])}
     if container.get("StopGracePeriod"):
         out["stop_grace_period"] = duration(container["StopGracePeriod"])

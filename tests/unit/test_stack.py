@@ -22,7 +22,7 @@ def test_a_service_with_everything_deploy_sets():
     assert out["image"] == "127.0.0.1:5000/p/accountservice:abc@sha256:1234"
     assert out["environment"] == ["GREETING=hi: there", "PORT=6767"]
     assert out["stop_grace_period"] == "15s"
-    assert out["networks"] == {"my_network": {"aliases": ["accountservice"]}}
+    assert out["networks"] == {"my_network": None}  # the stack adds the service's key as its alias
     assert "ports" not in out  # its edge publishes the port
     assert out["healthcheck"] == {
         "test": ["CMD", "/.goswarm/probe", "-steady", "10s", "http://127.0.0.1:6767/health"],
