@@ -9,8 +9,9 @@ it: every node pulls the release's digests from the registry.
 The first pipeline runs the GitHub workflow, the second (a one-line change) the GitLab pipeline, so both
 templates are proven. What a runner provides and this machine already has is not redone: `actions/setup-*`
 (Python and Go are here), a GitLab job's `image:` and its `apt-get` lines (the packages are installed), and
-the `integration` job (it is this suite). The registry is Debian's docker-registry without auth: node pulls
-with credentials are not in goswarm yet (issue #7 section 2); REGISTRY_USERNAME/PASSWORD are handed on empty.
+the `integration` job (it is this suite). The registry is Debian's docker-registry with htpasswd auth
+(test_registry_auth's), its credentials handed to the jobs as the templates say, and its password appears in
+no job's output and no artifact.
 """
 import json
 import os
@@ -24,8 +25,9 @@ from pathlib import Path
 import docker
 import pytest
 from invoke.util import yaml
+from test_registry_auth import CANARY, USER, AuthRegistry
 
-from helpers import ROOT, SUFFIX, Project, http_get, running_registry
+from helpers import ROOT, SUFFIX, Project, http_get
 
 PREFIX = f"cp{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -193,9 +195,11 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
     origin = tmp_path / "origin"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(origin)], check=True)
     port = 6767  # the repository's own config: accountservice's edge, on each lab node
-    with running_registry(tmp_path, "0.0.0.0") as registry:
+    auth = AuthRegistry(tmp_path)
+    registry = auth.port
+    try:
         secrets = {
-            "REGISTRY": f"127.0.0.1:{registry}", "REGISTRY_USERNAME": "", "REGISTRY_PASSWORD": "",
+            "REGISTRY": f"127.0.0.1:{registry}", "REGISTRY_USERNAME": USER, "REGISTRY_PASSWORD": CANARY,
             "DEPLOY_HOST": f"ssh://root@{manager['host']}", "MANAGER_IP": manager["host"],
             "DEPLOY_SSH_KEY": Path(manager["key"]).read_text().strip(),
             "DEPLOY_KNOWN_HOSTS": f"{manager['host']} {manager['extras']['host_key'].strip()}",
@@ -234,12 +238,21 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
                 assert http_get(f"http://{node['host']}:{port}/accounts/10000") == (
                     '{"id":"10000","name":"Shipped_0"}\n')
             assert all(secrets["DEPLOY_SSH_KEY"].splitlines()[1] not in out for out in runner.outputs)
+            assert all(CANARY not in out for out in runner.outputs)
+            # Nor in any file a job left: its clone (dist/, the release), its HOME (~/.docker, ~/.ssh), the artifacts.
+            skipped = {".venv", "python", ".git"}
+            written = [p for p in tmp_path.glob("*-*/*/**/*")
+                       if p.is_file() and not skipped & set(p.relative_to(tmp_path).parts)]
+            written += [p for p in runner.artifacts.rglob("*") if p.is_file()]
+            assert len(written) > 20 and not [p for p in written if CANARY in p.read_text(errors="replace")]
         finally:
             report(runner.timings)
             remove_services(manager_engine)
             for image in lab.engine.images.list():
                 if any(t.startswith(tuple(repos)) for t in image.tags):
                     lab.engine.images.remove(image.id, force=True)
+    finally:
+        auth.stop()
 
 
 def check_running(client, release: dict, gateway: str, registry: int):
