@@ -125,16 +125,22 @@ def test_docker_stack_deploy_of_the_export_creates_what_goswarm_deploy_creates(l
     for path in STACK_ONLY:
         assert all(mine is None for _, mine, _ in found[path]), found[path]
     assert all(stack == f"{STACK}_{mine}" for _, mine, stack in found["Name"])
-    # The fields that decide how each service runs, compared one by one (already equal by the above).
+    # The fields that decide how each service runs are set on both sides, so the equality above covers them.
     for name in names:
         for field in ("TaskTemplate.ContainerSpec.Image", "TaskTemplate.ContainerSpec.Env",
-                      "TaskTemplate.ContainerSpec.Healthcheck", "TaskTemplate.Placement", "Mode", "EndpointSpec",
-                      "UpdateConfig", "RollbackConfig", "TaskTemplate.RestartPolicy", "TaskTemplate.Networks"):
-            head, *rest = field.split(".")
-            mine, stack = ours[name].get(head), theirs[name].get(head)
-            for key in rest:
-                mine, stack = (mine or {}).get(key), (stack or {}).get(key)
-            assert mine == stack, (name, field, mine, stack)
+                      "TaskTemplate.ContainerSpec.Healthcheck.Test", "TaskTemplate.ContainerSpec.StopGracePeriod",
+                      "Mode", "EndpointSpec.Mode", "UpdateConfig.Order", "RollbackConfig.FailureAction",
+                      "TaskTemplate.RestartPolicy.Delay", "TaskTemplate.Networks"):
+            assert dig(ours[name], field) and dig(theirs[name], field), (name, field)
+    assert dig(ours[worker], "TaskTemplate.Placement.Constraints") == ["node.role==worker"]
+    assert dig(ours[f"{app}-edge"], "EndpointSpec.Ports")[0]["PublishMode"] == "host"
+    assert dig(ours[f"{app}-edge"], "Mode") == {"Global": {}}
+
+
+def dig(spec: dict, path: str):
+    for key in path.split("."):
+        spec = (spec or {}).get(key)
+    return spec
 
 
 def running(client, names) -> bool:
