@@ -23,7 +23,7 @@ def specs(services: list, images: dict, network: str, start_interval: bool) -> l
     return out
 
 
-def export(cfg, wanted=None, path: Optional[Path] = None, release: Optional[Path] = None) -> str:
+def export(sh, cfg, wanted=None, path: Optional[Path] = None, release: Optional[Path] = None) -> str:
     """The compose file text; written to `path` when given. The images are the ones `deploy` would run:
     a release file's digests (`deploy --release`), else the latest images."""
     if release is not None:
@@ -42,7 +42,9 @@ def export(cfg, wanted=None, path: Optional[Path] = None, release: Optional[Path
     header += [f"Not expressible in compose {stack.VERSION}: {name}: {what} ({why})."
                for spec in made for name, what, why in stack.dropped(spec)]
     text = stack.render(stack.compose(made, cfg.network), tuple(header))
-    if path is not None:
+    if path is not None and sh.dry:
+        print(f"[dry] would write {path}")
+    elif path is not None:
         try:
             path.write_text(text)
         except OSError as e:

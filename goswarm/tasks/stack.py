@@ -15,10 +15,13 @@ from goswarm.tasks.base import MANAGER_HELP, load, task
                            "release": "A release file: its digests, as `deploy --release FILE` would run them."})
 def export_(c, service=None, output_=None, manager=None, release=None):
     """Write a compose file (version 3.8) of what deploy would create, for `docker stack deploy -c`."""
-    _, cfg = load(c, manager)
+    sh, cfg = load(c, manager)
     path = Path(output_) if output_ else None
-    text = stack.export(cfg, service, path, releases.path_of(cfg, release) if release else None)
-    print(f"wrote {output.shown(path)}" if path else text, end="\n" if path else "")
+    text = stack.export(sh, cfg, service, path, releases.path_of(cfg, release) if release else None)
+    if path is None:
+        print(text, end="")
+    elif not sh.dry:
+        print(f"wrote {output.shown(path)}")
 
 
 ns = Collection("stack")

@@ -7,7 +7,7 @@ import subprocess
 import docker
 import pytest
 
-from helpers import SUFFIX, Project, free_port, http_get, running_registry, wait_for
+from helpers import SUFFIX, Project, assert_one_line_error, free_port, http_get, running_registry, wait_for
 
 PREFIX = f"sx{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -92,6 +92,13 @@ def test_docker_stack_deploy_of_the_export_creates_what_goswarm_deploy_creates(l
         compose = tmp_path / "compose.yml"
         exported = lab.inv("stack.export", "--release", str(release), "-o", str(compose))
         assert sorted(json.loads(release.read_text())["services"]) == sorted([app, worker, "goswarm-edge"])
+        missing = lab.inv("stack.export", "--release", str(tmp_path / "none.json"), check=False)
+        assert_one_line_error(missing, "none.json does not exist")
+        unwritable = lab.inv("stack.export", "--release", str(release), "-o", str(tmp_path / "no" / "f.yml"),
+                             check=False)
+        assert_one_line_error(unwritable, "cannot write")
+        dry = lab.inv("stack.export", "--release", str(release), "-o", str(tmp_path / "dry.yml"), dry=True)
+        assert "[dry] would write" in dry.output and not (tmp_path / "dry.yml").exists()
         assert f"wrote {compose}" in exported.output
         text = compose.read_text()
         assert text.startswith("# What `goswarm deploy` creates") and '"version": "3.8"' in text
