@@ -221,6 +221,7 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
             assert f"smoke http://{manager['host']}:{port}/accounts/10000: 200" in outputs["deploy"]
             for node in nodes:
                 assert http_get(f"http://{node['host']}:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'
+            refused_by_pinned_key(runner, workflow, nodes, manager_engine)
 
             main_go = origin / "services" / "accountservice" / "main.go"
             main_go.write_text(main_go.read_text().replace('"Person_" + strconv', '"Shipped_" + strconv', 1))
@@ -253,6 +254,22 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
                     lab.engine.images.remove(image.id, force=True)
     finally:
         auth.stop()
+
+
+def refused_by_pinned_key(runner, workflow, nodes, client):
+    """The same deploy job with another host's key pinned for the manager's address: refused before it changes
+    anything, in one line (the key is never accepted on first use)."""
+    before = {s["Spec"]["Name"]: s["Version"]["Index"] for s in client.api.services()}
+    wrong = dict(runner.secrets, DEPLOY_KNOWN_HOSTS=f"{nodes[0]['host']} {nodes[1]['extras']['host_key'].strip()}")
+    impostor = Runner(runner.tmp / "wrong-key", runner.origin, wrong, runner.extra_env)
+    impostor.artifacts = runner.artifacts
+    with pytest.raises(pytest.fail.Exception) as refused:
+        impostor.github(workflow, "deploy")
+    message = str(refused.value)
+    assert "goswarm deploy --release dist/release.json` exited 1" in message, message
+    errors = [line for line in message.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "host key has CHANGED" in errors[0] and "Traceback" not in message, message
+    assert {s["Spec"]["Name"]: s["Version"]["Index"] for s in client.api.services()} == before
 
 
 def check_running(client, release: dict, gateway: str, registry: int):
