@@ -14,10 +14,10 @@ def specs(services: list, images: dict, network: str, start_interval: bool) -> l
     {service name: image.Image}. The network is named, where a deploy gives its id. Pure."""
     out = []
     for service in services:
-        releases = [(service, images[service.name])]
+        pairs = [(service, images[service.name])]
         if service.publish_mode == "edge":
-            releases.append((config.edge_of(service, environment.GO_SOURCES), images[config.EDGE]))
-        for svc, release in releases:
+            pairs.append((config.edge_of(service, environment.GO_SOURCES), images[config.EDGE]))
+        for svc, release in pairs:
             out.append(servicespec.desired(svc, release.deploy_ref, release.ref, network, 0, release.healthcheck,
                                            start_interval))
     return out
