@@ -1,5 +1,6 @@
 """Package each built binary into an image (with the probe), push it, or run it locally."""
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -224,7 +225,14 @@ def known_revision(revision: str) -> str:
 
 def native(cfg, client) -> platforms.Platform:
     """The one of build.platforms that the engine which builds the images runs."""
-    return platforms.for_engine(cfg.platforms, platforms.engine_platform(client.version()))
+    return platforms.for_engine(cfg.platforms, engine_platform(client))
+
+
+@functools.cache
+def engine_platform(client) -> platforms.Platform:
+    """Asked once per client (a build of several images and platforms needs it for each)."""
+    with engine.errors("asking the engine its platform"):
+        return platforms.engine_platform(client.version())
 
 
 def binary_for(cfg, name: str, target: platforms.Platform) -> Path:
@@ -406,13 +414,18 @@ def push_tags(client, image: Image, tags) -> str:
     return digest
 
 
-def in_registry(client, image: Image) -> str:
-    """The digest under which the registry already has this very image (the one this engine pushed, under
-    its tag), else "": then there is nothing to send."""
-    docker = engine.sdk()
+def pushed_digests(client, image: Image) -> list:
+    """The digests under which this engine pushed this very image to its repository (its RepoDigests)."""
     found = engine.find_image(client, image.id or image.ref)
-    pushed = [d.partition("@")[2] for d in ((found.attrs.get("RepoDigests") or []) if found else [])
-              if d.startswith(image.repository + "@")]
+    return [d.partition("@")[2] for d in ((found.attrs.get("RepoDigests") or []) if found else [])
+            if d.startswith(image.repository + "@")]
+
+
+def in_registry(client, image: Image) -> str:
+    """The digest under which the registry already has this very image (one this engine pushed, under its
+    tag), else "": then there is nothing to send."""
+    docker = engine.sdk()
+    pushed = pushed_digests(client, image)
     if not pushed:
         return ""
     try:
@@ -433,6 +446,15 @@ def push_index(sh, cfg, image: Image) -> Image:
         print(f"[dry] would push the manifest list {image.ref} and {image.repository}:latest")
         return image
     client, started, pushed = registry.push_client(cfg), time.monotonic(), []
+    listed = manifest.listed(client, image.ref)
+    if listed and listed == manifest.listed(client, f"{image.repository}:latest"):
+        # The list's tag is a key of its platforms' images: the registry has them all. What each platform's
+        # image was pushed as, this engine remembers (asked of the registry only when it does not).
+        known = [(v.platform, (pushed_digests(client, v) or [""])[0]) for v in image.variants]
+        if all(digest for _, digest in known):
+            print(f"{image.ref} ({', '.join(p for p, _ in known)}): already in the registry ({listed[:19]})")
+            return dataclasses.replace(image, digest=cfg.pull_ref(f"{image.ref}@{listed}"), sha=listed,
+                                       platforms=tuple(known))
     for variant in image.variants:
         with engine.errors(f"asking the registry for {variant.ref}"):
             digest = in_registry(client, variant)
