@@ -13,7 +13,7 @@ def push_client(cfg):
     """The engine that builds and pushes, logged in to image.registry when there are credentials."""
     client = engine.client()
     if cfg.registry:
-        engine.login(client, host(cfg.registry), environment.registry_credentials(host(cfg.registry)))
+        engine.login(client, host(cfg.registry), environment.registry_credentials(host(cfg.registry)), "push to")
     return client
 
 
@@ -22,5 +22,5 @@ def target_client(cfg):
     client = engine.client(cfg.target_url)
     if cfg.registry:
         credentials = environment.registry_credentials(host(cfg.registry))
-        engine.login(client, host(cfg.node_registry or cfg.registry), credentials)
+        engine.login(client, host(cfg.node_registry or cfg.registry), credentials, "pull from")
     return client

@@ -1,6 +1,7 @@
 """A private registry (htpasswd auth) that a 3-node lab pulls from: credentials go with the push and with every
 service create and update, a wrong password fails at the push, a deploy without credentials fails in one line
-naming the pull failure and leaves the old release running, and the password is written nowhere."""
+naming the pull failure and leaves the old release running, multi-platform images are one manifest list the
+nodes run, and the password is written nowhere."""
 import json
 import shutil
 import subprocess
@@ -120,7 +121,8 @@ def test_a_wrong_password_fails_at_the_push_in_one_line(lab):
     lab.inv("build", "--service", name)
     wrong = lab.inv("image.push", "--service", name, env={"REGISTRY_USERNAME": USER,
                                                            "REGISTRY_PASSWORD": CANARY + "x"}, check=False)
-    assert_one_line_error(wrong, f"registry 127.0.0.1:{lab.registry.port} refused the credentials", USER)
+    assert_one_line_error(wrong, f"cannot push to registry 127.0.0.1:{lab.registry.port}: it refused the credentials",
+                          USER)
     assert CANARY not in wrong.output
 
 
@@ -142,6 +144,64 @@ def test_a_deploy_without_credentials_names_the_pull_failure_and_keeps_the_old_r
     assert bodies(lab, name) == {'{"id":"10000","name":"Kept_0"}\n'}
     lab.inv("deploy", "--release", str(release), env=CREDENTIALS)  # with them, the same release goes out
     assert bodies(lab, name) == {'{"id":"10000","name":"Unpulled_0"}\n'}
+
+
+LISTS = "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json"
+IMAGE = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+
+
+def registry_get(lab, path: str, accept: str = "*/*"):
+    """(the JSON, the Docker-Content-Digest header) of a registry API GET, with the test's credentials."""
+    import base64
+    import urllib.request
+
+    token = base64.b64encode(f"{USER}:{CANARY}".encode()).decode()
+    request = urllib.request.Request(f"http://127.0.0.1:{lab.registry.port}{path}",
+                                     headers={"Accept": accept, "Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read()), response.headers.get("Docker-Content-Digest")
+
+
+def test_multi_platform_images_are_one_index_that_the_amd64_nodes_run(lab):
+    name = lab.add_service("quotes-service", "-multi", port=8080, replicas=3)
+    lab.config["build"]["platforms"] = "linux/amd64,linux/arm64"
+    try:
+        lab.inv("build", "--service", name)
+        assert {p.name for p in (lab.tmp / "dist").glob(f"{name}-linux-*")} == {
+            f"{name}-linux-amd64", f"{name}-linux-arm64"}
+        release = lab.tmp / "multi.json"
+        push = lab.inv("image.push", "--service", name, "--release-file", str(release), env=CREDENTIALS)
+        assert "a manifest list of linux/amd64, linux/arm64" in push.output, push.output
+        entry = json.loads(release.read_text())["services"][name]
+        assert set(entry["platforms"]) == {"linux/amd64", "linux/arm64"}
+
+        index, digest = registry_get(lab, f"/v2/it/{name}/manifests/{entry['tag']}", LISTS)
+        assert f"{entry['image']}@{digest}" == entry["digest"]
+        assert index["mediaType"] in LISTS.split(", ")
+        listed = {f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"] for m in index["manifests"]}
+        assert listed == entry["platforms"]
+        latest, latest_digest = registry_get(lab, f"/v2/it/{name}/manifests/latest", LISTS)
+        assert latest_digest == digest
+        arm, _ = registry_get(lab, f"/v2/it/{name}/manifests/{entry['platforms']['linux/arm64']}", IMAGE)
+        config, _ = registry_get(lab, f"/v2/it/{name}/blobs/{arm['config']['digest']}")
+        assert (config["os"], config["architecture"]) == ("linux", "arm64")
+        amd, _ = registry_get(lab, f"/v2/it/{name}/manifests/{entry['platforms']['linux/amd64']}", IMAGE)
+        config, _ = registry_get(lab, f"/v2/it/{name}/blobs/{amd['config']['digest']}")
+        assert (config["os"], config["architecture"]) == ("linux", "amd64")
+
+        lab.inv("deploy", "--release", str(release), env=CREDENTIALS)
+        client = manager_client(lab)
+        image = client.api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        assert image == f"10.77.0.1:{lab.registry.port}/it/{name}:{entry['tag']}@{digest}"
+        tasks = client.api.tasks(filters={"service": name, "desired-state": "running"})
+        assert len(tasks) == 3 and all(t["Status"]["State"] == "running" for t in tasks)
+        assert len({t["NodeID"] for t in tasks}) == 3
+
+        again = lab.inv("image.push", "--service", name, "--release-file", str(release), env=CREDENTIALS)
+        assert "already in the registry" in again.output and "pushed" not in again.output, again.output
+        assert json.loads(release.read_text())["services"][name] == entry
+    finally:
+        lab.config["build"]["platforms"] = "linux/amd64"
 
 
 def test_the_password_is_written_nowhere(lab):

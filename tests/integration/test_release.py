@@ -68,6 +68,8 @@ def test_push_writes_the_release_and_deploy_runs_exactly_it(swarm, registry, eng
     swarm.inv("build", "--service", app)
     second = swarm.tmp / "second.json"
     swarm.inv("image.push", "--service", app, "--release-file", str(second))
+    dry = swarm.inv("deploy", "--release", str(second), "--service", app, dry=True)
+    assert f"[dry] would update service {app}" in dry.output and running_digests(swarm, [app]) == {app: images[app]}
     swarm.inv("deploy", "--release", str(second), "--service", app)
     assert http_get(f"http://127.0.0.1:{port}/accounts/10000") == '{"id":"10000","name":"Second_0"}\n'
     swarm.inv("deploy.rollback", "--service", app)
@@ -110,3 +112,17 @@ def git_commit(project) -> str:
 def edit_name(project, prefix: str):
     main_go = project.source("accountservice")
     main_go.write_text(re.sub(r'"\w+_" \+ strconv', f'"{prefix}" + strconv', main_go.read_text()))
+
+
+def test_several_platforms_without_a_registry_build_the_binaries_and_say_a_list_needs_one(project, engine):
+    name = project.add_service("quotes-service", port=8080)
+    project.config["build"]["platforms"] = "linux/amd64,linux/arm64"
+    project.inv("build", "--service", name)
+    assert {p.name for p in (project.tmp / "dist").glob(f"{name}-linux-*")} == {
+        f"{name}-linux-amd64", f"{name}-linux-arm64"}
+    built = project.inv("image.build", "--service", name)
+    assert "a multi-platform image (a manifest list) needs a registry: set image.registry" in built.output
+    image = engine.images.get(f"it/{name}:latest")
+    assert (image.attrs["Os"], image.attrs["Architecture"]) == ("linux", "amd64")
+    refused = project.inv("image.push", "--service", name, check=False)
+    assert_one_line_error(refused, "no registry is configured")
