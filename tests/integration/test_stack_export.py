@@ -1,6 +1,7 @@
 """`stack.export` against `docker stack deploy`: on a fresh 3-node lab, the services a stack deploy of the exported
 file creates have the specs `goswarm deploy --release` creates for the same config, field for field, but for
 the few fields listed in STACK_ONLY and DIFFERENT (each with why; the README lists them too)."""
+import contextlib
 import json
 import subprocess
 
@@ -83,7 +84,7 @@ def test_docker_stack_deploy_of_the_export_creates_what_goswarm_deploy_creates(l
     worker = lab.add_service("quotes-service", "-sx", port=8080, replicas=2, constraints=["node.role==worker"],
                              healthcheck={"tcp": True})
     names = [app, f"{app}-edge", worker]
-    with running_registry(tmp_path, "0.0.0.0") as registry:
+    with running_registry(tmp_path, "0.0.0.0") as registry, removed_after(lab.engine, f"127.0.0.1:{registry}/"):
         lab.config["image"].update(registry=f"127.0.0.1:{registry}", node_registry=f"{netns.GATEWAY}:{registry}")
         release = tmp_path / "release.json"
         both = f"{app},{worker}"
@@ -142,6 +143,17 @@ def test_docker_stack_deploy_of_the_export_creates_what_goswarm_deploy_creates(l
     assert dig(ours[worker], "TaskTemplate.Placement.Constraints") == ["node.role==worker"]
     assert dig(ours[f"{app}-edge"], "EndpointSpec.Ports")[0]["PublishMode"] == "host"
     assert dig(ours[f"{app}-edge"], "Mode") == {"Global": {}}
+
+
+@contextlib.contextmanager
+def removed_after(engine, prefix: str):
+    """The images this test built on the host's engine (tagged for its registry) go when it ends."""
+    try:
+        yield
+    finally:
+        for image in engine.images.list():
+            if any(tag.startswith(prefix) for tag in image.tags):
+                engine.images.remove(image.id, force=True)
 
 
 def dig(spec: dict, path: str):
