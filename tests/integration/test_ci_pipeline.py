@@ -66,6 +66,7 @@ class Runner:
         self.timings = []
         self.outputs = []
         self.gitlab_artifacts = []  # the GitLab jobs that left artifacts, in order
+        self.summaries = {}  # GitHub job -> its GITHUB_STEP_SUMMARY file
 
     def workspace(self, name: str) -> tuple:
         where = self.tmp / name
@@ -115,6 +116,9 @@ class Runner:
         where = f"github-{job_name}-{len(self.timings)}"
         repo, home, venv = self.workspace(where)
         env = {k: self.expression(v) for k, v in {**workflow.get("env", {}), **job.get("env", {})}.items()}
+        # What the runner sets for every step: the job's summary file (goswarm deploy appends to it).
+        self.summaries[job_name] = home.parent / "step_summary.md"
+        env["GITHUB_STEP_SUMMARY"] = str(self.summaries[job_name])
         outputs = []
         for step in job["steps"]:
             uses = step.get("uses", "")
@@ -221,6 +225,9 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
             assert f"smoke http://{manager['host']}:{port}/accounts/10000: 200" in outputs["deploy"]
             for node in nodes:
                 assert http_get(f"http://{node['host']}:{port}/accounts/10000") == '{"id":"10000","name":"Person_0"}\n'
+            summary = runner.summaries["deploy"].read_text()
+            assert summary.startswith("### ✅ goswarm deploy --release dist/release.json\n"), summary
+            assert f"| accountservice | create | `{first['accountservice']['digest'].split('@')[1][:19]}` |" in summary
             refused_by_pinned_key(runner, workflow, nodes, manager_engine)
 
             main_go = origin / "services" / "accountservice" / "main.go"
