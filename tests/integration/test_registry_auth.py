@@ -14,6 +14,7 @@ PREFIX = f"ra{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
 USER = "ci-bot"
 CANARY = f"canary-{SUFFIX}-Zq8#pw"  # the password: grepped for in everything the tool leaves behind
+CONFIG_USER = ("cfg-user", f"from-docker-config-{SUFFIX}")  # a second user, whose login is in a docker config
 
 
 class AuthRegistry:
@@ -26,8 +27,9 @@ class AuthRegistry:
             pytest.fail("docker-registry and htpasswd (apache2-utils) are needed: .ci/run installs them")
         self.port = free_port()
         users = tmp / "htpasswd"
-        line = subprocess.run([htpasswd, "-Bbn", USER, CANARY], check=True, capture_output=True, text=True).stdout
-        users.write_text(line.strip() + "\n")
+        lines = [subprocess.run([htpasswd, "-Bbn", user, password], check=True, capture_output=True,
+                                text=True).stdout.strip() for user, password in ((USER, CANARY), CONFIG_USER)]
+        users.write_text("\n".join(lines) + "\n")
         config = tmp / "registry.yml"
         config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp / 'registry'}\n"
                           f"http:\n  addr: 0.0.0.0:{self.port}\n"
@@ -144,6 +146,24 @@ def test_a_deploy_without_credentials_names_the_pull_failure_and_keeps_the_old_r
     assert bodies(lab, name) == {'{"id":"10000","name":"Kept_0"}\n'}
     lab.inv("deploy", "--release", str(release), env=CREDENTIALS)  # with them, the same release goes out
     assert bodies(lab, name) == {'{"id":"10000","name":"Unpulled_0"}\n'}
+
+
+def test_credentials_from_the_docker_config(lab, tmp_path):
+    """No REGISTRY_* at all: the login a docker config holds (as `docker login` leaves it) is used for the push
+    and sent with the service create, so the nodes pull with it, at the registry's address as they name it."""
+    import base64
+
+    config = tmp_path / "docker-config"  # outside the project: the user's own config, not one goswarm writes
+    config.mkdir()
+    token = base64.b64encode(":".join(CONFIG_USER).encode()).decode()
+    (config / "config.json").write_text(json.dumps({"auths": {f"127.0.0.1:{lab.registry.port}": {"auth": token}}}))
+    name = lab.add_service("accountservice", "-cfg", port=6767, publish=free_port(), replicas=3,
+                           smoke="/accounts/10000")
+    rename_accounts(lab, "Configured_")
+    result = lab.inv("redeploy", "--service", name, env={**NONE, "DOCKER_CONFIG": str(config)})
+    assert f"pushed 127.0.0.1:{lab.registry.port}/it/{name}:" in result.output
+    assert bodies(lab, name) == {'{"id":"10000","name":"Configured_0"}\n'}
+    assert len({t["NodeID"] for t in manager_client(lab).api.tasks(filters={"service": name})}) == 3
 
 
 LISTS = "application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json"
