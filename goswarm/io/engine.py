@@ -195,6 +195,32 @@ def version(client) -> dict:
         return client.version()
 
 
+_logged_in = set()
+
+
+def login(client, registry: str, credentials, purpose: str = "use") -> None:
+    """`docker login` to `registry` (host[:port]) through this client's engine, once per client: from then on
+    the client sends the credentials with everything it asks of that registry: push, pull, distribution
+    inspect, and service create and update (X-Registry-Auth, as `docker service update --with-registry-auth`,
+    so that every node can pull). credentials: environment.registry_credentials(), or None for none.
+    purpose: what the login is for, in words ("push to", "pull from")."""
+    if credentials is None or (id(client), registry) in _logged_in:
+        return
+    user, password, origin = credentials
+    docker = sdk()
+    with errors(f"logging in to registry {registry}"):
+        try:
+            client.login(user, password, registry=registry, reauth=True)
+        except docker.errors.APIError as e:
+            reason = _reason(str(e), e.explanation)
+            if e.status_code == 401 or "unauthorized" in str(e).lower():
+                raise PipelineError(f"cannot {purpose} registry {registry}: it refused the credentials of {origin} "
+                                    f"(user {user}): {reason}") from None
+            raise PipelineError(f"cannot {purpose} registry {registry}: logging in as {user} failed: "
+                                f"{reason}") from None
+    _logged_in.add((id(client), registry))
+
+
 def api_version(client) -> tuple:
     """The API version the client speaks with its engine, as (major, minor)."""
     major, _, minor = str(client.api.api_version).partition(".")

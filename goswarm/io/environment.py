@@ -4,6 +4,7 @@ Values already set in the real environment win over `.env`, so CI can inject
 secrets without a file.
 """
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -125,10 +126,37 @@ def manager_ip() -> str:
     return url.hostname
 
 
+def registry_credentials(registry: str):
+    """(username, password, where they came from) for `registry` (host[:port]), or None: REGISTRY_USERNAME and
+    REGISTRY_PASSWORD (the environment, then .env), else the docker CLI's config (DOCKER_CONFIG or ~/.docker:
+    its `auths`, `credsStore` and `credHelpers`, as docker-py resolves them). Never printed, never written."""
+    user = get("REGISTRY_USERNAME")
+    if user:
+        return user, get("REGISTRY_PASSWORD"), "REGISTRY_USERNAME"
+    from docker import auth
+    from docker.errors import DockerException
+
+    try:
+        with warnings.catch_warnings():  # a missing helper warns, then fails: the failure is the one line
+            warnings.simplefilter("ignore")
+            found = auth.load_config().resolve_authconfig(registry) or {}
+    except DockerException as e:  # a credential helper that failed or is missing
+        raise ConfigError(f"the docker config's credentials for {registry} cannot be read: "
+                          f"{redact(str(e)).splitlines()[0][:200]}") from None
+    user = found.get("username") or found.get("Username")
+    password = found.get("password") or found.get("Password")
+    if user and password:
+        _secrets.add(password)
+        return user, password, "the docker config"
+    return None
+
+
+_secrets = set()  # credentials read from the docker config, kept out of every message too
+
+
 def redact(text: str) -> str:
     """Remove every secret value we know of from a message before it is shown."""
-    for key in SECRET_KEYS:
-        value = os.environ.get(key)
+    for value in [os.environ.get(key) for key in SECRET_KEYS] + sorted(_secrets):
         if value:
             text = text.replace(value, "***")
     return text

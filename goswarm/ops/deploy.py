@@ -9,8 +9,9 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import external, image, lock, proof, rollout, ship, swarm
-from goswarm.plan import config, converge, output, placement, servicespec
+from goswarm.ops import external, image, lock, proof, registry, rollout, ship, summary, swarm
+from goswarm.ops import release as releases
+from goswarm.plan import config, converge, output, placement, report, servicespec
 
 
 @dataclass
@@ -69,14 +70,14 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
     names = swarm.node_names(nodes)
     steps = []
     for service in services:
-        releases = [(service, images[service.name], force)]
+        versions = [(service, images[service.name], force)]
         edge = config.edge_of(service, environment.GO_SOURCES)
         if service.publish_mode == "edge":
-            releases.append((edge, images[config.EDGE], False))
+            versions.append((edge, images[config.EDGE], False))
         elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
-        for svc, release, forcing in releases:
+        for svc, release, forcing in versions:
             check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
             current, failed = settled(sh, client, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
@@ -160,9 +161,11 @@ def trials(steps: list) -> list:
 def run(sh, cfg, services, images, timeout=None, force=False) -> list:
     """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
     at a time; a rollout that fails is undone. Returns the steps."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     timeout = timeout or cfg.timeout
     steps = prepare(sh, client, cfg, services, images, force)
+    releases.check_pullable(client, [(s.service.name, s.want["TaskTemplate"]["ContainerSpec"]["Image"])
+                                     for s in steps if s.plan.action in ("create", "update")])
     proof.sweep(sh, client)
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
@@ -198,8 +201,26 @@ def names(services) -> str:
     return ",".join(s.name for s in services)
 
 
+def summarised(title: str, body) -> list:
+    """Run a deploy (`body()` returns its steps), timed, and append how it went to GitHub's step summary."""
+    stages, steps, error = output.Stages(), [], None
+    try:
+        with stages.stage("deploy"):
+            steps = body()
+        return steps
+    except PipelineError as e:
+        error = str(e)
+        raise
+    finally:
+        summary.append(title, report.pipeline(stages.timings, summary.results(steps), error))
+
+
 def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
     """Create or rolling-update the services from their latest images (shipped to nodes without a registry)."""
+    return summarised("goswarm deploy", lambda: _deploy(sh, cfg, services, timeout, force))
+
+
+def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
     with locked(sh, cfg, f"deploy {names(services)}"):
         images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
         if not cfg.registry:
@@ -208,9 +229,24 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
         return run(sh, cfg, services, images, timeout, force)
 
 
+def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
+    """Deploy exactly the digests of a release file (`release.read`): no tag is resolved and no local image is
+    needed; a digest the registry does not give the swarm is refused before any service changes."""
+    return summarised(f"goswarm deploy --release {output.shown(path)}",
+                      lambda: _deploy_release(sh, cfg, path, wanted, timeout, force))
+
+
+def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
+    entries = releases.read(path)
+    services = releases.services_of(cfg, entries, wanted)
+    images = releases.images_of(cfg, entries)
+    with locked(sh, cfg, f"deploy {names(services)} from {output.shown(path)}"):
+        return run(sh, cfg, services, images, timeout, force)
+
+
 def rollback(sh, cfg, services: list, timeout=None) -> None:
     """Put each service's previous release back, as `docker service rollback` does, and wait until it runs."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     with locked(sh, cfg, f"rollback {names(services)}"):
         for svc in services:
             rollout.rollback(sh, client, svc.name, timeout or cfg.timeout)
@@ -238,7 +274,7 @@ def remove(sh, cfg, services: list) -> None:
 
 def scale(sh, cfg, name: str, replicas: int) -> None:
     """Change only the replica count of a deployed service, and wait until it converges."""
-    client = engine.client(cfg.target_url)
+    client = registry.target_client(cfg)
     current = rollout.inspect(client, name)
     if current is None:
         raise PipelineError(f"{name} is not deployed: run {program.run(f'deploy --service {name}')}")
@@ -252,7 +288,10 @@ def scale(sh, cfg, name: str, replicas: int) -> None:
     rollout.wait(sh, client, name, cfg.timeout)
 
 
-def tasks_table(cfg, services: list) -> str:
+TASK_HEADERS = ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR")
+
+
+def tasks_table(cfg, services: list, as_json: bool = False) -> str:
     """The services' tasks: node, desired and current state, since when, error."""
     client = engine.client(cfg.target_url)
     rows = []
@@ -265,7 +304,9 @@ def tasks_table(cfg, services: list) -> str:
                     status = t["Status"]
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
                                  status["State"], status.get("Timestamp", "")[:19], status.get("Err", "")))
-    return output.table(sorted(rows), ("SERVICE", "SLOT", "NODE", "DESIRED", "STATE", "SINCE", "ERROR"))
+    if as_json:
+        return report.dumps(report.records(sorted(rows), TASK_HEADERS))
+    return output.table(sorted(rows), TASK_HEADERS)
 
 
 def logs(cfg, name: str, follow: bool = False, tail=None) -> None:

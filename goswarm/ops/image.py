@@ -1,4 +1,5 @@
 """Package each built binary into an image (with the probe), push it, or run it locally."""
+import dataclasses
 import hashlib
 import io
 import json
@@ -13,7 +14,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
-from goswarm.ops import build
+from goswarm.ops import build, registry
 from goswarm.plan import config, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
@@ -25,8 +26,14 @@ class Image:
     repository: str
     tag: str
     id: str = ""
-    digest: str = ""  # repo@sha256:... once pushed
+    digest: str = ""  # what services reference once pushed: repo:tag@sha256:... as the nodes name it
     healthcheck: Optional[dict] = None  # the image's own HEALTHCHECK (its config's Healthcheck), if it has one
+    sha: str = ""  # the pushed manifest's digest, sha256:... (a manifest list's when multi-arch)
+    platforms: tuple = ()  # ((os/arch, sha256:... of that platform's image), ...) once pushed
+    platform: str = ""  # the platform this image was built for (one of build.platforms)
+    source_hash: str = ""  # the service's sources (the image's io.goswarm.source-hash label)
+    revision: str = ""  # the git revision it was built from, "" when unknown
+    variants: tuple = ()  # multi-arch: one Image per platform; this one stands for their manifest list
 
     @property
     def ref(self) -> str:
@@ -86,6 +93,15 @@ def scratch_plan(dockerfile: bytes, binary: str):
             continue
         return None  # RUN, ADD, a second COPY, COPY --from/--chown, ...: the builder's job
     return (dest, changes) if dest and not dest.endswith("/") else None
+
+
+def scratch_dockerfile(plan: tuple, binary: str, probe: str) -> bytes:
+    """What scratch_plan found (the binary's destination, the config instructions), as a Dockerfile whose
+    COPY lines come first: Engine 20.10's classic builder, building for another platform, fails on a
+    config-only step (ARG BINARY) before a FROM scratch stage's first COPY. Pure."""
+    dest, changes = plan
+    return "".join(f"{line}\n" for line in ["FROM scratch", f"COPY {binary} {dest}",
+                                            f"COPY {probe} {config.PROBE_PATH}", *changes]).encode()
 
 
 def context_tar(dockerfile: bytes, files: dict, named: dict = None) -> io.BytesIO:
@@ -201,17 +217,34 @@ def git_revision(sh, root) -> str:
     return rev.strip() + ("-dirty" if "".join(changes).strip() else "")
 
 
-def binary_for(cfg, name: str, client) -> Path:
-    target = platforms.for_engine(cfg.platforms, platforms.engine_platform(engine.version(client)))
+def known_revision(revision: str) -> str:
+    """A git revision, or "" when git_revision could not tell. Pure."""
+    return "" if revision in ("", "unknown") else revision
+
+
+def native(cfg, client) -> platforms.Platform:
+    """The one of build.platforms that the engine which builds the images runs."""
+    return platforms.for_engine(cfg.platforms, engine_platform(client))
+
+
+def engine_platform(client) -> platforms.Platform:
+    """The platform of the engine behind `client` (its /version is asked once per client)."""
+    return platforms.engine_platform(engine.version(client))
+
+
+def binary_for(cfg, name: str, target: platforms.Platform) -> Path:
     return cfg.dist / platforms.artifact_name(name, target)
 
 
 def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
-              compiling: bool = False) -> Image:
-    """compiling: under --dry, the build stage would have compiled a new binary for this service."""
+              compiling: bool = False, target: platforms.Platform = None) -> Image:
+    """compiling: under --dry, the build stage would have compiled a new binary for this service.
+    target: the platform to build for (default: the engine's own; only its image is tagged latest here)."""
     client = engine.client()
-    binary, probe = binary_for(cfg, service.name, client), binary_for(cfg, config.PROBE, client)
-    helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), client) for d in service.with_mains)}
+    own = native(cfg, client)
+    target = target or own
+    binary, probe = binary_for(cfg, service.name, target), binary_for(cfg, config.PROBE, target)
+    helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), target) for d in service.with_mains)}
     dockerfile_path = dockerfile_for(cfg, service)
     dockerfile = dockerfile_path.read_bytes()
     missing = [p for p in (binary, probe, *helpers.values()) if not p.is_file()]
@@ -226,13 +259,17 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
+    platform = str(target)
     if existing and not force:
         print(f"{image.ref}: up to date (same binary and Dockerfile)")
-        if f"{image.repository}:latest" not in existing.tags:  # e.g. back to an earlier version of the code
+        # e.g. back to an earlier version of the code
+        if target == own and f"{image.repository}:latest" not in existing.tags:
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
-        return Image(image.service, image.repository, image.tag, existing.id,
-                     healthcheck=own_check(existing.attrs))
+        labels = (existing.attrs.get("Config") or {}).get("Labels") or {}
+        return Image(image.service, image.repository, image.tag, existing.id, healthcheck=own_check(existing.attrs),
+                     platform=platform, source_hash=labels.get(f"{LABEL}.source-hash", ""),
+                     revision=known_revision(labels.get("org.opencontainers.image.revision", "")))
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
@@ -240,29 +277,40 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
     plan = None if others else scratch_plan(dockerfile, binary.name)
     with engine.errors(f"building {image.ref}"):
-        if plan:
+        if plan and target == own:
             image_id = import_scratch(client, image, {plan[0]: binary, config.PROBE_PATH: probe}, labels, plan[1])
-        else:
-            image_id = docker_build(client, image, with_probe(dockerfile, probe.name),
-                                    {binary.name: binary, probe.name: probe, **helpers}, labels, quiet, force,
-                                    named)
-        client.api.tag(image_id, image.repository, "latest")
+        else:  # `docker import` makes images of the engine's own platform only; the builder honours --platform
+            given = scratch_dockerfile(plan, binary.name, probe.name) if plan else with_probe(dockerfile, probe.name)
+            image_id = docker_build(client, image, given, {binary.name: binary, probe.name: probe, **helpers},
+                                    labels, quiet, force, named, None if target == own else platform)
+        if target == own:
+            client.api.tag(image_id, image.repository, "latest")
         built = client.api.inspect_image(image_id)
-    print(f"built {image.ref} ({image_id[7:19]}{', imported: the Dockerfile only copies the binary' if plan else ''})")
-    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built))
+    how = ", imported: the Dockerfile only copies the binary" if plan else ""
+    print(f"built {image.ref} ({image_id[7:19]}{how}{'' if target == own else ', for ' + platform})")
+    return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built),
+                 platform=platform, source_hash=labels[f"{LABEL}.source-hash"], revision=known_revision(revision))
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
-                 named: dict = None):
+                 named: dict = None, platform: str = None):
     """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY; the
-    binaries are all named <name>-<os>-<arch>, as a Dockerfile of the blog's expects) and `named`."""
+    binaries are all named <name>-<os>-<arch>, as a Dockerfile of the blog's expects) and `named`.
+    platform: another platform than the engine's (the classic builder honours it for FROM scratch). Such a
+    build takes no cache: Engine 20.10's classic builder may match a cached step of another platform and then
+    fails ("was found but does not match the specified platform")."""
     events = client.api.build(fileobj=context_tar(dockerfile, files, named), custom_context=True, tag=image.ref,
                               buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
-                              nocache=force, decode=True)
+                              nocache=force or bool(platform), decode=True, platform=platform)
     image_id = ""
     for event in events:
         if "error" in event:
-            raise PipelineError(f"docker build of {image.ref} failed: {event['error'].strip()}")
+            said = event["error"].strip()
+            if "does not match the specified platform" in said:
+                said += ("; Engine 20.10's classic builder cannot build a config-only step (ARG, ENV, LABEL, "
+                         "USER...) before the first COPY or ADD of a FROM scratch stage for another platform: "
+                         "move it after that COPY")
+            raise PipelineError(f"docker build of {image.ref} failed: {said}")
         if not quiet and event.get("stream", "").strip():
             print(f"  {event['stream'].rstrip()}")
         image_id = event.get("aux", {}).get("ID", image_id)
@@ -300,21 +348,23 @@ def latest(cfg, service: config.Service) -> Image:
     """What `deploy` runs: the image `image.build` (and `image.push`) made last.
 
     With a registry it is the pushed digest. When this engine does not have the
-    image (a CI deploy job talking to a remote manager), the engine asks the registry.
+    image (a CI deploy job talking to a remote manager), the engine asks the registry; so it does for
+    several platforms, where :latest in the registry is the manifest list (here, this engine's platform's image).
     """
     docker = engine.sdk()
 
-    client = engine.client()
+    client = registry.push_client(cfg)
     repo = cfg.repository(service.name)
     with engine.errors(f"inspecting image {repo}:latest"):
         found = engine.find_image(client, f"{repo}:latest")
-        if found is None and cfg.registry:
+        if cfg.registry and (found is None or len(cfg.platforms) > 1):
             try:
                 digest = client.api.inspect_distribution(f"{repo}:latest")["Descriptor"]["digest"]
             except docker.errors.APIError:
                 raise PipelineError(f"no image {repo}:latest here or in {cfg.registry}: "
                                     f"run {program.run('image.push')}") from None
-            return Image(service.name, repo, "latest", "", cfg.pull_ref(f"{repo}:latest@{digest}"))
+            return Image(service.name, repo, "latest", "", cfg.pull_ref(f"{repo}:latest@{digest}"),
+                         own_check(found.attrs) if found else None)
     if found is None:
         raise PipelineError(f"no image {repo}:latest: run {program.run('build image.build')} first")
     tag = next((t.rsplit(":", 1)[1] for t in found.tags if t.startswith(repo + ":") and not t.endswith(":latest")),
@@ -327,12 +377,21 @@ def latest(cfg, service: config.Service) -> Image:
 
 
 def push_one(sh, cfg, image: Image) -> Image:
+    """Push :<tag> and :latest; a multi-platform image pushes each platform's image, then its manifest list."""
+    if image.variants:
+        return push_index(sh, cfg, image)
     if sh.dry:
         print(f"[dry] would push {image.ref}")
         return image
-    auth = None
-    if environment.get("REGISTRY_USERNAME"):
-        auth = {"username": environment.get("REGISTRY_USERNAME"), "password": environment.get("REGISTRY_PASSWORD")}
+    started = time.monotonic()
+    digest = push_tags(registry.push_client(cfg), image, (image.tag, "latest"))  # latest: see `latest`
+    print(f"pushed {image.ref} ({digest}, {time.monotonic() - started:.1f} s)")
+    return dataclasses.replace(image, digest=cfg.pull_ref(f"{image.ref}@{digest}"), sha=digest,
+                               platforms=((image.platform, digest),) if image.platform else ())
+
+
+def push_tags(client, image: Image, tags) -> str:
+    """Push the image under each of `tags`, with a progress line; the pushed digest."""
     status, started = terminal.Status(), time.monotonic()
 
     def progress(sent, total):
@@ -341,17 +400,71 @@ def push_one(sh, cfg, image: Image) -> Image:
                       key=f"push {image.ref}")
 
     with engine.errors(f"pushing {image.ref}"):
-        for tag in (image.tag, "latest"):  # latest lets a deploy elsewhere find it (see `latest`)
-            events = engine.client().api.push(image.repository, tag, stream=True, decode=True, auth_config=auth)
+        for tag in tags:
+            events = client.api.push(image.repository, tag, stream=True, decode=True)
             try:
                 digest = push_result(events, status.done, progress)
             except PipelineError as e:
                 raise PipelineError(f"pushing {image.repository}:{tag}: {e}; nothing was deployed") from None
             finally:
                 status.done()
-    print(f"pushed {image.ref} ({digest}, {time.monotonic() - started:.1f} s)")
-    return Image(image.service, image.repository, image.tag, image.id, cfg.pull_ref(f"{image.ref}@{digest}"),
-                 image.healthcheck)
+    return digest
+
+
+def pushed_digests(client, image: Image) -> list:
+    """The digests under which this engine pushed this very image to its repository (its RepoDigests)."""
+    found = engine.find_image(client, image.id or image.ref)
+    return [d.partition("@")[2] for d in ((found.attrs.get("RepoDigests") or []) if found else [])
+            if d.startswith(image.repository + "@")]
+
+
+def in_registry(client, image: Image) -> str:
+    """The digest under which the registry already has this very image (one this engine pushed, under its
+    tag), else "": then there is nothing to send."""
+    docker = engine.sdk()
+    pushed = pushed_digests(client, image)
+    if not pushed:
+        return ""
+    try:
+        there = client.api.inspect_distribution(image.ref)["Descriptor"]["digest"]
+    except docker.errors.APIError:  # not there (or not readable): push it
+        return ""
+    return there if there in pushed else ""
+
+
+def push_index(sh, cfg, image: Image) -> Image:
+    """Each platform's image under its own tag (unless the registry has it already), then the manifest list of
+    them under the image's tag and latest; services reference the list's digest."""
+    from goswarm.ops import manifest
+
+    if sh.dry:
+        for variant in image.variants:
+            print(f"[dry] would push {variant.ref} ({variant.platform})")
+        print(f"[dry] would push the manifest list {image.ref} and {image.repository}:latest")
+        return image
+    client, started, pushed = registry.push_client(cfg), time.monotonic(), []
+    listed = manifest.listed(client, image.ref)
+    if listed and listed == manifest.listed(client, f"{image.repository}:latest"):
+        # The list's tag is a key of its platforms' images: the registry has them all. What each platform's
+        # image was pushed as, this engine remembers (asked of the registry only when it does not).
+        known = [(v.platform, (pushed_digests(client, v) or [""])[0]) for v in image.variants]
+        if all(digest for _, digest in known):
+            print(f"{image.ref} ({', '.join(p for p, _ in known)}): already in the registry ({listed[:19]})")
+            return dataclasses.replace(image, digest=cfg.pull_ref(f"{image.ref}@{listed}"), sha=listed,
+                                       platforms=tuple(known))
+    for variant in image.variants:
+        with engine.errors(f"asking the registry for {variant.ref}"):
+            digest = in_registry(client, variant)
+        if digest:
+            print(f"{variant.ref} ({variant.platform}): already in the registry ({digest[:19]})")
+        else:
+            digest = push_tags(client, variant, (variant.tag,))
+            print(f"pushed {variant.ref} ({variant.platform}: {digest})")
+        pushed.append((variant.platform, digest))
+    index = manifest.push_list(sh, cfg, client, image, pushed)
+    print(f"pushed {image.ref}: a manifest list of {', '.join(p for p, _ in pushed)} ({index}, "
+          f"{time.monotonic() - started:.1f} s)")
+    return dataclasses.replace(image, digest=cfg.pull_ref(f"{image.ref}@{index}"), sha=index, platforms=tuple(pushed))
 
 
 def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) -> list:
@@ -359,11 +472,35 @@ def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) ->
     without the layer cache (never goswarm's own edge). compiled: the services the build stage compiled
     (under --dry: would have)."""
     revision = git_revision(sh, cfg.root)
-    return [build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
-            for s in config.with_edge(services, environment.GO_SOURCES)]
+    built = config.with_edge(services, environment.GO_SOURCES)
+    if len(cfg.platforms) > 1 and not cfg.registry:
+        print(f"build.platforms has {len(cfg.platforms)} platforms: dist/ holds the binaries of each, but a "
+              f"multi-platform image (a manifest list) needs a registry: set image.registry; building the "
+              f"images for this engine's platform only")
+    if len(cfg.platforms) == 1 or not cfg.registry:
+        return [build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
+                for s in built]
+    return [multi_platform([build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS,
+                                      s.name in compiled, p) for p in cfg.platforms], native(cfg, engine.client()))
+            for s in built]
+
+
+def index_tag(variants: list) -> str:
+    """The tag of a manifest list: a key of its platforms' images (each tagged with its own content key). Pure."""
+    parts = sorted(f"{v.platform}={v.tag}" for v in variants)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def multi_platform(variants: list, own: platforms.Platform) -> Image:
+    """The one image that stands for a service's images of several platforms: its manifest list's tag, and
+    the engine's own platform's image (its id, its HEALTHCHECK) for what needs one here. Pure."""
+    mine = next((v for v in variants if v.platform == str(own)), variants[0])
+    return Image(mine.service, mine.repository, index_tag(variants), mine.id, healthcheck=mine.healthcheck,
+                 source_hash=mine.source_hash, revision=mine.revision, variants=tuple(variants))
 
 
 def push_all(sh, cfg, services: list) -> list:
+    """Build (when needed) and push the images of `services` and of the edge they need."""
     if not cfg.registry:
         raise PipelineError("no registry is configured: set image.registry in the config (or INVOKE_IMAGE_REGISTRY)")
     return [push_one(sh, cfg, image) for image in build_all(sh, cfg, services, quiet=True)]

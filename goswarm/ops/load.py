@@ -22,7 +22,7 @@ from typing import Optional
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import environment, machines, terminal
 from goswarm.ops import build, stats
-from goswarm.plan import config, output, platforms, report
+from goswarm.plan import config, loadreport, output, platforms
 from goswarm.plan import load as plan
 
 USERS, DURATION = 100, 30.0  # the blog's run is 1000 users for 30 s; 100 is kinder as a default
@@ -141,7 +141,7 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
         raise PipelineError(f"the load generator ended without a summary: {proc.stderr.read().strip()[:300]}")
     folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
-    result.report.write_text(report.page(result.summary, target.url, result.ticks, result.stats, result.during,
+    result.report.write_text(loadreport.page(result.summary, target.url, result.ticks, result.stats, result.during,
                                          started, sampler.error))
     (folder / "summary.json").write_text(json.dumps(result.as_json(), indent=1) + "\n")
     if interrupted:

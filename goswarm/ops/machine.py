@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from goswarm.errors import PipelineError
 from goswarm.io import drivers, engine, machines, ssh
-from goswarm.plan import output
+from goswarm.plan import output, report
 
 
 def create(sh, name, driver="ssh", host=None, user=None, key=None, port=None, address=None,
@@ -40,11 +40,14 @@ def describe(machine) -> tuple:
         return (machine.name, machine.driver, machine.host, "no", "-", "-", str(e).split(": ", 1)[-1][:60])
 
 
-def listing() -> str:
+HEADERS = ("NAME", "DRIVER", "ADDRESS", "REACHABLE", "ENGINE", "ROLE", "SWARM")
+
+
+def listing(as_json: bool = False) -> str:
     known = machines.all_machines()
     with ThreadPoolExecutor(max_workers=max(1, len(known))) as pool:
         rows = list(pool.map(describe, known))
-    return output.table(rows, ("NAME", "DRIVER", "ADDRESS", "REACHABLE", "ENGINE", "ROLE", "SWARM"))
+    return report.dumps(report.records(rows, HEADERS)) if as_json else output.table(rows, HEADERS)
 
 
 def env_lines(name: str, command: str = "goswarm") -> list:

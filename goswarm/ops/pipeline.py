@@ -1,12 +1,14 @@
 """The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
+import contextlib
+import sys
 import urllib.error
 import urllib.request
 
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, external, image, rollout, ship
-from goswarm.plan import config, output, placement, platforms
+from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, summary
+from goswarm.plan import config, output, placement, platforms, report
 
 SMOKE_TIMEOUT = 15.0
 
@@ -66,8 +68,17 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with {remove}") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
-        rollout.rollback(sh, engine.client(cfg.target_url), svc.name, timeout)
+        rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
+
+
+def smoke_all(sh, cfg, services: list) -> list:
+    """The smoke stage on its own (a CI deploy job's last step): each service's smoke path, where it is
+    published, until it answers 2xx. No rollback here: `deploy.rollback` is one command away. The URLs."""
+    urls = [smoke(sh, host, svc) for svc in services if svc.smoke for host in smoke_hosts(cfg, svc)]
+    if not urls:
+        print(f"no smoke path configured for {', '.join(s.name for s in services)}: nothing to test")
+    return urls
 
 
 def check_platforms(cfg) -> None:
@@ -77,33 +88,50 @@ def check_platforms(cfg) -> None:
     platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
 
 
-def redeploy(sh, cfg, services: list, timeout=None, force=False) -> output.Stages:
+def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=None, as_json=False) -> output.Stages:
     """The whole pipeline for `services`, holding the deploy lock. Each stage skips what did not change;
-    the timed summary is printed however it ends."""
-    stages = output.Stages()
+    the timed summary is printed however it ends. With a registry the push stage writes the release file
+    (release_file, default dist/release.json) before the deploy. as_json: the progress goes to stderr, and
+    the summary is a JSON document on stdout (stages, each service's result and digest, the error)."""
+    stages, error = output.Stages(), None
     try:
-        with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
-            built = config.with_edge(services, environment.GO_SOURCES)
-            check_platforms(cfg)
-            with stages.stage("build"):
-                compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
-            with stages.stage("image"):
-                images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
-            if cfg.registry:
-                with stages.stage("push"):
-                    images = [image.push_one(sh, cfg, i) for i in images]
-            else:
-                with stages.stage("ship"):
-                    ship.ship(sh, cfg, images)
-            with stages.stage("deploy"):
-                releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
-                steps = deploy.run(sh, cfg, services, releases, timeout, force)
-            with stages.stage("smoke"):
-                for step in steps:
-                    if step.service.smoke:
-                        smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            _redeploy(sh, cfg, services, timeout, force, release_file, stages)
+    except PipelineError as e:
+        error = str(e)
+        raise
     finally:
-        if stages.timings:
+        document = report.pipeline(stages.timings, stages.services, error)
+        if as_json:
+            print(report.dumps(document))
+        elif stages.timings:
             print()
             print(stages.summary())
+        summary.append("goswarm redeploy", document)
     return stages
+
+
+def _redeploy(sh, cfg, services, timeout, force, release_file, stages) -> None:
+    """The stages, each timed into `stages`."""
+    with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
+        built = config.with_edge(services, environment.GO_SOURCES)
+        check_platforms(cfg)
+        with stages.stage("build"):
+            compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
+        with stages.stage("image"):
+            images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
+        if cfg.registry:
+            with stages.stage("push"):
+                images = [image.push_one(sh, cfg, i) for i in images]
+                release.write(sh, images, release_file or release.path_of(cfg))
+        else:
+            with stages.stage("ship"):
+                ship.ship(sh, cfg, images)
+        with stages.stage("deploy"):
+            releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
+            steps = deploy.run(sh, cfg, services, releases, timeout, force)
+            stages.services = summary.results(steps)
+        with stages.stage("smoke"):
+            for step in steps:
+                if step.service.smoke:
+                    smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)

@@ -7,7 +7,7 @@ from pathlib import Path
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, machines
-from goswarm.plan import output
+from goswarm.plan import output, report
 
 
 def token_file(cfg) -> Path:
@@ -112,8 +112,8 @@ def node_names(nodes: list) -> dict:
     return {n["ID"]: known.get(n["Status"].get("Addr"), n["Description"]["Hostname"]) for n in nodes}
 
 
-def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
-    """Three tables: nodes, services, and the running tasks per node. Pure."""
+def status_tables(nodes: list, services: list, tasks: list, names: dict) -> dict:
+    """{name: (rows, headers)}: nodes, services, and the running tasks per node. Pure."""
     node_rows = [(names[n["ID"]], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
                   n["Status"].get("Addr", ""), n.get("Description", {}).get("Engine", {}).get("EngineVersion", ""))
                  for n in sorted(nodes, key=lambda n: names[n["ID"]])]
@@ -128,9 +128,21 @@ def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
     task_rows = sorted((service_names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""),
                         names.get(t.get("NodeID"), "-"), t["Status"]["State"], t["Status"].get("Err", ""))
                        for t in tasks)
-    return "\n\n".join((output.table(node_rows, ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")),
-                         output.table(service_rows, ("SERVICE", "REPLICAS", "IMAGE")),
-                         output.table(task_rows, ("SERVICE", "SLOT", "NODE", "STATE", "ERROR"))))
+    return {"nodes": (node_rows, ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")),
+            "services": (service_rows, ("SERVICE", "REPLICAS", "IMAGE")),
+            "tasks": (task_rows, ("SERVICE", "SLOT", "NODE", "STATE", "ERROR"))}
+
+
+def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
+    """Three tables: nodes, services, and the running tasks per node. Pure."""
+    return "\n\n".join(output.table(rows, headers) for rows, headers in
+                       status_tables(nodes, services, tasks, names).values())
+
+
+def status_document(nodes: list, services: list, tasks: list, names: dict) -> dict:
+    """The same for --json. Pure."""
+    return {name: report.records(rows, headers)
+            for name, (rows, headers) in status_tables(nodes, services, tasks, names).items()}
 
 
 def with_manager(cfg, name: str):
@@ -207,10 +219,12 @@ def set_availability(sh, cfg, name: str, availability: str) -> None:
     print(f"{name}: {availability}")
 
 
-def status(cfg) -> str:
+def status(cfg, as_json: bool = False) -> str:
     client = manager_client(cfg)
     with engine.errors("reading the swarm"):
         nodes = client.api.nodes()
         services = client.api.services(status=True)
         tasks = client.api.tasks(filters={"desired-state": "running"})
+    if as_json:
+        return report.dumps(status_document(nodes, services, tasks, node_names(nodes)))
     return status_report(nodes, services, tasks, node_names(nodes))

@@ -26,7 +26,12 @@ class Progress:
 
 def _error(task: dict) -> str:
     status = task.get("Status") or {}
-    return status.get("Err") or status.get("Message") or status.get("State", "")
+    said = status.get("Err") or status.get("Message") or status.get("State", "")
+    if said.startswith("No such image: ") and "@sha256:" in said:
+        # A node's pull failed; the engine logs why and gives the task only this.
+        return (f"the node could not pull {said[len('No such image: '):]} from the registry (no credentials "
+                f"for it, a registry the node cannot reach, or a digest it does not have)")
+    return said
 
 
 def of_spec(task: dict, template: dict) -> bool:

@@ -26,6 +26,7 @@ class Stages:
 
     def __init__(self):
         self.timings = []
+        self.services = []  # the deploy's result per service (plan.report.service_result)
 
     @contextmanager
     def stage(self, name: str):

@@ -6,14 +6,14 @@ from typing import Optional
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks import addons, build, deploy, image, lab, machine, observe, root, swarm, viz
+from goswarm.tasks import addons, build, deploy, image, lab, machine, observe, root, stack, swarm, viz
 
 
 def namespace(project_root: Optional[Path] = None) -> Collection:
     """The root collection. project_root: where the project is, when it is not the current directory
     (this repository's tasks.py passes its own directory)."""
     ns = Collection()
-    for module in (build, image, machine, swarm, deploy, lab, addons):
+    for module in (build, image, machine, swarm, deploy, lab, stack, addons):
         ns.add_collection(module.ns)
     # Every section's defaults at the root: every task sees all of them (redeploy reads them all), and an
     # INVOKE_*/GOSWARM_* variable only overrides a key that the config already has.

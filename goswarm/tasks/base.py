@@ -12,6 +12,7 @@ from goswarm.errors import Interrupted, PipelineError
 from goswarm.io.shell import Shell
 
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
+JSON_HELP = "Print JSON (for CI) instead of tables."
 SERVICE_HELP = {"service": "Only these services (comma-separated names from the config; default: all).",
                 "manager": MANAGER_HELP}
 

@@ -2,19 +2,27 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 deploys = lazy("goswarm.ops.deploy")
 config = lazy("goswarm.plan.config")
+pipeline = lazy("goswarm.ops.pipeline")
+releases = lazy("goswarm.ops.release")
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
-                          "force": "Replace every task even when the spec is unchanged."})
-def deploy(c, service=None, timeout=None, manager=None, force=False):
+                          "force": "Replace every task even when the spec is unchanged.",
+                          "release": "A release file (image.push wrote it): deploy exactly its digests, "
+                                     "its services unless --service narrows them."})
+def deploy(c, service=None, timeout=None, manager=None, force=False, release=None):
     """Create or rolling-update the services from their latest images, and wait until they converge."""
     sh, cfg = load(c, manager)
-    deploys.deploy(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout), force)
+    timeout = seconds_flag("--timeout", timeout)
+    if release:
+        deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force)
+    else:
+        deploys.deploy(sh, cfg, config.select(cfg.services, service), timeout, force)
 
 
 @task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
@@ -47,11 +55,11 @@ def scale(c, service, replicas, manager=None):
     deploys.scale(sh, cfg, config.select(cfg.services, service)[0].name, replicas)
 
 
-@task(help=SERVICE_HELP)
-def ps(c, service=None, manager=None):
+@task(help={**SERVICE_HELP, "json": JSON_HELP})
+def ps(c, service=None, manager=None, json=False):
     """List the services' tasks: node, state, error."""
     _, cfg = load(c, manager)
-    print(deploys.tasks_table(cfg, config.select(cfg.services, service)))
+    print(deploys.tasks_table(cfg, config.select(cfg.services, service), json))
 
 
 @task(help={"service": "The service (required).", "follow": "Keep streaming new lines.",
@@ -63,6 +71,13 @@ def logs(c, service, follow=False, tail=None, manager=None):
     deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
 
 
+@task(help=SERVICE_HELP)
+def smoke(c, service=None, manager=None):
+    """GET each service's smoke path where it is published until it answers 2xx (redeploy's last stage)."""
+    sh, cfg = load(c, manager)
+    pipeline.smoke_all(sh, cfg, config.select(cfg.services, service))
+
+
 ns = Collection("deploy")
-for t in (deploy, rollback_, unlock, rm, scale, ps, logs):
+for t in (deploy, rollback_, unlock, rm, scale, ps, logs, smoke):
     ns.add_task(t)

@@ -9,6 +9,8 @@ from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
 images = lazy("goswarm.ops.image")
 shipping = lazy("goswarm.ops.ship")
 config = lazy("goswarm.plan.config")
+release = lazy("goswarm.ops.release")
+releases = lazy("goswarm.plan.release")
 
 SERVICES = "Only these services (comma-separated; default: all)."
 
@@ -21,11 +23,13 @@ def build_(c, service=None, force=False):
     images.build_all(sh, cfg, config.select(cfg.services, service), force=force)
 
 
-@task(help={"service": SERVICES})
-def push(c, service=None):
-    """Push the services' images to image.registry; fails on any error the registry reports."""
+@task(help={"service": SERVICES,
+            "release_file": f"Where to write the release file (default: <build.dist>/{releases.FILE})."})
+def push(c, service=None, release_file=None):
+    """Push the services' images (and the edge's) to image.registry, and write the release file of their digests."""
     sh, cfg = load(c)
-    images.push_all(sh, cfg, config.select(cfg.services, service))
+    pushed = images.push_all(sh, cfg, config.select(cfg.services, service))
+    release.write(sh, pushed, release.path_of(cfg, release_file))
 
 
 @task(name="ship", help={"service": SERVICES, "manager": MANAGER_HELP})

@@ -7,7 +7,7 @@ from invoke import Collection
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import lazy, task
+from goswarm.tasks.base import JSON_HELP, lazy, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 machines = lazy("goswarm.io.machines")
@@ -35,10 +35,10 @@ def provision(c, name, install=False):
     print(ops.provision(Shell.of(c), name, install))
 
 
-@task
-def ls(c):
+@task(help={"json": JSON_HELP})
+def ls(c, json=False):
     """List machines: driver, address, reachable, engine version, swarm role and state."""
-    print(ops.listing())
+    print(ops.listing(json))
 
 
 @task(help={"name": "The machine."})

@@ -15,6 +15,7 @@ hostsetup = lazy("goswarm.ops.hostsetup")
 pipeline = lazy("goswarm.ops.pipeline")
 initial = lazy("goswarm.ops.init")
 config = lazy("goswarm.plan.config")
+release = lazy("goswarm.ops.release")
 
 
 @task(iterable=["port"], help={
@@ -30,12 +31,17 @@ def init(c, port=None, skip=None):
 
 @task(help={**SERVICE_HELP,
             "timeout": "Seconds to wait for each service to converge (default: deploy.timeout).",
-            "force": "Redo every stage: compile, rebuild the image without cache, replace every task."})
-def redeploy(c, service=None, timeout=None, manager=None, force=False):
+            "force": "Redo every stage: compile, rebuild the image without cache, replace every task.",
+            "release_file": "With a registry: where to write the release file of the pushed digests "
+                            "(default: <build.dist>/release.json).",
+            "json": "Progress on stderr, and on stdout a JSON summary: stage timings, each service's result "
+                    "and digest."})
+def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False):
     """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
     timeout = seconds_flag("--timeout", timeout)
     sh, cfg = load(c, manager)
-    pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force)
+    pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
+                      release.path_of(cfg, release_file), json)
 
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,

@@ -1,7 +1,7 @@
 """swarm: form a swarm, grow it with machines, and see what runs on it."""
 from invoke import Collection
 
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, lazy, load, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 swarm = lazy("goswarm.ops.swarm")
@@ -43,11 +43,11 @@ def activate(c, name, manager=None):
     swarm.set_availability(sh, cfg, name, "active")
 
 
-@task(help={"manager": MANAGER_HELP})
-def status(c, manager=None):
+@task(help={"manager": MANAGER_HELP, "json": JSON_HELP})
+def status(c, manager=None, json=False):
     """Show every node (role, availability, state), every service (replicas, image) and its tasks per node."""
     _, cfg = load(c, manager)
-    print(swarm.status(cfg))
+    print(swarm.status(cfg, json))
 
 
 ns = Collection("swarm")

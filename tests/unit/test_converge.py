@@ -138,3 +138,12 @@ def test_progress_says_what_the_newest_waiting_task_is_doing():
     tasks = [task(TEMPLATE, "running", "running"), task(OLD, "shutdown", "running")]
     p = converge.evaluate(service(1, "updating"), tasks)
     assert p.waiting == "1 old task stopping"
+
+
+def test_a_task_whose_node_could_not_pull_says_so():
+    ref = "10.77.0.1:5000/p/a:1@sha256:" + "f" * 64
+    failed = [task(TEMPLATE, "running", "rejected", f"No such image: {ref}") for _ in range(converge.CRASH_LIMIT)]
+    p = converge.evaluate(service(), failed)
+    assert p.failed and f"the node could not pull {ref} from the registry (no credentials" in p.error
+    local = [task(TEMPLATE, "running", "rejected", "No such image: p/a:latest") for _ in range(converge.CRASH_LIMIT)]
+    assert converge.evaluate(service(), local).error.endswith("last error: No such image: p/a:latest")

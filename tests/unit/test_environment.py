@@ -61,3 +61,35 @@ def test_private_dirs_are_0700_at_every_level_they_create(tmp_path):
     for level in (tmp_path / "store", tmp_path / "store" / "machine"):
         assert stat.S_IMODE(level.stat().st_mode) == 0o700
     environment.private_dir(tmp_path / "store" / "machine")  # twice is fine
+
+
+def test_registry_credentials_come_from_the_environment_first_then_the_docker_config(monkeypatch, tmp_path):
+    import base64
+    import json
+
+    monkeypatch.setattr(environment, "_loaded", True)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("REGISTRY_USERNAME", raising=False)
+    monkeypatch.delenv("REGISTRY_PASSWORD", raising=False)
+    assert environment.registry_credentials("reg.example:5000") is None  # no config at all
+    token = base64.b64encode(b"cfg-user:cfg-s3cret").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"reg.example:5000": {"auth": token}}}))
+    assert environment.registry_credentials("reg.example:5000") == ("cfg-user", "cfg-s3cret", "the docker config")
+    assert environment.registry_credentials("other:5000") is None
+    assert environment.redact("said cfg-s3cret") == "said ***"  # read from the config, kept out of messages
+    monkeypatch.setenv("REGISTRY_USERNAME", "ci")
+    monkeypatch.setenv("REGISTRY_PASSWORD", "env-pw")
+    assert environment.registry_credentials("reg.example:5000") == ("ci", "env-pw", "REGISTRY_USERNAME")
+
+
+def test_a_credential_helper_that_is_missing_is_one_line(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setattr(environment, "_loaded", True)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("REGISTRY_USERNAME", raising=False)
+    (tmp_path / "config.json").write_text(json.dumps({"credHelpers": {"reg.example:5000": "nothere"}}))
+    with pytest.raises(ConfigError, match="credentials for reg.example:5000 cannot be read") as e:
+        environment.registry_credentials("reg.example:5000")
+    assert "\n" not in str(e.value)

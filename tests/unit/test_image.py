@@ -141,3 +141,19 @@ def test_named_files_keep_their_mode_and_binaries_are_executable(tmp_path):
     with tarfile.open(fileobj=image.context_tar(b"FROM x\n", {binary.name: binary}, {"etc/config.json": data})) as tar:
         modes = {m.name: m.mode for m in tar.getmembers()}
     assert modes == {"Dockerfile": 0o644, "svc-linux-amd64": 0o755, "etc/config.json": 0o640}
+
+
+def test_a_scratch_dockerfile_for_another_platform_copies_first():
+    shared = (Path(__file__).parents[2] / "goswarm" / "Dockerfile").read_bytes()
+    plan = image.scratch_plan(shared, "svc-linux-arm64")
+    assert image.scratch_dockerfile(plan, "svc-linux-arm64", "goswarm-probe-linux-arm64") == (
+        b"FROM scratch\nCOPY svc-linux-arm64 /service\nCOPY goswarm-probe-linux-arm64 /.goswarm/probe\n"
+        b'USER 65534:65534\nENTRYPOINT ["/service"]\n')
+
+
+def test_the_tag_of_a_manifest_list_follows_its_platforms_images():
+    a = [image.Image("s", "r", "t1", platform="linux/amd64"), image.Image("s", "r", "t2", platform="linux/arm64")]
+    assert image.index_tag(a) == image.index_tag(list(reversed(a))) and len(image.index_tag(a)) == 12
+    assert image.index_tag(a) != image.index_tag([a[0], image.Image("s", "r", "t3", platform="linux/arm64")])
+    both = image.multi_platform(a, image.platforms.Platform("linux", "arm64"))
+    assert both.tag == image.index_tag(a) and both.variants == tuple(a) and both.platform == ""

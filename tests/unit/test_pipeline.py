@@ -98,3 +98,12 @@ def cfg(tmp_path, monkeypatch):
 def test_on_a_single_engine_the_smoke_test_knocks_on_the_manager(cfg, mode):
     assert pipeline.smoke_hosts(cfg, service(8080, mode=mode)) == ["127.0.0.1"]
 
+
+
+def test_the_smoke_stage_alone_knocks_on_each_service_with_a_smoke_path(cfg, server, capsys):
+    url = f"http://127.0.0.1:{server.server_port}/health"
+    silent = Service("worker", Path("/w"), 8080)
+    assert pipeline.smoke_all(real(), cfg, [service(server.server_port, mode="edge"), silent]) == [url]
+    assert capsys.readouterr().out == f"smoke {url}: 200\n"
+    assert pipeline.smoke_all(real(), cfg, [silent]) == []
+    assert capsys.readouterr().out == "no smoke path configured for worker: nothing to test\n"

@@ -1,56 +1,41 @@
-"""plan/report.py: the load report is one self-contained page whose charts carry the run's data."""
-import re
+import json
 
-from goswarm.plan import report, stats
+from goswarm.plan import report
 
-SUMMARY = {"requests": 3000, "ok": 2990, "duration_s": 3.0, "rps": 1000.0, "users": 10,
-           "errors": {"reset": 10}, "latency_ms": {"min": 0.1, "mean": 1.0, "p50": 0.9, "p95": 2.0, "p99": 3.0,
-                                                   "max": 9.0}}
-TICKS = [{"type": "tick", "t": float(t), "users": 10, "requests": 1000, "ok": 1000 - 5 * (t == 2),
-          "errors": {"reset": 5} if t == 2 else {}, "latency_ms": {"p50": 0.9, "p95": 2.0, "p99": 3.0 * t,
-                                                                    "max": 9.0}} for t in (1, 2, 3)]
+SPEC = {"Labels": {"io.goswarm.image": "r/p/app:abc"},
+        "TaskTemplate": {"ContainerSpec": {"Image": "r/p/app:abc@sha256:" + "1" * 64}}}
 
 
-def row(task, cpu, memory):
-    return stats.TaskStats("acc", "lab-1", task, "c", cpu, memory, 10**9, 0, 0, 4)
+def test_records_key_rows_by_their_headers():
+    assert report.records([("a", 1)], ("NAME", "REPLICAS")) == [{"name": "a", "replicas": 1}]
+    assert report.records([], ("NAME",)) == []
 
 
-STATS = [(1.2, [row("acc.1", 10.0, 5_000_000), row("acc.2", 20.0, 6_000_000)]),
-         (2.2, [row("acc.1", 30.0, 5_500_000), row("acc.2", 40.0, 6_500_000)])]
+def test_a_service_result_names_the_digest_it_runs():
+    result = report.service_result("app", "update", SPEC, [("image", "x", "y"), ("env", [], ["A=1"])])
+    assert result == {"service": "app", "action": "update", "image": SPEC["TaskTemplate"]["ContainerSpec"]["Image"],
+                      "digest": "sha256:" + "1" * 64, "release": "r/p/app:abc", "changed": ["image", "env"]}
+    local = report.service_result("app", "create", {"TaskTemplate": {"ContainerSpec": {"Image": "sha256:abc"}}})
+    assert local["digest"] is None and local["changed"] == []
+    assert report.service_result("app-edge", "remove", {})["image"] == ""
 
 
-def test_nice_axis_tops():
-    assert [report.nice_max(v) for v in (0, 0.3, 1, 7, 12, 999, 1001)] == [1, 0.5, 1, 10, 20, 1000, 2000]
+def test_a_pipeline_document_is_json_with_its_stages_and_how_it_ended():
+    ok = report.pipeline([("build", 0.12345, "ok"), ("deploy", 2.0, "ok")], [])
+    assert ok == {"result": "ok", "error": None, "seconds": 2.123, "services": [],
+                  "stages": [{"stage": "build", "seconds": 0.123, "result": "ok"},
+                             {"stage": "deploy", "seconds": 2.0, "result": "ok"}]}
+    assert json.loads(report.dumps(ok)) == ok
+    assert report.pipeline([("deploy", 1, "failed")], [])["result"] == "failed"
+    assert report.pipeline([], [], "no registry")["result"] == "failed"
 
 
-def test_the_page_is_self_contained_with_five_charts():
-    page = report.page(SUMMARY, "http://127.0.0.1:1/", TICKS, STATS, None, "2026-12-06 03:00:00")
-    assert page.startswith("<!doctype html>")
-    assert page.count("<svg") == 5
-    assert not re.search(r"<script|<link|src=|@import|url\(", page)
-    for title in ("Throughput", "Latency percentiles", "Errors", "CPU of each task", "Memory of each task"):
-        assert f'aria-label="{title}"' in page
-    assert "acc.1 c (lab-1)" in page and "acc.2 c (lab-1)" in page
-    assert "during" not in page.split("<body>")[1].split("<svg")[0]
-
-
-def test_series_are_drawn_with_one_point_per_tick_or_sample():
-    page = report.page(SUMMARY, "http://u/", TICKS, STATS, None, "now")
-    lines = re.findall(r'<polyline [^>]*points="([^"]+)"><title>([^<]+)</title>', page)
-    by_name = {name: points.split() for points, name in lines}
-    assert len(by_name["req/s"]) == 3 and len(by_name["p99"]) == 3
-    assert len(by_name["reset"]) == 3 and len(by_name["acc.1 c (lab-1)"]) == 2
-
-
-def test_the_during_command_is_marked_on_every_chart():
-    during = {"command": "redeploy --force", "start_s": 1.0, "end_s": 2.5, "exit_code": 0}
-    page = report.page(SUMMARY, "http://u/", TICKS, STATS, during, "now")
-    assert page.count('class="during"') == 5
-    assert "--during 1.0-2.5 s" in page
-    assert "`redeploy --force` from 1.0 s to 2.5 s, exit 0" in page
-
-
-def test_the_page_says_why_task_stats_are_missing():
-    page = report.page(SUMMARY, "http://u/", TICKS, [], None, "now", "cannot reach the Docker engine at x")
-    assert "<th>Task stats</th><td>not read: cannot reach the Docker engine at x</td>" in page
-    assert page.count("<svg") == 5
+def test_the_step_summary_is_a_short_markdown_section():
+    document = report.pipeline([("push", 1.5, "ok"), ("deploy", 3.25, "failed")],
+                               [report.service_result("app", "update", SPEC)], "app did not converge")
+    assert report.step_summary("goswarm redeploy", document) == (
+        "### ❌ goswarm redeploy\n\n> app did not converge\n\n"
+        "| stage | time | result |\n|---|---:|---|\n| push | 1.50 s | ok |\n| deploy | 3.25 s | failed |\n"
+        "| **total** | 4.75 s | |\n\n"
+        "| service | action | digest |\n|---|---|---|\n| app | update | `sha256:111111111111` |\n\n")
+    assert report.step_summary("x", report.pipeline([], [])) == "### ✅ x\n\n"

@@ -122,3 +122,17 @@ def test_status_report_of_services_not_deployed_by_goswarm_and_tasks_of_unknown_
     _, services_table, tasks_table = swarm.status_report([], [service], tasks, {}).split("\n\n")
     assert services_table.splitlines()[1] == "other    ?/?       nginx:1"
     assert tasks_table.splitlines()[1] == "0123456789ab  1     -     pending  no suitable node"
+
+
+def test_status_as_json_holds_the_same_rows_as_the_tables(machines_dir):
+    import json
+
+    running = [t for t in TASKS if t["DesiredState"] == "running"]
+    document = swarm.status_document(NODES, SERVICES, running, swarm.node_names(NODES))
+    assert json.loads(json.dumps(document)) == document
+    assert list(document) == ["nodes", "services", "tasks"]
+    tables = STATUS.split("\n\n")
+    for (name, rows), table in zip(document.items(), tables):
+        assert len(rows) == len(table.splitlines()) - 1, name
+    assert set(document["services"][0]) == {"service", "replicas", "image"}
+    assert set(document["nodes"][0]) == {"node", "role", "availability", "state", "address", "engine"}
