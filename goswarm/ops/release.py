@@ -25,10 +25,10 @@ def entry(img: image.Image) -> releases.Entry:
 
 def write(sh, images: list, path: Path) -> None:
     """Write the release file for pushed `images` (atomically: a deploy never reads half a file)."""
-    text = releases.dumps({img.service: entry(img) for img in images})
-    if sh.dry:
-        print(f"[dry] would write {output.shown(path)} ({len(images)} services)")
+    if sh.dry:  # nothing was pushed, so there are no digests yet
+        print(f"[dry] would write {output.shown(path)}: {', '.join(img.service for img in images)}")
         return
+    text = releases.dumps({img.service: entry(img) for img in images})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")

@@ -195,6 +195,12 @@ def rollback(sh, client, name: str, timeout: float) -> None:
     if current is None:
         raise PipelineError(f"{name} is not deployed")
     if not current.get("PreviousSpec"):
+        if str((current.get("UpdateStatus") or {}).get("State", "")).startswith("rollback"):
+            # The engine's own rollback (UpdateConfig.FailureAction) got there first: it has put the previous
+            # spec back already, and dropped PreviousSpec. Wait for it as for ours.
+            print(f"{name}: the engine is already rolling back to the previous release")
+            wait(sh, client, name, timeout, rollback=True)
+            return
         raise PipelineError(f"{name} has no previous release to go back to")
 
     def roll_back():

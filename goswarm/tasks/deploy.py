@@ -16,7 +16,7 @@ releases = lazy("goswarm.ops.release")
                           "release": "A release file (image.push wrote it): deploy exactly its digests, "
                                      "its services unless --service narrows them."})
 def deploy(c, service=None, timeout=None, manager=None, force=False, release=None):
-    """Create or rolling-update the services from their latest images, and wait until they converge."""
+    """Create or rolling-update the services from their latest images (or a release file's digests), and wait."""
     sh, cfg = load(c, manager)
     timeout = seconds_flag("--timeout", timeout)
     if release:

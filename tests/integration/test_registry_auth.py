@@ -148,6 +148,35 @@ def test_a_deploy_without_credentials_names_the_pull_failure_and_keeps_the_old_r
     assert bodies(lab, name) == {'{"id":"10000","name":"Unpulled_0"}\n'}
 
 
+def test_nodes_that_cannot_pull_during_the_rollout_are_named_and_the_old_release_runs_again(lab):
+    """The manager reaches the registry (so the check before the deploy passes) but the workers cannot: their
+    tasks are rejected ("No such image"), the engine rolls the update back, and the one line says a node could
+    not pull the release's reference."""
+    name = lab.add_service("accountservice", "-blocked", port=6767, publish=free_port(), replicas=3,
+                           smoke="/accounts/10000")
+    rename_accounts(lab, "Before_")
+    lab.inv("redeploy", "--service", name, env=CREDENTIALS)
+    rename_accounts(lab, "Blocked_")
+    release = lab.tmp / "blocked.json"
+    lab.inv("build", "--service", name)
+    lab.inv("image.push", "--service", name, "--release-file", str(release), env=CREDENTIALS)
+    workers = [json.loads(p.read_text())["extras"]["netns"] for p in sorted(lab.machines_dir.glob("*/machine.json"))
+               if p.parent.name != MANAGER]
+    rule = ["OUTPUT", "-p", "tcp", "-d", "10.77.0.1", "--dport", str(lab.registry.port), "-j", "REJECT",
+            "--reject-with", "tcp-reset"]
+    try:
+        for netns in workers:
+            subprocess.run(["nsenter", f"--net=/run/netns/{netns}", "iptables", "-I", *rule], check=True)
+        failed = lab.inv("deploy", "--release", str(release), env=CREDENTIALS, check=False)
+    finally:
+        for netns in workers:
+            subprocess.run(["nsenter", f"--net=/run/netns/{netns}", "iptables", "-D", *rule], check=False)
+    entry = json.loads(release.read_text())["services"][name]
+    assert_one_line_error(failed, "the node could not pull", entry["digest"].split("@")[1])
+    assert "previous release" in failed.stderr, failed.stderr
+    wait_for(lambda: bodies(lab, name) == {'{"id":"10000","name":"Before_0"}\n'}, 30, "the old release on every node")
+
+
 def test_credentials_from_the_docker_config(lab, tmp_path):
     """No REGISTRY_* at all: the login a docker config holds (as `docker login` leaves it) is used for the push
     and sent with the service create, so the nodes pull with it, at the registry's address as they name it."""

@@ -80,6 +80,8 @@ def test_push_writes_the_release_and_deploy_runs_exactly_it(swarm, registry, eng
 def test_a_digest_the_registry_lacks_is_refused_before_any_change(swarm, registry):
     name = swarm.add_service("quotes-service", port=8080)
     swarm.config["image"]["registry"] = registry
+    dry = swarm.inv("redeploy", "--service", name, dry=True)
+    assert "[dry] would write" in dry.output and swarm.service(name) is None
     swarm.inv("redeploy", "--service", name)  # with a registry, redeploy writes the release too
     path = swarm.tmp / "dist" / "release.json"
     before = swarm.service(name)["Version"]["Index"]

@@ -47,7 +47,7 @@ def test_written_and_read_back_as_the_images_deploy_takes(tmp_path, capsys):
 
 
 def test_dry_writes_nothing(tmp_path, capsys):
-    release.write(Shell(None, dry=True), [pushed()], tmp_path / "release.json")
+    release.write(Shell(None, dry=True), [pushed(), image.Image("b", "r/b", "new")], tmp_path / "release.json")
     assert not (tmp_path / "release.json").exists() and "[dry] would write" in capsys.readouterr().out
 
 
