@@ -52,7 +52,7 @@ class _Stream:
         self.ended_at = None  # time.monotonic() when the reading ended
         self.ready = threading.Event()  # two samples, or the end
         self._closed, self._source = False, None
-        self._thread = threading.Thread(target=self._read, daemon=True, name=f"stats-{container[:12]}")
+        self._thread = threading.Thread(target=self._read, daemon=True, name=f"stats-stream-{container[:12]}")
         self._thread.start()
 
     def _read(self) -> None:
