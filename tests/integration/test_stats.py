@@ -156,7 +156,9 @@ def test_a_refresh_over_the_lab_and_a_node_that_goes_down(lab):
     for machine in machines:
         wait_for(lambda m=machine: http_get(f"http://{m['host']}:{port}/accounts/10000"), 30, machine["name"])
 
+    began = time.monotonic()
     rows = json.loads(lab.inv("stats", "--service", name, "--json").stdout)
+    print(f"goswarm stats over the lab: {time.monotonic() - began:.2f} s (the whole command)")
     assert sorted(r["node"] for r in rows) == [m["name"] for m in machines]  # one task per node, each read
     assert all(r["state"] == "running" and r["memory_bytes"] > 1_000_000 and r["cpu_percent"] is not None
                for r in rows), rows
