@@ -5,7 +5,7 @@ then streamed (the engine sends a payload a second), one connection per containe
 keeps its latest two samples: a refresh reads what the streams hold, without waiting for the engine. Only a new
 container is waited for, until its second sample (a second after the first, for its CPU %) or the deadline, so a
 first refresh takes about a second, as `docker stats --no-stream` does, and later ones a few milliseconds. A node
-whose streams fail, or fall silent longer than the deadline, is shown as down and not waited for again. The
+whose streams fail, or fall silent for SILENT_S, is shown as down and not waited for. The
 manager's own node is the engine the other tasks use; other nodes are reached over SSH through their machine
 records (`machine.create`, `lab.up`), with the project's one client factory.
 
@@ -25,8 +25,10 @@ from goswarm.io import engine, machines, terminal
 from goswarm.plan import config
 from goswarm.plan import stats as plan
 
-NODE_TIMEOUT = 5.0  # seconds a node gets to answer (a first refresh needs an SSH connection and two samples a
-# second apart); a stream silent for longer is shown as down
+NODE_TIMEOUT = 5.0  # seconds a new stream gets to answer (a first refresh needs an SSH connection and two samples
+# a second apart)
+SILENT_S = 3.0  # an open stream without a sample for this long is shown as down (the engine sends one a second; one
+# whose engine stopped can stay open and silent)
 RETRY_S = 10.0  # a stream that failed is opened again after this long (an engine that came back)
 CLOSE_S = 1.0  # how long closing waits for the reading threads to end
 
@@ -146,9 +148,9 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
     """The stats of every running task of `services` (swarm service names; None: every service on the swarm).
 
     streams: kept open between calls (--watch, the load report), so that a refresh reads what they hold; without
-    them, streams are opened for this one refresh and closed. New streams are waited for until their second sample;
-    a node none of whose streams has a sample younger than `timeout` seconds is in `nodes_down`, and its tasks are
-    rows in state down. Raises PipelineError when the manager itself cannot be read.
+    them, streams are opened for this one refresh and closed. New streams are waited for until their second sample
+    or `timeout` seconds; a node none of whose streams has a sample younger than SILENT_S is in `nodes_down`, and its
+    tasks are rows in state down. Raises PipelineError when the manager itself cannot be read.
     """
     if streams is None:
         with Streams() as once:
@@ -192,12 +194,13 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
         if stream is not None and stream.gone:  # ended between the task list and its stats: no longer running
             continue
         before, after = stream.pair if stream is not None else (None, None)
-        if after is not None and now - stream.at <= timeout:
+        if after is not None and now - stream.at <= SILENT_S:
             answered.add(node_id)
             samples[container] = after
             rows.append(plan.task_stats(service, where, name, container, before, after))
             continue
-        why = down.get(node_id) or (stream.error if stream.error else f"no answer within {timeout:g} s")
+        why = down.get(node_id) or stream.error or (f"no stats for {now - stream.at:.0f} s" if after is not None
+                                                    else f"no answer within {timeout:g} s")
         why_not.setdefault(node_id, why)
         rows.append(plan.down(service, where, name, container, why))
     down.update((n, why) for n, why in why_not.items() if n not in answered)
