@@ -5,9 +5,9 @@ then streamed (the engine sends a payload a second), one connection per containe
 keeps its latest two samples: a refresh reads what the streams hold, without waiting for the engine. Only a new
 container is waited for, until its second sample (a second after the first, for its CPU %) or the deadline, so a
 first refresh takes about a second, as `docker stats --no-stream` does, and later ones a few milliseconds. A node
-whose streams fail, or fall silent for SILENT_S, is shown as down and not waited for. The
-manager's own node is the engine the other tasks use; other nodes are reached over SSH through their machine
-records (`machine.create`, `lab.up`), with the project's one client factory.
+whose streams fail, or fall silent for SILENT_S, is shown as down and not waited for. The manager's own node is the
+engine the other tasks use; other nodes are reached over SSH through their machine records (`machine.create`,
+`lab.up`), with the project's one client factory.
 
     snapshot = collect(cfg, ["accountservice"])            # Snapshot(tasks, nodes_down, samples, took_s, at)
     with Streams() as streams:                             # --watch, the load report: streams kept open
