@@ -227,21 +227,20 @@ class _Sampler:
 
     def stop(self):
         self._stop.set()
-        self._thread.join(stats.NODE_TIMEOUT + 2)
+        self._thread.join(stats.NODE_TIMEOUT + stats.CLOSE_S + 2)
 
     def _run(self):
-        samples = None
-        while not self._stop.is_set():
-            asked = time.monotonic()
-            try:
-                snapshot = stats.collect(self.cfg, self.names, samples)
-            except PipelineError as e:  # the report says so; the load itself goes on
-                self.error = str(e)
-                self._stop.wait(STATS_EVERY_S)
-                continue
-            samples = snapshot.samples
-            self.series.append((round(time.monotonic() - self.began, 3), snapshot.tasks))
-            self._stop.wait(max(0.0, STATS_EVERY_S - (time.monotonic() - asked)))
+        with stats.Streams() as streams:
+            while not self._stop.is_set():
+                asked = time.monotonic()
+                try:
+                    snapshot = stats.collect(self.cfg, self.names, streams)
+                except PipelineError as e:  # the report says so; the load itself goes on
+                    self.error = str(e)
+                    self._stop.wait(STATS_EVERY_S)
+                    continue
+                self.series.append((round(time.monotonic() - self.began, 3), snapshot.tasks))
+                self._stop.wait(max(0.0, STATS_EVERY_S - (time.monotonic() - asked)))
 
 
 class _During:

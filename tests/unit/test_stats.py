@@ -1,7 +1,8 @@
-"""ops/stats.py without an engine: which engine each node of a recorded 3-node lab is asked at, and which swarm
-services stand behind configured ones. (Reading real engines, and a node going down, is
-tests/integration/test_stats.py.)"""
+"""ops/stats.py without an engine: which engine each node of a recorded 3-node lab is asked at, which swarm
+services stand behind configured ones, and how streams are followed and closed when their engine cannot be reached.
+(Reading real engines, and a node going down, is tests/integration/test_stats.py.)"""
 import dataclasses
+import threading
 
 import pytest
 
@@ -49,3 +50,19 @@ def test_node_names_are_machine_names_where_a_record_has_the_address(cfg):
     names = stats._node_names(nodes)
     assert names[nodes[2]["ID"]] == "lab-3"
     assert names[nodes[0]["ID"]] == nodes[0]["Description"]["Hostname"]
+
+
+def test_streams_follow_the_containers_asked_for_say_why_one_fails_and_close(tmp_path):
+    nowhere = f"unix://{tmp_path}/no-engine.sock"
+    a, b = "a" * 64, "b" * 64
+    with stats.Streams() as streams:
+        followed, opened = streams.follow({a: nowhere, b: nowhere})
+        assert opened == [a, b] and set(followed) == {a, b}
+        for stream in followed.values():
+            assert stream.ready.wait(10)
+            assert stream.error.startswith(f"cannot reach the Docker engine at {nowhere}")
+            assert stream.pair == (None, None) and not stream.gone
+        again, opened = streams.follow({a: nowhere})  # b's task ended: its stream is closed, a's kept as it is
+        assert opened == [] and again == {a: followed[a]} and len(streams) == 1
+    assert len(streams) == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("stats-stream-")]
