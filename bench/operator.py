@@ -56,12 +56,10 @@ class Sampler:
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
-        samples = None
-        while not self.stop.is_set():
-            snap = self.stats.collect(self.cfg, self.names, samples)
-            samples = snap.samples
-            self.series.append(snap.tasks)
-            self.stop.wait(0.5)
+        with self.stats.Streams() as streams:  # one stats stream per container, read at each refresh
+            while not self.stop.is_set():
+                self.series.append(self.stats.collect(self.cfg, self.names, streams).tasks)
+                self.stop.wait(0.5)
 
     def __enter__(self):
         self.thread.start()
