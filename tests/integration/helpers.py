@@ -302,3 +302,32 @@ def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
             break
     proc.kill()
     pytest.fail(f"never saw {marker!r}:\n{''.join(seen)}")
+
+
+def lab_project(tmp: Path, engine, prefix: str) -> "Project":
+    """A project whose swarm is the 3-machine netns lab `prefix` (manager `prefix-1`), its machine records
+    under tmp. lab_up() brings the lab up and down."""
+    project = Project(tmp, engine)
+    project.machines_dir = tmp / "machines"
+    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
+    project.config["lab"] = {"prefix": prefix, "nodes": 3}
+    project.config["swarm"]["manager"] = f"{prefix}-1"
+    return project
+
+
+@contextlib.contextmanager
+def lab_up(project):
+    """lab.up for the project's lab, lab.down on the way out, and then no network namespace of it is left."""
+    prefix = project.config["lab"]["prefix"]
+    try:
+        project.inv("lab.up", "--nodes", str(project.config["lab"]["nodes"]))
+        yield project
+    finally:
+        project.inv("lab.down", check=False)
+    assert f"goswarm-{prefix}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def machine_records(project) -> list:
+    """The project's machine records (machine.json), in name order."""
+    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
+

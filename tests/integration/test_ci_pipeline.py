@@ -27,7 +27,8 @@ import pytest
 from invoke.util import yaml
 from test_registry_auth import CANARY, USER, AuthRegistry
 
-from helpers import ROOT, SUFFIX, Project, http_get
+from helpers import ROOT, SUFFIX, http_get, lab_project, lab_up
+from helpers import machine_records as records
 
 PREFIX = f"cp{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -38,23 +39,8 @@ STAGE_TIMEOUT = 600
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, engine):
-    tmp = tmp_path_factory.mktemp("cilab")
-    project = Project(tmp, engine)
-    project.machines_dir = tmp / "machines"
-    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
-    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
-    project.config["swarm"]["manager"] = MANAGER
-    try:
-        project.inv("lab.up", "--nodes", "3")
+    with lab_up(lab_project(tmp_path_factory.mktemp("cilab"), engine, PREFIX)) as project:
         yield project
-    finally:
-        project.inv("lab.down", check=False)
-        assert f"goswarm-{PREFIX}" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                                          text=True).stdout
-
-
-def records(project) -> list:
-    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
 
 
 class Runner:

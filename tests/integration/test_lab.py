@@ -25,6 +25,7 @@ from helpers import (
     start_inv,
     wait_for,
 )
+from helpers import machine_records as records
 
 PREFIX = f"it{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -56,10 +57,6 @@ def rename_accounts(project, prefix: str) -> None:
     """A one-line change: the accounts' name prefix, whatever an earlier test set it to."""
     main_go = project.source("accountservice")
     main_go.write_text(re.sub(r'"\w+_" \+ strconv', f'"{prefix}" + strconv', main_go.read_text()))
-
-
-def records(project) -> list:
-    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
 
 
 def client_of(record):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from helpers import SUFFIX, Project, assert_one_line_error, free_port, http_get, wait_for
+from helpers import SUFFIX, assert_one_line_error, free_port, http_get, lab_project, wait_for
 
 PREFIX = f"ra{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -57,12 +57,9 @@ def lab(tmp_path_factory, engine):
     from goswarm.io import netns
 
     tmp = tmp_path_factory.mktemp("authlab")
-    project = Project(tmp, engine)
-    project.machines_dir = tmp / "machines"
+    project = lab_project(tmp, engine, PREFIX)
     (tmp / "docker-config").mkdir()  # the docker CLI config of the runs: none of the user's credentials
-    project.extra_env = {"MACHINES_DIR": str(project.machines_dir), "DOCKER_CONFIG": str(tmp / "docker-config")}
-    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
-    project.config["swarm"]["manager"] = MANAGER
+    project.extra_env["DOCKER_CONFIG"] = str(tmp / "docker-config")
     registry = AuthRegistry(tmp)
     project.registry = registry
     project.config["image"].update(registry=f"127.0.0.1:{registry.port}",

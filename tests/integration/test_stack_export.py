@@ -8,7 +8,17 @@ import subprocess
 import docker
 import pytest
 
-from helpers import SUFFIX, Project, assert_one_line_error, free_port, http_get, running_registry, wait_for
+from helpers import (
+    SUFFIX,
+    assert_one_line_error,
+    free_port,
+    http_get,
+    lab_project,
+    lab_up,
+    running_registry,
+    wait_for,
+)
+from helpers import machine_records as records
 
 PREFIX = f"sx{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -33,23 +43,8 @@ DIFFERENT = {
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, engine):
-    tmp = tmp_path_factory.mktemp("stacklab")
-    project = Project(tmp, engine)
-    project.machines_dir = tmp / "machines"
-    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
-    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
-    project.config["swarm"]["manager"] = MANAGER
-    try:
-        project.inv("lab.up", "--nodes", "3")
+    with lab_up(lab_project(tmp_path_factory.mktemp("stacklab"), engine, PREFIX)) as project:
         yield project
-    finally:
-        project.inv("lab.down", check=False)
-        assert f"goswarm-{PREFIX}" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
-                                                          text=True).stdout
-
-
-def records(project) -> list:
-    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
 
 
 def flatten(value, prefix="") -> dict:

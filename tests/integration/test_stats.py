@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from helpers import SUFFIX, Project, free_port, http_get, read_until, start_inv, wait_for
+from helpers import SUFFIX, free_port, http_get, lab_project, lab_up, read_until, start_inv, wait_for
+from helpers import machine_records as records
 
 UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 
@@ -125,22 +126,8 @@ PREFIX = f"st{SUFFIX}"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, engine):
     """Three netns machines in a swarm (a prefix of this module's own), torn down by lab.down."""
-    tmp = tmp_path_factory.mktemp("statslab")
-    project = Project(tmp, engine)
-    project.machines_dir = tmp / "machines"
-    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
-    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
-    project.config["swarm"]["manager"] = f"{PREFIX}-1"
-    try:
-        project.inv("lab.up", "--nodes", "3")
+    with lab_up(lab_project(tmp_path_factory.mktemp("statslab"), engine, PREFIX)) as project:
         yield project
-    finally:
-        project.inv("lab.down", check=False)
-    assert f"goswarm-{PREFIX}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-
-
-def records(project) -> list:
-    return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
 
 
 def test_a_refresh_over_the_lab_and_a_node_that_goes_down(lab):

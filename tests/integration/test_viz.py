@@ -14,7 +14,16 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from test_lab import client_of, leftovers, records, rename_accounts
 
 from goswarm.plan import topology
-from helpers import ROOT, SUFFIX, Project, assert_one_line_error, free_port, read_until, start_inv, wait_for
+from helpers import (
+    ROOT,
+    SUFFIX,
+    assert_one_line_error,
+    free_port,
+    lab_project,
+    read_until,
+    start_inv,
+    wait_for,
+)
 
 PREFIX = f"vz{SUFFIX}"
 MANAGER = f"{PREFIX}-1"
@@ -24,12 +33,7 @@ SECOND = 1_000_000_000
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, engine):
-    tmp = tmp_path_factory.mktemp("vizlab")
-    project = Project(tmp, engine)
-    project.machines_dir = tmp / "machines"
-    project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
-    project.config["lab"] = {"prefix": PREFIX, "nodes": 3}
-    project.config["swarm"]["manager"] = MANAGER
+    project = lab_project(tmp_path_factory.mktemp("vizlab"), engine, PREFIX)
     project.pids, project.veths = [], []
     try:
         project.inv("lab.up", "--nodes", "3")
