@@ -44,6 +44,7 @@ def forget_clients() -> None:
     """Drop the clients made so far (an engine that was restarted or a machine that was removed)."""
     _client.cache_clear()
     version.cache_clear()
+    _logged_in.clear()  # keyed by id(client): a new client may reuse an old one's id
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, machines, terminal
+from goswarm.ops import swarm
 from goswarm.plan import config
 from goswarm.plan import stats as plan
 
@@ -160,12 +161,11 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
         for machine in machines.all_machines():
             threading.Thread(target=_connect, args=(machine.url,), daemon=True, name="stats-connect").start()
     manager = _connect(cfg.target_url)
-    with engine.errors("reading the engine's swarm state"):
-        swarm = manager.info().get("Swarm") or {}
-    if not swarm.get("ControlAvailable"):
+    state = swarm.swarm_info(manager)
+    if not state.get("ControlAvailable"):
         where = f"machine {cfg.manager.name}" if cfg.manager else cfg.target_url
         raise PipelineError(f"{where} is not a swarm manager: run {program.run('swarm.init')}")
-    self_id = swarm.get("NodeID")
+    self_id = state.get("NodeID")
     with engine.errors("reading the swarm's nodes, services and tasks"):
         nodes = manager.api.nodes()
         names = {s["ID"]: s["Spec"]["Name"] for s in manager.api.services()}
@@ -174,7 +174,7 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
     running = [t for t in tasks if t["Status"].get("State") == "running" and t["ServiceID"] in names
                and (wanted is None or names[t["ServiceID"]] in wanted)
                and (t["Status"].get("ContainerStatus") or {}).get("ContainerID")]
-    node_name = _node_names(nodes)
+    node_name = swarm.node_names(nodes)
 
     urls, down = {}, {}
     for node in (n for n in nodes if n["ID"] in {t.get("NodeID") for t in running}):
@@ -222,12 +222,6 @@ def _connect(url: str):
         lock = _connecting.setdefault(url, threading.Lock())
     with lock:
         return engine.client(url)
-
-
-def _node_names(nodes: list) -> dict:
-    """Node id -> the machine's name where a record has its address, else its hostname."""
-    known = {m.host: m.name for m in machines.all_machines()}
-    return {n["ID"]: known.get(n["Status"].get("Addr"), n["Description"]["Hostname"]) for n in nodes}
 
 
 def _engine_url(cfg, node: dict, self_id: str):

@@ -1,7 +1,6 @@
 """ops/stats.py without an engine: which engine each node of a recorded 3-node lab is asked at, which swarm
 services stand behind configured ones, and how streams are followed and closed when their engine cannot be reached.
 (Reading real engines, and a node going down, is tests/integration/test_stats.py.)"""
-import dataclasses
 import threading
 
 import pytest
@@ -42,14 +41,6 @@ def test_a_node_the_manager_sees_as_down_is_not_asked(cfg):
     machines.save(machines.Machine("lab-2", "netns", nodes[1]["Status"]["Addr"]))
     nodes[1]["Status"]["State"] = "down"
     assert stats._engine_url(cfg, nodes[1], nodes[0]["ID"]) == (None, "the manager sees it as down")
-
-
-def test_node_names_are_machine_names_where_a_record_has_the_address(cfg):
-    nodes = payload("lab-nodes")
-    machines.save(dataclasses.replace(machines.Machine("lab-3", "netns", nodes[2]["Status"]["Addr"])))
-    names = stats._node_names(nodes)
-    assert names[nodes[2]["ID"]] == "lab-3"
-    assert names[nodes[0]["ID"]] == nodes[0]["Description"]["Hostname"]
 
 
 def test_streams_follow_the_containers_asked_for_say_why_one_fails_and_close(tmp_path):
