@@ -18,3 +18,14 @@ def test_a_process_that_ended_is_not():
 
 def test_pid_0_is_no_process_though_signal_0_to_it_succeeds():
     assert not processes.pid_alive(0)
+
+
+def test_a_process_that_ended_but_was_not_reaped_is_not():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        state = ""
+        while state != "Z":  # it ends soon; we do not wait() for it, so it stays a zombie
+            state = open(f"/proc/{child.pid}/stat").read().rpartition(")")[2].split()[0]
+        assert not processes.pid_alive(child.pid)
+    finally:
+        child.wait()
