@@ -203,7 +203,8 @@ def test_a_task_failing_its_health_check_shows_its_error(lab, viz, browser):
 
         def failed_card():  # the service drains on SIGTERM and exits 0: the engine says "complete", no error
             for c in (c for col in page(browser)["columns"] for c in col["cards"]):
-                if c["service"] == sick and c["trouble"] and c["error"]:
+                # (a task still waiting to be scheduled is in trouble too, with the scheduler's word: not this one)
+                if c["service"] == sick and c["trouble"] and c["error"] and c["state"] != "pending":
                     return c
         try:
             card = wait_for(failed_card, 60, "a failed card for the sick service")
