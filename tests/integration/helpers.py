@@ -331,3 +331,9 @@ def machine_records(project) -> list:
     """The project's machine records (machine.json), in name order."""
     return [json.loads(p.read_text()) for p in sorted(project.machines_dir.glob("*/machine.json"))]
 
+
+
+def service_images(engine, name: str, prefix: str = "it") -> set:
+    """The ids of the images tagged for service `name`: what a test may compare before and after, where the engine's
+    whole image list also holds what tests running beside it build."""
+    return {i.id for i in engine.images.list(name=f"{prefix}/{name}")}

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from helpers import ROOT, assert_one_line_error, free_port
+from helpers import ROOT, assert_one_line_error, free_port, service_images
 
 
 def test_engine_unreachable(project):
@@ -26,14 +26,14 @@ def test_compile_error_builds_no_image_and_touches_no_service(swarm, engine):
     name = swarm.add_service("quotes-service", port=8080)
     swarm.inv("redeploy", "--service", name)
     before = swarm.service(name)
-    images_before = {i.id for i in engine.images.list()}
+    images_before = service_images(engine, name)
     main_go = swarm.source("quotes-service")
     main_go.write_text(main_go.read_text() + "\nfunc broken() { return 1 }\n")
     result = swarm.inv("redeploy", "--service", name, check=False)
     assert_one_line_error(result, "compile failed for", name)
     assert "too many return values" in result.stdout  # the compiler's own message is shown
     assert swarm.service(name)["Version"] == before["Version"]
-    assert {i.id for i in engine.images.list()} == images_before
+    assert service_images(engine, name) == images_before
 
 
 def test_unknown_service_lists_the_known_ones(project):

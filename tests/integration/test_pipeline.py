@@ -6,7 +6,7 @@ import socket
 import stat
 import subprocess
 
-from helpers import ROOT, free_port, get_in_container, http_get, httpget_image, wait_for
+from helpers import ROOT, free_port, get_in_container, http_get, httpget_image, service_images, wait_for
 
 
 def test_redeploy_update_and_rm(project, engine):
@@ -108,13 +108,13 @@ def test_image_run_serves_until_ctrl_c(project, engine):
 
 def test_dry_run_changes_nothing(swarm, engine):
     name = swarm.add_service("accountservice", port=6767, publish=free_port(), smoke="/health")
-    images_before = {i.id for i in engine.images.list()}
+    images_before = service_images(engine, name)
     result = swarm.inv("redeploy", "--service", name, dry=True)
     assert "go build" in result.output and f"[dry] would create service {name}" in result.output
     assert "[dry] would GET" in result.output
     assert swarm.service(name) is None
     assert not (swarm.tmp / "dist").exists()
-    assert {i.id for i in engine.images.list()} == images_before
+    assert service_images(engine, name) == images_before
 
 
 def test_images_are_imported_when_the_dockerfile_only_copies_and_built_otherwise(swarm, engine):
