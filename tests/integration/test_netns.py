@@ -61,11 +61,16 @@ def machines(sh, tmp_path):
     made = []
 
     def make(name):
-        address = netns.allocate_address(netns.addresses_in_use(sh))
         state = tmp_path / name
         made.append(({"netns": f"goswarm-{name}"}, state))  # destroyed even if create failed half-way
-        made[-1] = (netns.create(sh, name, address, state, key.with_suffix(".pub").read_text()), state)
-        return made[-1]
+        for _ in range(5):  # labs made beside this test may take the address between our look and create's lock
+            address = netns.allocate_address(netns.addresses_in_use(sh))
+            try:
+                made[-1] = (netns.create(sh, name, address, state, key.with_suffix(".pub").read_text()), state)
+                return made[-1]
+            except netns.AddressTaken:
+                continue
+        pytest.fail("five addresses in a row were taken by machines made beside this test")
 
     make.key = key
     try:
