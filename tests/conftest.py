@@ -1,6 +1,10 @@
 """For the whole suite: a skipped test is a failed one. Every test here can run on the machine that .ci/run
 sets up (the integration tests start the engine, registries, sshd and labs they need), so a skip would only
 hide something that did not run."""
+import contextlib
+import fcntl
+import os
+
 import pytest
 
 
@@ -12,3 +16,48 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped, which this suite counts as failed: {reason}"
+
+
+# --- tests that must have the machine to themselves ---------------------------------------------------------------
+# The suite runs its files on several workers (pytest-xdist, see pyproject's addopts). A test marked `exclusive`
+# measures time or CPU, or puts the machine under a load of its own (1,000 users), so it runs alone: it waits for
+# the tests in progress to end, and the others wait for it. A readers-writer lock over two flock(2)ed files, with
+# writer preference so that an exclusive test is not starved by the stream of shared ones.
+LOCK_DIR = "/tmp/goswarm-tests"
+
+
+@contextlib.contextmanager
+def _flocked(name: str, mode: int):
+    os.makedirs(LOCK_DIR, exist_ok=True)
+    with open(os.path.join(LOCK_DIR, name), "a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def machine_share(exclusive: bool):
+    """Shared for an ordinary test, exclusive for one marked `exclusive`."""
+    if exclusive:
+        with _flocked("gate", fcntl.LOCK_EX), _flocked("machine", fcntl.LOCK_EX):
+            yield
+    else:
+        with _flocked("gate", fcntl.LOCK_SH):
+            pass  # a writer waiting at the gate holds new readers here
+        with _flocked("machine", fcntl.LOCK_SH):
+            yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exclusive: runs with no other test beside it (timings, CPU, heavy load)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not hasattr(item.config, "workerinput"):  # not under xdist: nothing runs beside it anyway
+        yield
+        return
+    with machine_share(item.get_closest_marker("exclusive") is not None):
+        yield

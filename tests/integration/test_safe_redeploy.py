@@ -124,6 +124,7 @@ def test_a_failed_smoke_test_rolls_back_to_the_previous_release(swarm, accounts)
     assert http_get(url) == '{"id":"10000","name":"Person_0"}\n'
 
 
+@pytest.mark.exclusive  # it times the refusal / measures CPU: nothing may run beside it
 def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_released(swarm, accounts, engine):
     name, url = accounts
     edit(swarm, "accountservice", '"Person_"', '"Locked_"')

@@ -49,6 +49,7 @@ def side_by_side(collect, container: str) -> tuple:
     return snapshot.tasks[0].as_json(), cli
 
 
+@pytest.mark.exclusive  # it times the refusal / measures CPU: nothing may run beside it
 def test_cpu_and_memory_agree_with_docker_stats(swarm, engine, monkeypatch):
     from goswarm import settings
     from goswarm.ops import stats
@@ -130,6 +131,7 @@ def lab(tmp_path_factory, engine):
         yield project
 
 
+@pytest.mark.exclusive  # it times the refusal / measures CPU: nothing may run beside it
 def test_a_refresh_over_the_lab_and_a_node_that_goes_down(lab):
     from invoke import Context
 

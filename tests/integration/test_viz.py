@@ -156,6 +156,7 @@ def test_three_node_columns_and_a_card_per_task(lab, viz, browser):
     shot(browser, "viz-lab.png")
 
 
+@pytest.mark.exclusive  # it times the page against the engine: nothing may run beside it
 def test_a_rolling_update_reaches_the_page_within_two_seconds_of_the_engine(lab, viz, browser):
     name = lab.service_name
     browser.get(viz)
