@@ -48,11 +48,12 @@ class Check:
 
     kind: str = "image"
     value: tuple = ()  # http: (path,); command: the argv
+    port: Optional[int] = None  # http: a listener of its own for health checks (`port: 81`), else the service's
 
     def describe(self, port: int) -> str:
         """The check in words, for messages that say what failed."""
         if self.kind == "http":
-            return f"GET http://127.0.0.1:{port}{self.value[0]} inside the container"
+            return f"GET http://127.0.0.1:{self.port or port}{self.value[0]} inside the container"
         if self.kind == "tcp":
             return f"a connection to port {port} inside the container"
         if self.kind == "command":
@@ -282,12 +283,15 @@ def inside(root: Path, where: str, value) -> Path:
 
 def _healthcheck(where: str, value) -> Check:
     """{http: /path}, {tcp: true}, a command (a list, or a string split as a shell would), or null for none."""
-    usage = "{http: /health}, {tcp: true}, a command like [/service, -healthcheck], or null for none"
+    usage = ("{http: /health}, {tcp: true}, {http: /healthz, port: 81} (a health listener of its own), a command "
+             "like [/service, -healthcheck], or null for none")
     if value in (None, False, []):
         return Check("none")
     if isinstance(value, dict):
-        if set(value) == {"http"} and isinstance(value["http"], str) and value["http"].startswith("/"):
-            return Check("http", (value["http"],))
+        if set(value) in ({"http"}, {"http", "port"}) and isinstance(value["http"], str) and \
+                value["http"].startswith("/"):
+            port = _port(f"{where}.port", value["port"]) if "port" in value else None
+            return Check("http", (value["http"],), port)
         if value == {"tcp": True}:
             return Check("tcp")
         raise ConfigError(f"{where} must be {usage}; got {value!r}")
