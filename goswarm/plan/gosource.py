@@ -263,3 +263,24 @@ def health_route(found: list) -> Optional[Found]:
 def root_route(found: list) -> Optional[Found]:
     """The handler of `/` (in Go's ServeMux it also catches every path nothing else does)."""
     return next((r for r in found if r.value in ("/", "/{$}")), None)
+
+
+_IMPORT = re.compile(r'"([\w.\-~]+(?:/[\w.\-~]+)+)"')
+
+
+def module_path_guess(files: dict) -> Optional[str]:
+    """The module path the code imports its own packages by (github.com/you/app for "github.com/you/app/handlers"
+    where handlers/ is a directory of the project), for a project that has no go.mod yet; None when it does not
+    show."""
+    directories = {posixpath.dirname(p) for p in files if p.endswith(".go") and not ignored(p)} - {""}
+    counts = {}
+    for path, text in files.items():
+        if not path.endswith(".go") or ignored(path):
+            continue
+        for block in re.findall(r"^import\s*(?:\(([^)]*)\)|(\S.*)$)", without_comments(text), re.M):
+            for imported in _IMPORT.findall(" ".join(block)):
+                for directory in directories:
+                    if imported.endswith("/" + directory):
+                        prefix = imported[:-len(directory) - 1]
+                        counts[prefix] = counts.get(prefix, 0) + 1
+    return max(counts, key=counts.get) if counts else None
