@@ -211,7 +211,8 @@ def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable], publish: 
     if missing:
         raise PipelineError(missing)
     for option, given in (("--name", names or {}), ("--publish", publish or {})):
-        unknown = sorted(set(given) - {p.name for p in proposals})
+        unknown = sorted(set(given) - {p.name for p in proposals} - (set((names or {}).values()) if option ==
+                                                                      "--publish" else set()))
         if unknown:
             raise ConfigError(f"{option} {unknown[0]}: no service of that name; init found: "
                               f"{', '.join(p.name for p in proposals)}")
