@@ -16,6 +16,7 @@ from goswarm.io import environment
 from goswarm.plan import config, gosource, output
 from goswarm.plan.proposal import (
     Proposal,
+    building,
     describe,
     env_example_addition,
     gitignore_addition,
@@ -170,9 +171,12 @@ def _ask_port(proposal: Proposal, ask: Callable) -> Optional[gosource.Found]:
 
 # --- the command ------------------------------------------------------------
 
-def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, publish=None, names=None) -> None:
+def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, publish=None, names=None,
+         trial: bool = False) -> None:
     """Propose, settle the ports, then write goswarm.yaml (where no config is), .env.example and .gitignore.
-    publish: NAME=PORT, the published port where it differs from the service's; names: NAME=NEW, another name."""
+    publish: NAME=PORT, the published port where it differs from the service's; names: NAME=NEW, another name.
+    trial: build the images and try the health and smoke paths first (ops/initproof.py); root must then be
+    the project root that settings read."""
     writes = []
     held = existing_config(root)
     if held:
@@ -180,6 +184,10 @@ def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, 
     else:
         proposals = plan(root, parse_ports(ports), names_list(skip), ask, parse_ports(publish, "--publish"),
                          parse_names(names))
+        if trial:
+            from goswarm.ops import initproof
+
+            initproof.settle(sh, lambda: _settings_of(proposals, root), proposals, ask)
         text = render(proposals, root.name, DEFAULTS)
         writes.append((f"write {CONFIG} ({_count(proposals)}: {', '.join(p.name for p in proposals)})",
                        root / CONFIG, text, "x"))
@@ -232,6 +240,13 @@ def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable], publish: 
         p.publish = publish.get(p.name, p.publish)
         print(describe(p))
     return proposals
+
+
+def _settings_of(proposals: list, root: Path):
+    """The Settings of the config init would write, as far as building the images goes."""
+    from goswarm import settings
+
+    return settings.load(building(proposals, root.name))
 
 
 def _count(proposals: list) -> str:

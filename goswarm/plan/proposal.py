@@ -32,6 +32,8 @@ class Proposal:
     health_port: Optional[gosource.Found] = None  # a listener of its own for health checks (-health :81)
     build_args: dict = field(default_factory=dict)  # for its Dockerfile's ARGs, where the Dockerfile shows them
     build_how: str = ""  # what goswarm does with its Dockerfile, in words
+    health_note: str = ""  # why the health route is written commented out (it did not answer 2xx in a trial)
+    smoke_note: str = ""  # the same for the smoke path
 
 
 def slug(text: str, fallback: str) -> str:
@@ -202,6 +204,23 @@ def render(proposals: list, project: str, defaults: dict) -> str:
     ]) + "\n"
 
 
+def building(proposals: list, project: str) -> dict:
+    """The part of the config init writes that building the images reads, as the plain dict the config parser
+    takes (init's trial run builds them before it writes the file)."""
+    services = {}
+    for p in proposals:
+        module = p.main.module or p.main.dir
+        raw = {"path": module, "main": p.main.package, "port": p.port.value}
+        if p.dockerfile and p.dockerfile != _join(module, "Dockerfile"):
+            raw["dockerfile"] = p.dockerfile
+        if p.build_args:
+            raw["build_args"] = dict(p.build_args)
+        if p.with_mains:
+            raw["with"] = list(p.with_mains)
+        services[p.name] = raw
+    return {"image": {"prefix": slug(project, "goswarm")}, "services": services}
+
+
 def render_service(p: Proposal) -> str:
     module = p.main.module or p.main.dir
     lines = [f"  {_scalar(p.name)}:",
@@ -241,6 +260,10 @@ def _render_health(p: Proposal) -> list:
     lines = []
     if p.image_healthcheck:
         lines.append(f"    # healthcheck: its Dockerfile's own HEALTHCHECK ({_short(p.image_healthcheck)}) is kept")
+    elif p.health and p.health_note:
+        shown = f"{{http: {_scalar(p.health.value)}" + (f", port: {p.health_port.value}" if p.health_port else "")
+        lines.append(f"    # healthcheck: {shown}}}  # {p.health_note}")
+        lines.append(_line("healthcheck", "{tcp: true}", "until then: healthy once the port accepts connections"))
     elif p.health and p.health_port:
         lines.append(_line("healthcheck", f"{{http: {_scalar(p.health.value)}, port: {p.health_port.value}}}",
                            f"GET on its health listener ({p.health_port.where}; {p.health.where})"))
@@ -250,7 +273,9 @@ def _render_health(p: Proposal) -> list:
     else:
         lines.append(_line("healthcheck", "{tcp: true}", "no health route found: healthy once the port accepts "
                                                          "connections"))
-    if p.smoke and p.publish is not None:
+    if p.smoke and p.publish is not None and p.smoke_note:
+        lines.append(f"    # smoke: {_scalar(p.smoke.value)}  # {p.smoke_note}")
+    elif p.smoke and p.publish is not None:
         lines.append(_line("smoke", _scalar(p.smoke.value), "must answer 2xx after every deploy, or the deploy is "
                                                             "rolled back"))
     else:

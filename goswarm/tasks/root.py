@@ -28,7 +28,7 @@ def init(c, port=None, skip=None, publish=None, name=None):
     """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
     sh = Shell.of(c)
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
-    initial.init(sh, environment.project_root(), port, skip, ask, publish, name)
+    initial.init(sh, environment.project_root(), port, skip, ask, publish, name, trial=True)
 
 
 @task(help={**SERVICE_HELP,

@@ -120,6 +120,7 @@ def test_http_echo(repo, stand_ins):
     init = echo.goswarm("init", *flags)
     assert "port 5678 (flag.String(\"listen\", \":5678\"" in init.output
     assert "build_args: {BIN_NAME: http-echo}" in (echo.root / "goswarm.yaml").read_text()
+    assert f"{name}: GET /health on port 5678 answered 2xx in a trial run: health written as it is" in init.output
     first = echo.goswarm("redeploy")
     assert "compiled on this host, put at /http-echo" in first.output
     assert answer(port, "/", "hello-world") == "hello-world\n"  # the Dockerfile's ENV ECHO_TEXT
@@ -136,7 +137,8 @@ def test_whoami(repo, stand_ins):
     machine's Go toolchain (and its zoneinfo and CA files) the deploy works."""
     whoami = repo("whoami")
     name, port, flags = published(whoami, "whoami")
-    whoami.goswarm("init", *flags)
+    whoami.goswarm("init", *flags)  # its trial cannot build the image: the guesses are written commented out
+    assert "    # healthcheck: {http: /health}  # not tried: " in (whoami.root / "goswarm.yaml").read_text()
     refused = whoami.goswarm("redeploy", check=False)
     errors = [line for line in refused.stderr.splitlines() if line.strip()]
     assert refused.returncode != 0 and len(errors) == 1 and "Traceback" not in refused.output, refused.output

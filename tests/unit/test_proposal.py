@@ -179,3 +179,22 @@ def test_a_goreleaser_dockerfile_gets_the_build_args_it_shows_and_says_what_gosw
     assert services["svc"].build_args == {"BIN_NAME": "http-echo"}
     assert "compiles the binary on this host and builds the Dockerfile's final stage with it at /http-echo" in text
     assert "it needs the image gcr.io/distroless/static-debian12:nonroot" in text
+
+
+def test_a_guess_that_did_not_answer_2xx_is_written_commented_out_with_its_note(tmp_path):
+    svc = one({"svc/main.go": SERVER.replace('ok)', 'ok)\n\thttp.HandleFunc("/", home)')})
+    svc.health_note = "did not answer 2xx in a trial run: GET http://127.0.0.1:8080/health: status 404"
+    svc.smoke_note = "not tried: svc: Dockerfile needs golang:1-alpine"
+    text, raw, services = written(tmp_path, [svc])
+    assert "    # healthcheck: {http: /health}  # did not answer 2xx in a trial run: GET http" in text
+    assert "    # smoke: /health  # not tried: svc: Dockerfile needs golang:1-alpine" in text
+    assert raw["services"]["svc"]["healthcheck"] == {"tcp": True} and "smoke" not in raw["services"]["svc"]
+
+
+def test_what_the_trial_builds_is_what_init_writes(tmp_path):
+    services, _ = proposal.propose(BLOG, {"accountservice": BLOG_DOCKERFILE}, "repo")
+    _, _, written_services = written(tmp_path, services)
+    built = config.parse_services(proposal.building(services, "repo")["services"], tmp_path)
+    for name, service in written_services.items():
+        fields = ("path", "main", "dockerfile", "build_args", "with_mains", "port")
+        assert [getattr(built[name], f) for f in fields] == [getattr(service, f) for f in fields]
