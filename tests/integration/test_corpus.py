@@ -121,8 +121,9 @@ def test_http_echo(repo, stand_ins):
     assert "port 5678 (flag.String(\"listen\", \":5678\"" in init.output
     assert "build_args: {BIN_NAME: http-echo}" in (echo.root / "goswarm.yaml").read_text()
     assert f"{name}: GET /health on port 5678 answered 2xx in a trial run: health written as it is" in init.output
+    assert "compiled on this host, put at /http-echo" in init.output  # init's trial built the image
     first = echo.goswarm("redeploy")
-    assert "compiled on this host, put at /http-echo" in first.output
+    assert f"create service {name}" in first.output
     assert answer(port, "/", "hello-world") == "hello-world\n"  # the Dockerfile's ENV ECHO_TEXT
     before = echo.service_id(name)
     echo.edit("main.go", '`{"status":"ok"}`', '`{"status":"edited"}`')
