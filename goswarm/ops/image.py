@@ -15,7 +15,7 @@ from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, registry
-from goswarm.plan import config, output, platforms
+from goswarm.plan import config, dockerbuild, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
 
@@ -177,10 +177,10 @@ def build_plan(service: config.Service, dockerfile: Path, binary: str, target: p
     stage with goswarm's binary where it copies only the binary, else as written."""
     text = environment.read_text(dockerfile)
     if dockerfile == environment.DOCKERFILE:
-        return dockerfiles.Plan("binary", text, "")
+        return dockerbuild.Plan("binary", text, "")
     names = {service.name, service.path.name, posixpath.basename(service.main), binary,
              dockerfiles.entrypoint_binary(text)} - {".", "", None}
-    return dockerfiles.plan(text, names, binary, build_args(service, binary, target), service.build == "docker",
+    return dockerbuild.plan(text, names, binary, build_args(service, binary, target), service.build == "docker",
                             others)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from goswarm import program
-from goswarm.plan import config, gosource
+from goswarm.plan import config, dockerbuild, gosource
 from goswarm.plan import dockerfile as dockerfiles
 
 
@@ -86,7 +86,7 @@ def _read_dockerfile(proposal: Proposal, text: str, by_binary: dict) -> None:
     names = {proposal.name, proposal.main.dir.rsplit("/", 1)[-1], dockerfiles.entrypoint_binary(text)} - {None}
     args = {"BINARY": f"{proposal.name}-linux-amd64", "TARGETOS": "linux", "TARGETARCH": "amd64",
             **proposal.build_args}
-    planned = dockerfiles.plan(text, names, f"{proposal.name}-linux-amd64", args)
+    planned = dockerbuild.plan(text, names, f"{proposal.name}-linux-amd64", args)
     proposal.build_how = (f"goswarm compiles the binary on this host and builds the Dockerfile's final stage with it "
                           f"at {planned.dest}" if planned.how == "binary" else f"built as written: {planned.why}")
     if planned.bases:
