@@ -60,6 +60,11 @@ class Repo:
             label = {"label": f"com.docker.swarm.service.name={name}"}
             wait_for(lambda label=label: not self.engine.containers.list(all=True, filters=label), 60,
                      f"{name}'s containers to go")
+        # The images init's config names after this repo (image.prefix): its services' and its edge's.
+        for name in [n for n in self.services if not n.endswith("-edge")] + ["goswarm-edge"]:
+            for built in self.engine.images.list(name=f"{self.root.name}/{name}"):
+                for tag in built.tags:
+                    self.engine.images.remove(tag)
 
 
 @pytest.fixture
