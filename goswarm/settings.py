@@ -22,7 +22,7 @@ DEBOUNCE_MS = 300  # `dev`: long enough to take an editor's save burst (write, r
 # without loading the config parser.
 SOCKET_MOUNT = "/var/run/docker.sock:/var/run/docker.sock"
 DEFAULTS = {
-    "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": "Dockerfile"},
+    "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": None},
     "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
     "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
     "deploy": {"timeout": 60, "lock_ttl": 900, "lock": LOCK},
@@ -147,9 +147,9 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
     if not isinstance(network, str) or not network:
         raise ConfigError(f"swarm.network must be a network name, got {network!r}")
     root = environment.project_root()
-    dockerfile = root / str(image["dockerfile"] or DEFAULTS["image"]["dockerfile"])
-    if not dockerfile.is_file() and image["dockerfile"] == DEFAULTS["image"]["dockerfile"]:
-        dockerfile = environment.DOCKERFILE  # the shared FROM scratch one that ships with goswarm
+    # A Dockerfile belongs to the service in whose directory it is (or that names it): one at the root is not
+    # every service's, only image.dockerfile names one for the services without their own.
+    dockerfile = root / str(image["dockerfile"]) if image["dockerfile"] else environment.DOCKERFILE
     manager = manager or swarm["manager"]
     return Settings(
         prefix=str(image["prefix"] or ""),

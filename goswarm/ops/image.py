@@ -15,7 +15,7 @@ from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, registry
-from goswarm.plan import config, output, platforms
+from goswarm.plan import config, dockerbuild, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
 
@@ -153,7 +153,10 @@ def own_check(inspect: dict) -> Optional[dict]:
 # --- engine ---------------------------------------------------------------
 
 def dockerfile_for(cfg, service: config.Service) -> Path:
-    """The service's own Dockerfile, else the shared one."""
+    """The service's own Dockerfile, else the shared one. goswarm's own images (the edge) always take the one
+    that ships with goswarm: a user's Dockerfile is never theirs."""
+    if service.name in config.HELPERS:
+        return environment.DOCKERFILE
     own = service.dockerfile or (service.path / "Dockerfile")
     path = own if own.is_file() else cfg.dockerfile
     if not path.is_file():
@@ -161,24 +164,87 @@ def dockerfile_for(cfg, service: config.Service) -> Path:
     return path
 
 
-def named_files(cfg, service: config.Service, dockerfile: Path, binaries: dict) -> dict:
+def build_args(service: config.Service, binary: str, target: platforms.Platform) -> dict:
+    """The build args a Dockerfile gets: BINARY (the binary's name in the context), the platform's TARGET*
+    (BuildKit sets them; the classic builder does not) and the service's `build_args:`."""
+    return {"BINARY": binary, "TARGETPLATFORM": str(target), "TARGETOS": target.os, "TARGETARCH": target.arch,
+            **({"TARGETVARIANT": target.variant} if target.variant else {}), **service.build_args}
+
+
+def build_plan(service: config.Service, dockerfile: Path, binary: str, target: platforms.Platform,
+               others: tuple = ()):
+    """How to build the service's Dockerfile (plan/dockerfile.plan): goswarm's own as it is; a user's final
+    stage with goswarm's binary where it copies only the binary, else as written."""
+    text = environment.read_text(dockerfile)
+    if dockerfile == environment.DOCKERFILE:
+        return dockerbuild.Plan("binary", text, "")
+    names = {service.name, service.path.name, posixpath.basename(service.main), binary,
+             dockerfiles.entrypoint_binary(text)} - {".", "", None}
+    return dockerbuild.plan(text, names, binary, build_args(service, binary, target), service.build == "docker",
+                            others)
+
+
+def missing_bases(client, service: config.Service, dockerfile: Path, planned) -> Optional[str]:
+    """One line naming the base images this engine lacks, which the build would try to pull; None when it has
+    them all."""
+    missing = [b for b in planned.bases if engine.find_image(client, b) is None]
+    if not missing:
+        return None
+    line = (f"{service.name}: {output.shown(dockerfile)} needs {', '.join(missing)}, which this engine does not "
+            f"have; pull {'them' if len(missing) > 1 else 'it'}, or without registry access provide "
+            f"{'them' if len(missing) > 1 else 'it'} under {'these names' if len(missing) > 1 else 'this name'}")
+    if planned.borrowed:
+        files = ", ".join(path for image, path in planned.borrowed if image in missing)
+        return line + (f" ({files} included: its final stage takes them from its build stage, whose base it "
+                       f"is, while goswarm compiles {service.name} on this host); nothing was deployed")
+    return line + " (`docker load`, or `docker import` of an empty tar when the image needs no file of it at " \
+                  "run time); nothing was deployed"
+
+
+def named_files(cfg, service: config.Service, dockerfile: Path, binaries: dict, planned=None) -> dict:
     """What else goes into the build context: the files a Dockerfile of the user's own names (the shared one
     names only the binary). binaries: the service's own first, then its `with:` mains'."""
     if len(binaries) > 1 and dockerfile == environment.DOCKERFILE:
         raise PipelineError(f"services.{service.name}.with: goswarm's shared Dockerfile takes only the service's "
                             f"binary; give {service.name} a Dockerfile of its own that ADDs "
                             f"{', '.join(list(binaries)[1:])}")
-    if dockerfile == cfg.dockerfile and len(binaries) == 1:
+    if dockerfile == environment.DOCKERFILE and len(binaries) == 1:
         return {}
-    return context_files(service, dockerfile, binaries)
+    if planned is not None and planned.how == "as written":
+        return whole_context(cfg, dockerfile, binaries)
+    text = planned.dockerfile if planned is not None else environment.read_text(dockerfile)
+    return context_files(service, dockerfile, binaries, text)
 
 
-def context_files(service: config.Service, dockerfile: Path, binaries: dict) -> dict:
+def _dockerignore(here: Path) -> list:
+    path = here / ".dockerignore"
+    return dockerfiles.ignore_rules(environment.read_text(path)) if path.is_file() else []
+
+
+def whole_context(cfg, dockerfile: Path, binaries: dict) -> dict:
+    """A Dockerfile built as written: its directory, as the builder's context, less what .dockerignore and
+    dot names leave out and goswarm's build output."""
+    here, rules, dist = dockerfile.parent.resolve(), _dockerignore(dockerfile.parent.resolve()), cfg.dist.resolve()
+    found = {}
+    for path in sorted(here.rglob("*")):
+        name = path.relative_to(here).as_posix()
+        if (path.is_file() and name not in binaries and name != "Dockerfile" and path != dockerfile.resolve()
+                and not any(p.startswith(".") for p in name.split("/")) and dist not in path.parents
+                and not dockerfiles.ignored(name, rules)):  # the Dockerfile goes in as goswarm adds to it
+            found[name] = path
+    return found
+
+
+def context_files(service: config.Service, dockerfile: Path, binaries: dict, text: str = None) -> dict:
     """The files of the Dockerfile's directory that its ADD and COPY lines take (name in the context -> path),
     besides `binaries` (context name -> path: the service's own first, then its `with:` mains'), which goswarm
-    provides. A name that is neither is one error line now, rather than a builder failure later."""
+    provides, less what .dockerignore leaves out. A name that is neither is one error line now, rather than a
+    builder failure later. text: the Dockerfile goswarm builds (default: the file's own)."""
     here = dockerfile.parent.resolve()
-    sources = dockerfiles.sources(environment.read_text(dockerfile), {"BINARY": next(iter(binaries))})
+    rules = _dockerignore(here)
+    text = environment.read_text(dockerfile) if text is None else text
+    values = {"BINARY": next(iter(binaries)), **service.build_args}
+    sources = dockerfiles.sources(text, values)
     for name in list(binaries)[1:]:
         if not any(dockerfiles.names(source, name) for source in sources):
             raise PipelineError(f"services.{service.name}.with: {output.shown(dockerfile)} does not ADD or COPY "
@@ -195,7 +261,8 @@ def context_files(service: config.Service, dockerfile: Path, binaries: dict) -> 
         for match in matches:
             for path in (match.rglob("*") if match.is_dir() else [match]):
                 name = path.relative_to(here).as_posix()
-                if path.is_file() and name not in binaries and not any(p.startswith(".") for p in name.split("/")):
+                if (path.is_file() and name not in binaries and not any(p.startswith(".") for p in name.split("/"))
+                        and not dockerfiles.ignored(name, rules)):
                     found[name] = path
     return found
 
@@ -246,15 +313,17 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     binary, probe = binary_for(cfg, service.name, target), binary_for(cfg, config.PROBE, target)
     helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), target) for d in service.with_mains)}
     dockerfile_path = dockerfile_for(cfg, service)
-    dockerfile = dockerfile_path.read_bytes()
+    planned = build_plan(service, dockerfile_path, binary.name, target, tuple(helpers))
+    dockerfile = planned.dockerfile.encode()
     missing = [p for p in (binary, probe, *helpers.values()) if not p.is_file()]
     if missing or compiling and sh.dry:
         if sh.dry:  # a dry build made no binary; the plan goes on with a placeholder tag
             print(f"[dry] would build {cfg.repository(service.name)}:<new> from {binary.name}")
             return Image(service.name, cfg.repository(service.name), "new")
         raise PipelineError(f"{missing[0]} is missing: run {program.run(f'build --service {service.name}')} first")
-    named = named_files(cfg, service, dockerfile_path, {binary.name: binary, **helpers})
+    named = named_files(cfg, service, dockerfile_path, {binary.name: binary, **helpers}, planned)
     others = {name: build.file_digest(path) for name, path in {**helpers, **named}.items()}
+    others.update({f"--build-arg {k}": v for k, v in service.build_args.items()})
     key = content_key(build.file_digest(binary), dockerfile, build.file_digest(probe), others)
     image = Image(service.name, cfg.repository(service.name), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
@@ -273,34 +342,41 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
+    with engine.errors(f"looking for the base images of {image.ref}"):
+        missing = missing_bases(client, service, dockerfile_path, planned)
+    if missing:
+        raise PipelineError(missing)
     labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path, cfg.dist),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
-    plan = None if others else scratch_plan(dockerfile, binary.name)
+    plan = None if others or planned.how != "binary" else scratch_plan(dockerfile, binary.name)
     with engine.errors(f"building {image.ref}"):
         if plan and target == own:
             image_id = import_scratch(client, image, {plan[0]: binary, config.PROBE_PATH: probe}, labels, plan[1])
         else:  # `docker import` makes images of the engine's own platform only; the builder honours --platform
             given = scratch_dockerfile(plan, binary.name, probe.name) if plan else with_probe(dockerfile, probe.name)
             image_id = docker_build(client, image, given, {binary.name: binary, probe.name: probe, **helpers},
-                                    labels, quiet, force, named, None if target == own else platform)
+                                    labels, quiet, force, named, None if target == own else platform,
+                                    build_args(service, binary.name, target))
         if target == own:
             client.api.tag(image_id, image.repository, "latest")
         built = client.api.inspect_image(image_id)
     how = ", imported: the Dockerfile only copies the binary" if plan else ""
+    if planned.why:
+        how += f"; {planned.why}" if planned.how == "binary" else f"; built as written: {planned.why}"
     print(f"built {image.ref} ({image_id[7:19]}{how}{'' if target == own else ', for ' + platform})")
     return Image(image.service, image.repository, image.tag, image_id, healthcheck=own_check(built),
                  platform=platform, source_hash=labels[f"{LABEL}.source-hash"], revision=known_revision(revision))
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
-                 named: dict = None, platform: str = None):
+                 named: dict = None, platform: str = None, args: dict = None):
     """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY; the
     binaries are all named <name>-<os>-<arch>, as a Dockerfile of the blog's expects) and `named`.
     platform: another platform than the engine's (the classic builder honours it for FROM scratch). Such a
     build takes no cache: Engine 20.10's classic builder may match a cached step of another platform and then
     fails ("was found but does not match the specified platform")."""
     events = client.api.build(fileobj=context_tar(dockerfile, files, named), custom_context=True, tag=image.ref,
-                              buildargs={"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
+                              buildargs=args or {"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
                               nocache=force or bool(platform), decode=True, platform=platform)
     image_id = ""
     for event in events:

@@ -13,9 +13,10 @@ from typing import Callable, Optional
 from goswarm import program
 from goswarm.errors import ConfigError, PipelineError
 from goswarm.io import environment
-from goswarm.plan import gosource, output
+from goswarm.plan import config, gosource, output
 from goswarm.plan.proposal import (
     Proposal,
+    building,
     describe,
     env_example_addition,
     gitignore_addition,
@@ -23,14 +24,15 @@ from goswarm.plan.proposal import (
     publish_ports,
     render,
 )
+from goswarm.plan.proposal import slug as proposal_slug
 from goswarm.settings import DEFAULTS
 
 CONFIG = "goswarm.yaml"
 ASKS = 3  # answers we take to one question before giving up
 
 
-def parse_ports(values) -> dict:
-    """--port accountservice=6767 (repeatable, or comma-separated) as {name: port}."""
+def parse_ports(values, flag: str = "--port") -> dict:
+    """--port accountservice=6767 (repeatable, or comma-separated) as {name: port}; --publish alike."""
     ports = {}
     for value in values or []:
         for item in str(value).split(","):
@@ -38,9 +40,38 @@ def parse_ports(values) -> dict:
             if not item.strip():
                 continue
             if not sep or not name or not number.isdigit() or not 1 <= int(number) <= 65535:
-                raise ConfigError(f"--port takes NAME=PORT (e.g. --port accountservice=6767), got {item.strip()!r}")
+                raise ConfigError(f"{flag} takes NAME=PORT (e.g. {flag} accountservice=6767), got {item.strip()!r}")
             ports[name.strip()] = int(number)
     return ports
+
+
+def parse_names(values) -> dict:
+    """--name hello=my-hello (repeatable, or comma-separated) as {name init found: the name to give it}."""
+    names = {}
+    for value in values or []:
+        for item in str(value).split(","):
+            old, sep, new = item.strip().partition("=")
+            if not item.strip():
+                continue
+            if not sep or not old.strip() or not config.valid_name(new.strip()):
+                raise ConfigError(f"--name takes NAME=NEW with a service name NEW (a-z, 0-9, '-', '_', '.'; not "
+                                  f"ending in -edge), e.g. --name hello=shop-hello; got {item.strip()!r}")
+            names[old.strip()] = new.strip()
+    return names
+
+
+def no_module(root: Path, files: dict, proposals: list) -> Optional[str]:
+    """One line when a main is in no Go module: what is missing and what to run; None when all are in one."""
+    lost = [p.main.dir for p in proposals if p.main.module is None]
+    if not lost:
+        return None
+    path = gosource.module_path_guess(files) or "example.com/" + proposal_slug(root.name)
+    vendor = " && go mod vendor" if (root / "vendor").is_dir() else ""
+    where = ", ".join(f"{d}/" for d in lost)
+    return (f"{where} {'is' if len(lost) == 1 else 'are'} in no Go module (no go.mod at or above "
+            f"{'it' if len(lost) == 1 else 'them'}), and goswarm builds with modules: make the project one, as its "
+            f"users would, with `cd {output.shown(root)} && go mod init {path} && go mod tidy{vendor}`, then run "
+            f"{program.run('init')} again")
 
 
 def names_list(value) -> list:
@@ -140,14 +171,23 @@ def _ask_port(proposal: Proposal, ask: Callable) -> Optional[gosource.Found]:
 
 # --- the command ------------------------------------------------------------
 
-def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None) -> None:
-    """Propose, settle the ports, then write goswarm.yaml (where no config is), .env.example and .gitignore."""
+def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, publish=None, names=None,
+         trial: bool = False) -> None:
+    """Propose, settle the ports, then write goswarm.yaml (where no config is), .env.example and .gitignore.
+    publish: NAME=PORT, the published port where it differs from the service's; names: NAME=NEW, another name.
+    trial: build the images and try the health and smoke paths first (ops/initproof.py); root must then be
+    the project root that settings read."""
     writes = []
     held = existing_config(root)
     if held:
         print(held)
     else:
-        proposals = plan(root, parse_ports(ports), names_list(skip), ask)
+        proposals = plan(root, parse_ports(ports), names_list(skip), ask, parse_ports(publish, "--publish"),
+                         parse_names(names))
+        if trial:
+            from goswarm.ops import initproof
+
+            initproof.settle(sh, lambda: _settings_of(proposals, root), proposals, ask)
         text = render(proposals, root.name, DEFAULTS)
         writes.append((f"write {CONFIG} ({_count(proposals)}: {', '.join(p.name for p in proposals)})",
                        root / CONFIG, text, "x"))
@@ -168,12 +208,25 @@ def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None) 
               f"manager yet)")
 
 
-def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable]) -> list:
+def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable], publish: dict = None,
+         names: dict = None) -> list:
     """The services to write, ports settled: printed as they are decided."""
     files, own = read_project(root, (environment.GO_SOURCES.resolve(), (root / DEFAULTS["build"]["dist"]).resolve()))
     proposals, helpers = propose(files, own, root.name)
     if not proposals and not helpers:
         raise PipelineError(f"no Go main package (package main with func main) under {root}: nothing to set up")
+    missing = no_module(root, files, [p for p in proposals if p.serves])
+    if missing:
+        raise PipelineError(missing)
+    for option, given in (("--name", names or {}), ("--publish", publish or {})):
+        unknown = sorted(set(given) - {p.name for p in proposals} - (set((names or {}).values()) if option ==
+                                                                      "--publish" else set()))
+        if unknown:
+            raise ConfigError(f"{option} {unknown[0]}: no service of that name; init found: "
+                              f"{', '.join(p.name for p in proposals)}")
+    for proposal in proposals:
+        proposal.name = (names or {}).get(proposal.name, proposal.name)
+    publish = {(names or {}).get(k, k): v for k, v in (publish or {}).items()}
     unknown = sorted(set(skip) - {p.name for p in proposals})
     if unknown:
         raise ConfigError(f"--skip {unknown[0]}: no service of that name; init found: "
@@ -184,8 +237,16 @@ def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable]) -> list:
     if not proposals:
         raise PipelineError("every Go main was left out: nothing to write")
     for p in publish_ports(proposals):
+        p.publish = publish.get(p.name, p.publish)
         print(describe(p))
     return proposals
+
+
+def _settings_of(proposals: list, root: Path):
+    """The Settings of the config init would write, as far as building the images goes."""
+    from goswarm import settings
+
+    return settings.load(building(proposals, root.name))
 
 
 def _count(proposals: list) -> str:

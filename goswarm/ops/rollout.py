@@ -77,7 +77,8 @@ def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") ->
             status.update(*waiting_line(name, progress, rolling_back, time.monotonic() - started))
             if time.monotonic() > deadline:
                 raise RolloutFailed(f"{name}: not converged after {timeout:.0f}s ({progress.running}/"
-                                    f"{progress.desired} running{'; ' + progress.waiting if progress.waiting else ''})")
+                                    f"{progress.desired} running{'; ' + progress.waiting if progress.waiting else ''})"
+                                    + unhealthy(client, name, tasks, check))
             time.sleep(POLL)
     finally:
         status.done()

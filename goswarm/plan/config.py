@@ -22,8 +22,9 @@ HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
-           "dockerfile", "healthcheck", "with", "mounts", "load"}
-_BUILT_ONLY = ("main", "with", "dockerfile")  # about building: an `image:` service is deployed as it is
+           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build"}
+# About building: an `image:` service is deployed as it is.
+_BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 DOCKER_SOCKET = "/var/run/docker.sock"
 _BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -47,11 +48,12 @@ class Check:
 
     kind: str = "image"
     value: tuple = ()  # http: (path,); command: the argv
+    port: Optional[int] = None  # http: a listener of its own for health checks (`port: 81`), else the service's
 
     def describe(self, port: int) -> str:
         """The check in words, for messages that say what failed."""
         if self.kind == "http":
-            return f"GET http://127.0.0.1:{port}{self.value[0]} inside the container"
+            return f"GET http://127.0.0.1:{self.port or port}{self.value[0]} inside the container"
         if self.kind == "tcp":
             return f"a connection to port {port} inside the container"
         if self.kind == "command":
@@ -90,6 +92,8 @@ class Service:
     load: Optional[Load] = None  # `load: {path, ids}`, the scenario of `goswarm load`
     image: Optional[str] = None  # an image deployed as it is, never built (the blog's add-ons)
     mounts: tuple = ()  # Mount: bind mounts of node paths
+    build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
+    build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
 
     @property
     def built(self) -> bool:
@@ -203,7 +207,28 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
         with_mains=_with_mains(f"{where}.with", raw.get("with"), root, name),
         load=_load(f"{where}.load", raw.get("load")),
+        build_args=_build_args(f"{where}.build_args", raw.get("build_args")),
+        build=_build(f"{where}.build", raw.get("build", "go")),
     )
+
+
+def _build_args(where: str, value) -> dict:
+    """`build_args: {BIN_NAME: http-echo}`: values for the Dockerfile's ARGs, as strings."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and re.fullmatch(r"[A-Za-z_]\w*", k) and
+                                              isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                              for k, v in value.items()):
+        raise ConfigError(f"{where} must be a mapping of ARG name to a string value, like {{BIN_NAME: app}}; "
+                          f"got {value!r}")
+    return {k: str(v) for k, v in value.items()}
+
+
+def _build(where: str, value) -> str:
+    if value not in ("go", "docker"):
+        raise ConfigError(f"{where} must be go (goswarm compiles the binary on this host when the Dockerfile "
+                          f"only copies it) or docker (the Dockerfile is built as written); got {value!r}")
+    return value
 
 
 def _mounts(where: str, value) -> tuple:
@@ -258,12 +283,15 @@ def inside(root: Path, where: str, value) -> Path:
 
 def _healthcheck(where: str, value) -> Check:
     """{http: /path}, {tcp: true}, a command (a list, or a string split as a shell would), or null for none."""
-    usage = "{http: /health}, {tcp: true}, a command like [/service, -healthcheck], or null for none"
+    usage = ("{http: /health}, {tcp: true}, {http: /healthz, port: 81} (a health listener of its own), a command "
+             "like [/service, -healthcheck], or null for none")
     if value in (None, False, []):
         return Check("none")
     if isinstance(value, dict):
-        if set(value) == {"http"} and isinstance(value["http"], str) and value["http"].startswith("/"):
-            return Check("http", (value["http"],))
+        if set(value) in ({"http"}, {"http", "port"}) and isinstance(value["http"], str) and \
+                value["http"].startswith("/"):
+            port = _port(f"{where}.port", value["port"]) if "port" in value else None
+            return Check("http", (value["http"],), port)
         if value == {"tcp": True}:
             return Check("tcp")
         raise ConfigError(f"{where} must be {usage}; got {value!r}")

@@ -27,6 +27,9 @@ class Progress:
 def _error(task: dict) -> str:
     status = task.get("Status") or {}
     said = status.get("Err") or status.get("Message") or status.get("State", "")
+    if status.get("State") == "complete" and not status.get("Err"):
+        code = (status.get("ContainerStatus") or {}).get("ExitCode", 0)
+        return f"the task exited by itself (code {code}): a server should not"
     if said.startswith("No such image: ") and "@sha256:" in said:
         # A node's pull failed; the engine logs why and gives the task only this.
         return (f"the node could not pull {said[len('No such image: '):]} from the registry (no credentials "
@@ -65,7 +68,9 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
         reason = update.get("Message") or update["State"]
         detail = f" (task error: {failures[-1]})" if failures else ""
         return Progress(False, len(running), desired, f"update {update['State'].replace('_', ' ')}: {reason}{detail}")
-    failed = [t for t in current if t["Status"]["State"] in ("failed", "rejected")]
+    # A server's task that completed has exited by itself: a program that exits 0 on the SIGTERM with which the
+    # engine stops an unhealthy container ends so, and it failed as much as one that exits 2.
+    failed = [t for t in current if t["Status"]["State"] in ("failed", "rejected", "complete")]
     if len(failed) >= CRASH_LIMIT:
         return Progress(False, len(running), desired,
                         f"{len(failed)} tasks failed to start; last error: {_error(failed[-1])}")

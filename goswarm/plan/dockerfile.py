@@ -2,6 +2,7 @@
 from the build context, and whether it declares its own HEALTHCHECK. Pure: takes the Dockerfile's text.
 """
 import json
+import posixpath
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -46,7 +47,7 @@ def instructions(text: str) -> list:
     return found
 
 
-def _words(args: str) -> list:
+def split_words(args: str) -> list:
     """The words of an ADD or COPY: the JSON form (paths with spaces) or plain words; flags dropped."""
     if args.startswith("["):
         try:
@@ -67,7 +68,7 @@ def sources(text: str, build_args: Optional[dict] = None) -> list:
     for step in instructions(text):
         if step.keyword not in ("ADD", "COPY") or "--from" in step.args:
             continue
-        for source in _words(step.args)[:-1]:  # the last word is the destination
+        for source in split_words(step.args)[:-1]:  # the last word is the destination
             for name, value in (build_args or {}).items():
                 source = source.replace("${" + name + "}", value).replace("$" + name, value)
             if "://" not in source:
@@ -98,6 +99,11 @@ def binary(source: str) -> Optional[tuple]:
     return match.group("name", "os", "arch") if match else None
 
 
+def binary_name(source: str) -> bool:
+    """Is an ADD/COPY source named like a goswarm binary, `<name>-<os>-<arch>`?"""
+    return binary(source) is not None
+
+
 def healthcheck(text: str) -> Optional[str]:
     """The image's own HEALTHCHECK as written (the last one counts, as in the builder), or None when it has
     none or turns it off with HEALTHCHECK NONE."""
@@ -118,3 +124,51 @@ def exposed(text: str) -> list:
             if number.isdigit() and protocol in ("", "tcp") and int(number) not in (p for p, _ in ports):
                 ports.append((int(number), step.line))
     return ports
+
+
+def entrypoint_binary(text: str) -> Optional[str]:
+    """The file name of what ENTRYPOINT (else CMD) runs, when it is written as JSON: `["/http-echo"]`."""
+    for keyword in ("ENTRYPOINT", "CMD"):
+        declared = [s.args for s in instructions(text) if s.keyword == keyword]
+        if declared and declared[-1].startswith("["):
+            words = split_words(declared[-1])
+            if words:
+                return posixpath.basename(words[0])
+    return None
+
+
+
+# --- .dockerignore ---------------------------------------------------------------------------------------------
+
+def ignore_rules(text: str) -> list:
+    """(regex, excluded) per .dockerignore line, in order: `!` lines take files back."""
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keep = line.startswith("!")
+        pattern = posixpath.normpath(line.lstrip("!").strip()).lstrip("/")
+        regex = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**", i):
+                regex += ".*"
+                i += 2
+                if pattern.startswith("/", i):
+                    regex, i = regex + "(?:/|)", i + 1
+                continue
+            ch = pattern[i]
+            regex += "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch)
+            i += 1
+        rules.append((re.compile(regex + "(?:/.*)?$"), not keep))
+    return rules
+
+
+def ignored(name: str, rules: list) -> bool:
+    """Is a context path (posix, relative) left out by the .dockerignore rules? The last rule that matches wins."""
+    verdict = False
+    for regex, excluded in rules:
+        if regex.match(name):
+            verdict = excluded
+    return verdict

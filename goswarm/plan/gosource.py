@@ -169,7 +169,12 @@ _PORT_PATTERNS = (
     # flag.Int("port", 6767, ...), flag.StringVar(&addr, "addr", ":6767", ...)
     re.compile(r'\bflag\.(?:Int|Uint|String)(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"(?:[\w-]*[-_])?(?:port|addr|listen)"'
                r'\s*,\s*"?(?:[\w.]*:)?(\d{1,5})"?\s*,', re.I),
+    # a flag of any name whose default is an address: flag.String("http", "0.0.0.0:80", ...)
+    re.compile(r'\bflag\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w-]+"\s*,\s*' + _ADDRESS + r'\s*,'),
 )
+# A listener for health checks beside the service's own: a flag or variable named so, with an address default.
+_HEALTH_LISTENER = re.compile(r'\bflag\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w-]*(?:health|ready|probe)'
+                              r'[\w-]*"\s*,\s*' + _ADDRESS, re.I)
 # port := os.Getenv("PORT") ... if port == "" { port = "6767" }
 _GETENV = re.compile(r'\b(\w+)(?:\s*,\s*\w+)?\s*:?=\s*os\.(?:Getenv|LookupEnv)\(\s*"\w*PORT\w*"\s*\)')
 _FALLBACK_WITHIN = 400  # characters after the Getenv in which the fallback assignment must follow
@@ -188,7 +193,21 @@ def ports(files: dict) -> list:
             if match:
                 found.append(_found(int(match.group(1)), path, code, getenv, match))
     found = [f for f in found if 1 <= f.value <= 65535]
-    return sorted(found, key=lambda f: (f.file, f.line))
+    health = {f.value for f in health_listeners(files)}
+    unique = {}
+    for f in found:
+        if f.value not in health:
+            unique.setdefault((f.file, f.line, f.value), f)  # two patterns may read one literal: the first says it
+    return sorted(unique.values(), key=lambda f: (f.file, f.line))
+
+
+def health_listeners(files: dict) -> list:
+    """The ports of listeners for health checks beside the service's own (`-health 0.0.0.0:81`), as Found."""
+    found = []
+    for path in sorted(files):
+        code = without_comments(files[path])
+        found += [_found(int(m.group(1)), path, code, m) for m in _HEALTH_LISTENER.finditer(code)]
+    return [f for f in found if 1 <= f.value <= 65535]
 
 
 def _found(value, path: str, code: str, match, fallback=None) -> Found:
@@ -201,8 +220,14 @@ def _found(value, path: str, code: str, match, fallback=None) -> Found:
 
 # --- routes ------------------------------------------------------------------
 
-# mux.HandleFunc("/health", ...), mux.Handle("GET /ready", ...), r.GET("/ping", ...) (gin), r.Get (chi)
-_ROUTE = re.compile(r'\.(?:HandleFunc|Handle|Get|GET|Path)\(\s*"(?:(GET|HEAD|POST|PUT|PATCH|DELETE)\s+)?(/[^"\s]*)"')
+# mux.HandleFunc("/health", ...), mux.Handle("GET /ready", ...), r.GET("/ping", ...) (gin, echo), r.Get (chi),
+# gorilla/mux's r.Path("/x") and r.PathPrefix("/")
+_ROUTE = re.compile(r'\.(?:HandleFunc|Handle|Get|GET|Path|PathPrefix)\(\s*"(?:(GET|HEAD|POST|PUT|PATCH|DELETE)\s+)?'
+                    r'(/[^"\s]*)"')
+# gorilla/mux: .Methods("POST", "PUT") after the route, in the same statement
+_METHODS = re.compile(r'[^;\n]*?\.Methods\(([^)]*)\)')
+# http.Handle("/", router): a router takes every request and serves only its own routes
+_DELEGATES = re.compile(r'\s*,\s*[A-Za-z_]\w*\s*\)')
 _HEALTH_NAMES = ("health", "healthz", "healthcheck", "health-check", "ready", "readyz", "readiness",
                  "live", "livez", "liveness", "ping")
 
@@ -213,8 +238,14 @@ def routes(files: dict) -> list:
     for path in sorted(files):
         code = without_comments(files[path])
         for match in _ROUTE.finditer(code):
-            if match.group(1) in (None, "GET"):
-                found.append(_found(match.group(2), path, code, match))
+            if match.group(1) not in (None, "GET"):
+                continue
+            methods = _METHODS.match(code, match.end())
+            if methods and "GET" not in methods.group(1).upper():
+                continue  # .Methods("POST"): no GET
+            if match.group(2) == "/" and ".Handle(" in match.group(0) and _DELEGATES.match(code, match.end()):
+                continue  # http.Handle("/", router): the router's own routes count, not "/"
+            found.append(_found(match.group(2), path, code, match))
     return found
 
 
@@ -232,3 +263,24 @@ def health_route(found: list) -> Optional[Found]:
 def root_route(found: list) -> Optional[Found]:
     """The handler of `/` (in Go's ServeMux it also catches every path nothing else does)."""
     return next((r for r in found if r.value in ("/", "/{$}")), None)
+
+
+_IMPORT = re.compile(r'"([\w.\-~]+(?:/[\w.\-~]+)+)"')
+
+
+def module_path_guess(files: dict) -> Optional[str]:
+    """The module path the code imports its own packages by (github.com/you/app for "github.com/you/app/handlers"
+    where handlers/ is a directory of the project), for a project that has no go.mod yet; None when it does not
+    show."""
+    directories = {posixpath.dirname(p) for p in files if p.endswith(".go") and not ignored(p)} - {""}
+    counts = {}
+    for path, text in files.items():
+        if not path.endswith(".go") or ignored(path):
+            continue
+        for block in re.findall(r"^import\s*(?:\(([^)]*)\)|(\S.*)$)", without_comments(text), re.M):
+            for imported in _IMPORT.findall(" ".join(block)):
+                for directory in directories:
+                    if imported.endswith("/" + directory):
+                        prefix = imported[:-len(directory) - 1]
+                        counts[prefix] = counts.get(prefix, 0) + 1
+    return max(counts, key=counts.get) if counts else None

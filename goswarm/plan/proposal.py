@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from goswarm import program
-from goswarm.plan import config, gosource
+from goswarm.plan import config, dockerbuild, gosource
 from goswarm.plan import dockerfile as dockerfiles
 
 
@@ -29,6 +29,11 @@ class Proposal:
     with_mains: list = field(default_factory=list)  # directories of the mains its Dockerfile adds
     publish: Optional[int] = None
     serves: bool = True  # its code listens for connections (else it is a tool or a client, left out)
+    health_port: Optional[gosource.Found] = None  # a listener of its own for health checks (-health :81)
+    build_args: dict = field(default_factory=dict)  # for its Dockerfile's ARGs, where the Dockerfile shows them
+    build_how: str = ""  # what goswarm does with its Dockerfile, in words
+    health_note: str = ""  # why the health route is written commented out (it did not answer 2xx in a trial)
+    smoke_note: str = ""  # the same for the smoke path
 
 
 def slug(text: str, fallback: str) -> str:
@@ -77,6 +82,35 @@ def _read_dockerfile(proposal: Proposal, text: str, by_binary: dict) -> None:
             own.append(name)
     if len(own) == 1 and config.valid_name(own[0]):
         proposal.name = own[0]
+    proposal.build_args = shown_build_args(text)
+    names = {proposal.name, proposal.main.dir.rsplit("/", 1)[-1], dockerfiles.entrypoint_binary(text)} - {None}
+    args = {"BINARY": f"{proposal.name}-linux-amd64", "TARGETOS": "linux", "TARGETARCH": "amd64",
+            **proposal.build_args}
+    planned = dockerbuild.plan(text, names, f"{proposal.name}-linux-amd64", args)
+    proposal.build_how = (f"goswarm compiles the binary on this host and builds the Dockerfile's final stage with it "
+                          f"at {planned.dest}" if planned.how == "binary" else f"built as written: {planned.why}")
+    if planned.bases:
+        proposal.build_how += f"; it needs the image{'s' if len(planned.bases) > 1 else ''} {', '.join(planned.bases)}"
+
+
+def shown_build_args(text: str) -> dict:
+    """The build args a Dockerfile shows the value of: an ARG with no default that names the last part of a path
+    its ADD/COPY lines take, where the ENTRYPOINT runs a file of that name (`COPY dist/$TARGETOS/$TARGETARCH/
+    $BIN_NAME /` with `ENTRYPOINT ["/http-echo"]` gives BIN_NAME: http-echo)."""
+    runs = dockerfiles.entrypoint_binary(text)
+    declared = {w.split("=")[0] for s in dockerfiles.instructions(text) if s.keyword == "ARG" for w in s.args.split()
+                if "=" not in w}
+    found = {}
+    for step in dockerfiles.instructions(text):
+        if step.keyword not in ("ADD", "COPY") or not runs:
+            continue
+        for source in [w for w in step.args.split()[:-1] if not w.startswith("--")]:
+            last = source.rstrip("/").rsplit("/", 1)[-1]
+            match = re.fullmatch(r"\$\{?(\w+)\}?", last)
+            if match and match.group(1) in declared and not match.group(1).startswith("TARGET") and \
+                    match.group(1) != "BINARY":
+                found[match.group(1)] = runs
+    return found
 
 
 def _read_code(proposal: Proposal, files: dict, mains: list, own_dockerfile: Optional[str]) -> None:
@@ -91,7 +125,10 @@ def _read_code(proposal: Proposal, files: dict, mains: list, own_dockerfile: Opt
         proposal.port = proposal.ports[0]
     found = gosource.routes(sources)
     proposal.health = gosource.health_route(found)
-    proposal.smoke = proposal.health or gosource.root_route(found)
+    listeners = [g for g in gosource.health_listeners(sources) if g.value not in {p.value for p in proposal.ports}]
+    proposal.health_port = listeners[0] if listeners and proposal.health else None
+    # The smoke test reaches the published port: a health route on a listener of its own is not there.
+    proposal.smoke = (None if proposal.health_port else proposal.health) or gosource.root_route(found)
 
 
 def _unique_names(proposals: list) -> list:
@@ -167,6 +204,23 @@ def render(proposals: list, project: str, defaults: dict) -> str:
     ]) + "\n"
 
 
+def building(proposals: list, project: str) -> dict:
+    """The part of the config init writes that building the images reads, as the plain dict the config parser
+    takes (init's trial run builds them before it writes the file)."""
+    services = {}
+    for p in proposals:
+        module = p.main.module or p.main.dir
+        raw = {"path": module, "main": p.main.package, "port": p.port.value}
+        if p.dockerfile and p.dockerfile != _join(module, "Dockerfile"):
+            raw["dockerfile"] = p.dockerfile
+        if p.build_args:
+            raw["build_args"] = dict(p.build_args)
+        if p.with_mains:
+            raw["with"] = list(p.with_mains)
+        services[p.name] = raw
+    return {"image": {"prefix": slug(project, "goswarm")}, "services": services}
+
+
 def render_service(p: Proposal) -> str:
     module = p.main.module or p.main.dir
     lines = [f"  {_scalar(p.name)}:",
@@ -175,7 +229,11 @@ def render_service(p: Proposal) -> str:
     if p.dockerfile:
         if p.dockerfile != _join(module, "Dockerfile"):
             lines.append(_line("dockerfile", _scalar(p.dockerfile), "its own Dockerfile"))
-        lines.append(f"    # {p.dockerfile} gets the binary in its build context as {p.name}-<os>-<arch>")
+        lines.append(f"    # {p.dockerfile}: {p.build_how}" if p.build_how else
+                     f"    # {p.dockerfile} gets the binary in its build context as {p.name}-<os>-<arch>")
+        if p.build_args:
+            shown = ", ".join(f"{k}: {_scalar(v)}" for k, v in p.build_args.items())
+            lines.append(_line("build_args", f"{{{shown}}}", "its Dockerfile's ARGs, from what its ENTRYPOINT runs"))
     else:
         lines.append("    # no Dockerfile of its own: goswarm's shared one runs the binary alone in an empty image")
     lines.append(_line("port", str(p.port.value), f"it listens here: {p.port.where}"))
@@ -202,13 +260,22 @@ def _render_health(p: Proposal) -> list:
     lines = []
     if p.image_healthcheck:
         lines.append(f"    # healthcheck: its Dockerfile's own HEALTHCHECK ({_short(p.image_healthcheck)}) is kept")
+    elif p.health and p.health_note:
+        shown = f"{{http: {_scalar(p.health.value)}" + (f", port: {p.health_port.value}" if p.health_port else "")
+        lines.append(f"    # healthcheck: {shown}}}  # {p.health_note}")
+        lines.append(_line("healthcheck", "{tcp: true}", "until then: healthy once the port accepts connections"))
+    elif p.health and p.health_port:
+        lines.append(_line("healthcheck", f"{{http: {_scalar(p.health.value)}, port: {p.health_port.value}}}",
+                           f"GET on its health listener ({p.health_port.where}; {p.health.where})"))
     elif p.health:
         lines.append(_line("healthcheck", f"{{http: {_scalar(p.health.value)}}}",
                            f"GET must answer 2xx inside the container ({p.health.where})"))
     else:
         lines.append(_line("healthcheck", "{tcp: true}", "no health route found: healthy once the port accepts "
                                                          "connections"))
-    if p.smoke and p.publish is not None:
+    if p.smoke and p.publish is not None and p.smoke_note:
+        lines.append(f"    # smoke: {_scalar(p.smoke.value)}  # {p.smoke_note}")
+    elif p.smoke and p.publish is not None:
         lines.append(_line("smoke", _scalar(p.smoke.value), "must answer 2xx after every deploy, or the deploy is "
                                                             "rolled back"))
     else:
@@ -252,6 +319,7 @@ def gitignore_addition(existing: str) -> str:
 def describe(p: Proposal) -> str:
     published = f"published on {p.publish} in edge mode" if p.publish else "not published (the port is taken)"
     health = ("the image's own HEALTHCHECK" if p.image_healthcheck else
+              f"GET {p.health.value} on port {p.health_port.value}" if p.health and p.health_port else
               f"GET {p.health.value}" if p.health else "its port accepts connections")
     smoke = f"; smoke {p.smoke.value}" if p.smoke and p.publish else ""
     return f"{p.name} ({p.main.dir}/): port {p.port.value} ({p.port.where}), {published}; health: {health}{smoke}"

@@ -79,7 +79,7 @@ def check_of(service: Service, image_check: Optional[dict]) -> Check:
 
 def probe_test(service: Service, check: Check, steady: bool) -> list:
     target = ["-tcp", f"127.0.0.1:{service.port}"] if check.kind == "tcp" else [
-        f"http://127.0.0.1:{service.port}{check.value[0]}"]
+        f"http://127.0.0.1:{check.port or service.port}{check.value[0]}"]
     return ["CMD", PROBE_PATH, *(["-steady", f"{STEADY // SECOND}s"] if steady else []), *target]
 
 

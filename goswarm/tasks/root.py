@@ -18,15 +18,17 @@ config = lazy("goswarm.plan.config")
 release = lazy("goswarm.ops.release")
 
 
-@task(iterable=["port"], help={
+@task(iterable=["port", "publish", "name"], help={
     "port": "NAME=PORT: the port a service listens on, where init cannot read it from the code (repeatable, or "
             "comma-separated).",
-    "skip": "Go mains that are no services, to leave out (comma-separated names)."})
-def init(c, port=None, skip=None):
+    "skip": "Go mains that are no services, to leave out (comma-separated names).",
+    "publish": "NAME=PORT: publish a service on this port rather than on its own number (repeatable).",
+    "name": "NAME=NEW: call the service init names NAME by another name (repeatable)."})
+def init(c, port=None, skip=None, publish=None, name=None):
     """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
     sh = Shell.of(c)
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
-    initial.init(sh, environment.project_root(), port, skip, ask)
+    initial.init(sh, environment.project_root(), port, skip, ask, publish, name, trial=True)
 
 
 @task(help={**SERVICE_HELP,

@@ -35,7 +35,7 @@ def test_a_redeploy_with_nothing_changed_changes_nothing_and_says_why(swarm, acc
     result = swarm.inv("redeploy", "--service", name)
     assert version(swarm, name) == before
     assert binary.stat().st_mtime_ns == built
-    assert "up to date (same sources, Go and flags)" in result.output
+    assert "up to date (same packages, files, Go environment and flags)" in result.output
     assert "up to date (same binary and Dockerfile)" in result.output
     assert f"{name}: no change: it already runs it/{name}:" in result.output
     forced = swarm.inv("redeploy", "--service", name, "--force")

@@ -33,6 +33,9 @@ def test_defaults_and_paths():
     ({"healthcheck": 5}, "services.a.healthcheck"),
     ({"publish_mode": "edge", "publish": None, "smoke": None}, "publish_mode edge needs a published port"),
     ({"healthcheck": ["/service", ""]}, "services.a.healthcheck"),
+    ({"healthcheck": {"http": "/healthz", "port": "81"}}, "services.a.healthcheck.port must be a port number"),
+    ({"build_args": {"BIN_NAME": ["x"]}}, "services.a.build_args must be a mapping"),
+    ({"build": "make"}, "services.a.build must be go"),
 ])
 def test_each_wrong_field_is_named(change, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
@@ -42,6 +45,7 @@ def test_each_wrong_field_is_named(change, field):
 @pytest.mark.parametrize("value, check", [
     (None, Check("none")), (False, Check("none")), ([], Check("none")),
     ({"http": "/health"}, Check("http", ("/health",))),
+    ({"http": "/healthz", "port": 81}, Check("http", ("/healthz",), 81)),
     ({"tcp": True}, Check("tcp")),
     (["/service", "-healthcheck"], Check("command", ("/service", "-healthcheck"))),
     ("/bin/check --port 80", Check("command", ("/bin/check", "--port", "80"))),

@@ -53,6 +53,15 @@ def test_crash_loop_fails_with_the_task_error():
     assert p.failed and "non-zero exit (2)" in p.error
 
 
+def test_tasks_that_exit_0_by_themselves_are_a_crash_loop_too():
+    """A program that exits 0 on the engine's SIGTERM for an unhealthy container: its tasks end `complete`."""
+    done = task(TEMPLATE, "shutdown", "complete")
+    done["Status"]["ContainerStatus"] = {"ExitCode": 0}
+    assert not converge.evaluate(service(), [done] * (converge.CRASH_LIMIT - 1)).failed
+    p = converge.evaluate(service(), [done] * converge.CRASH_LIMIT)
+    assert p.failed and "the task exited by itself (code 0)" in p.error
+
+
 def test_rollback_fails_with_the_refused_release_s_error():
     failed = task(OLD, "shutdown", "failed", "task: non-zero exit (3)")
     failed["Status"]["Timestamp"] = "2026-11-26T10:00:01Z"

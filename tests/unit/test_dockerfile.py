@@ -62,3 +62,11 @@ def test_healthcheck_is_the_last_one_unless_turned_off():
 def test_exposed_tcp_ports_with_their_lines():
     assert dockerfile.exposed(BLOG) == [(6767, 2)]
     assert dockerfile.exposed("FROM x\nEXPOSE 80/tcp 53/udp 8080\nEXPOSE 80\n") == [(80, 2), (8080, 2)]
+
+
+@pytest.mark.parametrize("name, ignored", [
+    ("secret.env", True), ("notes/a.md", True), ("notes/keep.md", False), ("deep/x/y.tmp", True),
+    ("main.go", False), ("build/out/bin", True)])
+def test_dockerignore_rules(name, ignored):
+    rules = dockerfile.ignore_rules("# comment\n*.env\nnotes\n!notes/keep.md\n**/*.tmp\n/build\n")
+    assert dockerfile.ignored(name, rules) is ignored

@@ -123,3 +123,31 @@ def test_a_port_it_cannot_read_writes_nothing(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == ["accountservice", "healthchecker"]
     init.init(Shell(None), root, ports=["accountservice=6767"])
     assert "port: 6767                    # it listens here: --port" in (root / "goswarm.yaml").read_text()
+
+
+def test_a_main_in_no_go_module_is_one_line_naming_the_step_and_nothing_is_written(tmp_path):
+    root = tmp_path / "app"
+    (root / "hello").mkdir(parents=True)
+    (root / "vendor").mkdir()
+    (root / "handlers").mkdir()
+    (root / "handlers" / "hello.go").write_text("package handlers\n")
+    (root / "hello" / "main.go").write_text(SERVER.replace("package main\n", 'package main\n\nimport (\n\t"net/http"'
+                                                           '\n\t"github.com/you/app/handlers"\n)\n'))
+    with pytest.raises(PipelineError) as raised:
+        init.init(Shell(None), root)
+    assert str(raised.value) == (
+        f"hello/ is in no Go module (no go.mod at or above it), and goswarm builds with modules: make the project "
+        f"one, as its users would, with `cd {root} && go mod init github.com/you/app && go mod tidy && go mod vendor`"
+        f", then run `goswarm init` again")
+    assert not (root / "goswarm.yaml").exists()
+
+
+def test_publish_and_name_flags(tmp_path):
+    root = blog_repo(tmp_path / "repo")
+    init.init(Shell(None), root, names=["accountservice=accounts"], publish=["accounts=16767"])
+    raw = yaml.safe_load((root / "goswarm.yaml").read_text())
+    assert raw["services"]["accounts"]["publish"] == 16767 and raw["services"]["accounts"]["port"] == 6767
+    for flags, message in ((dict(names=["accountservice=a-edge"]), "--name takes NAME=NEW"),
+                           (dict(publish=["nope=1"]), "--publish nope: no service of that name")):
+        with pytest.raises(ConfigError, match=message):
+            init.init(Shell(None), blog_repo(tmp_path / "other"), **flags)

@@ -107,3 +107,94 @@ def test_env_example_and_gitignore_get_only_the_lines_they_lack():
     assert proposal.env_example_addition("".join(f"{k}=\n" for k in proposal.ENV_EXAMPLE)) == ""
     assert proposal.gitignore_addition("/dist\n.env\n").splitlines()[1:] == [".swarm/", ".machines/"]
     assert proposal.gitignore_addition("dist/\n.swarm\n.machines/\n.env\n") == ""
+
+
+# --- issue 16, "What broke" 4: each of init's wrong guesses -------------------------------------------------------
+
+GORILLA = """package main
+
+func main() {
+	router := mux.NewRouter()
+	router.HandleFunc("/accounts/{id}", get).Methods("GET")
+	router.HandleFunc("/accounts", create).Methods("POST")
+	http.Handle("/", router)
+	http.ListenAndServe(":6767", nil)
+}
+"""
+KELSEY = """package main
+
+func main() {
+	var (
+		httpAddr   = flag.String("http", "0.0.0.0:80", "HTTP service address.")
+		healthAddr = flag.String("health", "0.0.0.0:81", "Health service address.")
+	)
+	hmux := http.NewServeMux()
+	hmux.HandleFunc("/healthz", health.HealthzHandler)
+	healthServer := manners.NewServer()
+	healthServer.Addr = *healthAddr
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", handlers.HelloHandler)
+	httpServer := manners.NewServer()
+	httpServer.Addr = *httpAddr
+	httpServer.ListenAndServe()
+}
+"""
+
+
+def one(files, dockerfiles=None):
+    [svc], _ = proposal.propose({"svc/go.mod": "module example.com/svc\n", **files}, dockerfiles or {}, "repo")
+    return svc
+
+
+def test_a_router_handed_slash_does_not_make_slash_a_route():
+    svc = one({"svc/main.go": GORILLA})
+    assert svc.smoke is None  # it serves /accounts/{id} only: `/` answers 404
+
+
+def test_methods_without_get_are_no_get_routes():
+    assert [r.value for r in proposal.gosource.routes({"m.go": GORILLA})] == ["/accounts/{id}"]
+
+
+def test_path_prefix_slash_is_a_route():
+    code = GORILLA.replace('http.Handle("/", router)', 'router.PathPrefix("/").Handler(static)')
+    assert one({"svc/main.go": code}).smoke.value == "/"
+
+
+def test_a_flag_whose_default_is_an_address_gives_the_port_and_a_health_listener_its_own_check(tmp_path):
+    svc = one({"svc/main.go": KELSEY})
+    assert [g.value for g in svc.ports] == [80] and svc.port.value == 80
+    assert (svc.health.value, svc.health_port.value) == ("/healthz", 81)
+    assert svc.smoke.value == "/"  # on the published port; /healthz is not there
+    text, raw, services = written(tmp_path, [svc])
+    assert raw["services"]["svc"]["healthcheck"] == {"http": "/healthz", "port": 81}
+    assert services["svc"].healthcheck == config.Check("http", ("/healthz",), 81)
+
+
+def test_a_goreleaser_dockerfile_gets_the_build_args_it_shows_and_says_what_goswarm_does(tmp_path):
+    dockerfile = ("FROM gcr.io/distroless/static-debian12:nonroot\nARG TARGETOS\nARG TARGETARCH\nARG BIN_NAME\n"
+                  "COPY dist/$TARGETOS/$TARGETARCH/$BIN_NAME /\nENTRYPOINT [\"/http-echo\"]\n")
+    svc = one({"svc/main.go": SERVER}, {"svc": dockerfile})
+    assert svc.build_args == {"BIN_NAME": "http-echo"}
+    text, raw, services = written(tmp_path, [svc])
+    assert services["svc"].build_args == {"BIN_NAME": "http-echo"}
+    assert "compiles the binary on this host and builds the Dockerfile's final stage with it at /http-echo" in text
+    assert "it needs the image gcr.io/distroless/static-debian12:nonroot" in text
+
+
+def test_a_guess_that_did_not_answer_2xx_is_written_commented_out_with_its_note(tmp_path):
+    svc = one({"svc/main.go": SERVER.replace('ok)', 'ok)\n\thttp.HandleFunc("/", home)')})
+    svc.health_note = "did not answer 2xx in a trial run: GET http://127.0.0.1:8080/health: status 404"
+    svc.smoke_note = "not tried: svc: Dockerfile needs golang:1-alpine"
+    text, raw, services = written(tmp_path, [svc])
+    assert "    # healthcheck: {http: /health}  # did not answer 2xx in a trial run: GET http" in text
+    assert "    # smoke: /health  # not tried: svc: Dockerfile needs golang:1-alpine" in text
+    assert raw["services"]["svc"]["healthcheck"] == {"tcp": True} and "smoke" not in raw["services"]["svc"]
+
+
+def test_what_the_trial_builds_is_what_init_writes(tmp_path):
+    services, _ = proposal.propose(BLOG, {"accountservice": BLOG_DOCKERFILE}, "repo")
+    _, _, written_services = written(tmp_path, services)
+    built = config.parse_services(proposal.building(services, "repo")["services"], tmp_path)
+    for name, service in written_services.items():
+        fields = ("path", "main", "dockerfile", "build_args", "with_mains", "port")
+        assert [getattr(built[name], f) for f in fields] == [getattr(service, f) for f in fields]

@@ -107,6 +107,8 @@ def test_tasks_are_health_gated_and_drain_within_the_grace_period():
      servicespec.SECOND // 2, None),
     (Check("http", ("/health",)), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:80/health"],
      10 * servicespec.SECOND, servicespec.SECOND // 2),
+    (Check("http", ("/healthz",), 81), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:81/healthz"],
+     10 * servicespec.SECOND, servicespec.SECOND // 2),
     (Check("tcp"), True, ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:80"], 10 * servicespec.SECOND,
      servicespec.SECOND // 2),
     (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2, None),

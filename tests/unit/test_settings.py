@@ -36,10 +36,10 @@ def test_defaults(root):
     assert list(cfg.services) == ["a"] and cfg.services["a"].path == root / "a"
 
 
-def test_without_a_dockerfile_of_its_own_a_project_uses_the_one_goswarm_ships(root):
+def test_without_image_dockerfile_a_project_uses_the_one_goswarm_ships(root):
     assert load().dockerfile == environment.DOCKERFILE
-    (root / "Dockerfile").write_text("FROM scratch\n")
-    assert load().dockerfile == root / "Dockerfile"
+    (root / "Dockerfile").write_text("FROM scratch\n")  # the root service's own, not every service's (issue 16)
+    assert load().dockerfile == environment.DOCKERFILE
     assert load(image={"dockerfile": "docker/Dockerfile"}).dockerfile == root / "docker" / "Dockerfile"
 
 
