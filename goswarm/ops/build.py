@@ -18,6 +18,9 @@ from goswarm.io import environment
 from goswarm.plan import config, gosource, output, platforms
 
 FLAGS = "-trimpath -buildvcs=false"
+# goswarm's own programs (the edges, the probe) are built with these, never the user's build.ldflags, and
+# without the user's GOFLAGS: a change of the user's build settings must not rebuild or replace the edge.
+HELPER_LDFLAGS = "-s -w"
 GO_MISSING = "Go is not installed (no `go` on PATH): `apt-get install golang-go`, or see https://go.dev/doc/install"
 
 
@@ -96,9 +99,16 @@ def record(artifact: Artifact, key: str) -> None:
                             f"{output.shown(artifact.path.parent)} and run again (nothing was deployed)") from None
 
 
+def ldflags_for(artifact: Artifact, ldflags: str) -> str:
+    """The user's ldflags for the user's programs; goswarm's own helpers always get HELPER_LDFLAGS. Pure."""
+    return HELPER_LDFLAGS if artifact.service.name in config.HELPERS else ldflags
+
+
 def go_command(artifact: Artifact, ldflags: str) -> str:
     """The `go build` line, runnable as shown (so --echo/--dry print something a user can paste)."""
-    env = " ".join(f"{k}={v}" for k, v in artifact.platform.go_env.items())
+    ldflags = ldflags_for(artifact, ldflags)
+    helper = {"GOFLAGS": "''"} if artifact.service.name in config.HELPERS else {}
+    env = " ".join(f"{k}={v}" for k, v in {**artifact.platform.go_env, **helper}.items())
     return (
         f"cd {shlex.quote(str(artifact.service.path))} && {env} go build {FLAGS}"
         f" -ldflags={shlex.quote(ldflags)} -o {shlex.quote(str(artifact.path))} {shlex.quote(artifact.service.main)}"
@@ -145,7 +155,7 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
         if not artifact.service.path.is_dir():
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
     sources = {a.service.name: source_hash(a.service.path, a.path.parent) for a in artifacts}
-    keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags) for a in artifacts}
+    keys = {a.path: build_key(a, sources[a.service.name], go_version, ldflags_for(a, ldflags)) for a in artifacts}
     stale = [a for a in artifacts if force and a.service.name not in config.HELPERS or not up_to_date(a, keys[a.path])]
     for artifact in artifacts:
         if artifact not in stale:
