@@ -11,6 +11,8 @@ import io
 import json
 import platform
 import queue
+import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from goswarm.errors import Interrupted, PipelineError
+from goswarm.errors import Interrupted, PipelineError, Terminated
 from goswarm.io import environment, machines, terminal
 from goswarm.ops import build, stats
 from goswarm.plan import config, loadreport, output, platforms
@@ -107,6 +109,7 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     if users < 1 or duration <= 0 or ramp < 0 or ramp > duration or rate < 0:
         raise PipelineError("--users must be at least 1, --duration more than 0, --ramp between 0 and --duration, "
                             "--rate 0 or more")
+    make_room(users)
     binary = loadgen_binary(sh, cfg)
     argv = plan.loadgen_argv(str(binary), target, users, duration, ramp, rate)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -121,7 +124,8 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     sampler = _Sampler(cfg, names, began)
     sampler.start()
     side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
-    interrupted, lines = False, _lines(proc)
+    interrupted, lines, terminated = False, _lines(proc), []
+    previous = _on_sigterm(terminated)
     try:
         result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
                                  terminal.Status(stream, every=5), side)
@@ -131,6 +135,8 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
         result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S, terminal.Status(stream),
                                  None)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         sampler.stop()
         _reap(proc)
         if side:
@@ -139,14 +145,44 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     result.during = side.record() if side else None
     if not result.summary:
         raise PipelineError(f"the load generator ended without a summary: {proc.stderr.read().strip()[:300]}")
+    if interrupted:
+        result.summary["interrupted"] = True
     folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
     result.report.write_text(loadreport.page(result.summary, target.url, result.ticks, result.stats, result.during,
                                          started, sampler.error))
     (folder / "summary.json").write_text(json.dumps(result.as_json(), indent=1) + "\n")
     if interrupted:
-        raise Interrupted(f"the load stopped early; its report so far is {output.shown(result.report)}")
+        stopped = Terminated if terminated else Interrupted
+        raise stopped(f"the load stopped early; its report so far is {output.shown(result.report)}")
+    failed = plan.all_failed(result.summary, target.url)
+    if failed:
+        raise PipelineError(f"{failed}; the report is {output.shown(result.report)}")
     return result
+
+
+def make_room(users: int) -> None:
+    """Raise this process's (and so the generator's) open-file limit to what `users` need, within the hard
+    limit; refuse a count past that limit or past the ephemeral port range, before anything starts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raise_to, refusal = plan.capacity(users, soft, hard if hard != resource.RLIM_INFINITY else 1 << 30,
+                                      environment.ephemeral_ports())
+    if refusal:
+        raise PipelineError(refusal)
+    if raise_to:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raise_to, hard))
+
+
+def _on_sigterm(terminated: list):
+    """SIGTERM stops the run as Ctrl-C does (the generator prints its summary, the report is written), and is
+    remembered so the exit code says which it was. The handler it replaced, or None off the main thread."""
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _new_folder(parent: Path, name: str) -> Path:

@@ -4,6 +4,7 @@ that is not the project's, and a redeploy under load marked on the report."""
 import json
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -103,3 +104,38 @@ def test_ctrl_c_stops_the_load_and_keeps_its_report(accounts):
     assert report.is_relative_to(project.tmp / "reports"), report
     page = report.read_text()
     assert page.count("<svg") == 5
+
+
+def test_sigterm_exits_143_and_marks_the_summary_and_report_interrupted(accounts):
+    project, name, _ = accounts
+    run = start_inv(project, "load", "--service", name, "--users", "10", "--duration", "60")
+    read_until(run, "req/s", 60)
+    run.send_signal(signal.SIGTERM)
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 143 and "Traceback" not in out, out
+    said = re.search(r"interrupted: the load stopped early; its report so far is (\S+)", out)
+    report = ROOT / said.group(1)
+    assert json.loads((report.parent / "summary.json").read_text())["interrupted"] is True
+    assert "<th>Interrupted</th>" in report.read_text()
+
+
+def test_a_run_where_every_request_failed_exits_non_zero(accounts):
+    project, name, _ = accounts
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there: every request is refused
+    result = project.inv("load", "--service", name, "--base-url", down, "--users", "5", "--duration", "2",
+                         check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 1 and "Traceback" not in result.output, result.output
+    assert len(errors) == 1 and f"every request to {down}/accounts/{{id}} failed (refused " in errors[0], errors
+    assert "the report is " in errors[0]  # the report of what happened is still written
+
+
+def test_more_users_than_the_open_file_limit_are_refused_before_the_run(accounts):
+    project, name, _ = accounts
+    before = sorted((project.tmp / "reports").glob("*"))
+    result = subprocess.run(["prlimit", "--nofile=256:256", *project.argv("load", "--service", name, "--users",
+                                                                          "1000", "--duration", "2")],
+                            cwd=ROOT, env=project.environ(None), capture_output=True, text=True, timeout=120)
+    result.output = result.stdout + result.stderr
+    assert_one_line_error(result, "--users 1000 needs 1,064 open files, and this process may open at most 256")
+    assert sorted((project.tmp / "reports").glob("*")) == before  # refused before anything ran
