@@ -115,33 +115,39 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     result = Run(target, {})
     names = stats.service_names(cfg, [service])
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, bufsize=1)
-    except OSError as e:
-        raise PipelineError(f"cannot start the load generator {output.shown(binary)}: {e.strerror or e}") from None
-    began = time.monotonic()
-    sampler = _Sampler(cfg, names, began)
-    sampler.start()
-    side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
-    interrupted, lines, terminated = False, _lines(proc), []
+    interrupted, terminated, sampler, side = False, [], None, None
     previous = _on_sigterm(terminated)
     try:
-        result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
-                                 terminal.Status(stream, every=5), side)
-    except KeyboardInterrupt:
-        interrupted = True
-        proc.stdin.close()  # EOF (and the Ctrl-C it got too): the generator stops and prints its summary
-        result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S, terminal.Status(stream),
-                                 None)
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, bufsize=1)
+        except OSError as e:
+            raise PipelineError(f"cannot start the load generator {output.shown(binary)}: {e.strerror or e}") from None
+        began, lines = time.monotonic(), _lines(proc)
+        try:  # from here on a Ctrl-C or SIGTERM, even while the rest starts, stops the generator and keeps its figures
+            sampler = _Sampler(cfg, names, began)
+            sampler.start()
+            side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
+            result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
+                                     terminal.Status(stream, every=5), side)
+        except KeyboardInterrupt:
+            interrupted = True
+            proc.stdin.close()  # EOF (and the Ctrl-C it got too): the generator stops and prints its summary
+            result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S,
+                                     terminal.Status(stream), None)
+        finally:
+            if sampler:
+                sampler.stop()
+            _reap(proc)
+            if side:
+                side.finish(began + duration + 300)
+    except KeyboardInterrupt:  # before the generator started, or a second time while it stopped
+        raise (Terminated if terminated else Interrupted)("the load was stopped before its figures could be read; "
+                                                          "no report was written") from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        sampler.stop()
-        _reap(proc)
-        if side:
-            side.finish(began + duration + 300)
-    result.stats = sampler.series
+    result.stats = sampler.series if sampler else []
     result.during = side.record() if side else None
     if not result.summary:
         raise PipelineError(f"the load generator ended without a summary: {proc.stderr.read().strip()[:300]}")
@@ -150,7 +156,7 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
     result.report.write_text(loadreport.page(result.summary, target.url, result.ticks, result.stats, result.during,
-                                         started, sampler.error))
+                                         started, sampler.error if sampler else None))
     (folder / "summary.json").write_text(json.dumps(result.as_json(), indent=1) + "\n")
     if interrupted:
         stopped = Terminated if terminated else Interrupted

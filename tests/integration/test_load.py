@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,32 @@ def test_more_users_than_the_open_file_limit_are_refused_before_the_run(accounts
     result.output = result.stdout + result.stderr
     assert_one_line_error(result, "--users 1000 needs 1,064 open files, and this process may open at most 256")
     assert sorted((project.tmp / "reports").glob("*")) == before  # refused before anything ran
+
+
+def loadgen_child(pid: int) -> bool:
+    """Has process `pid` started the generator (a child named goswarm-loadgen...)?"""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == pid and name.startswith("goswarm-loadge"):  # the kernel keeps 15 characters
+            return True
+    return False
+
+
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_as_soon_as_the_generator_starts_ends_the_run_with_its_report(accounts, stop, code):
+    """Seen from bench/edge.py: a Ctrl-C right after the generator started, before its figures were followed,
+    left the run waiting for a generator that ran on."""
+    project, name, _ = accounts
+    run = start_inv(project, "load", "--service", name, "--users", "10", "--duration", "120")
+    deadline = time.monotonic() + 60
+    while not loadgen_child(run.pid):  # polled tightly: the moment is what this test is about
+        assert time.monotonic() < deadline and run.poll() is None, "the generator did not start"
+    began = time.monotonic()
+    run.send_signal(stop)
+    out, _ = run.communicate(timeout=90)
+    assert run.returncode == code and "Traceback" not in out, out
+    assert time.monotonic() - began < 45 and "interrupted: the load stopped early" in out, out
