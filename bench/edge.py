@@ -56,11 +56,43 @@ from common import (  # noqa: E402
 
 INV_TIMEOUT = 300
 IMAGE_PREFIX = "benchedge"  # its own, edges included: removed at the end without touching other benches' images
-STOP_TIMEOUT = 120  # a load stopped with SIGINT must have written its summary by then
+STOP_TIMEOUT = 240  # a load stopped must have written its summary by then (loadgen waits 30 s
+# for requests in flight, goswarm load 45 s for loadgen, then closes its stats streams: slow on a busy machine)
 LOADS = {"a": ("goswarm load --users 100", ["--users", "100"], 0),
          "b": ("goswarm load --users 1000 --ramp 5", ["--users", "1000", "--ramp", "5"], 5),
          "c": ("wrk -t 2 -c 200", None, 0)}
-CONTENDERS = {"caddy": ("edge", "http"), "tcp": ("edge", "tcp"), "direct": ("host", "http")}
+CONTENDERS = {"caddy": ("edge", "http"), "tcp": ("edge", "tcp"), "haproxy": (None, "http"),
+              "direct": ("host", "http")}
+# HAProxy 2.6 (Debian's, dynamically linked) in front of an app that publishes nothing (dnsrr, start-first): the
+# bench makes its FROM scratch image from the binary and the libraries `ldd` lists, and runs it as a global service
+# with a host-mode port, as goswarm runs its edge. Its config is the Caddy edge's, in HAProxy's words.
+HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_CFG = """global
+  maxconn 8000
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 1s
+  timeout client 60s
+  timeout server 30s
+  timeout http-keep-alive 60s
+  retries 20
+  retry-on conn-failure empty-response response-timeout
+  option redispatch 1
+resolvers docker
+  nameserver dns 127.0.0.11:53
+  resolve_retries 3
+  timeout resolve 250ms
+  timeout retry 250ms
+  hold valid 250ms
+  hold obsolete 0s
+frontend edge
+  bind :{port}
+  default_backend app
+backend app
+  balance leastconn
+  server-template task 8 tasks.{app}:6767 resolvers docker init-addr none check inter 500ms fall 1 rise 1
+"""
 
 
 @dataclass
@@ -92,9 +124,11 @@ class Project:
         for name, (mode, protocol) in CONTENDERS.items():
             self.sources[name] = copy_source(workdir / name)
             self.ports[name] = free_port()
-            lines.append(f"  {self.service(name)}:\n    path: {self.sources[name]}\n    port: 6767\n"
-                         f"    publish: {self.ports[name]}\n    publish_mode: {mode}\n    protocol: {protocol}\n"
-                         f"    smoke: {SMOKE}\n    load: {{path: \"/accounts/{{id}}\", ids: \"10000-10099\"}}\n")
+            published = (f"    publish: {self.ports[name]}\n    publish_mode: {mode}\n    smoke: {SMOKE}\n" if mode
+                         else "")
+            lines.append(f"  {self.service(name)}:\n    path: {self.sources[name]}\n    port: 6767\n{published}"
+                         f"    protocol: {protocol}\n"
+                         f"    load: {{path: \"/accounts/{{id}}\", ids: \"10000-10099\"}}\n")
         self.config = workdir / "bench-edge.yaml"
         self.config.write_text("".join(lines))
         self.env = {**os.environ, "GOSWARM_ROOT": str(workdir)}
@@ -125,20 +159,23 @@ def start_load(project: Project, name: str, load: str, seconds: int) -> subproce
     if load == "c":
         argv = ["wrk", "-t", "2", "-c", "200", "-d", f"{seconds}s", "--latency", project.url(name)]
     else:
-        argv = project.inv("load", "--service", project.service(name), *LOADS[load][1], "--duration", str(seconds))
+        argv = project.inv("load", "--service", project.service(name), *LOADS[load][1], "--duration", str(seconds),
+                           "--base-url", f"http://127.0.0.1:{project.ports[name]}")
     return subprocess.Popen(argv, cwd=ROOT, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def stop_load(proc: subprocess.Popen, load: str) -> tuple:
-    """SIGINT, then its figures: (requests, {error kind: count}, rps, p50 ms, p99 ms)."""
+    """Stop it, then its figures: (requests, {error kind: count}, rps, p50 ms, p99 ms). goswarm load stops on
+    SIGTERM (exit 143, its report written); wrk prints its figures on SIGINT. A command started in the background
+    (`nohup ... &`) ignores SIGINT, and so do its children: a run of goswarm load must be stopped with SIGTERM."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT if load == "c" else signal.SIGTERM)
     try:
         out, err = proc.communicate(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise BenchError("a load did not stop within 120 s of SIGINT") from None
+        raise BenchError(f"a load did not stop within {STOP_TIMEOUT} s") from None
     return wrk_figures(out) if load == "c" else goswarm_figures(out + err)
 
 
@@ -177,7 +214,7 @@ def wrk_figures(text: str) -> tuple:
 def window(project: Project, name: str, load: str, update: str, runs: int, settle: float) -> Window:
     """Keep `load` on `name`'s port while `runs` updates of kind `update` run one after the other."""
     w = Window(name, load, update, runs)
-    proc = start_load(project, name, load, 900)  # stopped with SIGINT once the updates are over
+    proc = start_load(project, name, load, 900)  # stopped once the updates are over
     try:
         time.sleep(settle + LOADS[load][2])
         if proc.poll() is not None:
@@ -222,12 +259,34 @@ def edge_usage(project: Project, name: str, seconds: int) -> tuple:
             max(t["memory_bytes_max"] for t in edge) / (1 << 20))
 
 
+def haproxy_edge(project: Project) -> None:
+    """The HAProxy contender's edge: its image (FROM scratch: the binary, its libraries, the config) and a global
+    service holding the port in host mode on the project's network."""
+    libs = re.findall(r"(/\S+\.so[.\d]*)", common.run(["ldd", HAPROXY]).stdout)
+    context = project.workdir / "haproxy"
+    for path in [HAPROXY, *libs]:
+        dest = context / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(path).resolve(), dest)
+    (context / "haproxy.cfg").write_text(HAPROXY_CFG.format(port=project.ports["haproxy"],
+                                                            app=project.service("haproxy")))
+    copies = "".join(f"COPY {p.lstrip('/')} {p}\n" for p in [HAPROXY, *libs])
+    (context / "Dockerfile").write_text(f"FROM scratch\n{copies}COPY haproxy.cfg /haproxy.cfg\n"
+                                        f'ENTRYPOINT ["{HAPROXY}", "-W", "-db", "-f", "/haproxy.cfg"]\n')
+    image = f"{IMAGE_PREFIX}/haproxy:bench"
+    common.run(["docker", "build", "-q", "-t", image, str(context)], timeout=INV_TIMEOUT)
+    port = project.ports["haproxy"]
+    common.run(["docker", "service", "create", "-q", "--detach=false", "--name", f"{project.service('haproxy')}-edge",
+                "--mode", "global", "--network", "my_network", "--stop-grace-period", "15s",
+                "--publish", f"mode=host,target={port},published={port}", image], timeout=INV_TIMEOUT)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--forced", type=int, default=3, help="redeploy --force runs per load")
     parser.add_argument("--edits", type=int, default=3, help="one-line edits per load")
     parser.add_argument("--loads", default="abc", help="which of a, b, c")
-    parser.add_argument("--contenders", default="caddy,tcp", help="the edges to put under updates")
+    parser.add_argument("--contenders", default="caddy,haproxy,tcp", help="the edges to put under updates")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of load before and after the updates")
     parser.add_argument("--wrk-s", type=int, default=10, help="seconds of each throughput run")
     args = parser.parse_args()
@@ -241,13 +300,18 @@ def main() -> int:
             seconds, code = project.redeploy(name)
             if code != 0:
                 raise BenchError(f"the first redeploy of {name} failed")
+            if name == "haproxy":
+                haproxy_edge(project)
             wait_for_text(project.url(name), '"name":"', 60)
             print(f"deployed {name} ({seconds:.1f} s)", flush=True)
         speed = []
         for name in CONTENDERS:
             rps, p50, p99, errors = throughput(project, name, args.wrk_s)
             speed.append((name, rps, p50, p99, errors))
-        usage = {name: edge_usage(project, name, args.wrk_s) for name in ("caddy", "tcp")}
+            print(f"  wrk {name}: {rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors or 0}",
+                  flush=True)
+        usage = {name: edge_usage(project, name, args.wrk_s) for name in ("caddy", "tcp", "haproxy")}
+        print(f"  usage: {usage}", flush=True)
         windows = []
         for load in args.loads:
             for update, runs in (("force", args.forced), ("edit", args.edits)):
@@ -273,7 +337,8 @@ def main() -> int:
     finally:
         remove_services(project.names(), timeout=INV_TIMEOUT)
         remove_images([f"{IMAGE_PREFIX}/{project.service(c)}" for c in CONTENDERS]
-                      + [f"{IMAGE_PREFIX}/goswarm-edge", f"{IMAGE_PREFIX}/goswarm-tcpedge"], timeout=INV_TIMEOUT)
+                      + [f"{IMAGE_PREFIX}/{n}" for n in ("goswarm-edge", "goswarm-tcpedge", "haproxy")],
+                      timeout=INV_TIMEOUT)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
