@@ -67,6 +67,7 @@ CONTENDERS = {"caddy": ("edge", "http"), "tcp": ("edge", "tcp"), "haproxy": (Non
 # bench makes its FROM scratch image from the binary and the libraries `ldd` lists, and runs it as a global service
 # with a host-mode port, as goswarm runs its edge. Its config is the Caddy edge's, in HAProxy's words.
 HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_SERVICE = "bench-edge-haproxy-lb"  # not <app>-edge: redeploy removes an <app>-edge of an app not in edge mode
 HAPROXY_CFG = """global
   maxconn 8000
 defaults
@@ -138,7 +139,7 @@ class Project:
         return f"bench-edge-{name}"
 
     def names(self) -> list:
-        return [n for c in CONTENDERS for n in (self.service(c), f"{self.service(c)}-edge")]
+        return [n for c in CONTENDERS for n in (self.service(c), f"{self.service(c)}-edge")] + [HAPROXY_SERVICE]
 
     def inv(self, *args) -> list:
         return [sys.executable, "-m", "invoke", "-f", str(self.config), *args]
@@ -247,6 +248,8 @@ def throughput(project: Project, name: str, seconds: int) -> tuple:
 def edge_usage(project: Project, name: str, seconds: int) -> tuple:
     """(goswarm load rps, the edge task's mean CPU %, peak CPU %, peak memory MiB) with 100 users."""
     proc = start_load(project, name, "a", seconds)
+    time.sleep(seconds / 2)
+    sampled = docker_stats(HAPROXY_SERVICE) if name == "haproxy" else (None, None, None)
     try:
         proc.wait(seconds + 60)
     except subprocess.TimeoutExpired:
@@ -254,7 +257,7 @@ def edge_usage(project: Project, name: str, seconds: int) -> tuple:
     *_, doc = stop_load(proc, "a")
     edge = [t for t in doc["tasks"] if t["service"] == f"{project.service(name)}-edge"]
     if not edge:
-        return doc["rps"], None, None, None
+        return doc["rps"], *sampled
     return (doc["rps"], max(t["cpu_percent_mean"] or 0 for t in edge), max(t["cpu_percent_max"] or 0 for t in edge),
             max(t["memory_bytes_max"] for t in edge) / (1 << 20))
 
@@ -276,9 +279,23 @@ def haproxy_edge(project: Project) -> None:
     image = f"{IMAGE_PREFIX}/haproxy:bench"
     common.run(["docker", "build", "-q", "-t", image, str(context)], timeout=INV_TIMEOUT)
     port = project.ports["haproxy"]
-    common.run(["docker", "service", "create", "-q", "--detach=false", "--name", f"{project.service('haproxy')}-edge",
+    common.run(["docker", "service", "create", "-q", "--detach=false", "--name", HAPROXY_SERVICE,
                 "--mode", "global", "--network", "my_network", "--stop-grace-period", "15s",
                 "--publish", f"mode=host,target={port},published={port}", image], timeout=INV_TIMEOUT)
+
+
+def docker_stats(service: str) -> tuple:
+    """(CPU %, CPU %, memory MiB) of a service's one container, from one `docker stats --no-stream` in the middle of
+    the load (a service goswarm did not deploy is not in goswarm load's task stats)."""
+    label = f"label=com.docker.swarm.service.name={service}"
+    ids = common.run(["docker", "ps", "-q", "--filter", label]).stdout.split()
+    if not ids:
+        return None, None, None
+    out = common.run(["docker", "stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", ids[0]]).stdout
+    cpu, memory = out.split()[0].rstrip("%"), out.split()[1]
+    mib = float(re.match(r"[\d.]+", memory).group()) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(
+        re.sub(r"[\d.]+", "", memory), 1)
+    return float(cpu), float(cpu), mib
 
 
 def main() -> int:
