@@ -148,10 +148,21 @@ class Project:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
     def redeploy(self, name: str, *flags) -> tuple:
-        """(seconds, exit code) of one redeploy, retried while another run holds the deploy lock."""
-        seconds, result, _ = run_unlocked(self.inv("redeploy", "--service", self.service(name), *flags), self.env,
-                                          timeout=INV_TIMEOUT)
-        return seconds, result.returncode
+        """(seconds, exit code) of one redeploy, retried while another run holds the deploy lock. A failed one is
+        counted, with its error line and the edge's task history, and the bench goes on."""
+        began = time.monotonic()
+        try:
+            seconds, result, _ = run_unlocked(self.inv("redeploy", "--service", self.service(name), *flags),
+                                              self.env, timeout=INV_TIMEOUT)
+            return seconds, result.returncode
+        except BenchError as e:
+            said = [line for line in str(e).splitlines() if line.startswith("error:")]
+            print(f"  redeploy of {name} failed: {(said or [str(e)[-300:]])[0]}", flush=True)
+            edge = HAPROXY_SERVICE if name == "haproxy" else f"{self.service(name)}-edge"
+            history = common.run(["docker", "service", "ps", edge, "--no-trunc", "--format",
+                                  "{{.Name}} {{.CurrentState}} {{.Error}}"], check=False).stdout
+            print("  " + history.strip().replace("\n", "\n  "), flush=True)
+            return time.monotonic() - began, 1
 
 
 # --- loads ------------------------------------------------------------------------
