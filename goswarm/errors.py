@@ -14,3 +14,9 @@ class Interrupted(PipelineError):
     """Ctrl-C, once the state it left is known; the message says what it is and how to go on."""
 
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    """SIGTERM, once the state it left is known: the exit code says which signal it was."""
+
+    exit_code = 143

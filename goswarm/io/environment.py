@@ -160,3 +160,12 @@ def redact(text: str) -> str:
         if value:
             text = text.replace(value, "***")
     return text
+
+
+def ephemeral_ports(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> tuple:
+    """(lowest, highest) local port the kernel gives outgoing connections; Linux's default where unreadable."""
+    try:
+        low, high = (int(x) for x in path.read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999

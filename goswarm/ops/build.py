@@ -20,6 +20,9 @@ from goswarm.io import environment
 from goswarm.plan import config, gograph, gosource, output, platforms
 
 FLAGS = "-trimpath -buildvcs=false"
+# goswarm's own programs (the edges, the probe) are built with these, never the user's build.ldflags, and
+# without the user's GOFLAGS: a change of the user's build settings must not rebuild or replace the edge.
+HELPER_LDFLAGS = "-s -w"
 GO_MISSING = "Go is not installed (no `go` on PATH): `apt-get install golang-go`, or see https://go.dev/doc/install"
 
 
@@ -105,7 +108,7 @@ def go_environment(artifact: Artifact, ldflags: str, go_version: str) -> str:
         settings = Path(goenv).read_text() if goenv != "off" else ""
     except OSError:
         settings = ""
-    variables = gograph.environment(dict(os.environ), artifact.platform.go_env)
+    variables = gograph.environment(dict(os.environ), {**artifact.platform.go_env, **helper_env(artifact)})
     return gograph.env_key(variables, settings, go_version, FLAGS, ldflags, artifact.service.main)
 
 
@@ -125,7 +128,7 @@ def kept_key(artifact: Artifact, environment_key: str):
 def fresh_key(sh, artifact: Artifact, environment_key: str):
     """Ask `go list -deps` what the binary compiles, keep the answer, and return the build key; None when go
     list fails (a broken import: go build will say it), so the build is never taken as up to date."""
-    env = " ".join(f"{k}={v}" for k, v in artifact.platform.go_env.items())
+    env = " ".join(f"{k}={v}" for k, v in {**artifact.platform.go_env, **helper_env(artifact)}.items())
     result = sh.read(f"cd {shlex.quote(str(artifact.service.path))} && {env} "
                      f"{gograph.command(shlex.quote(artifact.service.main))}")
     if not result.ok:
@@ -173,9 +176,20 @@ def record(artifact: Artifact, key: str) -> None:
                             f"{output.shown(artifact.path.parent)} and run again (nothing was deployed)") from None
 
 
+def ldflags_for(artifact: Artifact, ldflags: str) -> str:
+    """The user's ldflags for the user's programs; goswarm's own helpers always get HELPER_LDFLAGS. Pure."""
+    return HELPER_LDFLAGS if artifact.service.name in config.HELPERS else ldflags
+
+
+def helper_env(artifact: Artifact) -> dict:
+    """goswarm's own programs build without the user's GOFLAGS (tags, -mod…), which are about the user's code."""
+    return {"GOFLAGS": "''"} if artifact.service.name in config.HELPERS else {}
+
+
 def go_command(artifact: Artifact, ldflags: str) -> str:
     """The `go build` line, runnable as shown (so --echo/--dry print something a user can paste)."""
-    env = " ".join(f"{k}={v}" for k, v in artifact.platform.go_env.items())
+    ldflags = ldflags_for(artifact, ldflags)
+    env = " ".join(f"{k}={v}" for k, v in {**artifact.platform.go_env, **helper_env(artifact)}.items())
     return (
         f"cd {shlex.quote(str(artifact.service.path))} && {env} go build {FLAGS}"
         f" -ldflags={shlex.quote(ldflags)} -o {shlex.quote(str(artifact.path))} {shlex.quote(artifact.service.main)}"
@@ -221,7 +235,7 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
     for artifact in artifacts:
         if not artifact.service.path.is_dir():
             raise PipelineError(f"services.{artifact.service.name}.path: {artifact.service.path} is not a directory")
-    environments = {a.path: go_environment(a, ldflags, go_version) for a in artifacts}
+    environments = {a.path: go_environment(a, ldflags_for(a, ldflags), go_version) for a in artifacts}
     keys = {a.path: kept_key(a, environments[a.path]) for a in artifacts}
     stale = [a for a in artifacts if force and a.service.name not in config.HELPERS or keys[a.path] is None
              or not up_to_date(a, keys[a.path])]

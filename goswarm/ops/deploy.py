@@ -73,7 +73,7 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
         versions = [(service, images[service.name], force)]
         edge = config.edge_of(service, environment.GO_SOURCES)
         if service.publish_mode == "edge":
-            versions.append((edge, images[config.EDGE], False))
+            versions.append((edge, images[config.edge_image(service)], False))
         elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))

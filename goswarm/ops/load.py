@@ -11,6 +11,8 @@ import io
 import json
 import platform
 import queue
+import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from goswarm.errors import Interrupted, PipelineError
+from goswarm.errors import Interrupted, PipelineError, Terminated
 from goswarm.io import environment, machines, terminal
 from goswarm.ops import build, stats
 from goswarm.plan import config, loadreport, output, platforms
@@ -107,46 +109,86 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     if users < 1 or duration <= 0 or ramp < 0 or ramp > duration or rate < 0:
         raise PipelineError("--users must be at least 1, --duration more than 0, --ramp between 0 and --duration, "
                             "--rate 0 or more")
+    make_room(users)
     binary = loadgen_binary(sh, cfg)
     argv = plan.loadgen_argv(str(binary), target, users, duration, ramp, rate)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     result = Run(target, {})
     names = stats.service_names(cfg, [service])
+    interrupted, terminated, sampler, side = False, [], None, None
+    previous = _on_sigterm(terminated)
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, bufsize=1)
-    except OSError as e:
-        raise PipelineError(f"cannot start the load generator {output.shown(binary)}: {e.strerror or e}") from None
-    began = time.monotonic()
-    sampler = _Sampler(cfg, names, began)
-    sampler.start()
-    side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
-    interrupted, lines = False, _lines(proc)
-    try:
-        result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
-                                 terminal.Status(stream, every=5), side)
-    except KeyboardInterrupt:
-        interrupted = True
-        proc.stdin.close()  # EOF (and the Ctrl-C it got too): the generator stops and prints its summary
-        result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S, terminal.Status(stream),
-                                 None)
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, bufsize=1)
+        except OSError as e:
+            raise PipelineError(f"cannot start the load generator {output.shown(binary)}: {e.strerror or e}") from None
+        began, lines = time.monotonic(), _lines(proc)
+        try:  # from here on a Ctrl-C or SIGTERM, even while the rest starts, stops the generator and keeps its figures
+            sampler = _Sampler(cfg, names, began)
+            sampler.start()
+            side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
+            result.summary = _follow(proc, lines, result.ticks, began + duration + KILL_AFTER_S,
+                                     terminal.Status(stream, every=5), side)
+        except KeyboardInterrupt:
+            interrupted = True
+            proc.stdin.close()  # EOF (and the Ctrl-C it got too): the generator stops and prints its summary
+            result.summary = _follow(proc, lines, result.ticks, time.monotonic() + KILL_AFTER_S,
+                                     terminal.Status(stream), None)
+        finally:
+            if sampler:
+                sampler.stop()
+            _reap(proc)
+            if side:
+                side.finish(began + duration + 300)
+    except KeyboardInterrupt:  # before the generator started, or a second time while it stopped
+        raise (Terminated if terminated else Interrupted)("the load was stopped before its figures could be read; "
+                                                          "no report was written") from None
     finally:
-        sampler.stop()
-        _reap(proc)
-        if side:
-            side.finish(began + duration + 300)
-    result.stats = sampler.series
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    result.stats = sampler.series if sampler else []
     result.during = side.record() if side else None
     if not result.summary:
         raise PipelineError(f"the load generator ended without a summary: {proc.stderr.read().strip()[:300]}")
+    if interrupted:
+        result.summary["interrupted"] = True
     folder = _new_folder(reports or cfg.root / "reports", time.strftime("%Y%m%d-%H%M%S"))
     result.report = folder / "index.html"
     result.report.write_text(loadreport.page(result.summary, target.url, result.ticks, result.stats, result.during,
-                                         started, sampler.error))
+                                         started, sampler.error if sampler else None))
     (folder / "summary.json").write_text(json.dumps(result.as_json(), indent=1) + "\n")
     if interrupted:
-        raise Interrupted(f"the load stopped early; its report so far is {output.shown(result.report)}")
+        stopped = Terminated if terminated else Interrupted
+        raise stopped(f"the load stopped early; its report so far is {output.shown(result.report)}")
+    failed = plan.all_failed(result.summary, target.url)
+    if failed:
+        raise PipelineError(f"{failed}; the report is {output.shown(result.report)}")
     return result
+
+
+def make_room(users: int) -> None:
+    """Raise this process's (and so the generator's) open-file limit to what `users` need, within the hard
+    limit; refuse a count past that limit or past the ephemeral port range, before anything starts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raise_to, refusal = plan.capacity(users, soft, hard if hard != resource.RLIM_INFINITY else 1 << 30,
+                                      environment.ephemeral_ports())
+    if refusal:
+        raise PipelineError(refusal)
+    if raise_to:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raise_to, hard))
+
+
+def _on_sigterm(terminated: list):
+    """SIGTERM stops the run as Ctrl-C does (the generator prints its summary, the report is written), and is
+    remembered so the exit code says which it was. The handler it replaced, or None off the main thread."""
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _new_folder(parent: Path, name: str) -> Path:

@@ -8,7 +8,7 @@ from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, summary
-from goswarm.plan import config, output, placement, platforms, report
+from goswarm.plan import config, output, placement, platforms, porthealth, report
 
 SMOKE_TIMEOUT = 15.0
 
@@ -54,13 +54,25 @@ def smoke_hosts(cfg, service: config.Service) -> list:
     return sorted({nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running" and t.get("NodeID") in nodes})
 
 
+def silent_port_hint(cfg, service: config.Service, error: PipelineError) -> str:
+    """What a failed smoke test adds when the port refuses although the tasks that hold it run (else "")."""
+    name = porthealth.holder(service.name, service.publish_mode)
+    try:
+        with engine.errors(f"listing the tasks of {name}"):
+            tasks = engine.client(cfg.target_url).api.tasks(filters={"service": name, "desired-state": "running"})
+    except PipelineError:
+        return ""  # the smoke test's own failure is the news; an engine that does not answer adds nothing to it
+    return porthealth.silent_port(str(error), name, service.publish, [t["Status"]["State"] for t in tasks])
+
+
 def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
     """Smoke-test one service; if an update of ours fails it, put the previous release back."""
     svc = step.service
     try:
         for host in smoke_hosts(cfg, svc):
             smoke(sh, host, svc)
-    except PipelineError as e:
+    except PipelineError as failed:
+        e = f"{failed}{silent_port_hint(cfg, svc, failed)}"
         if step.plan.action == "none":
             raise PipelineError(f"{e}; this run did not change {svc.name}, so it left it as it was") from None
         if step.plan.action == "create":
@@ -75,7 +87,13 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
 def smoke_all(sh, cfg, services: list) -> list:
     """The smoke stage on its own (a CI deploy job's last step): each service's smoke path, where it is
     published, until it answers 2xx. No rollback here: `deploy.rollback` is one command away. The URLs."""
-    urls = [smoke(sh, host, svc) for svc in services if svc.smoke for host in smoke_hosts(cfg, svc)]
+    urls = []
+    for svc in services:
+        for host in (smoke_hosts(cfg, svc) if svc.smoke else []):
+            try:
+                urls.append(smoke(sh, host, svc))
+            except PipelineError as e:
+                raise PipelineError(f"{e}{silent_port_hint(cfg, svc, e)}") from None
     if not urls:
         print(f"no smoke path configured for {', '.join(s.name for s in services)}: nothing to test")
     return urls

@@ -16,7 +16,7 @@ def specs(services: list, images: dict, network: str, start_interval: bool) -> l
     for service in services:
         pairs = [(service, images[service.name])]
         if service.publish_mode == "edge":
-            pairs.append((config.edge_of(service, environment.GO_SOURCES), images[config.EDGE]))
+            pairs.append((config.edge_of(service, environment.GO_SOURCES), images[config.edge_image(service)]))
         for svc, release in pairs:
             out.append(servicespec.desired(svc, release.deploy_ref, release.ref, network, 0, release.healthcheck,
                                            start_interval))

@@ -10,19 +10,22 @@ from pathlib import Path
 from typing import Optional
 
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.plan import placement
+from goswarm.plan import edgeconfig, placement
 
 PUBLISH_MODES = ("edge", "host", "ingress")
-EDGE = "goswarm-edge"  # the forwarding proxy of `publish_mode: edge`, built like a service
+EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge` (Caddy), built like a service
 EDGE_SOURCE = "edge"  # its Go module, among the sources that ship with goswarm
+TCP_EDGE = "goswarm-tcpedge"  # the L4 forwarder for `protocol: tcp` services: no retries, resets on task stop
+TCP_EDGE_SOURCE = "tcpedge"
+PROTOCOLS = ("http", "tcp")
 PROBE = "goswarm-probe"  # checks a service from inside its container: added to every image we build
 PROBE_SOURCE = "probe"
 PROBE_PATH = "/.goswarm/probe"
-HELPERS = (EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
+HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
-           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build"}
+           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol"}
 # About building: an `image:` service is deployed as it is.
 _BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
@@ -94,6 +97,7 @@ class Service:
     mounts: tuple = ()  # Mount: bind mounts of node paths
     build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
+    protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
 
     @property
     def built(self) -> bool:
@@ -113,11 +117,24 @@ class Service:
 
 def edge_of(app: Service, sources: Path) -> Service:
     """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
-    host mode and forwards each connection to one of the app's healthy tasks over the overlay network.
-    The app publishes nothing, so its updates can be start-first: zero downtime even on one node."""
-    return Service(name=f"{app.name}-edge", path=sources / EDGE_SOURCE, port=app.publish, publish=app.publish,
-                   publish_mode="host", env={"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"},
-                   healthcheck=Check("tcp"), global_mode=True)
+    host mode and passes requests to the app's healthy tasks over the overlay network. The app publishes
+    nothing, so its updates can be start-first: zero downtime even on one node. An http app's edge is Caddy
+    (see plan/edgeconfig.py); a `protocol: tcp` app's is goswarm's L4 forwarder."""
+    if app.protocol == "tcp":
+        env = {"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"}
+    else:
+        env = edgeconfig.env(app.publish, app.name, app.port, edgeconfig.GRACE)
+    return Service(name=f"{app.name}-edge", path=sources / edge_source(app), port=app.publish, publish=app.publish,
+                   publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True)
+
+
+def edge_image(app: Service) -> str:
+    """The image an app's edge runs: goswarm's HTTP edge, or its TCP one for a `protocol: tcp` app."""
+    return TCP_EDGE if app.protocol == "tcp" else EDGE
+
+
+def edge_source(app: Service) -> str:
+    return TCP_EDGE_SOURCE if app.protocol == "tcp" else EDGE_SOURCE
 
 
 def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
@@ -163,6 +180,9 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
     replicas = raw.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise ConfigError(f"{where}.replicas must be a whole number >= 0, got {replicas!r}")
+    protocol = raw.get("protocol", "http")
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"{where}.protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     mode = raw.get("publish_mode", "host")
     if mode not in PUBLISH_MODES:
         raise ConfigError(f"{where}.publish_mode must be one of {', '.join(PUBLISH_MODES)}, got {mode!r}")
@@ -209,6 +229,7 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         load=_load(f"{where}.load", raw.get("load")),
         build_args=_build_args(f"{where}.build_args", raw.get("build_args")),
         build=_build(f"{where}.build", raw.get("build", "go")),
+        protocol=protocol,
     )
 
 
@@ -371,9 +392,10 @@ def with_edge(services: list, sources: Path) -> list:
     when one of them needs it."""
     wanted = [s for s in services if s.name not in HELPERS]
     built = [s for s in wanted if s.built]
-    if any(s.publish_mode == "edge" for s in wanted):
-        return [*built, Service(EDGE, sources / EDGE_SOURCE, 80)]
-    return built
+    edged = [s for s in wanted if s.publish_mode == "edge"]
+    edges = [(EDGE, EDGE_SOURCE), (TCP_EDGE, TCP_EDGE_SOURCE)]
+    return [*built, *(Service(name, sources / source, 80) for name, source in edges
+                      if any(edge_image(s) == name for s in edged))]
 
 
 def to_compile(services: list, sources: Path) -> list:

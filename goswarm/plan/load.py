@@ -19,6 +19,7 @@ LOADGEN_SOURCE = "loadgen"
 GRACE_S = 30  # loadgen's own wait for requests in flight after its duration; we kill it after this and more
 DURING_AT = 1 / 3  # the --during command starts this far into the run: its cost shows against load before and after
 ERROR_KINDS = ("refused", "reset", "timeout", "other")
+FD_MARGIN = 64  # files the generator needs besides one connection per user (its binary, pipes, DNS, the runtime)
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,38 @@ def error_kinds(errors: dict) -> list:
     return fixed + sorted((k, v) for k, v in errors.items() if k not in ERROR_KINDS and v)
 
 
+def capacity(users: int, soft: int, hard: int, ports: tuple) -> tuple:
+    """(the RLIMIT_NOFILE soft limit to raise to first, or None; a one-line refusal, or None). Each user holds one
+    connection, so one file and, to one target, one local port: a run past either limit would fail in a way that
+    looks like the target's fault (and once took the engine's docker-proxy of the port down with it). Pure."""
+    need = users + FD_MARGIN
+    if need > hard:
+        return None, (f"--users {users} needs {need:,} open files, and this process may open at most {hard:,} "
+                      f"(its hard RLIMIT_NOFILE, `ulimit -Hn`): lower --users, or raise the hard limit")
+    low, high = ports
+    span = high - low + 1
+    if users > span - FD_MARGIN:
+        return None, (f"--users {users} needs one local port each to one target, and the ephemeral port range "
+                      f"{low}-{high} (net.ipv4.ip_local_port_range) has {span:,}: lower --users to "
+                      f"{max(span - FD_MARGIN, 1):,} or widen the range")
+    return (need if need > soft else None), None
+
+
+def all_failed(summary: dict, url: str) -> Optional[str]:
+    """Why a run counts as failed (no request answered, e.g. the target down or refusing), else None. Pure."""
+    if summary.get("interrupted") or summary.get("ok"):
+        return None
+    kinds = error_kinds(summary.get("errors") or {})
+    how = ", ".join(f"{kind} {count:,}" for kind, count in kinds) or "no request completed"
+    return (f"every request to {url} failed ({how}): is it up and published? `goswarm check` shows the services "
+            f"and their ports")
+
+
 def summary_table(summary: dict, url: str) -> str:
     """The closing table: requests, req/s, latency, errors by kind."""
     latency = summary["latency_ms"]
-    rows = [("url", url), ("users", summary.get("users", "")), ("duration", f"{summary['duration_s']:.1f} s"),
+    rows = [("url", url), ("users", summary.get("users", "")),
+            ("duration", f"{summary['duration_s']:.1f} s" + (" (interrupted)" if summary.get("interrupted") else "")),
             ("requests", f"{summary['requests']:,}"), ("req/s", f"{summary['rps']:,.1f}"),
             ("latency ms", "  ".join(f"{k} {latency[k]:.2f}" for k in ("min", "p50", "p95", "p99", "max")))]
     kinds = error_kinds(summary.get("errors") or {})
@@ -166,7 +195,7 @@ def json_summary(summary: dict, url: str, report: Optional[str], during: Optiona
             "requests": summary["requests"], "ok": summary.get("ok"), "rps": summary["rps"],
             "errors": dict(summary.get("errors") or {}),
             "latency_ms": {k: latency[k] for k in ("min", "mean", "p50", "p90", "p95", "p99", "max") if k in latency},
-            "during": during, "tasks": tasks, "report": report}
+            "during": during, "tasks": tasks, "report": report, "interrupted": bool(summary.get("interrupted"))}
 
 
 def task_usage(series: list) -> list:

@@ -119,6 +119,8 @@ def page(summary: dict, url: str, ticks: list, stats: list, during: Optional[dic
                                f"{during.get('exit_code')}"))
     if stats_error:
         rows.append(("Task stats", f"not read: {stats_error}"))
+    if summary.get("interrupted"):
+        rows.append(("Interrupted", "the run was stopped before its duration: these figures cover it so far"))
     usage = load.task_usage(stats)
     usage_rows = "".join(_usage_row(u) for u in usage)
     table = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)

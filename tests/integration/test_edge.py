@@ -64,3 +64,13 @@ def test_switching_between_host_and_edge_keeps_the_port(swarm):
     assert f"remove service {name}-edge: {name} no longer uses publish_mode: edge" in result.output
     assert swarm.service(f"{name}-edge") is None and http_get(url) == PERSON
     swarm.inv("deploy.rm", "--service", name)
+
+
+def test_a_change_of_the_users_ldflags_leaves_the_edge_as_it_is(swarm, edged):
+    name, url = edged
+    edge, image, app = version(swarm, f"{name}-edge"), running_image(swarm, f"{name}-edge"), version(swarm, name)
+    swarm.config.setdefault("build", {})["ldflags"] = "-s -w -X main.release=ldflags-changed"
+    result = swarm.inv("redeploy", "--service", name)
+    assert f"{name}-edge: no change" in result.output and version(swarm, name) > app  # the app did change
+    assert version(swarm, f"{name}-edge") == edge and running_image(swarm, f"{name}-edge") == image
+    assert http_get(url) == PERSON

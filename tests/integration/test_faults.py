@@ -3,6 +3,7 @@
 Each fault runs under a client polling the service ten times a second, which must see only answers of a
 working release, and each ends with a check that nothing is left behind: no deploy lock, no trial
 container, and a service that has settled (a rerun, where the fault stopped one, recovers)."""
+import json
 import os
 import signal
 import subprocess
@@ -141,6 +142,49 @@ def test_forced_redeploys_behind_the_edge_drop_no_request_and_leave_the_edge_alo
     assert version(swarm, name) > app
     assert version(swarm, f"{name}-edge") == edge and running_image(swarm, f"{name}-edge") == edge_image
     assert len(poller.answers) > 30 and poller.failures == []
+    assert_left_clean(swarm, name)
+
+
+# --- 3b. 100 keep-alive users through the edge, during every kind of update (issue #15) ------------------
+
+LOADED = {"load": {"path": "/accounts/{id}", "ids": "10000-10099"}}
+LOAD_S = "30"  # the update starts a third of the way in (10 s) and must be over before the load ends
+
+
+def loaded_run(swarm, name: str, during: str) -> dict:
+    """`goswarm load` with 100 keep-alive users for LOAD_S seconds, running `during` a third of the way in."""
+    result = swarm.inv("load", "--service", name, "--users", "100", "--duration", LOAD_S, "--during", during,
+                       "--json")
+    doc = json.loads(result.stdout)
+    ran = doc["during"]
+    assert ran["exit_code"] == 0 and ran["end_s"] < float(LOAD_S), (ran, doc["errors"])
+    assert doc["users"] == 100 and doc["requests"] > 10_000, doc
+    return doc
+
+
+def test_100_users_see_no_error_during_forced_redeploys_through_the_edge(swarm):
+    name, _ = deployed(swarm, "edge", replicas=2, **LOADED)
+    edge = version(swarm, f"{name}-edge")
+    doc = loaded_run(swarm, name, f"redeploy --service {name} --force")
+    assert doc["errors"] == {}, doc["errors"]
+    assert version(swarm, f"{name}-edge") == edge
+    assert_left_clean(swarm, name)
+
+
+def test_100_users_see_no_error_during_an_edit_and_the_new_release_takes_over(swarm):
+    name, url = deployed(swarm, "edge", **LOADED)
+    edit(swarm, "accountservice", '"Person_"', '"Loaded_"')
+    doc = loaded_run(swarm, name, f"redeploy --service {name}")
+    assert doc["errors"] == {}, doc["errors"]
+    assert http_get(url) == '{"id":"10000","name":"Loaded_0"}\n'
+    assert_left_clean(swarm, name)
+
+
+def test_100_users_see_no_error_during_a_scale_down(swarm):
+    name, _ = deployed(swarm, "edge", replicas=3, **LOADED)
+    swarm.config["services"][name]["replicas"] = 1
+    doc = loaded_run(swarm, name, f"redeploy --service {name}")
+    assert doc["errors"] == {}, doc["errors"]
     assert_left_clean(swarm, name)
 
 

@@ -4,7 +4,9 @@ that is not the project's, and a redeploy under load marked on the report."""
 import json
 import re
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +105,67 @@ def test_ctrl_c_stops_the_load_and_keeps_its_report(accounts):
     assert report.is_relative_to(project.tmp / "reports"), report
     page = report.read_text()
     assert page.count("<svg") == 5
+
+
+def test_sigterm_exits_143_and_marks_the_summary_and_report_interrupted(accounts):
+    project, name, _ = accounts
+    run = start_inv(project, "load", "--service", name, "--users", "10", "--duration", "60")
+    read_until(run, "req/s", 60)
+    run.send_signal(signal.SIGTERM)
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode == 143 and "Traceback" not in out, out
+    said = re.search(r"interrupted: the load stopped early; its report so far is (\S+)", out)
+    report = ROOT / said.group(1)
+    assert json.loads((report.parent / "summary.json").read_text())["interrupted"] is True
+    assert "<th>Interrupted</th>" in report.read_text()
+
+
+def test_a_run_where_every_request_failed_exits_non_zero(accounts):
+    project, name, _ = accounts
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there: every request is refused
+    result = project.inv("load", "--service", name, "--base-url", down, "--users", "5", "--duration", "2",
+                         check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 1 and "Traceback" not in result.output, result.output
+    assert len(errors) == 1 and f"every request to {down}/accounts/{{id}} failed (refused " in errors[0], errors
+    assert "the report is " in errors[0]  # the report of what happened is still written
+
+
+def test_more_users_than_the_open_file_limit_are_refused_before_the_run(accounts):
+    project, name, _ = accounts
+    before = sorted((project.tmp / "reports").glob("*"))
+    result = subprocess.run(["prlimit", "--nofile=256:256", *project.argv("load", "--service", name, "--users",
+                                                                          "1000", "--duration", "2")],
+                            cwd=ROOT, env=project.environ(None), capture_output=True, text=True, timeout=120)
+    result.output = result.stdout + result.stderr
+    assert_one_line_error(result, "--users 1000 needs 1,064 open files, and this process may open at most 256")
+    assert sorted((project.tmp / "reports").glob("*")) == before  # refused before anything ran
+
+
+def loadgen_child(pid: int) -> bool:
+    """Has process `pid` started the generator (a child named goswarm-loadgen...)?"""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == pid and name.startswith("goswarm-loadge"):  # the kernel keeps 15 characters
+            return True
+    return False
+
+
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_as_soon_as_the_generator_starts_ends_the_run_with_its_report(accounts, stop, code):
+    """Seen from bench/edge.py: a Ctrl-C right after the generator started, before its figures were followed,
+    left the run waiting for a generator that ran on."""
+    project, name, _ = accounts
+    run = start_inv(project, "load", "--service", name, "--users", "10", "--duration", "120")
+    deadline = time.monotonic() + 60
+    while not loadgen_child(run.pid):  # polled tightly: the moment is what this test is about
+        assert time.monotonic() < deadline and run.poll() is None, "the generator did not start"
+    began = time.monotonic()
+    run.send_signal(stop)
+    out, _ = run.communicate(timeout=90)
+    assert run.returncode == code and "Traceback" not in out, out
+    assert time.monotonic() - began < 45 and "interrupted: the load stopped early" in out, out

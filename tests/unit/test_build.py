@@ -142,3 +142,14 @@ def test_go_facts_are_asked_once_per_toolchain(tmp_path, monkeypatch):
     assert sh.asked == 3
     (dist / ".keys" / "go").write_text("{not json")  # a damaged record is asked again, not an error
     assert build.go_facts(sh, dist) == first and sh.asked == 4
+
+
+def test_the_edge_and_the_probe_never_take_the_users_ldflags_or_goflags(tmp_path):
+    edge = build.Artifact(config.Service(config.EDGE, tmp_path, 80), AMD64, tmp_path / "e")
+    app = build.Artifact(config.Service("app", tmp_path, 80), AMD64, tmp_path / "a")
+    assert build.ldflags_for(edge, "-X main.v=2") == build.HELPER_LDFLAGS
+    assert build.ldflags_for(app, "-X main.v=2") == "-X main.v=2"
+    assert build.build_key(edge, "s", "go1", build.ldflags_for(edge, "-X main.v=1")) == \
+        build.build_key(edge, "s", "go1", build.ldflags_for(edge, "-X main.v=2"))
+    assert "GOFLAGS=''" in build.go_command(edge, "-X main.v=2") and "main.v" not in build.go_command(edge, "-X")
+    assert "GOFLAGS" not in build.go_command(app, "-X main.v=2")

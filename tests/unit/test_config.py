@@ -92,6 +92,17 @@ def test_the_edge_proxy_is_built_only_when_a_service_needs_it():
     assert [s.name for s in config.with_edge([host, edged], ROOT)] == ["a", "b", config.EDGE]
 
 
+def test_a_tcp_service_gets_the_l4_edge_and_an_unknown_protocol_is_one_line():
+    tcp = config.parse_service("t", {**GOOD, "publish_mode": "edge", "protocol": "tcp"}, ROOT)
+    http = config.parse_service("h", {**GOOD, "publish_mode": "edge", "publish": 7001}, ROOT)
+    assert (tcp.protocol, http.protocol) == ("tcp", "http")
+    assert [s.name for s in config.with_edge([tcp], ROOT)] == ["t", config.TCP_EDGE]
+    assert [s.name for s in config.with_edge([tcp, http], ROOT)] == ["t", "h", config.EDGE, config.TCP_EDGE]
+    assert config.edge_of(tcp, ROOT).path == ROOT / config.TCP_EDGE_SOURCE
+    with pytest.raises(ConfigError, match="protocol must be one of http, tcp, got 'udp'"):
+        config.parse_service("u", {**GOOD, "protocol": "udp"}, ROOT)
+
+
 def test_bad_name():
     with pytest.raises(ConfigError, match="service names"):
         config.parse_service("Bad Name", GOOD, ROOT)

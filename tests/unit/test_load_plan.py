@@ -142,3 +142,32 @@ def test_closing_text_names_the_during_command_and_the_report():
     assert "requests    1,787,536" in text and "TASK" in text
     assert "during: `redeploy --force` 4.0-9.5 s, exit 1 (error: x)" in text
     assert text.endswith("report: reports/x/index.html")
+
+
+@pytest.mark.parametrize("users, soft, hard, ports, raise_to, refused", [
+    (100, 1024, 4096, (32768, 60999), None, None),  # room enough already
+    (1000, 1024, 20000, (32768, 60999), 1064, None),  # raised within the hard limit
+    (21000, 20000, 20000, (32768, 60999), None, "needs 21,064 open files, and this process may open at most 20,000"),
+    (5000, 1024, 65536, (60000, 61000), None, "ephemeral port range 60000-61000"),
+])
+def test_users_past_the_open_file_limit_or_the_port_range_are_refused_before_the_run(users, soft, hard, ports,
+                                                                                      raise_to, refused):
+    got, refusal = plan.capacity(users, soft, hard, ports)
+    assert got == raise_to
+    assert (refusal is None) if refused is None else (refused in refusal and "\n" not in refusal)
+
+
+def test_a_run_in_which_no_request_was_answered_counts_as_failed():
+    down = {**SUMMARY, "ok": 0, "errors": {"refused": 5000}}
+    assert "every request to http://u/ failed (refused 5,000)" in plan.all_failed(down, "http://u/")
+    assert "no request completed" in plan.all_failed({**SUMMARY, "requests": 0, "ok": 0, "errors": {}}, "http://u/")
+    assert plan.all_failed(SUMMARY, "http://u/") is None
+    assert plan.all_failed({**down, "interrupted": True}, "http://u/") is None  # said as interrupted instead
+
+
+def test_an_interrupted_run_is_marked_in_the_table_and_the_json():
+    stopped = {**SUMMARY, "interrupted": True}
+    assert "(interrupted)" in plan.summary_table(stopped, "http://u/")
+    assert "(interrupted)" not in plan.summary_table(SUMMARY, "http://u/")
+    assert plan.json_summary(stopped, "http://u/", None, None, [])["interrupted"] is True
+    assert plan.json_summary(SUMMARY, "http://u/", None, None, [])["interrupted"] is False

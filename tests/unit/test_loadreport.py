@@ -55,3 +55,9 @@ def test_the_page_says_why_task_stats_are_missing():
     page = report.page(SUMMARY, "http://u/", TICKS, [], None, "now", "cannot reach the Docker engine at x")
     assert "<th>Task stats</th><td>not read: cannot reach the Docker engine at x</td>" in page
     assert page.count("<svg") == 5
+
+
+def test_an_interrupted_run_says_so_on_its_page():
+    page = report.page({**SUMMARY, "interrupted": True}, "http://127.0.0.1:1/", TICKS, STATS, None, "x")
+    assert "<th>Interrupted</th>" in page
+    assert "Interrupted" not in report.page(SUMMARY, "http://127.0.0.1:1/", TICKS, STATS, None, "x")

@@ -1,4 +1,6 @@
 import copy
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -184,9 +186,21 @@ def test_the_edge_holds_the_port_on_every_node_and_forwards_to_the_app():
     assert spec["Name"] == "accountservice-edge" and spec["Mode"] == {"Global": {}}
     assert spec["EndpointSpec"]["Ports"] == [
         {"Protocol": "tcp", "TargetPort": 6767, "PublishedPort": 6767, "PublishMode": "host"}]
-    assert {"LISTEN=:6767", "TARGET=accountservice:6767"} <= set(spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    env = dict(e.split("=", 1) for e in spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    server = json.loads(env["EDGE_CONFIG"])["apps"]["http"]["servers"]["edge"]
+    assert server["listen"] == [":6767"]
+    assert server["routes"][0]["handle"][0]["dynamic_upstreams"]["name"] == "tasks.accountservice"
     assert spec["UpdateConfig"]["Order"] == "stop-first"
     assert servicespec.observe(spec)["replicas"] == "one per node"
+
+
+def test_the_edge_of_a_tcp_service_is_the_l4_forwarder():
+    from goswarm.plan import config
+    tcp = dataclasses.replace(EDGED, protocol="tcp")
+    edge = config.edge_of(tcp, Path("/project"))
+    spec = servicespec.desired(edge, "sha256:edge", "someprefix/goswarm-tcpedge:1", "net1")
+    assert {"LISTEN=:6767", "TARGET=accountservice:6767"} <= set(spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    assert edge.path == Path("/project/tcpedge") and config.edge_image(tcp) == config.TCP_EDGE
 
 
 VISUALIZER = Service("visualizer", None, 8080, publish=8080, image="dockersamples/visualizer",

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Benchmark the edge of `publish_mode: edge` (issue #15): failed requests during updates under heavy keep-alive
+load, throughput and latency through the edge next to straight to a task, and the edge's CPU and memory.
+
+Contenders, side by side in this one run, on the host engine (one node), each its own copy of
+services/accountservice, replicas 1, in one project config of this script's own (deploy lock bench-edge):
+    caddy    publish_mode: edge (the HTTP edge: Caddy's reverse_proxy, goswarm/go/edge)
+    tcp      publish_mode: edge, protocol: tcp (goswarm's L4 forwarder, goswarm/go/tcpedge: the edge until now)
+    direct   publish_mode: host, the task's own port (no edge): only for throughput and latency
+
+For caddy and tcp, under each load, `--forced` runs of `redeploy --force` one after the other, then `--edits`
+one-line edits (a new "Person_" prefix), each redeployed; the load starts --settle seconds before the first
+update and is stopped --settle seconds after the last one returned:
+    a) `goswarm load --users 100` (keep-alive users over /accounts/{id}, ids 10000-10099)
+    b) `goswarm load --users 1000 --ramp 5` (the updates start once the ramp is over)
+    c) `wrk -t 2 -c 200 --latency` on /accounts/10000
+Errors are what the generator counted that got no 2xx: refused, reset, timeout, other, HTTP statuses (a, b);
+wrk's socket errors and non-2xx/3xx responses (c).
+
+Throughput and latency: `wrk -t 2 -c 200 -d --wrk-s --latency` on /accounts/10000 through each edge and
+direct, no update, then `goswarm load --users 100 -d --wrk-s` through each edge, whose task stats give the
+edge's CPU (mean, peak % of one core) and memory (peak).
+
+Everything it creates is removed at the end (services, images, temp dir), also on failure or Ctrl-C.
+
+Usage:  python bench/edge.py [--forced 3] [--edits 3] [--loads abc] [--settle 3] [--wrk-s 10]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
+import common  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    SMOKE,
+    BenchError,
+    copy_source,
+    free_port,
+    remove_images,
+    remove_services,
+    run_unlocked,
+    set_name_prefix,
+    table,
+    wait_for_text,
+)
+
+INV_TIMEOUT = 300
+IMAGE_PREFIX = "benchedge"  # its own, edges included: removed at the end without touching other benches' images
+STOP_TIMEOUT = 240  # a load stopped must have written its summary by then (loadgen waits 30 s
+# for requests in flight, goswarm load 45 s for loadgen, then closes its stats streams: slow on a busy machine)
+LOADS = {"a": ("goswarm load --users 100", ["--users", "100"], 0),
+         "b": ("goswarm load --users 1000 --ramp 5", ["--users", "1000", "--ramp", "5"], 5),
+         "c": ("wrk -t 2 -c 200", None, 0)}
+CONTENDERS = {"caddy": ("edge", "http"), "tcp": ("edge", "tcp"), "haproxy": (None, "http"),
+              "direct": ("host", "http")}
+# HAProxy 2.6 (Debian's, dynamically linked) in front of an app that publishes nothing (dnsrr, start-first): the
+# bench makes its FROM scratch image from the binary and the libraries `ldd` lists, and runs it as a global service
+# with a host-mode port, as goswarm runs its edge. Its config is the Caddy edge's, in HAProxy's words.
+HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_SERVICE = "bench-edge-haproxy-lb"  # not <app>-edge: redeploy removes an <app>-edge of an app not in edge mode
+HAPROXY_CFG = """global
+  maxconn 8000
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 1s
+  timeout client 60s
+  timeout server 30s
+  timeout http-keep-alive 60s
+  retries 20
+  retry-on conn-failure empty-response response-timeout
+  option redispatch 1
+resolvers docker
+  nameserver dns 127.0.0.11:53
+  resolve_retries 3
+  timeout resolve 250ms
+  timeout retry 250ms
+  hold valid 250ms
+  hold obsolete 0s
+frontend edge
+  bind :{port}
+  default_backend app
+backend app
+  balance leastconn
+  server-template task 8 tasks.{app}:6767 resolvers docker init-addr none check inter 500ms fall 1 rise 1
+"""
+
+
+@dataclass
+class Window:
+    """One load kept up during a series of updates of one contender."""
+
+    contender: str
+    load: str
+    update: str  # "force" or "edit"
+    runs: int
+    requests: int = 0
+    errors: dict = field(default_factory=dict)
+    update_s: list = field(default_factory=list)
+    failed_updates: int = 0
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errors.values())
+
+
+class Project:
+    """This script's project: one config, a source copy per contender, on free ports."""
+
+    def __init__(self, workdir: Path, network: str):
+        self.workdir, self.ports, self.sources = workdir, {}, {}
+        lines = [f"# generated by bench/edge.py\nimage:\n  prefix: {IMAGE_PREFIX}\n",
+                 f"build:\n  dist: {workdir / 'dist'}\nswarm:\n  network: {network}\ndeploy:\n  lock: bench-edge\n",
+                 "services:\n"]
+        for name, (mode, protocol) in CONTENDERS.items():
+            self.sources[name] = copy_source(workdir / name)
+            self.ports[name] = free_port()
+            published = (f"    publish: {self.ports[name]}\n    publish_mode: {mode}\n    smoke: {SMOKE}\n" if mode
+                         else "")
+            lines.append(f"  {self.service(name)}:\n    path: {self.sources[name]}\n    port: 6767\n{published}"
+                         f"    protocol: {protocol}\n"
+                         f"    load: {{path: \"/accounts/{{id}}\", ids: \"10000-10099\"}}\n")
+        self.config = workdir / "bench-edge.yaml"
+        self.config.write_text("".join(lines))
+        self.env = {**os.environ, "GOSWARM_ROOT": str(workdir)}
+
+    @staticmethod
+    def service(name: str) -> str:
+        return f"bench-edge-{name}"
+
+    def names(self) -> list:
+        return [n for c in CONTENDERS for n in (self.service(c), f"{self.service(c)}-edge")] + [HAPROXY_SERVICE]
+
+    def inv(self, *args) -> list:
+        return [sys.executable, "-m", "invoke", "-f", str(self.config), *args]
+
+    def url(self, name: str, path: str = SMOKE) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}{path}"
+
+    def redeploy(self, name: str, *flags) -> tuple:
+        """(seconds, exit code) of one redeploy, retried while another run holds the deploy lock. A failed one is
+        counted, with its error line and the edge's task history, and the bench goes on."""
+        began = time.monotonic()
+        try:
+            seconds, result, _ = run_unlocked(self.inv("redeploy", "--service", self.service(name), *flags),
+                                              self.env, timeout=INV_TIMEOUT)
+            return seconds, result.returncode
+        except BenchError as e:
+            said = [line for line in str(e).splitlines() if line.startswith("error:")]
+            print(f"  redeploy of {name} failed: {(said or [str(e)[-300:]])[0]}", flush=True)
+            edge = HAPROXY_SERVICE if name == "haproxy" else f"{self.service(name)}-edge"
+            history = common.run(["docker", "service", "ps", edge, "--no-trunc", "--format",
+                                  "{{.Name}} {{.CurrentState}} {{.Error}}"], check=False).stdout
+            print("  " + history.strip().replace("\n", "\n  "), flush=True)
+            return time.monotonic() - began, 1
+
+
+# --- loads ------------------------------------------------------------------------
+
+def start_load(project: Project, name: str, load: str, seconds: int) -> subprocess.Popen:
+    if load == "c":
+        argv = ["wrk", "-t", "2", "-c", "200", "-d", f"{seconds}s", "--latency", project.url(name)]
+    else:
+        argv = project.inv("load", "--service", project.service(name), *LOADS[load][1], "--duration", str(seconds),
+                           "--base-url", f"http://127.0.0.1:{project.ports[name]}")
+    return subprocess.Popen(argv, cwd=ROOT, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_load(proc: subprocess.Popen, load: str) -> tuple:
+    """Stop it, then its figures: (requests, {error kind: count}, rps, p50 ms, p99 ms). goswarm load stops on
+    SIGTERM (exit 143, its report written); wrk prints its figures on SIGINT. A command started in the background
+    (`nohup ... &`) ignores SIGINT, and so do its children: a run of goswarm load must be stopped with SIGTERM."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT if load == "c" else signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise BenchError(f"a load did not stop within {STOP_TIMEOUT} s") from None
+    return wrk_figures(out) if load == "c" else goswarm_figures(out + err)
+
+
+def goswarm_figures(text: str) -> tuple:
+    """From `goswarm load`'s summary.json: the one of an interrupted run (its report path is in the message), or
+    of a finished one (printed as `report: PATH`)."""
+    found = re.search(r"report so far is (\S+)", text) or re.search(r"^report: (\S+)", text, re.M)
+    if not found:
+        raise BenchError(f"no report in the output of goswarm load:\n{text[-2000:]}")
+    report = Path(found.group(1))
+    doc = json.loads(((report if report.is_absolute() else ROOT / report).parent / "summary.json").read_text())
+    latency = doc["latency_ms"]
+    return doc["requests"], dict(doc["errors"]), doc["rps"], latency["p50"], latency["p99"], doc
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk_figures(text: str) -> tuple:
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    errors = {}
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if socket:
+        errors = {k: int(v) for k, v in zip(("connect", "read", "write", "timeout"), socket.groups()) if int(v)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if non2xx:
+        errors["non-2xx"] = int(non2xx.group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50, p99 = (float(v) * UNITS[u] for v, u in (re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)\b", text).groups()
+                                                  for q in ("50", "99")))
+    return requests, errors, rps, p50, p99, None
+
+
+# --- the scenarios ------------------------------------------------------------------
+
+def window(project: Project, name: str, load: str, update: str, runs: int, settle: float) -> Window:
+    """Keep `load` on `name`'s port while `runs` updates of kind `update` run one after the other."""
+    w = Window(name, load, update, runs)
+    proc = start_load(project, name, load, 900)  # stopped once the updates are over
+    try:
+        time.sleep(settle + LOADS[load][2])
+        if proc.poll() is not None:
+            raise BenchError(f"the load ended early:\n{proc.stderr.read()[-2000:]}")
+        for i in range(runs):
+            if update == "edit":
+                set_name_prefix(project.sources[name] / "main.go", f"E{load}{i}_{int(time.time()) % 10000}_")
+            seconds, code = project.redeploy(name, *(["--force"] if update == "force" else []))
+            w.update_s.append(seconds)
+            w.failed_updates += code != 0
+        time.sleep(settle)
+    finally:
+        w.requests, w.errors, *_ = stop_load(proc, load)
+    print(f"  {name:6} {load} {update:5} x{runs}: {w.requests:,} requests, errors {w.errors or 0}, updates "
+          + " ".join(f"{s:.1f}" for s in w.update_s) + " s", flush=True)
+    return w
+
+
+def throughput(project: Project, name: str, seconds: int) -> tuple:
+    """(wrk rps, p50, p99) with no update."""
+    proc = start_load(project, name, "c", seconds)
+    try:
+        proc.wait(seconds + 30)
+    except subprocess.TimeoutExpired:
+        pass
+    _, errors, rps, p50, p99, _ = stop_load(proc, "c")
+    return rps, p50, p99, errors
+
+
+def edge_usage(project: Project, name: str, seconds: int) -> tuple:
+    """(goswarm load rps, the edge task's mean CPU %, peak CPU %, peak memory MiB) with 100 users."""
+    proc = start_load(project, name, "a", seconds)
+    time.sleep(seconds / 2)
+    sampled = docker_stats(HAPROXY_SERVICE) if name == "haproxy" else (None, None, None)
+    try:
+        proc.wait(seconds + 60)
+    except subprocess.TimeoutExpired:
+        pass
+    *_, doc = stop_load(proc, "a")
+    edge = [t for t in doc["tasks"] if t["service"] == f"{project.service(name)}-edge"]
+    if not edge:
+        return doc["rps"], *sampled
+    return (doc["rps"], max(t["cpu_percent_mean"] or 0 for t in edge), max(t["cpu_percent_max"] or 0 for t in edge),
+            max(t["memory_bytes_max"] for t in edge) / (1 << 20))
+
+
+def haproxy_edge(project: Project) -> None:
+    """The HAProxy contender's edge: its image (FROM scratch: the binary, its libraries, the config) and a global
+    service holding the port in host mode on the project's network."""
+    libs = re.findall(r"(/\S+\.so[.\d]*)", common.run(["ldd", HAPROXY]).stdout)
+    context = project.workdir / "haproxy"
+    for path in [HAPROXY, *libs]:
+        dest = context / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(path).resolve(), dest)
+    (context / "haproxy.cfg").write_text(HAPROXY_CFG.format(port=project.ports["haproxy"],
+                                                            app=project.service("haproxy")))
+    copies = "".join(f"COPY {p.lstrip('/')} {p}\n" for p in [HAPROXY, *libs])
+    (context / "Dockerfile").write_text(f"FROM scratch\n{copies}COPY haproxy.cfg /haproxy.cfg\n"
+                                        f'ENTRYPOINT ["{HAPROXY}", "-W", "-db", "-f", "/haproxy.cfg"]\n')
+    image = f"{IMAGE_PREFIX}/haproxy:bench"
+    common.run(["docker", "build", "-q", "-t", image, str(context)], timeout=INV_TIMEOUT)
+    port = project.ports["haproxy"]
+    common.run(["docker", "service", "create", "-q", "--detach=false", "--name", HAPROXY_SERVICE,
+                "--mode", "global", "--network", "my_network", "--stop-grace-period", "15s",
+                "--publish", f"mode=host,target={port},published={port}", image], timeout=INV_TIMEOUT)
+
+
+def docker_stats(service: str) -> tuple:
+    """(CPU %, CPU %, memory MiB) of a service's one container, from one `docker stats --no-stream` in the middle of
+    the load (a service goswarm did not deploy is not in goswarm load's task stats)."""
+    label = f"label=com.docker.swarm.service.name={service}"
+    ids = common.run(["docker", "ps", "-q", "--filter", label]).stdout.split()
+    if not ids:
+        return None, None, None
+    out = common.run(["docker", "stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", ids[0]]).stdout
+    cpu, memory = out.split()[0].rstrip("%"), out.split()[1]
+    mib = float(re.match(r"[\d.]+", memory).group()) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(
+        re.sub(r"[\d.]+", "", memory), 1)
+    return float(cpu), float(cpu), mib
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--forced", type=int, default=3, help="redeploy --force runs per load")
+    parser.add_argument("--edits", type=int, default=3, help="one-line edits per load")
+    parser.add_argument("--loads", default="abc", help="which of a, b, c")
+    parser.add_argument("--contenders", default="caddy,haproxy,tcp", help="the edges to put under updates")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds of load before and after the updates")
+    parser.add_argument("--wrk-s", type=int, default=10, help="seconds of each throughput run")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-edge-"))
+    project = Project(workdir, "my_network")
+    print("\n".join(common.machine()))
+    print(f"load average at the start: {Path('/proc/loadavg').read_text().split()[:3]}", flush=True)
+    try:
+        for name in CONTENDERS:
+            seconds, code = project.redeploy(name)
+            if code != 0:
+                raise BenchError(f"the first redeploy of {name} failed")
+            if name == "haproxy":
+                haproxy_edge(project)
+            wait_for_text(project.url(name), '"name":"', 60)
+            print(f"deployed {name} ({seconds:.1f} s)", flush=True)
+        speed = []
+        for name in CONTENDERS:
+            rps, p50, p99, errors = throughput(project, name, args.wrk_s)
+            speed.append((name, rps, p50, p99, errors))
+            print(f"  wrk {name}: {rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors or 0}",
+                  flush=True)
+        usage = {name: edge_usage(project, name, args.wrk_s) for name in ("caddy", "tcp", "haproxy")}
+        print(f"  usage: {usage}", flush=True)
+        windows = []
+        for load in args.loads:
+            for update, runs in (("force", args.forced), ("edit", args.edits)):
+                for name in args.contenders.split(","):
+                    if runs:
+                        windows.append(window(project, name, load, update, runs, args.settle))
+        direct = next(rps for name, rps, *_ in speed if name == "direct")
+        print(f"\nthroughput and latency (wrk -t 2 -c 200 -d {args.wrk_s}s, no update)")
+        print(table([[n, f"{rps:,.0f}", f"{rps / direct:.2f}", f"{p50:.2f}", f"{p99:.2f}", errors or 0]
+                     for n, rps, p50, p99, errors in speed],
+                    ["path", "req/s", "x direct", "p50 ms", "p99 ms", "errors"]))
+        print(f"\nthe edge under goswarm load --users 100 -d {args.wrk_s}s (its task stats)")
+        print(table([[n, f"{u[0]:,.0f}", u[1], u[2], f"{u[3]:.1f}" if u[3] else "-"] for n, u in usage.items()],
+                    ["edge", "req/s", "CPU % mean", "CPU % peak", "memory MiB peak"]))
+        print("\nerrors during updates")
+        print(table([[w.contender, LOADS[w.load][0], f"{w.update} x{w.runs}", f"{w.requests:,}", w.error_total,
+                      ", ".join(f"{k} {v}" for k, v in w.errors.items()) or "-", w.failed_updates,
+                      " ".join(f"{s:.1f}" for s in w.update_s)] for w in windows],
+                    ["edge", "load", "updates", "requests", "errors", "kinds", "failed updates", "update s"]))
+        return 0
+    except BenchError as e:
+        return common.failed(e)
+    finally:
+        remove_services(project.names(), timeout=INV_TIMEOUT)
+        remove_images([f"{IMAGE_PREFIX}/{project.service(c)}" for c in CONTENDERS]
+                      + [f"{IMAGE_PREFIX}/{n}" for n in ("goswarm-edge", "goswarm-tcpedge", "haproxy")],
+                      timeout=INV_TIMEOUT)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

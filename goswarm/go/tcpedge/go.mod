@@ -1,0 +1,3 @@
+module goswarm/tcpedge
+
+go 1.19
