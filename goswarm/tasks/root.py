@@ -16,6 +16,7 @@ pipeline = lazy("goswarm.ops.pipeline")
 initial = lazy("goswarm.ops.init")
 config = lazy("goswarm.plan.config")
 release = lazy("goswarm.ops.release")
+schemas = lazy("goswarm.plan.schema")
 
 
 @task(iterable=["port"], help={
@@ -27,6 +28,12 @@ def init(c, port=None, skip=None):
     sh = Shell.of(c)
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
     initial.init(sh, environment.project_root(), port, skip, ask)
+
+
+@task
+def schema(c):
+    """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""
+    print(schemas.text(settings.DEFAULTS, settings.top_level_keys()), end="")
 
 
 @task(help={**SERVICE_HELP,
