@@ -185,8 +185,9 @@ def _no_services(root: Path):
                       f"`{program.name()} -r DIR ...` runs a project elsewhere")
 
 
-def load(cfg: dict, manager: Optional[str] = None) -> Settings:
-    """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager."""
+def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Settings:
+    """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager;
+    adopt: the command's --adopt."""
     from goswarm.plan import config, platforms, strict  # here, not at the top: `--list` reads DEFAULTS alone
 
     strict.known_keys("", cfg, top_level_keys())
@@ -224,4 +225,5 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
         lab_nodes=whole_number("lab.nodes", lab["nodes"]),
         addons=addons,
         project=project,
+        adopt=bool(adopt),
     )

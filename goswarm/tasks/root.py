@@ -6,7 +6,7 @@ from invoke import Exit
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 environment = lazy("goswarm.io.environment")
@@ -42,21 +42,23 @@ def schema(c):
             "release_file": "With a registry: where to write the release file of the pushed digests "
                             "(default: <build.dist>/release.json).",
             "json": "Progress on stderr, and on stdout a JSON summary: stage timings, each service's result "
-                    "and digest."})
-def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False):
+                    "and digest.",
+            "adopt": ADOPT_HELP})
+def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False, adopt=False):
     """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
     timeout = seconds_flag("--timeout", timeout)
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
                       release.path_of(cfg, release_file), json)
 
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
-            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS})."})
-def dev(c, service=None, manager=None, debounce=None):
+            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS}).",
+            "adopt": ADOPT_HELP})
+def dev(c, service=None, manager=None, debounce=None, adopt=False):
     """Redeploy each service whose sources change, with timings, until Ctrl-C."""
     debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     services = config.select(cfg.services, service)
     services = [s for s in services if s.built]  # an `image:` service has no sources to watch
     missing = [s for s in services if not s.path.is_dir()]
