@@ -17,17 +17,23 @@ initial = lazy("goswarm.ops.init")
 config = lazy("goswarm.plan.config")
 release = lazy("goswarm.ops.release")
 schemas = lazy("goswarm.plan.schema")
+pipelines = lazy("goswarm.ops.cipipeline")
 
 
 @task(iterable=["port"], help={
     "port": "NAME=PORT: the port a service listens on, where init cannot read it from the code (repeatable, or "
             "comma-separated).",
-    "skip": "Go mains that are no services, to leave out (comma-separated names)."})
-def init(c, port=None, skip=None):
+    "skip": "Go mains that are no services, to leave out (comma-separated names).",
+    "ci": "github or gitlab: also write a CI pipeline (test, build, push, deploy through the release file)."})
+def init(c, port=None, skip=None, ci=None):
     """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
     sh = Shell.of(c)
+    which = pipelines.kind(ci) if ci is not None else None
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
     initial.init(sh, environment.project_root(), port, skip, ask)
+    if which:
+        c.config.load_project()  # the goswarm.yaml init may just have written
+        pipelines.write(*load(c), which)
 
 
 @task
