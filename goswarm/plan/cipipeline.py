@@ -147,7 +147,8 @@ jobs:
 
 def gitlab(p: Project) -> str:
     tests = "".join(f"    - (cd {module} && go vet ./... && go test ./...)\n" for module in p.modules)
-    install = ('    - python3 -m venv "$CI_PROJECT_DIR/.cache/goswarm" && . "$CI_PROJECT_DIR/.cache/goswarm/bin/activate"\n'
+    venv = '"${TMPDIR:-/tmp}/goswarm-$CI_JOB_ID"'  # outside the checkout: never in a build's sources or the cache
+    install = (f'    - python3 -m venv {venv} && . {venv}/bin/activate\n'
                '    - pip install --quiet "goswarm==$GOSWARM_VERSION"\n')
     on_branch = f'  rules:\n    - if: $CI_COMMIT_BRANCH == "{p.branch}"\n'
     return f"""\

@@ -139,7 +139,8 @@ class Runner:
         repo, home, venv = self.workspace(where)
         for needed in job["needs"] if "needs" in job else self.gitlab_artifacts:
             self.load(needed, repo)
-        variables = dict(self.secrets)
+        # What GitLab sets for every job that the pipelines name.
+        variables = {**self.secrets, "CI_PROJECT_DIR": str(repo), "CI_JOB_ID": str(len(self.timings) + 1)}
         key_file = home.parent / "DEPLOY_SSH_KEY"  # a variable of type file: its value is a path
         key_file.write_text(self.secrets["DEPLOY_SSH_KEY"] + "\n")
         variables["DEPLOY_SSH_KEY"] = str(key_file)
