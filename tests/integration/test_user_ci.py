@@ -56,6 +56,27 @@ def wheelhouse(where: Path) -> Path:
     return where
 
 
+class CachedRunner(Runner):
+    """Jobs with their CI system's caches restored, as the pipelines ask for them: GitHub's setup-go restores the
+    Go build and module caches, GitLab's `cache:` restores .cache/ (go-build, go-mod, pip). Here both are this
+    machine's own caches, so that no job compiles the standard library from nothing."""
+
+    def __init__(self, *args, caches: dict):
+        super().__init__(*args)
+        self.caches = caches
+
+    def workspace(self, name: str) -> tuple:
+        repo, home, venv = super().workspace(name)
+        (repo / ".cache").mkdir()
+        for directory, target in self.caches.items():
+            (repo / ".cache" / directory).symlink_to(target)
+        return repo, home, venv
+
+
+def go_env(name: str) -> str:
+    return subprocess.run(["go", "env", name], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def test_the_generated_pipelines_ship_a_users_repo_through_separate_jobs(engine, tmp_path):
     publish = free_port()
     origin = tmp_path / "origin"
@@ -66,9 +87,11 @@ def test_the_generated_pipelines_ship_a_users_repo_through_separate_jobs(engine,
     values = {"REGISTRY": registry, "REGISTRY_USERNAME": USER, "REGISTRY_PASSWORD": CANARY,
               "DEPLOY_HOST": "unix:///var/run/docker.sock", "MANAGER_IP": "127.0.0.1",
               "DEPLOY_SSH_KEY": "(the engine is local: no key is used)", "DEPLOY_KNOWN_HOSTS": "(none)"}
+    (tmp_path / "pip-cache").mkdir()
+    caches = {"go-build": go_env("GOCACHE"), "go-mod": go_env("GOMODCACHE"), "pip": str(tmp_path / "pip-cache")}
     extra = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse(tmp_path / "wheels")),
-             "GOSWARM_SWARM_NETWORK": NETWORK}
-    runner = Runner(tmp_path, origin, values, extra)
+             "GOSWARM_SWARM_NETWORK": NETWORK, "GOCACHE": caches["go-build"], "GOMODCACHE": caches["go-mod"]}
+    runner = CachedRunner(tmp_path, origin, values, extra, caches=caches)
     try:
         workflow = yaml.safe_load((origin / ".github" / "workflows" / "goswarm.yml").read_text())
         outputs = {job: runner.timed("github", job, lambda job=job: runner.github(workflow, job))
