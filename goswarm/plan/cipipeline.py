@@ -188,7 +188,6 @@ test:
 {tests}
 build:
   stage: build
-  needs: [test]
 {on_branch}  script:
     - apt-get update -qq && apt-get install -y -qq python3-venv
 {install}    - goswarm build
