@@ -114,9 +114,26 @@ def _config_error(kind, value, tb, defaults=None, project=Path(".")):
     while tb.tb_next:
         tb = tb.tb_next
     if kind.__module__ == "invoke.exceptions" or tb.tb_frame.f_code.co_filename.endswith("invoke/env.py"):
+        odd = _non_string_key(defaults, project)
+        if odd:
+            return odd
         # INVOKE_* (GOSWARM_*) values are cast to the type of the key's default (e.g. INVOKE_DEPLOY_TIMEOUT=abc)
         prefix = "INVOKE" if program.name() == "inv" else "GOSWARM"
         return f"error: an environment variable ({prefix}_*) does not fit its config key: {value}"
+    return None
+
+
+def _non_string_key(defaults, project):
+    """A config file with a key YAML made no string (`NO: 1` is false: 1), which Invoke's crawl of the
+    GOSWARM_* variables trips on: one line naming the file and where, or None."""
+    from goswarm.plan import strict
+
+    where = project() if callable(project) else project
+    for name, data in _config_layers(defaults() if defaults else {}, where)[1:]:
+        found = strict.first_non_string_key(data)
+        if found:
+            return (f"error: {name}: {found[0]}: a key YAML read as {strict.what_yaml_made(found[1])}; "
+                    f"quote the key to keep it as written")
     return None
 
 

@@ -22,10 +22,11 @@ DEBOUNCE_MS = 300  # `dev`: long enough to take an editor's save burst (write, r
 # without loading the config parser.
 SOCKET_MOUNT = "/var/run/docker.sock:/var/run/docker.sock"
 DEFAULTS = {
+    "project": None,  # names the project's services (their io.goswarm.project label) and its lock; else the directory
     "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": None},
     "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
     "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
-    "deploy": {"timeout": 60, "lock_ttl": 900, "lock": LOCK},
+    "deploy": {"timeout": 60, "lock_ttl": 900, "lock": None},  # None: LOCK-<project>
     "lab": {"nodes": 3, "prefix": "lab"},
     # The blog's add-ons: images deployed as they are (`goswarm addons.deploy NAME`). Both mount the Docker
     # socket, which is root on their node, so deploying one needs --allow-docker-socket.
@@ -59,6 +60,8 @@ class Settings:
     lab_prefix: str
     lab_nodes: int
     addons: dict  # name -> its raw fields, as a `services:` entry (read by ops.addons when one is named)
+    project: str = ""  # the io.goswarm.project label of every service this project creates
+    adopt: bool = False  # this command's --adopt: take over services of another project, or of none
 
     @functools.cached_property
     def manager(self) -> Optional["Machine"]:
@@ -128,17 +131,66 @@ def lock_name(value) -> str:
 
 
 def section(cfg: dict, name: str) -> dict:
-    """A section of the config over its defaults."""
+    """A section of the config over its defaults; a key it does not have is refused, with the nearest one."""
+    from goswarm.plan import strict
+
     given = cfg.get(name)
     if given is not None and not isinstance(given, dict):
         raise ConfigError(f"`{name}` must be a mapping of settings, got {type(given).__name__}")
+    strict.known_keys(name, given or {}, DEFAULTS[name])
     return {**DEFAULTS[name], **(given or {})}
 
 
-def load(cfg: dict, manager: Optional[str] = None) -> Settings:
-    """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager."""
-    from goswarm.plan import config, platforms  # here, not at the top: `--list` reads DEFAULTS alone
+# Invoke's own sections (invoke.Config.global_defaults(); a unit test keeps this list equal to it).
+INVOKE_SECTIONS = ("run", "runners", "sudo", "tasks", "timeouts")
 
+
+def top_level_keys() -> set:
+    """What a config file may have at its top: goswarm's sections, and Invoke's own (run, tasks, ...)."""
+    return {*DEFAULTS, "services", "goswarm", *INVOKE_SECTIONS}
+
+
+_PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+def project_name(value, root: Path) -> str:
+    """`project:`, else the project directory's name made fit for a label and a lock name."""
+    if value is not None:
+        if not isinstance(value, str) or not _PROJECT.fullmatch(value):
+            raise ConfigError(f"project must be a name of letters, digits, '.', '_' and '-' (at most 40, starting "
+                              f"with a letter or digit), got {value!r}")
+        return value
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", root.name).strip("-_.")[:40].strip("-_.")
+    return slug or "project"
+
+
+def default_lock(project: str) -> str:
+    """The deploy lock of a project that names none: its own, so unrelated projects never wait for each other."""
+    return f"{LOCK}-{project}"
+
+
+def _no_services(root: Path):
+    """No `services:` at all: say where a project's config is expected, and how to point at one or write one."""
+    from goswarm import program
+
+    file = "invoke.yaml" if program.name() == "inv" else "goswarm.yaml"
+    names = [f"{stem}.{suffix}" for stem in ("goswarm", "invoke") for suffix in ("yaml", "yml", "json")]
+    if any((root / name).is_file() for name in names):
+        raise ConfigError(f"no services are configured in {root}: add them under `services:` in {file}")
+    above = next((d for d in root.parents if any((d / name).is_file() for name in names)), None)
+    if above is not None:
+        raise ConfigError(f"no {file} in {root}: the project is {above}: run `{program.name()} -r {above} ...` "
+                          f"(or run it there)")
+    raise ConfigError(f"no {file} in {root}: {program.run('init')} writes one for the Go services here; "
+                      f"`{program.name()} -r DIR ...` runs a project elsewhere")
+
+
+def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Settings:
+    """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager;
+    adopt: the command's --adopt."""
+    from goswarm.plan import config, platforms, strict  # here, not at the top: `--list` reads DEFAULTS alone
+
+    strict.known_keys("", cfg, top_level_keys())
     image, build, swarm, deploy, lab = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab"))
     addons = cfg.get("addons") or {}
     if not isinstance(addons, dict):
@@ -151,6 +203,7 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
     # every service's, only image.dockerfile names one for the services without their own.
     dockerfile = root / str(image["dockerfile"]) if image["dockerfile"] else environment.DOCKERFILE
     manager = manager or swarm["manager"]
+    project = project_name(cfg.get("project"), root)
     return Settings(
         prefix=str(image["prefix"] or ""),
         registry=str(image["registry"] or ""),
@@ -160,8 +213,8 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
         dist=root / str(build["dist"] or DEFAULTS["build"]["dist"]),
         timeout=seconds("deploy.timeout", deploy["timeout"]),
         lock_ttl=seconds("deploy.lock_ttl", deploy["lock_ttl"]),
-        lock_name=lock_name(deploy["lock"] or LOCK),
-        services=config.parse_services(cfg.get("services"), root),
+        lock_name=lock_name(deploy["lock"] or default_lock(project)),
+        services=config.parse_services(cfg.get("services") or _no_services(root), root),
         manager_name=manager or None,
         root=root,
         dockerfile=dockerfile,
@@ -171,4 +224,6 @@ def load(cfg: dict, manager: Optional[str] = None) -> Settings:
         lab_prefix=str(lab["prefix"] or DEFAULTS["lab"]["prefix"]),
         lab_nodes=whole_number("lab.nodes", lab["nodes"]),
         addons=addons,
+        project=project,
+        adopt=bool(adopt),
     )

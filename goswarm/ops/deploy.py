@@ -11,7 +11,7 @@ from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import external, image, lock, proof, registry, rollout, ship, summary, swarm
 from goswarm.ops import release as releases
-from goswarm.plan import config, converge, output, placement, report, servicespec
+from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
 
 
 @dataclass
@@ -82,12 +82,13 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
             current, failed = settled(sh, client, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
-                                       release.healthcheck, start_interval)
+                                       release.healthcheck, start_interval, cfg.project)
             step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
             steps.append(step)
+    adopted = [ownership.check(s.service.name, s.current, cfg.project, cfg.adopt) for s in steps]
     for step in steps:
         if step.plan.action in ("create", "update"):
             built = cfg.platforms if step.service.built else []  # an image's platforms are its own affair
@@ -95,6 +96,8 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
             if refusal:
                 raise PipelineError(f"{refusal}; nothing was changed")
             check_port(client, cfg, step, steps)
+    for note in filter(None, adopted):  # what --adopt takes over, once nothing stands in the way
+        print(note)
     return steps
 
 

@@ -191,6 +191,7 @@ def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, 
         text = render(proposals, root.name, DEFAULTS)
         writes.append((f"write {CONFIG} ({_count(proposals)}: {', '.join(p.name for p in proposals)})",
                        root / CONFIG, text, "x"))
+        writes += schema_file(root)
     for name, addition in ((".env.example", env_example_addition), (".gitignore", gitignore_addition)):
         path = root / name
         text = addition(path.read_text(errors="replace") if path.is_file() else "")
@@ -206,6 +207,18 @@ def init(sh, root: Path, ports=None, skip=None, ask: Optional[Callable] = None, 
     if not held:
         print(f"next: {program.run('redeploy')} (after {program.run('swarm.init')} where the engine is no swarm "
               f"manager yet)")
+
+
+def schema_file(root: Path) -> list:
+    """goswarm.yaml's JSON Schema next to it, which its first line names for editors; one there is kept."""
+    from goswarm import settings
+    from goswarm.plan import schema
+
+    if (root / schema.FILE).exists():
+        print(f"{schema.FILE}: left as it is ({program.run('schema')} prints this goswarm's)")
+        return []
+    text = schema.text(settings.DEFAULTS, settings.top_level_keys())
+    return [(f"write {schema.FILE} (for editors: {program.run('schema')} prints it)", root / schema.FILE, text, "x")]
 
 
 def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable], publish: dict = None,

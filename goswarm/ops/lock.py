@@ -64,6 +64,15 @@ def is_stale(holder: Holder, now: dt.datetime, pid_alive: Callable[[int], bool],
     return now >= holder.expires or (holder.host == this_host and not pid_alive(holder.pid))
 
 
+def advice(holder: Holder, this_host: str, pid_alive: Callable[[int], bool]) -> str:
+    """What to do about a lock that is not stale: `deploy.unlock` only where the holder may be gone. A run on
+    this host whose process lives is never unlocked from under it; one elsewhere cannot be seen from here. Pure."""
+    if holder.host == this_host and pid_alive(holder.pid):
+        return f"wait for it: that run (pid {holder.pid}) is still going"
+    return (f"wait for it; only if that run on {holder.host} has ended, release it with "
+            f"{program.run('deploy.unlock')}")
+
+
 def _inspect(client, name: str) -> Optional[dict]:
     return engine.unless_missing(f"reading the deploy lock {name}", client.api.inspect_config, name)
 
@@ -92,7 +101,7 @@ def _take(client, me: Holder, name: str) -> str:
         other, now = parse_holder(current), dt.datetime.now(UTC)
         if attempt == 2 or not is_stale(other, now, pid_alive, socket.gethostname()):
             raise PipelineError(f"deploy lock is held by {other.describe(now)}; "
-                                f"wait for it, or release it with {program.run('deploy.unlock')}")
+                                f"{advice(other, socket.gethostname(), pid_alive)}")
         reason = "it has expired" if now >= other.expires else "its process is gone"
         print(f"taking over the deploy lock ({reason}) held by {other.describe(now)}")
         _remove(client, current["ID"])

@@ -62,6 +62,8 @@ def services_of(cfg, entries: dict, wanted=None) -> list:
     names = [s.name for s in config.select(cfg.services, wanted)] if wanted is not None else None
     chosen = releases.to_deploy(entries, list(cfg.services), names,
                                 lambda n: cfg.services[n].publish_mode == "edge", config.EDGE)
+    edge = [config.EDGE] if any(cfg.services[n].publish_mode == "edge" for n in chosen) else []
+    releases.check_repositories(entries, [*chosen, *edge], cfg.repository)
     return [cfg.services[n] for n in chosen]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.plan import edgeconfig, placement
+from goswarm.plan import edgeconfig, placement, strict
 
 PUBLISH_MODES = ("edge", "host", "ingress")
 EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge` (Caddy), built like a service
@@ -22,7 +22,6 @@ PROBE = "goswarm-probe"  # checks a service from inside its container: added to 
 PROBE_SOURCE = "probe"
 PROBE_PATH = "/.goswarm/probe"
 HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
            "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol"}
@@ -147,20 +146,18 @@ def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
 
 def valid_name(name: str) -> bool:
     """A name a service may have (the edge services' names aside)."""
-    return bool(_NAME.match(str(name))) and not str(name).endswith("-edge")
+    return bool(strict.SERVICE_NAME.match(str(name))) and len(str(name)) <= strict.NAME_MAX and \
+        not str(name).endswith("-edge")
 
 
 def parse_service(name: str, raw, root: Path, section: str = "services") -> Service:
     where = f"{section}.{name}"
-    if not _NAME.match(str(name)):
-        raise ConfigError(f"{where}: service names use a-z, 0-9, '-', '_' and '.' (got {name!r})")
+    strict.service_name(where, name)
     if name == EDGE or str(name).endswith("-edge"):
         raise ConfigError(f"{where}: names ending in -edge are kept for the edge services of publish_mode: edge")
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of fields, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - _FIELDS)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]} is not a known field (known: {', '.join(sorted(_FIELDS))})")
+    strict.known_keys(where, raw, _FIELDS)
     if raw.get("path") and raw.get("image"):
         raise ConfigError(f"{where}: give either path (a Go service goswarm builds) or image (an image deployed as it "
                           f"is), not both")
@@ -197,6 +194,7 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
     env = raw.get("env") or {}
     if not isinstance(env, dict):
         raise ConfigError(f"{where}.env must be a mapping of NAME: value")
+    port = _port(f"{where}.port", raw.get("port"))
     constraints = raw.get("constraints") or []
     if not isinstance(constraints, list) or not all(isinstance(x, str) for x in constraints):
         raise ConfigError(f"{where}.constraints must be a list of strings like 'node.role==manager'")
@@ -217,12 +215,12 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         name=name,
         path=path,
         main=str(raw.get("main") or "."),
-        port=_port(f"{where}.port", raw.get("port")),
+        port=port,
         publish=publish,
         publish_mode=mode,
         replicas=replicas,
         smoke=smoke,
-        env={str(k): str(v) for k, v in env.items()},
+        env=strict.env(f"{where}.env", env, port),
         constraints=tuple(constraints),
         dockerfile=inside(root, f"{where}.dockerfile", dockerfile) if dockerfile else None,
         with_mains=_with_mains(f"{where}.with", raw.get("with"), root, name),

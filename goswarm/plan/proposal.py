@@ -170,6 +170,7 @@ def _line(key: str, value: str, comment: str, indent: int = 4) -> str:
     return line if len(line) <= 118 else f"{' ' * indent}# {comment}\n{text}"
 
 
+SCHEMA_LINE = "# yaml-language-server: $schema=goswarm.schema.json"  # `goswarm schema` writes that file
 HEADER = """\
 # goswarm's config for this project, written by `goswarm init` (edit it freely: init never overwrites it).
 # GOSWARM_* variables override a key for one run (GOSWARM_DEPLOY_TIMEOUT=120), and so does `goswarm -f FILE`.
@@ -180,10 +181,14 @@ def render(proposals: list, project: str, defaults: dict) -> str:
     """The goswarm.yaml text: the shared sections with their `defaults` (settings.DEFAULTS), then one commented
     block per service."""
     prefix = slug(project, "goswarm")
-    lock = _line("lock", defaults["deploy"]["lock"], "one deploy at a time per lock; projects that share a "
-                                                     "swarm can each have their own", 0)
+    name = prefix[:40].strip("-_.")
+    lock = _line("lock", f"goswarm-deploy-lock-{name}", "one deploy at a time per lock; by default the "
+                                                        "project's own", 0)
     return "\n".join([
+        SCHEMA_LINE,
         HEADER,
+        _line("project", _scalar(name), "labels every service goswarm creates here: another project's (or "
+                                        "one made by hand) is only taken over with --adopt", 0),
         "image:",
         _line("prefix", _scalar(prefix), f"images are [registry/]{prefix}/<service>:<content key>", 2),
         _line("registry", '""', "empty: images stay on this engine; host:port: pushed there (for several nodes)", 2),

@@ -111,6 +111,17 @@ def _entry(where: str, raw) -> Entry:
     return Entry(image, digest, dict(platforms), tag, source_hash, revision, check)
 
 
+def check_repositories(entries: dict, names: list, repository) -> None:
+    """Each named entry's image must be the repository the config gives its service (repository(name)): a
+    release file edited to point a service at another repository's image is refused. Pure."""
+    for name in names:
+        entry, expected = entries[name], repository(name)
+        if entry.image != expected:
+            raise ReleaseError(f"the release's image for {name} is {entry.image}, not {name}'s repository "
+                               f"{expected}: a release deploys only the images goswarm pushed for its services; "
+                               f"nothing was changed")
+
+
 def to_deploy(entries: dict, configured: list, wanted: Optional[list], needs_edge, edge: str) -> list:
     """The configured services a release deploys: the ones it names (or `wanted`, the names --service gave,
     all of which it must name), each with an entry, and the edge's entry when one of them needs it.

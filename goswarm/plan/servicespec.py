@@ -10,6 +10,7 @@ from typing import Optional
 from goswarm.plan.config import PROBE_PATH, Check, Service
 
 LABEL = "io.goswarm"
+PROJECT_LABEL = f"{LABEL}.project"  # the project that created the service: plan/ownership.py
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 # A task counts as running only once healthy. Docker's default 30 s interval would make every update
 # take 30 s, so the first check comes half a second after the start. Failures in the start period do not count.
@@ -125,9 +126,9 @@ def rollout(service: Service, on_failure: str) -> dict:
 
 
 def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0,
-            image_check: Optional[dict] = None, start_interval: bool = False) -> dict:
+            image_check: Optional[dict] = None, start_interval: bool = False, project: str = "") -> dict:
     """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
-    image_check and start_interval: see healthcheck()."""
+    image_check and start_interval: see healthcheck(). project: its PROJECT_LABEL."""
     container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
     if service.mounts:
         container["Mounts"] = [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
@@ -141,7 +142,8 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
                       "PublishMode": service.publish_mode})
     return {
         "Name": service.name,
-        "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name},
+        "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name,
+                   **({PROJECT_LABEL: project} if project else {})},
         "TaskTemplate": {
             "ContainerSpec": container,
             "Placement": {"Constraints": list(service.constraints)},
@@ -198,6 +200,7 @@ def observe(spec: dict) -> dict:
                          for m in container.get("Mounts") or []),
         "healthcheck": _health(container.get("Healthcheck")),
         "forced updates": task.get("ForceUpdate") or 0,
+        "project": (spec.get("Labels") or {}).get(PROJECT_LABEL),
     }
 
 

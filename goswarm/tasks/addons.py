@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from invoke import Collection
 
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
+from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, lazy, load, task
 
 ops = lazy("goswarm.ops.addons")  # imported when a task runs
 
@@ -11,10 +11,10 @@ ops = lazy("goswarm.ops.addons")  # imported when a task runs
 @task(name="deploy", help={"name": "The add-on: visualizer or dvizz (or another under addons: in the config).",
                            "allow_docker_socket": "Deploy it although it mounts the Docker socket (root on its node).",
                            "dry": "Show the service spec and what would change; change nothing.",
-                           "manager": MANAGER_HELP})
-def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None):
+                           "manager": MANAGER_HELP, "adopt": ADOPT_HELP})
+def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None, adopt=False):
     """Create or update an add-on's service from its image, as the blog deploys it."""
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     ops.deploy_addon(replace(sh, dry=sh.dry or dry), cfg, name, allow_docker_socket)
 
 

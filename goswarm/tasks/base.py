@@ -13,6 +13,8 @@ from goswarm.io.shell import Shell
 
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 JSON_HELP = "Print JSON (for CI) instead of tables."
+ADOPT_HELP = ("Take over services of another project, or made by hand (no io.goswarm.project label); "
+              "it says what it takes.")
 SERVICE_HELP = {"service": "Only these services (comma-separated names from the config; default: all).",
                 "manager": MANAGER_HELP}
 
@@ -52,9 +54,9 @@ def task(*args, **kwargs):
     return decorate
 
 
-def load(c, manager=None):
+def load(c, manager=None, adopt=False):
     """(the Shell, the Settings) of this command: the config is read once, here."""
-    return Shell.of(c), settings.load(settings.plain(c.config), manager)
+    return Shell.of(c), settings.load(settings.plain(c.config), manager, adopt)
 
 
 def seconds_flag(name: str, value):

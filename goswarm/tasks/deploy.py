@@ -2,7 +2,7 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 deploys = lazy("goswarm.ops.deploy")
@@ -14,10 +14,10 @@ releases = lazy("goswarm.ops.release")
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
                           "force": "Replace every task even when the spec is unchanged.",
                           "release": "A release file (image.push wrote it): deploy exactly its digests, "
-                                     "its services unless --service narrows them."})
-def deploy(c, service=None, timeout=None, manager=None, force=False, release=None):
+                                     "its services unless --service narrows them.", "adopt": ADOPT_HELP})
+def deploy(c, service=None, timeout=None, manager=None, force=False, release=None, adopt=False):
     """Create or rolling-update the services from their latest images (or a release file's digests), and wait."""
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     timeout = seconds_flag("--timeout", timeout)
     if release:
         deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force)

@@ -6,7 +6,7 @@ from invoke import Exit
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 environment = lazy("goswarm.io.environment")
@@ -16,6 +16,8 @@ pipeline = lazy("goswarm.ops.pipeline")
 initial = lazy("goswarm.ops.init")
 config = lazy("goswarm.plan.config")
 release = lazy("goswarm.ops.release")
+schemas = lazy("goswarm.plan.schema")
+pipelines = lazy("goswarm.ops.cipipeline")
 
 
 @task(iterable=["port", "publish", "name"], help={
@@ -23,12 +25,23 @@ release = lazy("goswarm.ops.release")
             "comma-separated).",
     "skip": "Go mains that are no services, to leave out (comma-separated names).",
     "publish": "NAME=PORT: publish a service on this port rather than on its own number (repeatable).",
-    "name": "NAME=NEW: call the service init names NAME by another name (repeatable)."})
-def init(c, port=None, skip=None, publish=None, name=None):
+    "name": "NAME=NEW: call the service init names NAME by another name (repeatable).",
+    "ci": "github or gitlab: also write a CI pipeline (test, build, push, deploy through the release file)."})
+def init(c, port=None, skip=None, publish=None, name=None, ci=None):
     """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
     sh = Shell.of(c)
+    which = pipelines.kind(ci) if ci is not None else None
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
     initial.init(sh, environment.project_root(), port, skip, ask, publish, name, trial=True)
+    if which:
+        c.config.load_project()  # the goswarm.yaml init may just have written
+        pipelines.write(*load(c), which)
+
+
+@task
+def schema(c):
+    """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""
+    print(schemas.text(settings.DEFAULTS, settings.top_level_keys()), end="")
 
 
 @task(help={**SERVICE_HELP,
@@ -37,21 +50,23 @@ def init(c, port=None, skip=None, publish=None, name=None):
             "release_file": "With a registry: where to write the release file of the pushed digests "
                             "(default: <build.dist>/release.json).",
             "json": "Progress on stderr, and on stdout a JSON summary: stage timings, each service's result "
-                    "and digest."})
-def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False):
+                    "and digest.",
+            "adopt": ADOPT_HELP})
+def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False, adopt=False):
     """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
     timeout = seconds_flag("--timeout", timeout)
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
                       release.path_of(cfg, release_file), json)
 
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
-            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS})."})
-def dev(c, service=None, manager=None, debounce=None):
+            "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS}).",
+            "adopt": ADOPT_HELP})
+def dev(c, service=None, manager=None, debounce=None, adopt=False):
     """Redeploy each service whose sources change, with timings, until Ctrl-C."""
     debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
-    sh, cfg = load(c, manager)
+    sh, cfg = load(c, manager, adopt)
     services = config.select(cfg.services, service)
     services = [s for s in services if s.built]  # an `image:` service has no sources to watch
     missing = [s for s in services if not s.path.is_dir()]

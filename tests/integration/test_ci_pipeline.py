@@ -89,11 +89,12 @@ class Runner:
         return out
 
     def expression(self, value: str) -> str:
-        """`${{ secrets.NAME }}`, the only expressions the templates may use in env:."""
+        """`${{ secrets.NAME }}` and `${{ vars.NAME }}`, the only expressions the templates may use in env:
+        (self.secrets holds both kinds of value)."""
         def secret(match):
             return self.secrets[match.group(1)]
 
-        rest = re.sub(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", secret, str(value))
+        rest = re.sub(r"\$\{\{\s*(?:secrets|vars)\.(\w+)\s*\}\}", secret, str(value))
         assert "${{" not in rest, f"an expression this runner does not know: {value}"
         return rest
 
@@ -105,6 +106,11 @@ class Runner:
         # What the runner sets for every step: the job's summary file (goswarm deploy appends to it).
         self.summaries[job_name] = home.parent / "step_summary.md"
         env["GITHUB_STEP_SUMMARY"] = str(self.summaries[job_name])
+        # RUNNER_TEMP, and GITHUB_PATH: the directories a step adds there are on PATH for the steps after it.
+        (home.parent / "runner_temp").mkdir()
+        github_path = home.parent / "github_path"
+        github_path.touch()
+        env.update(RUNNER_TEMP=str(home.parent / "runner_temp"), GITHUB_PATH=str(github_path))
         outputs = []
         for step in job["steps"]:
             uses = step.get("uses", "")
@@ -118,8 +124,11 @@ class Runner:
                 self.load(step["with"]["name"], repo / step["with"]["path"])
             elif "run" in step:
                 step_env = {k: self.expression(v) for k, v in (step.get("env") or {}).items()}
-                outputs.append(self.shell(f"github {job_name}", step["run"], repo,
-                                          self.environ(home, venv, {**env, **step_env})))
+                environ = self.environ(home, venv, {**env, **step_env})
+                added = [line for line in github_path.read_text().splitlines() if line.strip()]
+                environ["PATH"] = os.pathsep.join([*reversed(added), environ["PATH"]])
+                outputs.append(self.shell(f"github {job_name}", step["run"], repo / step.get("working-directory", "."),
+                                          environ))
             else:
                 pytest.fail(f"github {job_name}: a step this runner does not know: {step}")
         return "".join(outputs)
@@ -130,7 +139,8 @@ class Runner:
         repo, home, venv = self.workspace(where)
         for needed in job["needs"] if "needs" in job else self.gitlab_artifacts:
             self.load(needed, repo)
-        variables = dict(self.secrets)
+        # What GitLab sets for every job that the pipelines name.
+        variables = {**self.secrets, "CI_PROJECT_DIR": str(repo), "CI_JOB_ID": str(len(self.timings) + 1)}
         key_file = home.parent / "DEPLOY_SSH_KEY"  # a variable of type file: its value is a path
         key_file.write_text(self.secrets["DEPLOY_SSH_KEY"] + "\n")
         variables["DEPLOY_SSH_KEY"] = str(key_file)

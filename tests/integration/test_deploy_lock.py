@@ -89,7 +89,9 @@ def test_a_second_run_is_refused_within_2s_naming_the_holder(engine, name, other
     assert message.startswith(f"deploy lock is held by {getpass.getuser()}@{socket.gethostname()} "
                               f"(pid {other_run.pid}) since ")
     assert ": redeploy accountservice,quotes-service; expires in " in message
-    assert message.endswith("; wait for it, or release it with `goswarm deploy.unlock`")
+    # its holder runs here and is alive: no `deploy.unlock` to pull the lock from under it
+    assert message.endswith(f"; wait for it: that run (pid {other_run.pid}) is still going")
+    assert "unlock" not in message
     assert lock.holder(engine, name).pid == other_run.pid  # the refused run left it alone
 
     other_run.stdin.close()  # the other run ends normally and releases its lock
@@ -140,9 +142,11 @@ def test_a_run_killed_with_sigkill_leaves_a_lock_the_next_run_takes_over(engine,
 def test_a_live_lock_of_another_host_is_refused_whatever_its_pid_is_here(engine, name):
     config_id = plant(engine, name, pid=dead_pid(), ttl=600)
     held_by = rf"deployer@{OTHER_HOST} \(pid \d+\) since .*: redeploy quotes-service \(CI\); expires in 9 min"
-    with pytest.raises(PipelineError, match=f"^deploy lock is held by {held_by}; "), \
+    with pytest.raises(PipelineError, match=f"^deploy lock is held by {held_by}; ") as refused, \
             lock.held(engine, "redeploy accountservice", 60, name):
         pytest.fail("took a live lock")
+    assert str(refused.value).endswith(f"; wait for it; only if that run on {OTHER_HOST} has ended, release it "
+                                       f"with `goswarm deploy.unlock`")
     assert engine.api.inspect_config(name)["ID"] == config_id
 
 

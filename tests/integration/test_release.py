@@ -87,11 +87,20 @@ def test_a_digest_the_registry_lacks_is_refused_before_any_change(swarm, registr
     before = swarm.service(name)["Version"]["Index"]
     data = json.loads(path.read_text())
     entry = data["services"][name]
+    sha = entry["digest"].split("@")[1]
     bogus = "sha256:" + "0" * 64
     entry["digest"] = entry["digest"].split("@")[0] + "@" + bogus
     path.write_text(json.dumps(data))
     refused = swarm.inv("deploy", "--release", str(path), check=False)
     assert_one_line_error(refused, f"{registry}/it/{name}@{bogus}", "nothing was changed")
+    assert swarm.service(name)["Version"]["Index"] == before
+
+    # Edited to point the service at another repository's image (a real digest): refused in one line, first.
+    entry["image"], entry["digest"] = f"{registry}/it/elsewhere", f"{registry}/it/elsewhere@{sha}"
+    path.write_text(json.dumps(data))
+    foreign = swarm.inv("deploy", "--release", str(path), check=False)
+    assert_one_line_error(foreign, f"the release's image for {name} is {registry}/it/elsewhere, not {name}'s "
+                                   f"repository {registry}/it/{name}", "nothing was changed")
     assert swarm.service(name)["Version"]["Index"] == before
 
     path.write_text(json.dumps({"services": {name: {"image": "x"}}})[:-3])

@@ -1,5 +1,5 @@
 """The CI templates in ci/ are valid for their CI systems: each against its schema (check-jsonschema's vendored
-copies, so no network), GitHub's also through actionlint. A missing checker fails: `pip install -e '.[test]'`
+copies, so no network), GitHub's also through actionlint and zizmor. A missing checker fails: `pip install -e '.[test]'`
 installs both. tests/integration/test_ci_pipeline.py runs the templates' commands."""
 import re
 import shutil
@@ -44,6 +44,25 @@ def test_the_gitlab_pipeline_fits_its_schema():
 def test_actionlint_finds_nothing_in_the_github_workflow():
     result = check(tool("actionlint"), "-no-color", str(GITHUB))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def zizmor(path: Path) -> subprocess.CompletedProcess:
+    """zizmor's audits at its default severity, offline (no GitHub API: no impostor-commit check)."""
+    return check(tool("zizmor"), "--offline", "--no-progress", "--format", "plain", str(path))
+
+
+def test_zizmor_finds_nothing_in_the_github_workflow():
+    result = zizmor(GITHUB)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_finds_what_it_should(tmp_path):
+    """It can fail: an unpinned action and a checkout that keeps its credentials."""
+    github = tmp_path / "workflow.yml"
+    github.write_text("on: push\npermissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+                      "      - uses: actions/checkout@v5\n")
+    result = zizmor(github)
+    assert result.returncode != 0 and "unpinned-uses" in result.stdout and "artipacked" in result.stdout, result
 
 
 def test_the_checkers_reject_what_the_ci_systems_reject(tmp_path):

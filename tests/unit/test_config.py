@@ -29,7 +29,7 @@ def test_defaults_and_paths():
     ({"publish": None}, "services.a.smoke needs a published port"),
     ({"env": ["A=1"]}, "services.a.env"),
     ({"constraints": "node.role==manager"}, "services.a.constraints"),
-    ({"prot": 1}, "services.a.prot is not a known field"),
+    ({"prot": 1}, "services.a.prot: did you mean port?"),
     ({"healthcheck": 5}, "services.a.healthcheck"),
     ({"publish_mode": "edge", "publish": None, "smoke": None}, "publish_mode edge needs a published port"),
     ({"healthcheck": ["/service", ""]}, "services.a.healthcheck"),

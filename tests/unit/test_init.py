@@ -151,3 +151,19 @@ def test_publish_and_name_flags(tmp_path):
                            (dict(publish=["nope=1"]), "--publish nope: no service of that name")):
         with pytest.raises(ConfigError, match=message):
             init.init(Shell(None), blog_repo(tmp_path / "other"), **flags)
+
+
+def test_init_writes_the_schema_its_config_names_and_the_config_fits_it(tmp_path, capsys):
+    from .test_ci_templates import check, tool
+
+    root = blog_repo(tmp_path / "repo")
+    init.init(Shell(None), root)
+    assert "-> write goswarm.schema.json (for editors: `" in capsys.readouterr().out
+    text = (root / "goswarm.yaml").read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=goswarm.schema.json"
+    result = check(tool("check-jsonschema"), "--schemafile", str(root / "goswarm.schema.json"),
+                   str(root / "goswarm.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (root / "goswarm.yaml").write_text(text.replace("services:", "servces:"))
+    assert check(tool("check-jsonschema"), "--schemafile", str(root / "goswarm.schema.json"),
+                 str(root / "goswarm.yaml")).returncode == 1

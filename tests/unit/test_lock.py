@@ -6,7 +6,7 @@ import json
 import pytest
 
 from goswarm.errors import PipelineError
-from goswarm.ops.lock import Holder, is_stale, parse_holder
+from goswarm.ops.lock import Holder, advice, is_stale, parse_holder
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2024, 5, 6, 17, 40, 2, tzinfo=UTC)
@@ -88,3 +88,12 @@ LIVE = {4242}.__contains__
 ])
 def test_is_stale(case, lock, now, stale):
     assert is_stale(lock, now, LIVE, this_host="laptop") is stale, case
+
+
+def test_unlock_is_suggested_only_where_the_holder_may_be_gone():
+    alive, gone = (lambda pid: True), (lambda pid: False)
+    assert advice(holder(host="laptop"), "laptop", alive) == "wait for it: that run (pid 4242) is still going"
+    elsewhere = advice(holder(host="ci-runner"), "laptop", alive)
+    assert elsewhere.startswith("wait for it; only if that run on ci-runner has ended, release it with `")
+    assert elsewhere.endswith(" deploy.unlock`")
+    assert "deploy.unlock" in advice(holder(host="laptop"), "laptop", gone)

@@ -74,7 +74,8 @@ def test_the_written_config_is_valid_and_says_what_each_field_is(tmp_path):
     assert account.healthcheck == config.Check("image")  # the Dockerfile's own HEALTHCHECK is kept
     assert quotes.healthcheck == config.Check("http", ("/health",)) and quotes.smoke == "/health"
     assert raw["image"]["prefix"] == "blog-repo" and raw["deploy"] == {"timeout": 60}
-    assert "# lock: goswarm-deploy-lock" in text
+    assert text.startswith("# yaml-language-server: $schema=goswarm.schema.json\n")
+    assert raw["project"] == "blog-repo" and "\n  # lock: goswarm-deploy-lock-blog-repo " in text
     for field in ("path", "main", "port", "publish", "publish_mode", "replicas", "healthcheck", "with"):
         line = next(line for line in text.splitlines() if line.strip().startswith(f"{field}:"))
         above = text.splitlines()[text.splitlines().index(line) - 1]

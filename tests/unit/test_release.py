@@ -20,6 +20,10 @@ class Cfg:
     def pull_ref(ref):
         return ref.replace("127.0.0.1:5000/", "10.77.0.1:5000/")
 
+    @staticmethod
+    def repository(service):
+        return f"127.0.0.1:5000/p/{service}"
+
 
 def pushed(name="a", repo="127.0.0.1:5000/p/a") -> image.Image:
     return image.Image(name, repo, "0123456789ab", "sha256:local", f"{repo}:0123456789ab@{SHA}",

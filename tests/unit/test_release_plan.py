@@ -68,3 +68,13 @@ def test_what_a_release_deploys():
         release.to_deploy({"x": 1}, ["a"], None, edge, "goswarm-edge")
     with pytest.raises(release.ReleaseError, match="no entry for goswarm-edge, which publish_mode: edge needs"):
         release.to_deploy({"b": 1}, ["a", "b"], None, edge, "goswarm-edge")
+
+
+def test_a_release_pointing_a_service_at_another_repository_is_refused():
+    entries = release.parse(json.dumps(good()))
+    release.check_repositories(entries, ["accountservice"], lambda name: f"127.0.0.1:5000/pfx/{name}")
+    with pytest.raises(release.ReleaseError) as e:
+        release.check_repositories(entries, ["accountservice"], lambda name: f"127.0.0.1:5000/other/{name}")
+    assert str(e.value) == ("the release's image for accountservice is 127.0.0.1:5000/pfx/accountservice, not "
+                            "accountservice's repository 127.0.0.1:5000/other/accountservice: a release deploys only "
+                            "the images goswarm pushed for its services; nothing was changed")

@@ -225,3 +225,13 @@ def test_an_image_service_without_a_check_of_its_own_gets_none_not_goswarms_prob
     assert servicespec.healthcheck(VISUALIZER, None) == {"Test": ["NONE"]}
     assert servicespec.check_of(VISUALIZER, {"Test": ["CMD", "/check"]}) == Check("image")
     assert servicespec.check_of(ACCOUNTS, None) == Check("tcp")
+
+
+def test_a_projects_services_carry_its_label_and_a_new_owner_is_a_change():
+    service = Service("a", Path("/p"), 80)
+    spec = servicespec.desired(service, "sha256:a", "x:1", "net1", project="shop")
+    assert spec["Labels"][servicespec.PROJECT_LABEL] == "shop"
+    assert servicespec.PROJECT_LABEL not in servicespec.desired(service, "sha256:a", "x:1", "net1")["Labels"]
+    unlabelled = {"Spec": servicespec.desired(service, "sha256:a", "x:1", "net1")}
+    assert servicespec.plan(service, spec, unlabelled).changes == [("project", None, "shop")]
+    assert servicespec.plan(service, spec, {"Spec": spec}).action == "none"

@@ -29,7 +29,8 @@ def test_defaults(root):
     cfg = load()
     assert (cfg.prefix, cfg.registry, cfg.node_registry) == ("someprefix", "", "")
     assert cfg.platforms == [Platform("linux", "amd64")]
-    assert (cfg.network, cfg.timeout, cfg.lock_ttl, cfg.lock_name) == ("my_network", 60.0, 900.0, settings.LOCK)
+    assert (cfg.network, cfg.timeout, cfg.lock_ttl) == ("my_network", 60.0, 900.0)
+    assert (cfg.project, cfg.lock_name, cfg.adopt) == (root.name, f"{settings.LOCK}-{root.name}", False)
     assert (cfg.dist, cfg.state_dir, cfg.root) == (root / "dist", root / ".swarm", root)
     assert (cfg.manager_name, cfg.advertise_addr, cfg.ldflags) == (None, None, "-s -w")
     assert (cfg.lab_prefix, cfg.lab_nodes) == ("lab", 3)
@@ -68,7 +69,13 @@ def test_a_manager_flag_wins_over_swarm_manager():
     ({"lab": {"nodes": -1}}, "lab.nodes must be 0 or more, got -1"),
     ({"image": "someprefix"}, "`image` must be a mapping of settings, got str"),
     ({"deploy": ["timeout"]}, "`deploy` must be a mapping of settings, got list"),
-    ({"services": None}, "no services are configured"),
+    ({"services": None}, "no goswarm.yaml in "),
+    ({"servces": {}}, "servces: did you mean services?"),
+    ({"deploy": {"timout": 120}}, "deploy.timout: did you mean timeout?"),
+    ({"image": {"registy": "r:5000"}}, "image.registy: did you mean registry?"),
+    ({"swarm": {"zzz": 1}}, "swarm.zzz: no such key (known: advertise_addr, manager, network, state_dir)"),
+    ({"project": "my project"}, "project must be a name of letters"),
+    ({"project": 7}, "project must be a name of letters"),
 ])
 def test_each_mistake_is_one_config_error_naming_the_key(sections, message):
     with pytest.raises(ConfigError) as e:
@@ -134,3 +141,30 @@ def test_pull_ref_names_the_registry_as_nodes_see_it():
 def test_no_manager_means_no_machine_record_is_read():
     assert load().manager is None
 
+
+
+def test_the_project_is_named_by_project_else_by_its_directory(root):
+    assert load(project="shop").project == "shop"
+    assert load(project="shop").lock_name == "goswarm-deploy-lock-shop"
+    assert load(project="shop", deploy={"lock": "team-a"}).lock_name == "team-a"
+    assert settings.project_name(None, root.parent / "My Shop (v2)") == "My-Shop-v2"
+    assert settings.project_name(None, root.parent / "---") == "project"
+    assert len(settings.project_name(None, root.parent / ("x" * 80))) == 40
+
+
+def test_from_a_subdirectory_the_error_names_the_project_and_how_to_reach_it(root, monkeypatch):
+    (root / "goswarm.yaml").write_text("services: {}\n")
+    sub = root / "cmd" / "api"
+    sub.mkdir(parents=True)
+    monkeypatch.setenv("GOSWARM_ROOT", str(sub))
+    with pytest.raises(ConfigError) as e:
+        settings.load({})
+    assert str(e.value) == f"no goswarm.yaml in {sub}: the project is {root}: run `goswarm -r {root} ...` " \
+                           f"(or run it there)"
+    monkeypatch.setenv("GOSWARM_ROOT", str(root))
+    with pytest.raises(ConfigError, match="^no services are configured in .*: add them under `services:` in goswarm"):
+        settings.load({})
+
+
+def test_invokes_own_sections_are_the_ones_it_has():
+    assert set(settings.INVOKE_SECTIONS) == set(invoke.Config.global_defaults())

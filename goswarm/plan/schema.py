@@ -1,0 +1,96 @@
+"""The JSON Schema of goswarm.yaml, for editors (`goswarm schema` prints it; init names it on the file's first
+line, as yaml-language-server reads it). Pure.
+
+Its keys come from the parser's own tables, so they cannot drift: every section key in settings.DEFAULTS (passed in),
+every service field in plan/config.py. The types below describe the fields; a field with none listed here
+is still allowed (as `{}`), and tests/unit/test_schema.py checks the schema against the parser on a table of
+good and bad configs. The parser stays what validates: it also checks what a schema cannot (paths inside the
+project, ports published twice, a PORT in env that differs from port).
+"""
+from goswarm.plan import config, strict
+
+URL = "https://json-schema.org/draft/2020-12/schema"
+FILE = "goswarm.schema.json"  # next to goswarm.yaml, where init writes it
+
+_STRING = {"type": "string"}
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_STRINGS = {"type": "array", "items": _STRING}
+_SECONDS = {"type": ["number", "string"]}
+
+SERVICE_FIELDS = {
+    "path": {**_STRING, "description": "The Go module directory to build, relative to this file."},
+    "image": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$",
+              "description": "An image deployed as it is, never built (instead of path)."},
+    "main": {**_STRING, "description": "The main package, relative to path."},
+    "port": {**_PORT, "description": "The port the service listens on (it gets it in PORT)."},
+    "publish": {"oneOf": [_PORT, {"type": "null"}], "description": "The port published on the swarm's nodes."},
+    "publish_mode": {"enum": list(config.PUBLISH_MODES)},
+    "replicas": {"type": "integer", "minimum": 0},
+    "smoke": {"oneOf": [{"type": "string", "pattern": "^/"}, {"type": "null"}],
+              "description": "A path redeploy GETs where the service is published, until it answers 2xx."},
+    "env": {"type": "object", "additionalProperties": _STRING,
+            "description": "Environment variables: quote every value (YAML reads yes as true, 0755 as 493)."},
+    "constraints": _STRINGS,
+    "dockerfile": _STRING,
+    "healthcheck": {"oneOf": [
+        {"type": "null"}, {"const": False}, {"type": "array", "maxItems": 0},
+        {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}}, "required": ["http"],
+         "additionalProperties": False},
+        {"type": "object", "properties": {"tcp": {"const": True}}, "required": ["tcp"], "additionalProperties": False},
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
+    "with": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "mounts": {"type": "array", "items": {"type": "string", "pattern": "^/[^:]*:/[^:]*(:(ro|rw))?$"}},
+    "load": {"type": "object", "properties": {"path": {"type": "string", "pattern": "^/"},
+                                              "ids": {"type": ["string", "integer"]}},
+             "additionalProperties": False},
+}
+
+SECTION_KEYS = {
+    ("deploy", "timeout"): _SECONDS, ("deploy", "lock_ttl"): _SECONDS,
+    ("deploy", "lock"): {"oneOf": [{"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},
+                                   {"type": "null"}]},
+    ("lab", "nodes"): {"type": ["integer", "string"]},
+    ("swarm", "advertise_addr"): {"type": ["string", "null"]}, ("swarm", "manager"): {"type": ["string", "null"]},
+}
+
+
+def _service() -> dict:
+    return {"type": "object", "additionalProperties": False,
+            "properties": {name: SERVICE_FIELDS.get(name, {}) for name in sorted(config._FIELDS)},
+            "oneOf": [{"required": ["path", "port"]}, {"required": ["image", "port"]}]}
+
+
+def _section(name: str, keys) -> dict:
+    return {"type": "object", "additionalProperties": False,
+            "properties": {key: SECTION_KEYS.get((name, key), _STRING) for key in keys}}
+
+
+def schema(defaults: dict, top_level: set) -> dict:
+    """The whole schema, as a plain dict (JSON Schema 2020-12). defaults: settings.DEFAULTS, whose sections'
+    keys are the keys of the file's sections; top_level: settings.top_level_keys()."""
+    sections = [k for k, v in defaults.items() if isinstance(v, dict) and k != "addons"]
+    names = {"type": "string", "pattern": strict.SERVICE_NAME.pattern, "maxLength": strict.NAME_MAX}
+    others = sorted(top_level - {*defaults, "services"})
+    return {
+        "$schema": URL,
+        "title": "goswarm.yaml",
+        "description": "goswarm's project config: https://pypi.org/project/goswarm/",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "project": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+                        "description": "Labels every service this project creates; names its deploy lock."},
+            **{name: _section(name, defaults[name]) for name in sections},
+            "services": {"type": "object", "propertyNames": names, "additionalProperties": _service()},
+            "addons": {"type": "object", "propertyNames": names, "additionalProperties": _service()},
+            **{name: {"type": "object", "description": "Invoke's own settings."} for name in others},
+        },
+        "required": ["services"],
+    }
+
+
+def text(defaults: dict, top_level: set) -> str:
+    import json
+
+    return json.dumps(schema(defaults, top_level), indent=2) + "\n"
