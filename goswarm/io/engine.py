@@ -43,7 +43,7 @@ def client(url: str = None):
 def forget_clients() -> None:
     """Drop the clients made so far (an engine that was restarted or a machine that was removed)."""
     _client.cache_clear()
-    version.cache_clear()
+    _versions.clear()
     _logged_in.clear()  # keyed by id(client): a new client may reuse an old one's id
 
 
@@ -55,7 +55,7 @@ def _client(endpoint: Endpoint):
             return _over_ssh(docker, endpoint)
         if endpoint.tls:
             return _over_tls(docker, endpoint)
-        return docker.DockerClient(base_url=endpoint.url, version="auto", timeout=TIMEOUT)
+        return _mounted(docker, endpoint, None, None)
     except docker.errors.DockerException as e:
         raise PipelineError(unreachable(endpoint, str(e), getattr(e, "explanation", None))) from None
 
@@ -78,19 +78,24 @@ def _endpoint(url: Optional[str]) -> Endpoint:
 # builds it again for that version: nothing outside the client is patched. The adapters reuse docker-py's
 # public transport classes; docker is capped below 8 in pyproject.toml.
 
-def _mounted(docker, endpoint: Endpoint, prefix: str, adapter, **options):
+def _mounted(docker, endpoint: Endpoint, prefix: Optional[str], adapter, **options):
+    """Also where every client asks its engine /version, once: the answer is kept for version() (the engine's
+    platform), so that a command makes that call once, not twice. prefix None: docker-py's own transport."""
     import requests
 
     def build(version: str):
         made = docker.DockerClient(base_url=endpoint.url, version=version, timeout=TIMEOUT, **options)
-        made.api.mount(prefix, adapter)
+        if prefix is not None:
+            made.api.mount(prefix, adapter)
         return made
 
     try:
-        version = build(docker.constants.MINIMUM_DOCKER_API_VERSION).version(api_version=False)["ApiVersion"]
+        answer = build(docker.constants.MINIMUM_DOCKER_API_VERSION).version(api_version=False)
     except requests.exceptions.RequestException as e:  # as version="auto" words it
         raise docker.errors.DockerException(f"Error while fetching server API version: {e}") from None
-    return build(version)
+    made = build(answer["ApiVersion"])
+    _versions[id(made)] = answer
+    return made
 
 
 def _over_ssh(docker, endpoint: Endpoint):
@@ -189,11 +194,15 @@ def _reason(text: str, explanation: Optional[str] = None) -> str:
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
-@functools.cache
+_versions = {}  # id(client) -> its engine's /version; clients live as long as the process, or forget_clients()
+
+
 def version(client) -> dict:
-    """The engine's /version (platform, API, engine), asked once per client."""
-    with errors("asking the engine its version"):
-        return client.version()
+    """The engine's /version (platform, API, engine), asked once per client (when it was made, for ours)."""
+    if id(client) not in _versions:
+        with errors("asking the engine its version"):
+            _versions[id(client)] = client.version()
+    return _versions[id(client)]
 
 
 _logged_in = set()

@@ -9,7 +9,7 @@ from typing import Optional
 from goswarm import program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import external, image, lock, proof, registry, rollout, ship, summary, swarm
+from goswarm.ops import external, image, lock, proof, registry, rollout, ship, snapshot, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, placement, report, servicespec
 
@@ -56,17 +56,26 @@ def check_port(client, cfg, step: Step, steps: list) -> None:
                             f"outside the swarm; free it or change the publish port of {step.service.name}")
 
 
-def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> list:
+def service_names(services) -> list:
+    """The swarm services a deploy of `services` may touch: each one and its edge. Pure."""
+    return [n for s in services for n in (s.name, config.edge_of(s, environment.GO_SOURCES).name)]
+
+
+def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: snapshot.Snapshot = None,
+            look: bool = False) -> Optional[list]:
     """Read the state and decide everything before changing anything. force: replace every app task anyway
     (never an edge's: it holds the port, and --force is about the app's code).
 
     A service in edge mode comes with a second step, its edge, right after it. A rollout that an earlier
-    run left going is waited out first, so the plan compares against what really runs.
+    run left going is waited out first, so the plan compares against what really runs. seen: the swarm as
+    read earlier in this run (default: read now). look: decide without the lock, changing nothing: None as
+    soon as there is something to change or to wait for, the steps when there is nothing.
     """
-    net = swarm.network_id(client, cfg.network)
-    with engine.errors("listing the swarm's nodes"):
-        nodes = client.api.nodes()
-        start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
+    seen = seen or snapshot.read(client, cfg.network, service_names(services))
+    if look and any(rollout.in_flight(client, s, seen.tasks_of(s), seen.down()) for s in seen.services.values()):
+        return None
+    nodes, net = seen.nodes, seen.network
+    start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
     names = swarm.node_names(nodes)
     steps = []
     for service in services:
@@ -74,12 +83,12 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
         edge = config.edge_of(service, environment.GO_SOURCES)
         if service.publish_mode == "edge":
             versions.append((edge, images[config.EDGE], False))
-        elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
+        elif orphan := seen.service(edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
                 edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
         for svc, release, forcing in versions:
             check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
-            current, failed = settled(sh, client, svc.name, cfg.timeout, check)
+            current, failed = settled(sh, client, seen, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
                                        release.healthcheck, start_interval)
@@ -88,6 +97,8 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
             steps.append(step)
+    if look:
+        return None if changes(steps) else steps
     for step in steps:
         if step.plan.action in ("create", "update"):
             built = cfg.platforms if step.service.built else []  # an image's platforms are its own affair
@@ -98,15 +109,20 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
     return steps
 
 
-def settled(sh, client, name: str, timeout: float, check: str):
+def settled(sh, client, seen: snapshot.Snapshot, name: str, timeout: float, check: str):
     """(the service's inspect or None, and when a rollout an earlier run left going failed: (its spec,
     how it ended)); a rollout still going is waited out first."""
-    current = rollout.inspect(client, name)
+    current = seen.service(name)
     if current is None:
         return None, None
     spec = current["Spec"]
-    current, outcome = rollout.settle(sh, client, current, timeout, check)
+    current, outcome = rollout.settle(sh, client, current, timeout, check, seen.tasks_of(current), seen.down())
     return current, (spec, outcome) if outcome else None
+
+
+def changes(steps: list) -> bool:
+    """Is there anything to create, update or remove? Pure."""
+    return any(s.plan.action != "none" for s in steps)
 
 
 def apply(sh, client, step: Step) -> bool:
@@ -158,11 +174,25 @@ def trials(steps: list) -> list:
             if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
 
 
-def run(sh, cfg, services, images, timeout=None, force=False) -> list:
-    """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
-    at a time; a rollout that fails is undone. Returns the steps."""
+def run(sh, cfg, services, images, timeout=None, force=False, what: str = None,
+        seen: snapshot.Snapshot = None) -> list:
+    """Library entry: plan all without the lock; when nothing is to change, say so and write nothing (no
+    lock either). Else, holding the deploy lock (taken for `what`), plan again on a fresh read, prove the
+    releases an update would expose, then apply and wait; a rollout that fails is undone. Returns the steps.
+    seen: the swarm as this run read it before building."""
     client = registry.target_client(cfg)
     timeout = timeout or cfg.timeout
+    unchanged = None if sh.dry else prepare(sh, client, cfg, services, images, force, seen, look=True)
+    if unchanged is not None:
+        for step in unchanged:
+            apply(sh, client, step)
+        return unchanged
+    with locked(sh, cfg, what or f"deploy {names(services)}"):
+        return _run(sh, client, cfg, services, images, timeout, force)
+
+
+def _run(sh, client, cfg, services, images, timeout, force) -> list:
+    # Planned again under the lock: another run may have changed the swarm since the look.
     steps = prepare(sh, client, cfg, services, images, force)
     releases.check_pullable(client, [(s.service.name, s.want["TaskTemplate"]["ContainerSpec"]["Image"])
                                      for s in steps if s.plan.action in ("create", "update")])
@@ -221,12 +251,11 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
 
 
 def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
-    with locked(sh, cfg, f"deploy {names(services)}"):
-        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
-        if not cfg.registry:
-            ship.ship(sh, cfg, list(images.values()))
-        images.update(external.resolve_all(sh, cfg, services))
-        return run(sh, cfg, services, images, timeout, force)
+    images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
+    if not cfg.registry:
+        ship.ship(sh, cfg, list(images.values()))
+    images.update(external.resolve_all(sh, cfg, services))
+    return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)}")
 
 
 def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
@@ -240,8 +269,7 @@ def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> li
     entries = releases.read(path)
     services = releases.services_of(cfg, entries, wanted)
     images = releases.images_of(cfg, entries)
-    with locked(sh, cfg, f"deploy {names(services)} from {output.shown(path)}"):
-        return run(sh, cfg, services, images, timeout, force)
+    return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)} from {output.shown(path)}")
 
 
 def rollback(sh, cfg, services: list, timeout=None) -> None:

@@ -29,12 +29,15 @@ def ship_targets(nodes: list, builder_node: str, known: dict) -> tuple:
     return targets, skipped
 
 
-def ship(sh, cfg, images: list) -> None:
-    """Without a registry: stream each image from the engine that built it into every node that lacks it."""
-    builder = engine.client()
+def ship(sh, cfg, images: list, nodes: list = None) -> None:
+    """Without a registry: stream each image from the engine that built it into every node that lacks it.
+    nodes: the swarm's nodes as this run read them already."""
+    builder, target = engine.client(), engine.client(cfg.target_url)
     with engine.errors("listing the swarm's nodes"):
+        nodes = target.api.nodes() if nodes is None else nodes
+        if builder is target and len(nodes) == 1:
+            return  # the engine that built the images is the whole swarm
         builder_node = builder.info().get("Swarm", {}).get("NodeID", "")
-        nodes = engine.client(cfg.target_url).api.nodes()
     targets, skipped = ship_targets(nodes, builder_node, {m.host: m for m in machines.all_machines()})
     for note in skipped:
         print(f"ship: skipped, {note}")
