@@ -6,7 +6,7 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from goswarm import program
+from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
 from goswarm.ops import external, image, lock, proof, registry, rollout, ship, snapshot, summary, swarm
@@ -22,6 +22,7 @@ class Step:
     plan: servicespec.Plan
     image_check: Optional[dict] = None  # the image's own HEALTHCHECK, if it declares one
     check: str = ""  # the health check that applies, in words
+    group: int = 0  # the steps of one configured service (it, its edge) share one, and roll out in turn
 
 
 def port_in_use(cfg, port: int) -> bool:
@@ -78,21 +79,21 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
     start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
     names = swarm.node_names(nodes)
     steps = []
-    for service in services:
+    for group, service in enumerate(services):
         versions = [(service, images[service.name], force)]
         edge = config.edge_of(service, environment.GO_SOURCES)
         if service.publish_mode == "edge":
             versions.append((edge, images[config.EDGE], False))
         elif orphan := seen.service(edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
-                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
+                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge"), group=group))
         for svc, release, forcing in versions:
             check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
             current, failed = settled(sh, client, seen, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
                                        release.healthcheck, start_interval)
-            step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check)
+            step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
@@ -178,7 +179,8 @@ def run(sh, cfg, services, images, timeout=None, force=False, what: str = None,
         seen: snapshot.Snapshot = None) -> list:
     """Library entry: plan all without the lock; when nothing is to change, say so and write nothing (no
     lock either). Else, holding the deploy lock (taken for `what`), plan again on a fresh read, prove the
-    releases an update would expose, then apply and wait; a rollout that fails is undone. Returns the steps.
+    releases an update would expose, then apply and wait, services side by side (ROLLOUTS at once, a
+    service's edge after it); a rollout that fails is undone, the others run to their end. Returns the steps.
     seen: the swarm as this run read it before building."""
     client = registry.target_client(cfg)
     timeout = timeout or cfg.timeout
@@ -199,22 +201,45 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     proof.sweep(sh, client)
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
-        for step in steps:
-            try:
-                changed = apply(sh, client, step)
-            except KeyboardInterrupt:  # did the engine get the update before it?
-                ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
-                raise Interrupted(converge.after_interrupt(
-                    step.service.name, rollout.inspect(client, step.service.name), ref)) from None
-            if changed:
-                try:
-                    rollout.wait(sh, client, step.service.name, timeout, check=step.check)
-                except rollout.RolloutFailed as failure:
-                    raise undo(sh, client, step, failure, timeout) from None
+        try:
+            parallel.each(lambda chain: roll(sh, client, chain, timeout), chains(steps), ROLLOUTS)
+        except KeyboardInterrupt:  # in the middle of several rollouts at once (one alone says it itself)
+            changing = [s.service.name for s in steps if s.plan.action != "none"]
+            raise Interrupted("; ".join(converge.after_interrupt(name, rollout.inspect(client, name))
+                                        for name in changing)) from None
     finally:
         for removal in removals:
             removal.join(30)
     return steps
+
+
+# Rollouts at once: each mostly waits on the engine (tasks starting, health checks), a few API calls a second;
+# more at once would queue in the manager and on this machine's cores.
+ROLLOUTS = max(2, 2 * parallel.CORES)
+
+
+def chains(steps: list) -> list:
+    """The steps of each configured service, in order (an edge after its app); services apart. Pure."""
+    grouped = {}
+    for step in steps:
+        grouped.setdefault(step.group, []).append(step)
+    return list(grouped.values())
+
+
+def roll(sh, client, chain: list, timeout: float) -> None:
+    """Apply one service's steps in turn, waiting for each rollout; a rollout that fails is undone."""
+    for step in chain:
+        try:
+            changed = apply(sh, client, step)
+        except KeyboardInterrupt:  # did the engine get the update before it?
+            ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+            raise Interrupted(converge.after_interrupt(
+                step.service.name, rollout.inspect(client, step.service.name), ref)) from None
+        if changed:
+            try:
+                rollout.wait(sh, client, step.service.name, timeout, check=step.check)
+            except rollout.RolloutFailed as failure:
+                raise undo(sh, client, step, failure, timeout) from None
 
 
 @contextlib.contextmanager

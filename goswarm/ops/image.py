@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from goswarm import program
+from goswarm import parallel, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, registry
@@ -478,8 +478,8 @@ def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) ->
               f"multi-platform image (a manifest list) needs a registry: set image.registry; building the "
               f"images for this engine's platform only")
     if len(cfg.platforms) == 1 or not cfg.registry:
-        return [build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
-                for s in built]
+        return parallel.each(lambda s: build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS,
+                                                 s.name in compiled), built, parallel.CORES)
     return [multi_platform([build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS,
                                       s.name in compiled, p) for p in cfg.platforms], native(cfg, engine.client()))
             for s in built]

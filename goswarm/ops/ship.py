@@ -1,10 +1,17 @@
-"""Without a registry, copy images from the engine that built them into the swarm's nodes."""
-import time
-from concurrent.futures import ThreadPoolExecutor
+"""Without a registry, copy images from the engine that built them into the swarm's nodes.
 
-from goswarm import program
+What each node was found to have, or was given, is kept (state_dir/shipped-<swarm>.json), keyed by the swarm's
+node id: a node that leaves and joins again, e.g. with a new engine, has a new id and is asked again. A run
+whose every image a node is known to have does not connect to that node at all, so a no-op on ten nodes costs
+what it costs on one; a run with a new image asks every node, for every image, over one connection per node.
+"""
+import json
+import time
+
+from goswarm import parallel, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, machines, terminal
+from goswarm.io import engine, environment, machines, terminal
+from goswarm.ops import swarm
 from goswarm.plan import output
 
 
@@ -29,6 +36,46 @@ def ship_targets(nodes: list, builder_node: str, known: dict) -> tuple:
     return targets, skipped
 
 
+def known_to_have(targets: list, node_ids: dict, images: list, record: dict) -> list:
+    """The machines among `targets` that the record says have every one of `images` (by id). Pure.
+    node_ids: machine name -> its swarm node id now."""
+    wanted = {i.id for i in images if i.id}
+    return [m for m in targets if wanted <= set(record.get(node_ids.get(m.name, ""), ()))]
+
+
+def remember(record: dict, node_ids: dict, has: dict) -> dict:
+    """The record with what each machine was found to have or was given (has: name -> image ids), and
+    without nodes that are no longer in the swarm. Pure."""
+    current = set(node_ids.values())
+    kept = {node: ids for node, ids in record.items() if node in current}
+    for name, ids in has.items():
+        node = node_ids[name]
+        older = [i for i in kept.get(node, ()) if i not in ids]
+        kept[node] = (older + list(ids))[-64:]  # bounded: the newest last, the images of recent runs
+    return kept
+
+
+def record_path(cfg):
+    return cfg.state_dir / f"shipped-{swarm.swarm_slug(cfg.manager.name if cfg.manager else cfg.target_url)}.json"
+
+
+def read_record(cfg) -> dict:
+    try:
+        found = json.loads(record_path(cfg).read_text())
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}  # no record, or a damaged one: every node is asked
+
+
+def write_record(cfg, record: dict) -> None:
+    path = record_path(cfg)
+    try:
+        environment.private_dir(path.parent)
+        path.write_text(json.dumps(record, sort_keys=True))
+    except OSError:
+        pass  # a record only: the next run asks the nodes again
+
+
 def ship(sh, cfg, images: list, nodes: list = None) -> None:
     """Without a registry: stream each image from the engine that built it into every node that lacks it.
     nodes: the swarm's nodes as this run read them already."""
@@ -38,11 +85,17 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
         if builder is target and len(nodes) == 1:
             return  # the engine that built the images is the whole swarm
         builder_node = builder.info().get("Swarm", {}).get("NodeID", "")
-    targets, skipped = ship_targets(nodes, builder_node, {m.host: m for m in machines.all_machines()})
+    known = {m.host: m for m in machines.all_machines()}
+    targets, skipped = ship_targets(nodes, builder_node, known)
     for note in skipped:
         print(f"ship: skipped, {note}")
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        missing = dict(zip((m.name for m in targets), pool.map(lambda m: lacking(m, images), targets)))
+    node_ids = {known[n["Status"]["Addr"]].name: n["ID"] for n in nodes if n["Status"].get("Addr") in known}
+    record = read_record(cfg)
+    have = known_to_have(targets, node_ids, images, record)
+    if have:
+        print(f"ship: {', '.join(m.name for m in have)} already had every image (as recorded by an earlier run)")
+    asked = [m for m in targets if m not in have]
+    missing = dict(zip((m.name for m in asked), parallel.each(lambda m: lacking(m, images), asked, parallel.NODES)))
     needed = {i.id: i for lacks in missing.values() for i in lacks}
     if sh.dry:
         for name, lacks in missing.items():
@@ -51,20 +104,25 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
     with engine.errors("saving images from the engine that built them"):
         tarballs = {image_id: save(builder, img) for image_id, img in needed.items()}
 
+    loaded = {}  # name -> the image ids it has now
+
     def load(machine):
         started = time.monotonic()
         with engine.errors(f"shipping images to {machine.name}"):
             for img in missing[machine.name]:
                 engine.client(machine.url).api.load_image(tarballs[img.id])
+        loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        for name, took in pool.map(load, targets):
+    try:
+        for name, took in parallel.each(load, asked, parallel.NODES):
             sent = sum(len(tarballs[i.id]) for i in missing[name])
             shipped = ", ".join(i.ref for i in missing[name])
             print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "
                                       f"{output.size(sent / max(took, 0.001))}/s)" if shipped
                                       else "has every image, skipped"))
+    finally:  # the nodes that failed are asked again next time
+        write_record(cfg, remember(record, node_ids, loaded))
 
 
 def save(builder, image) -> bytes:
