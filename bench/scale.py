@@ -181,7 +181,7 @@ def report(results: dict, labels: list) -> None:
     nodes = sorted(results["nodes"], key=int)
     services = sorted(results["services"], key=int)
     for label in labels:
-        def m(axis, n, scenario):
+        def m(axis, n, scenario, label=label):
             return median(results[axis][n][scenario][label])
         print(f"{label}: no-op {nodes[-1]} nodes / 1 node: "
               f"{m('nodes', nodes[-1], 'no-op') / m('nodes', nodes[0], 'no-op'):.2f}x (goal <= 1.5x); "
