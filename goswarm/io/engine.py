@@ -30,14 +30,16 @@ def sdk():
     return docker
 
 
-def client(url: str = None):
+def client(url: str = None, lane: int = 0):
     """A DockerClient for `url`, by default the engine the docker CLI would use. It contacts the engine here,
-    once per engine and process: `client()` and `client(<that engine's URL>)` are the same client.
+    once per engine and process: `client()` and `client(<that engine's URL>)` are the same client. lane > 0:
+    another client of the same engine, with a connection of its own (over SSH, sshd limits the channels one
+    connection carries: MaxSessions, 10 by default), made once per lane.
 
     The TLS settings of DOCKER_HOST or of a context belong to that engine's URL. ssh:// engines go through
     io.ssh: ~/.ssh/config, known host keys only, and a machine's own key.
     """
-    return _client(_endpoint(url))
+    return _client(_endpoint(url), lane)
 
 
 def forget_clients() -> None:
@@ -48,7 +50,7 @@ def forget_clients() -> None:
 
 
 @functools.cache
-def _client(endpoint: Endpoint):
+def _client(endpoint: Endpoint, lane: int = 0):
     docker = sdk()
     try:
         if urlparse(endpoint.url).scheme == "ssh":
