@@ -255,6 +255,19 @@ def unless_missing(doing: str, call, *args):
             return None
 
 
+def image_ids(client) -> set:
+    """The ids of the images an engine has (one call, however many there are)."""
+    return set(client.api.images(quiet=True))
+
+
+def save_images(client, refs: list):
+    """`docker save REF...` as a stream of chunks: one tarball of several images, each layer in it once however
+    many of them share it (GET /images/get?names=...; docker-py asks for one image at a time)."""
+    api = client.api
+    response = api._get(api._url("/images/get"), params={"names": list(refs)}, stream=True)
+    return api._stream_raw_result(response, 2 << 20, False)
+
+
 class StatsStream:
     """A container's stats as its engine streams them: a payload a second, the first at once. Iterating yields the
     payloads (PipelineError when the engine stops answering); close(), from any thread, ends the stream at once."""

@@ -96,27 +96,28 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
         print(f"ship: {', '.join(m.name for m in have)} already had every image (as recorded by an earlier run)")
     asked = [m for m in targets if m not in have]
     missing = dict(zip((m.name for m in asked), parallel.each(lambda m: lacking(m, images), asked, parallel.NODES)))
-    needed = {i.id: i for lacks in missing.values() for i in lacks}
     if sh.dry:
         for name, lacks in missing.items():
             print(f"[dry] would ship {', '.join(i.ref for i in lacks) or 'nothing'} to {name}")
         return
+    # One tarball for each set of images some nodes lack (usually one set): layers the images share go once.
     with engine.errors("saving images from the engine that built them"):
-        tarballs = {image_id: save(builder, img) for image_id, img in needed.items()}
-
+        tarballs = {wanted: save(builder, [i for i in images if i.id in wanted])
+                    for wanted in {frozenset(i.id for i in lacks) for lacks in missing.values() if lacks}}
     loaded = {}  # name -> the image ids it has now
 
     def load(machine):
         started = time.monotonic()
+        wanted = frozenset(i.id for i in missing[machine.name])
         with engine.errors(f"shipping images to {machine.name}"):
-            for img in missing[machine.name]:
-                engine.client(machine.url).api.load_image(tarballs[img.id])
+            if wanted:
+                engine.client(machine.url).api.load_image(tarballs[wanted])
         loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 
     try:
         for name, took in parallel.each(load, asked, parallel.NODES):
-            sent = sum(len(tarballs[i.id]) for i in missing[name])
+            sent = len(tarballs.get(frozenset(i.id for i in missing[name]), b""))
             shipped = ", ".join(i.ref for i in missing[name])
             print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "
                                       f"{output.size(sent / max(took, 0.001))}/s)" if shipped
@@ -125,14 +126,15 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
         write_record(cfg, remember(record, node_ids, loaded))
 
 
-def save(builder, image) -> bytes:
-    """`docker save` of one image, with a line that counts the bytes as they come."""
+def save(builder, images: list) -> bytes:
+    """`docker save` of the images in one tarball, with a line that counts the bytes as they come."""
     status, chunks, received = terminal.Status(), [], 0
+    names = ", ".join(i.ref for i in images)
     try:
-        for chunk in builder.api.get_image(image.ref):
+        for chunk in engine.save_images(builder, [i.ref for i in images]):
             chunks.append(chunk)
             received += len(chunk)
-            status.update(f"ship: saving {image.ref} ({output.size(received)})", key=f"ship: saving {image.ref}")
+            status.update(f"ship: saving {names} ({output.size(received)})", key=f"ship: saving {names}")
     finally:
         status.done()
     return b"".join(chunks)
@@ -142,4 +144,5 @@ def lacking(machine, images: list) -> list:
     """The images a node does not have yet (by id, so a re-tag does not count as new)."""
     client = engine.client(machine.url)
     with engine.errors(f"listing the images on {machine.name}"):
-        return [i for i in images if i.id and engine.find_image(client, i.id) is None]
+        present = engine.image_ids(client)
+    return [i for i in images if i.id and i.id not in present]
