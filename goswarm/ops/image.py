@@ -1,5 +1,6 @@
 """Package each built binary into an image (with the probe), push it, or run it locally."""
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -236,10 +237,11 @@ def binary_for(cfg, name: str, target: platforms.Platform) -> Path:
     return cfg.dist / platforms.artifact_name(name, target)
 
 
-def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
+def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, force: bool = False,
               compiling: bool = False, target: platforms.Platform = None) -> Image:
     """compiling: under --dry, the build stage would have compiled a new binary for this service.
-    target: the platform to build for (default: the engine's own; only its image is tagged latest here)."""
+    target: the platform to build for (default: the engine's own; only its image is tagged latest here).
+    revision: the git revision, or a function that tells it (called only when an image is built)."""
     client = engine.client()
     own = native(cfg, client)
     target = target or own
@@ -273,6 +275,7 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
     if sh.dry:
         print(f"[dry] would build {image.ref} from {binary.name} ({binary.stat().st_size // 1024} KiB context)")
         return image
+    revision = revision() if callable(revision) else revision  # asked of git only when an image is built
     labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path, cfg.dist),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
     plan = None if others else scratch_plan(dockerfile, binary.name)
@@ -471,7 +474,7 @@ def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) ->
     """Images of `services`, and of the edge when one of them needs it. force: rebuild the user's services
     without the layer cache (never goswarm's own edge). compiled: the services the build stage compiled
     (under --dry: would have)."""
-    revision = git_revision(sh, cfg.root)
+    revision = functools.cache(lambda: git_revision(sh, cfg.root))  # a no-op builds nothing: no git at all
     built = config.with_edge(services, environment.GO_SOURCES)
     if len(cfg.platforms) > 1 and not cfg.registry:
         print(f"build.platforms has {len(cfg.platforms)} platforms: dist/ holds the binaries of each, but a "
