@@ -85,6 +85,13 @@ class Contender:
     def redeploy(self, project: Path) -> float:
         return timed(self.goswarm(project, "redeploy"), self.env)
 
+    def counted_redeploy(self, project: Path, out: Path) -> tuple:
+        """(seconds, {api, ssh, channels}) of a redeploy run through bench/counted.py."""
+        out.unlink(missing_ok=True)
+        seconds = timed([sys.executable, str(ROOT / "bench" / "counted.py"), "-r", str(project), "redeploy"],
+                        {**self.env, "COUNTED_OUT": str(out)})
+        return seconds, json.loads(out.read_text().splitlines()[-1])
+
 
 def write_project(project: Path, prefix: str, count: int) -> list:
     """goswarm.yaml with services scl-01..scl-<count> (their sources copied once); their names."""
@@ -112,19 +119,25 @@ def median(samples) -> float:
     return statistics.median(samples)
 
 
-def measure(contenders, project: Path, names: list, runs: int, all_changed: bool) -> dict:
+def measure(contenders, project: Path, names: list, runs: int, all_changed: bool, noop_only: bool = False) -> dict:
     """{scenario: {label: [seconds]}} for the project as it is configured now."""
     for c in contenders:  # settle: each contender's first run may do what the other's left (a record, a tag)
         c.redeploy(project)
     found = {"no-op": {c.label: [] for c in contenders}, "one changed": {c.label: [] for c in contenders}}
+    found["no-op calls"] = {c.label: [] for c in contenders}
     for i in range(runs):
         for c in contenders if i % 2 == 0 else contenders[::-1]:
-            found["no-op"][c.label].append(c.redeploy(project))
+            seconds, counts = c.counted_redeploy(project, project.parent / "counted.jsonl")
+            found["no-op"][c.label].append(seconds)
+            found["no-op calls"][c.label].append(counts)
+    if noop_only:
+        del found["one changed"]
+        return found
     for i in range(runs):
         for c in contenders if i % 2 == 0 else contenders[::-1]:
             edit(project, names[0])
             found["one changed"][c.label].append(c.redeploy(project))
-    if all_changed:
+    if all_changed and not noop_only:
         found["all changed"] = {c.label: [] for c in contenders}
         for c in contenders:
             for name in names:
@@ -133,21 +146,32 @@ def measure(contenders, project: Path, names: list, runs: int, all_changed: bool
     return found
 
 
+TIMED = ("no-op", "one changed", "all changed")
+
+
+def counts(results: dict, axis: str, n: str, label: str) -> dict:
+    """The median of each count over a contender's no-ops."""
+    runs = results[axis][n].get("no-op calls", {}).get(label, [])
+    return {k: median([r[k] for r in runs]) for k in ("api", "ssh", "channels")} if runs else {}
+
+
 def plot(results: dict, path: Path, labels: list) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
     styles = {labels[0]: "-o", labels[1]: "--s"}
-    for ax, axis, title in ((axes[0], "nodes", "against nodes (1 service, 3 replicas)"),
-                            (axes[1], "services", f"against services ({results['lab_nodes']} nodes, 3 replicas each)")):
+    panels = ((axes[0][0], "nodes", "against nodes (1 service, 3 replicas)"),
+              (axes[0][1], "services", f"against services ({results['lab_nodes']} nodes, 3 replicas each)"))
+    for ax, axis, title in panels:
         xs = sorted(int(k) for k in results[axis])
         for scenario, colour in (("no-op", "tab:blue"), ("one changed", "tab:orange")):
             for label in labels:
-                ys = [median(results[axis][str(x)][scenario][label]) for x in xs]
-                ax.plot(xs, ys, styles[label], color=colour, label=f"{scenario}, {label}")
+                if all(scenario in results[axis][str(x)] for x in xs) and xs:
+                    ys = [median(results[axis][str(x)][scenario][label]) for x in xs]
+                    ax.plot(xs, ys, styles[label], color=colour, label=f"{scenario}, {label}")
         ax.set_title(f"redeploy time {title}", fontsize=10)
         ax.set_xlabel(axis)
         ax.set_ylabel("seconds (median)")
@@ -155,19 +179,33 @@ def plot(results: dict, path: Path, labels: list) -> None:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    ax = axes[1][0]
+    xs = sorted(int(k) for k in results["nodes"])
+    for key, colour in (("api", "tab:purple"), ("channels", "tab:red"), ("ssh", "tab:brown")):
+        for label in labels:
+            ax.plot(xs, [counts(results, "nodes", str(x), label).get(key, 0) for x in xs], styles[label],
+                    color=colour, label=f"{key}, {label}")
+    ax.set_title("what a no-op asks, against nodes: API requests, SSH channels, SSH connections", fontsize=10)
+    ax.set_xlabel("nodes")
+    ax.set_ylabel("count (median)")
+    ax.set_xticks(xs)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axes[1][1]
     xs = sorted(int(k) for k in results["lab_up"])
-    axes[2].plot(xs, [results["lab_up"][str(x)] for x in xs], "-o", color="tab:green", label="lab.up")
-    axes[2].plot(xs, [results["lab_down"][str(x)] for x in xs], "--s", color="tab:gray", label="lab.down")
-    axes[2].set_title("lab.up and lab.down against nodes", fontsize=10)
-    axes[2].set_xlabel("nodes")
-    axes[2].set_ylabel("seconds")
-    axes[2].set_xticks(xs)
-    axes[2].set_ylim(bottom=0)
-    axes[2].grid(alpha=0.3)
-    axes[2].legend(fontsize=8)
-    fig.suptitle(f"goswarm redeploy at scale: {labels[0]} vs {labels[1]}", fontsize=11)
+    ax.plot(xs, [results["lab_up"][str(x)] for x in xs], "-o", color="tab:green", label="lab.up")
+    ax.plot(xs, [results["lab_down"][str(x)] for x in xs], "--s", color="tab:gray", label="lab.down")
+    ax.set_title("lab.up and lab.down against nodes", fontsize=10)
+    ax.set_xlabel("nodes")
+    ax.set_ylabel("seconds")
+    ax.set_xticks(xs)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(f"goswarm redeploy at scale: {labels[0]} vs {labels[1]} (same run, in turn)", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def report(results: dict, labels: list) -> None:
@@ -175,32 +213,43 @@ def report(results: dict, labels: list) -> None:
     print(f"{'axis':9} {'n':>3}  {'scenario':12} {ours + ' s':>10} {before + ' s':>10} {'ours/before':>11}")
     for axis in ("nodes", "services"):
         for n in sorted(results[axis], key=int):
-            for scenario, samples in results[axis][n].items():
+            for scenario in (t for t in TIMED if t in results[axis][n]):
+                samples = results[axis][n][scenario]
                 a, b = median(samples[ours]), median(samples[before])
                 print(f"{axis:9} {n:>3}  {scenario:12} {a:10.2f} {b:10.2f} {a / b:11.2f}")
+    print()
+    print("a no-op's requests (median): API requests / SSH connections / SSH channels")
+    for axis in ("nodes", "services"):
+        for n in sorted(results[axis], key=int):
+            line = "  ".join(f"{label} " + "/".join(f"{c.get(k, 0):g}" for k in ("api", "ssh", "channels"))
+                             for label in labels for c in [counts(results, axis, n, label)])
+            print(f"{axis:9} {n:>3}  {line}")
+    print()
     nodes = sorted(results["nodes"], key=int)
     services = sorted(results["services"], key=int)
     for label in labels:
         def m(axis, n, scenario, label=label):
             return median(results[axis][n][scenario][label])
-        print(f"{label}: no-op {nodes[-1]} nodes / 1 node: "
-              f"{m('nodes', nodes[-1], 'no-op') / m('nodes', nodes[0], 'no-op'):.2f}x (goal <= 1.5x); "
-              f"one changed, {services[-1]} services / 1: "
-              f"{m('services', services[-1], 'one changed') / m('services', services[0], 'one changed'):.2f}x "
-              f"(goal <= 1.3x)" + (
-                  f"; all {services[-1]} changed / one service's change: "
-                  f"{m('services', services[-1], 'all changed') / m('services', services[0], 'one changed'):.2f}x "
-                  f"(goal <= 3x)" if "all changed" in results["services"][services[-1]] else ""))
-    print("lab.up s:   " + ", ".join(f"{n} nodes {s:.1f}" for n, s in sorted(results["lab_up"].items(),
-                                                                              key=lambda kv: int(kv[0]))))
-    print("lab.down s: " + ", ".join(f"{n} nodes {s:.1f}" for n, s in sorted(results["lab_down"].items(),
-                                                                              key=lambda kv: int(kv[0]))))
+        parts = [f"no-op {nodes[-1]} nodes / {nodes[0]} node: "
+                 f"{m('nodes', nodes[-1], 'no-op') / m('nodes', nodes[0], 'no-op'):.2f}x (goal <= 1.5x)"]
+        if services and "one changed" in results["services"][services[0]]:
+            one = m("services", services[0], "one changed")
+            parts.append(f"one changed, {services[-1]} services / {services[0]}: "
+                         f"{m('services', services[-1], 'one changed') / one:.2f}x (goal <= 1.3x)")
+            if "all changed" in results["services"][services[-1]]:
+                parts.append(f"all {services[-1]} changed / one service's change: "
+                             f"{m('services', services[-1], 'all changed') / one:.2f}x (goal <= 3x)")
+        print(f"{label}: " + "; ".join(parts))
+    for what in ("lab_up", "lab_down"):
+        print(f"{what.replace('_', '.')} s: " + ", ".join(f"{n} nodes {s:.1f}" for n, s in
+                                                          sorted(results[what].items(), key=lambda kv: int(kv[0]))))
     print("samples (s):")
     for axis in ("nodes", "services"):
         for n in sorted(results[axis], key=int):
-            for scenario, samples in results[axis][n].items():
+            for scenario in (t for t in TIMED if t in results[axis][n]):
                 for label in labels:
-                    print(f"  {axis} {n} {scenario} {label}: " + " ".join(f"{s:.2f}" for s in samples[label]))
+                    print(f"  {axis} {n} {scenario} {label}: "
+                          + " ".join(f"{s:.2f}" for s in results[axis][n][scenario][label]))
 
 
 def remove_images(reference: str) -> None:
@@ -218,6 +267,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario per contender (default 3)")
     parser.add_argument("--baseline", default="ee2c48c", help="the code before (a git revision)")
     parser.add_argument("--ours", default="HEAD", help="our code (a git revision, default HEAD)")
+    parser.add_argument("--noop-only", action="store_true", help="only the no-ops (no edits, no all changed)")
     parser.add_argument("--prefix", default="scl", help="the lab's prefix and the images' (default scl)")
     parser.add_argument("--json", default=str(ROOT / "bench" / "scale.json"), help="where the samples go")
     parser.add_argument("--plot", default=str(ROOT / "bench" / "scale.png"), help="the PNG plot")
@@ -244,13 +294,13 @@ def main() -> int:
             results["lab_up"][str(count)] = timed(ours.goswarm(project, "lab.up", "--nodes", str(count)), ours.env)
             lab_is_up = True
             print(f"lab.up --nodes {count}: {results['lab_up'][str(count)]:.1f} s", flush=True)
-            results["nodes"][str(count)] = measure(contenders, project, names, args.runs, False)
+            results["nodes"][str(count)] = measure(contenders, project, names, args.runs, False, args.noop_only)
             print(f"nodes {count}: {json.dumps(results['nodes'][str(count)])}", flush=True)
             if count == nodes[-1]:
                 for services in service_counts:
                     names = write_project(project, args.prefix, services)
                     results["services"][str(services)] = measure(contenders, project, names, args.runs,
-                                                                 services == service_counts[-1])
+                                                                 services == service_counts[-1], args.noop_only)
                     print(f"services {services}: {json.dumps(results['services'][str(services)])}", flush=True)
             results["lab_down"][str(count)] = timed(ours.goswarm(project, "lab.down"), ours.env)
             lab_is_up = False
