@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run `goswarm ARGS` (the goswarm package first on sys.path) and count what it asked of engines: API requests and
-SSH connections (each one a handshake, and a `docker system dial-stdio` per channel). The counts go as one JSON line
-to the file named by COUNTED_OUT, at exit. bench/scale.py runs both contenders through it; it changes nothing in
-what they do (the counters wrap requests' Session.send and paramiko's Transport.start_client).
+SSH connections (each one a handshake, and a `docker system dial-stdio` per channel), and its CPU time. The counts
+go as one JSON line to the file named by COUNTED_OUT, at exit. bench/scale.py runs both contenders through it; it
+changes nothing in what they do (the counters wrap requests' Session.send and paramiko's Transport methods).
 
 Usage: COUNTED_OUT=FILE python bench/counted.py redeploy ...
 """
@@ -10,6 +10,7 @@ import atexit
 import json
 import os
 import sys
+import time
 
 
 def main() -> None:
@@ -36,6 +37,7 @@ def main() -> None:
     paramiko.Transport.open_channel = counted_channel
 
     def write():
+        counts["cpu_s"] = round(time.process_time(), 3)  # this process's CPU, its threads' too: what load moves least
         with open(os.environ["COUNTED_OUT"], "a") as out:
             out.write(json.dumps(counts) + "\n")
 

@@ -152,7 +152,8 @@ TIMED = ("no-op", "one changed", "all changed")
 def counts(results: dict, axis: str, n: str, label: str) -> dict:
     """The median of each count over a contender's no-ops."""
     runs = results[axis][n].get("no-op calls", {}).get(label, [])
-    return {k: median([r[k] for r in runs]) for k in ("api", "ssh", "channels")} if runs else {}
+    return {k: median([r[k] for r in runs if k in r]) for k in ("api", "ssh", "channels", "cpu_s")
+            if any(k in r for r in runs)}
 
 
 def plot(results: dict, path: Path, labels: list) -> None:
@@ -218,10 +219,10 @@ def report(results: dict, labels: list) -> None:
                 a, b = median(samples[ours]), median(samples[before])
                 print(f"{axis:9} {n:>3}  {scenario:12} {a:10.2f} {b:10.2f} {a / b:11.2f}")
     print()
-    print("a no-op's requests (median): API requests / SSH connections / SSH channels")
+    print("a no-op's requests (median): API requests / SSH connections / SSH channels / CPU seconds of the process")
     for axis in ("nodes", "services"):
         for n in sorted(results[axis], key=int):
-            line = "  ".join(f"{label} " + "/".join(f"{c.get(k, 0):g}" for k in ("api", "ssh", "channels"))
+            line = "  ".join(f"{label} " + "/".join(f"{c.get(k, 0):g}" for k in ("api", "ssh", "channels", "cpu_s"))
                              for label in labels for c in [counts(results, axis, n, label)])
             print(f"{axis:9} {n:>3}  {line}")
     print()
