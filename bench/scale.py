@@ -196,7 +196,8 @@ def plot(results: dict, path: Path, labels: list) -> None:
     ax = axes[1][1]
     xs = sorted(int(k) for k in results["lab_up"])
     ax.plot(xs, [results["lab_up"][str(x)] for x in xs], "-o", color="tab:green", label="lab.up")
-    ax.plot(xs, [results["lab_down"][str(x)] for x in xs], "--s", color="tab:gray", label="lab.down")
+    downs = sorted(int(k) for k in results["lab_down"])
+    ax.plot(downs, [results["lab_down"][str(x)] for x in downs], "--s", color="tab:gray", label="lab.down")
     ax.set_title("lab.up and lab.down against nodes", fontsize=10)
     ax.set_xlabel("nodes")
     ax.set_ylabel("seconds")
@@ -219,8 +220,10 @@ def report(results: dict, labels: list) -> None:
                 a, b = median(samples[ours]), median(samples[before])
                 print(f"{axis:9} {n:>3}  {scenario:12} {a:10.2f} {b:10.2f} {a / b:11.2f}")
     print()
-    print("a no-op's requests (median): API requests / SSH connections / SSH channels / CPU seconds of the process")
-    for axis in ("nodes", "services"):
+    counted = any(counts(results, axis, n, labels[0]) for axis in ("nodes", "services") for n in results[axis])
+    print("a no-op's requests (median): API requests / SSH connections / SSH channels / CPU seconds of the process"
+          if counted else "(no counts: this run's no-ops did not go through bench/counted.py)")
+    for axis in ("nodes", "services") if counted else ():
         for n in sorted(results[axis], key=int):
             line = "  ".join(f"{label} " + "/".join(f"{c.get(k, 0):g}" for k in ("api", "ssh", "channels", "cpu_s"))
                              for label in labels for c in [counts(results, axis, n, label)])
@@ -228,7 +231,7 @@ def report(results: dict, labels: list) -> None:
     print()
     nodes = sorted(results["nodes"], key=int)
     services = sorted(results["services"], key=int)
-    for label in labels:
+    for label in labels if nodes else []:
         def m(axis, n, scenario, label=label):
             return median(results[axis][n][scenario][label])
         parts = [f"no-op {nodes[-1]} nodes / {nodes[0]} node: "
@@ -261,6 +264,16 @@ def remove_images(reference: str) -> None:
         subprocess.run(["docker", "image", "rm", "-f", *sorted(set(ids))], capture_output=True, timeout=300)
 
 
+def finish(results: dict, args, labels: list) -> None:
+    Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    print()
+    if results.get("failed"):
+        print(f"partial: the run stopped at {results['failed']}")
+    report(results, labels)
+    plot(results, Path(args.plot), labels)
+    print(f"\nwrote {args.json} and {args.plot}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", default="1,3,5,10", help="node counts (default 1,3,5,10)")
@@ -272,7 +285,13 @@ def main() -> int:
     parser.add_argument("--prefix", default="scl", help="the lab's prefix and the images' (default scl)")
     parser.add_argument("--json", default=str(ROOT / "bench" / "scale.json"), help="where the samples go")
     parser.add_argument("--plot", default=str(ROOT / "bench" / "scale.png"), help="the PNG plot")
+    parser.add_argument("--replot", metavar="JSON", help="only print the report and plot of an earlier run's JSON")
     args = parser.parse_args()
+    if args.replot:
+        results = json.loads(Path(args.replot).read_text())
+        report(results, ["ours", "before"])
+        plot(results, Path(args.plot), ["ours", "before"])
+        return 0
     nodes = sorted(int(n) for n in args.nodes.split(","))
     service_counts = sorted(int(n) for n in args.services.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
@@ -304,15 +323,14 @@ def main() -> int:
                                                                  services == service_counts[-1], args.noop_only)
                     print(f"services {services}: {json.dumps(results['services'][str(services)])}", flush=True)
             results["lab_down"][str(count)] = timed(ours.goswarm(project, "lab.down"), ours.env)
+            print(f"lab.down ({count} nodes): {results['lab_down'][str(count)]:.1f} s", flush=True)
             lab_is_up = False
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
-        print()
-        report(results, labels)
-        plot(results, Path(args.plot), labels)
-        print(f"\nwrote {args.json} and {args.plot}")
+        finish(results, args, labels)
         return 0
     except BenchError as e:
         print(f"\nbench failed: {e}", file=sys.stderr)
+        results["failed"] = str(e).splitlines()[0]
+        finish(results, args, labels)  # what was measured before it stopped
         return 1
     finally:
         if lab_is_up:
