@@ -68,7 +68,8 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with {remove}") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
-        rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
+        with deploy.locked(sh, cfg, f"roll back {svc.name} (its smoke test failed)"):  # the deploy stage let go
+            rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 
@@ -133,7 +134,7 @@ def _redeploy(sh, cfg, services, timeout, force, release_file, stages) -> None:
         releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
         steps = deploy.run(sh, cfg, services, releases, timeout, force, f"redeploy {deploy.names(services)}", seen)
         stages.services = summary.results(steps)
-        with stages.stage("smoke"):
-            for step in steps:
-                if step.service.smoke:
-                    smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
+    with stages.stage("smoke"):
+        for step in steps:
+            if step.service.smoke:
+                smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
