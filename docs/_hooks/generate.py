@@ -12,6 +12,15 @@ def on_page_markdown(markdown, page, config, files):
     return MARKER.sub(lambda m: GENERATORS[m.group(1)](), markdown)
 
 
+def on_files(files, config):
+    """The plots bench/RESULTS.md shows, beside the page it becomes."""
+    from mkdocs.structure.files import File
+
+    for plot in sorted((ROOT / "bench").glob("*.png")):
+        files.append(File.generated(config, f"benchmarks/{plot.name}", abs_src_path=str(plot)))
+    return files
+
+
 def tasks() -> str:
     """One section per task, in `goswarm --list` order: usage, docstring, and a row per flag."""
     from goswarm.tasks import namespace
@@ -48,6 +57,7 @@ def _doc(task) -> str:
 
 def benchmarks() -> str:
     text = (ROOT / "bench" / "RESULTS.md").read_text()
+    text = re.sub(r"\]\((\w[\w.-]*\.png)\)", r"](benchmarks/\1)", text)  # the plots sit in benchmarks/
     return re.sub(r"^# .*\n", "", text, count=1)  # the page has its own title
 
 

@@ -30,32 +30,34 @@ def sdk():
     return docker
 
 
-def client(url: str = None):
+def client(url: str = None, lane: int = 0):
     """A DockerClient for `url`, by default the engine the docker CLI would use. It contacts the engine here,
-    once per engine and process: `client()` and `client(<that engine's URL>)` are the same client.
+    once per engine and process: `client()` and `client(<that engine's URL>)` are the same client. lane > 0:
+    another client of the same engine, with a connection of its own (over SSH, sshd limits the channels one
+    connection carries: MaxSessions, 10 by default), made once per lane.
 
     The TLS settings of DOCKER_HOST or of a context belong to that engine's URL. ssh:// engines go through
     io.ssh: ~/.ssh/config, known host keys only, and a machine's own key.
     """
-    return _client(_endpoint(url))
+    return _client(_endpoint(url), lane)
 
 
 def forget_clients() -> None:
     """Drop the clients made so far (an engine that was restarted or a machine that was removed)."""
     _client.cache_clear()
-    version.cache_clear()
+    _versions.clear()
     _logged_in.clear()  # keyed by id(client): a new client may reuse an old one's id
 
 
 @functools.cache
-def _client(endpoint: Endpoint):
+def _client(endpoint: Endpoint, lane: int = 0):
     docker = sdk()
     try:
         if urlparse(endpoint.url).scheme == "ssh":
             return _over_ssh(docker, endpoint)
         if endpoint.tls:
             return _over_tls(docker, endpoint)
-        return docker.DockerClient(base_url=endpoint.url, version="auto", timeout=TIMEOUT)
+        return _mounted(docker, endpoint, None, None)
     except docker.errors.DockerException as e:
         raise PipelineError(unreachable(endpoint, str(e), getattr(e, "explanation", None))) from None
 
@@ -78,19 +80,24 @@ def _endpoint(url: Optional[str]) -> Endpoint:
 # builds it again for that version: nothing outside the client is patched. The adapters reuse docker-py's
 # public transport classes; docker is capped below 8 in pyproject.toml.
 
-def _mounted(docker, endpoint: Endpoint, prefix: str, adapter, **options):
+def _mounted(docker, endpoint: Endpoint, prefix: Optional[str], adapter, **options):
+    """Also where every client asks its engine /version, once: the answer is kept for version() (the engine's
+    platform), so that a command makes that call once, not twice. prefix None: docker-py's own transport."""
     import requests
 
     def build(version: str):
         made = docker.DockerClient(base_url=endpoint.url, version=version, timeout=TIMEOUT, **options)
-        made.api.mount(prefix, adapter)
+        if prefix is not None:
+            made.api.mount(prefix, adapter)
         return made
 
     try:
-        version = build(docker.constants.MINIMUM_DOCKER_API_VERSION).version(api_version=False)["ApiVersion"]
+        answer = build(docker.constants.MINIMUM_DOCKER_API_VERSION).version(api_version=False)
     except requests.exceptions.RequestException as e:  # as version="auto" words it
         raise docker.errors.DockerException(f"Error while fetching server API version: {e}") from None
-    return build(version)
+    made = build(answer["ApiVersion"])
+    _versions[id(made)] = answer
+    return made
 
 
 def _over_ssh(docker, endpoint: Endpoint):
@@ -189,11 +196,15 @@ def _reason(text: str, explanation: Optional[str] = None) -> str:
     return environment.redact(str(explanation or text).splitlines()[0][:200])
 
 
-@functools.cache
+_versions = {}  # id(client) -> its engine's /version; clients live as long as the process, or forget_clients()
+
+
 def version(client) -> dict:
-    """The engine's /version (platform, API, engine), asked once per client."""
-    with errors("asking the engine its version"):
-        return client.version()
+    """The engine's /version (platform, API, engine), asked once per client (when it was made, for ours)."""
+    if id(client) not in _versions:
+        with errors("asking the engine its version"):
+            _versions[id(client)] = client.version()
+    return _versions[id(client)]
 
 
 _logged_in = set()
@@ -242,6 +253,19 @@ def unless_missing(doing: str, call, *args):
             return call(*args)
         except docker.errors.NotFound:
             return None
+
+
+def image_ids(client) -> set:
+    """The ids of the images an engine has (one call, however many there are)."""
+    return set(client.api.images(quiet=True))
+
+
+def save_images(client, refs: list):
+    """`docker save REF...` as a stream of chunks: one tarball of several images, each layer in it once however
+    many of them share it (GET /images/get?names=...; docker-py asks for one image at a time)."""
+    api = client.api
+    response = api._get(api._url("/images/get"), params={"names": list(refs)}, stream=True)
+    return api._stream_raw_result(response, 2 << 20, False)
 
 
 class StatsStream:

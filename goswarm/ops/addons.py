@@ -45,12 +45,11 @@ def deploy_addon(sh, cfg, name: str, allow_docker_socket: bool = False) -> None:
         if not allow_docker_socket:
             raise PipelineError(socket_refusal(service))
         print(socket_warning(service))
-    with deploy.locked(sh, cfg, f"addons.deploy {name}"):
-        images = external.resolve_all(sh, cfg, [service], "addons")
-        if sh.dry:
-            print(f"[dry] {name} would run as this service spec:")
-            print(json.dumps(spec(cfg, service, images[name]), indent=2))
-        deploy.run(sh, cfg, [service], images)
+    images = external.resolve_all(sh, cfg, [service], "addons")
+    if sh.dry:
+        print(f"[dry] {name} would run as this service spec:")
+        print(json.dumps(spec(cfg, service, images[name]), indent=2))
+    deploy.run(sh, cfg, [service], images, what=f"addons.deploy {name}")  # holds the lock when it changes something
     if not sh.dry and service.publish:
         print(f"{name}: http://{cfg.manager_ip}:{service.publish}/")
 

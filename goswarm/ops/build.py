@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from goswarm import parallel
 from goswarm.errors import PipelineError
 from goswarm.io import environment
 from goswarm.plan import config, gograph, gosource, output, platforms
@@ -257,7 +258,8 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
             artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
         return artifact, sh.run(go_command(artifact, ldflags), hide=True, warn=True)
 
-    with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+    # go build uses every core already: more builds at once than cores only thrash
+    with ThreadPoolExecutor(max_workers=parallel.workers(len(stale), parallel.CORES)) as pool:
         results = list(pool.map(one, stale))
     failed = [(a, r) for a, r in results if not r.ok]
     full = [a for a, r in failed if "no space left on device" in r.stderr]

@@ -6,10 +6,10 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from goswarm import program
+from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import external, image, lock, proof, registry, rollout, ship, summary, swarm
+from goswarm.ops import external, image, lock, proof, registry, rollout, ship, snapshot, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
 
@@ -22,6 +22,7 @@ class Step:
     plan: servicespec.Plan
     image_check: Optional[dict] = None  # the image's own HEALTHCHECK, if it declares one
     check: str = ""  # the health check that applies, in words
+    group: int = 0  # the steps of one configured service (it, its edge) share one, and roll out in turn
 
 
 def port_in_use(cfg, port: int) -> bool:
@@ -56,38 +57,49 @@ def check_port(client, cfg, step: Step, steps: list) -> None:
                             f"outside the swarm; free it or change the publish port of {step.service.name}")
 
 
-def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> list:
+def service_names(services) -> list:
+    """The swarm services a deploy of `services` may touch: each one and its edge. Pure."""
+    return [n for s in services for n in (s.name, config.edge_of(s, environment.GO_SOURCES).name)]
+
+
+def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: snapshot.Snapshot = None,
+            look: bool = False) -> Optional[list]:
     """Read the state and decide everything before changing anything. force: replace every app task anyway
     (never an edge's: it holds the port, and --force is about the app's code).
 
     A service in edge mode comes with a second step, its edge, right after it. A rollout that an earlier
-    run left going is waited out first, so the plan compares against what really runs.
+    run left going is waited out first, so the plan compares against what really runs. seen: the swarm as
+    read earlier in this run (default: read now). look: decide without the lock, changing nothing: None as
+    soon as there is something to change or to wait for, the steps when there is nothing.
     """
-    net = swarm.network_id(client, cfg.network)
-    with engine.errors("listing the swarm's nodes"):
-        nodes = client.api.nodes()
-        start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
+    seen = seen or snapshot.read(client, cfg.network, service_names(services))
+    if look and any(rollout.in_flight(client, s, seen.tasks_of(s), seen.down()) for s in seen.services.values()):
+        return None
+    nodes, net = seen.nodes, seen.network
+    start_interval = engine.api_version(client) >= servicespec.START_INTERVAL_API
     names = swarm.node_names(nodes)
     steps = []
-    for service in services:
+    for group, service in enumerate(services):
         versions = [(service, images[service.name], force)]
         edge = config.edge_of(service, environment.GO_SOURCES)
         if service.publish_mode == "edge":
             versions.append((edge, images[config.edge_image(service)], False))
-        elif orphan := rollout.inspect(client, edge.name):  # left from publish_mode: edge, holding the app's port
+        elif orphan := seen.service(edge.name):  # left from publish_mode: edge, holding the app's port
             steps.append(Step(edge, {}, orphan, servicespec.Plan(
-                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge")))
+                edge.name, "remove", why=f"{service.name} no longer uses publish_mode: edge"), group=group))
         for svc, release, forcing in versions:
             check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
-            current, failed = settled(sh, client, svc.name, cfg.timeout, check)
+            current, failed = settled(sh, client, seen, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
                                        release.healthcheck, start_interval, cfg.project)
-            step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check)
+            step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
             steps.append(step)
+    if look:  # a service of another project differs in its label, so it is never taken for a no-op
+        return None if changes(steps) else steps
     adopted = [ownership.check(s.service.name, s.current, cfg.project, cfg.adopt) for s in steps]
     for step in steps:
         if step.plan.action in ("create", "update"):
@@ -101,15 +113,20 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False) -> lis
     return steps
 
 
-def settled(sh, client, name: str, timeout: float, check: str):
+def settled(sh, client, seen: snapshot.Snapshot, name: str, timeout: float, check: str):
     """(the service's inspect or None, and when a rollout an earlier run left going failed: (its spec,
     how it ended)); a rollout still going is waited out first."""
-    current = rollout.inspect(client, name)
+    current = seen.service(name)
     if current is None:
         return None, None
     spec = current["Spec"]
-    current, outcome = rollout.settle(sh, client, current, timeout, check)
+    current, outcome = rollout.settle(sh, client, current, timeout, check, seen.tasks_of(current), seen.down())
     return current, (spec, outcome) if outcome else None
+
+
+def changes(steps: list) -> bool:
+    """Is there anything to create, update or remove? Pure."""
+    return any(s.plan.action != "none" for s in steps)
 
 
 def apply(sh, client, step: Step) -> bool:
@@ -161,33 +178,71 @@ def trials(steps: list) -> list:
             if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
 
 
-def run(sh, cfg, services, images, timeout=None, force=False) -> list:
-    """Library entry: plan all, prove the releases an update would expose, then apply and wait one service
-    at a time; a rollout that fails is undone. Returns the steps."""
+def run(sh, cfg, services, images, timeout=None, force=False, what: str = None,
+        seen: snapshot.Snapshot = None) -> list:
+    """Library entry: plan all without the lock; when nothing is to change, say so and write nothing (no
+    lock either). Else, holding the deploy lock (taken for `what`), plan again on a fresh read, prove the
+    releases an update would expose, then apply and wait, services side by side (ROLLOUTS at once, a
+    service's edge after it); a rollout that fails is undone, the others run to their end. Returns the steps.
+    seen: the swarm as this run read it before building."""
     client = registry.target_client(cfg)
     timeout = timeout or cfg.timeout
+    unchanged = None if sh.dry else prepare(sh, client, cfg, services, images, force, seen, look=True)
+    if unchanged is not None:
+        for step in unchanged:
+            apply(sh, client, step)
+        return unchanged
+    with locked(sh, cfg, what or f"deploy {names(services)}"):
+        return _run(sh, client, cfg, services, images, timeout, force)
+
+
+def _run(sh, client, cfg, services, images, timeout, force) -> list:
+    # Planned again under the lock: another run may have changed the swarm since the look.
     steps = prepare(sh, client, cfg, services, images, force)
     releases.check_pullable(client, [(s.service.name, s.want["TaskTemplate"]["ContainerSpec"]["Image"])
                                      for s in steps if s.plan.action in ("create", "update")])
     proof.sweep(sh, client)
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
-        for step in steps:
-            try:
-                changed = apply(sh, client, step)
-            except KeyboardInterrupt:  # did the engine get the update before it?
-                ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
-                raise Interrupted(converge.after_interrupt(
-                    step.service.name, rollout.inspect(client, step.service.name), ref)) from None
-            if changed:
-                try:
-                    rollout.wait(sh, client, step.service.name, timeout, check=step.check)
-                except rollout.RolloutFailed as failure:
-                    raise undo(sh, client, step, failure, timeout) from None
+        try:
+            parallel.each(lambda chain: roll(sh, client, chain, timeout), chains(steps), ROLLOUTS)
+        except KeyboardInterrupt:  # in the middle of several rollouts at once (one alone says it itself)
+            changing = [s.service.name for s in steps if s.plan.action != "none"]
+            raise Interrupted("; ".join(converge.after_interrupt(name, rollout.inspect(client, name))
+                                        for name in changing)) from None
     finally:
         for removal in removals:
             removal.join(30)
     return steps
+
+
+# Rollouts at once: each mostly waits on the engine (tasks starting, health checks), a few API calls a second;
+# more at once would queue in the manager and on this machine's cores.
+ROLLOUTS = max(2, 2 * parallel.CORES)
+
+
+def chains(steps: list) -> list:
+    """The steps of each configured service, in order (an edge after its app); services apart. Pure."""
+    grouped = {}
+    for step in steps:
+        grouped.setdefault(step.group, []).append(step)
+    return list(grouped.values())
+
+
+def roll(sh, client, chain: list, timeout: float) -> None:
+    """Apply one service's steps in turn, waiting for each rollout; a rollout that fails is undone."""
+    for step in chain:
+        try:
+            changed = apply(sh, client, step)
+        except KeyboardInterrupt:  # did the engine get the update before it?
+            ref = ((step.want.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+            raise Interrupted(converge.after_interrupt(
+                step.service.name, rollout.inspect(client, step.service.name), ref)) from None
+        if changed:
+            try:
+                rollout.wait(sh, client, step.service.name, timeout, check=step.check)
+            except rollout.RolloutFailed as failure:
+                raise undo(sh, client, step, failure, timeout) from None
 
 
 @contextlib.contextmanager
@@ -224,12 +279,11 @@ def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
 
 
 def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
-    with locked(sh, cfg, f"deploy {names(services)}"):
-        images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
-        if not cfg.registry:
-            ship.ship(sh, cfg, list(images.values()))
-        images.update(external.resolve_all(sh, cfg, services))
-        return run(sh, cfg, services, images, timeout, force)
+    images = {svc.name: image.latest(cfg, svc) for svc in config.with_edge(services, environment.GO_SOURCES)}
+    if not cfg.registry:
+        ship.ship(sh, cfg, list(images.values()))
+    images.update(external.resolve_all(sh, cfg, services))
+    return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)}")
 
 
 def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
@@ -243,8 +297,7 @@ def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> li
     entries = releases.read(path)
     services = releases.services_of(cfg, entries, wanted)
     images = releases.images_of(cfg, entries)
-    with locked(sh, cfg, f"deploy {names(services)} from {output.shown(path)}"):
-        return run(sh, cfg, services, images, timeout, force)
+    return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)} from {output.shown(path)}")
 
 
 def rollback(sh, cfg, services: list, timeout=None) -> None:

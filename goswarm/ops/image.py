@@ -1,5 +1,6 @@
 """Package each built binary into an image (with the probe), push it, or run it locally."""
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from goswarm import program
+from goswarm import parallel, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, registry
@@ -303,10 +304,11 @@ def binary_for(cfg, name: str, target: platforms.Platform) -> Path:
     return cfg.dist / platforms.artifact_name(name, target)
 
 
-def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = False, force: bool = False,
+def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, force: bool = False,
               compiling: bool = False, target: platforms.Platform = None) -> Image:
     """compiling: under --dry, the build stage would have compiled a new binary for this service.
-    target: the platform to build for (default: the engine's own; only its image is tagged latest here)."""
+    target: the platform to build for (default: the engine's own; only its image is tagged latest here).
+    revision: the git revision, or a function that tells it (called only when an image is built)."""
     client = engine.client()
     own = native(cfg, client)
     target = target or own
@@ -346,6 +348,7 @@ def build_one(sh, cfg, service: config.Service, revision: str, quiet: bool = Fal
         missing = missing_bases(client, service, dockerfile_path, planned)
     if missing:
         raise PipelineError(missing)
+    revision = revision() if callable(revision) else revision  # asked of git only when an image is built
     labels = {f"{LABEL}.service": service.name, f"{LABEL}.source-hash": build.source_hash(service.path, cfg.dist),
               f"{LABEL}.content-key": key, "org.opencontainers.image.revision": revision}
     plan = None if others or planned.how != "binary" else scratch_plan(dockerfile, binary.name)
@@ -547,15 +550,15 @@ def build_all(sh, cfg, services: list, quiet=False, force=False, compiled=()) ->
     """Images of `services`, and of the edge when one of them needs it. force: rebuild the user's services
     without the layer cache (never goswarm's own edge). compiled: the services the build stage compiled
     (under --dry: would have)."""
-    revision = git_revision(sh, cfg.root)
+    revision = functools.cache(lambda: git_revision(sh, cfg.root))  # a no-op builds nothing: no git at all
     built = config.with_edge(services, environment.GO_SOURCES)
     if len(cfg.platforms) > 1 and not cfg.registry:
         print(f"build.platforms has {len(cfg.platforms)} platforms: dist/ holds the binaries of each, but a "
               f"multi-platform image (a manifest list) needs a registry: set image.registry; building the "
               f"images for this engine's platform only")
     if len(cfg.platforms) == 1 or not cfg.registry:
-        return [build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS, s.name in compiled)
-                for s in built]
+        return parallel.each(lambda s: build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS,
+                                                 s.name in compiled), built, parallel.CORES)
     return [multi_platform([build_one(sh, cfg, s, revision, quiet, force and s.name not in config.HELPERS,
                                       s.name in compiled, p) for p in cfg.platforms], native(cfg, engine.client()))
             for s in built]

@@ -7,7 +7,7 @@ import urllib.request
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment
-from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, summary
+from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, snapshot, summary
 from goswarm.plan import config, output, placement, platforms, porthealth, report
 
 SMOKE_TIMEOUT = 15.0
@@ -80,7 +80,8 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
             raise PipelineError(f"{e}; {svc.name} is new, so there is no earlier release to go back to: fix it and "
                                 f"redeploy, or remove it with {remove}") from None
         print(f"{svc.name}: {e}; rolling back to the previous release")
-        rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
+        with deploy.locked(sh, cfg, f"roll back {svc.name} (its smoke test failed)"):  # the deploy stage let go
+            rollout.rollback(sh, registry.target_client(cfg), svc.name, timeout)
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 
@@ -99,10 +100,11 @@ def smoke_all(sh, cfg, services: list) -> list:
     return urls
 
 
-def check_platforms(cfg) -> None:
-    """Before compiling: the platforms to build are the ones the swarm's nodes run."""
-    with engine.errors("listing the swarm's nodes"):
-        nodes = engine.client(cfg.target_url).api.nodes()
+def check_platforms(cfg, nodes: list = None) -> None:
+    """Before compiling: the platforms to build are the ones the swarm's nodes run (nodes: as read already)."""
+    if nodes is None:
+        with engine.errors("listing the swarm's nodes"):
+            nodes = engine.client(cfg.target_url).api.nodes()
     platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
 
 
@@ -130,26 +132,27 @@ def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=No
 
 
 def _redeploy(sh, cfg, services, timeout, force, release_file, stages) -> None:
-    """The stages, each timed into `stages`."""
-    with deploy.locked(sh, cfg, f"redeploy {deploy.names(services)}"):
-        built = config.with_edge(services, environment.GO_SOURCES)
-        check_platforms(cfg)
-        with stages.stage("build"):
-            compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
-        with stages.stage("image"):
-            images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
-        if cfg.registry:
-            with stages.stage("push"):
-                images = [image.push_one(sh, cfg, i) for i in images]
-                release.write(sh, images, release_file or release.path_of(cfg))
-        else:
-            with stages.stage("ship"):
-                ship.ship(sh, cfg, images)
-        with stages.stage("deploy"):
-            releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
-            steps = deploy.run(sh, cfg, services, releases, timeout, force)
-            stages.services = summary.results(steps)
-        with stages.stage("smoke"):
-            for step in steps:
-                if step.service.smoke:
-                    smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)
+    """The stages, each timed into `stages`. Building, imaging and shipping are keyed by content and change no
+    service, so the deploy lock is taken by the deploy stage, and only when it has something to change."""
+    built = config.with_edge(services, environment.GO_SOURCES)
+    seen = snapshot.read(engine.client(cfg.target_url), cfg.network, deploy.service_names(services))
+    check_platforms(cfg, seen.nodes)
+    with stages.stage("build"):
+        compiled = {a.service.name for a in build.run(sh, cfg, built, force=force)}
+    with stages.stage("image"):
+        images = image.build_all(sh, cfg, built, quiet=True, force=force, compiled=compiled)
+    if cfg.registry:
+        with stages.stage("push"):
+            images = [image.push_one(sh, cfg, i) for i in images]
+            release.write(sh, images, release_file or release.path_of(cfg))
+    else:
+        with stages.stage("ship"):
+            ship.ship(sh, cfg, images, seen.nodes)
+    with stages.stage("deploy"):
+        releases = {**{i.service: i for i in images}, **external.resolve_all(sh, cfg, services)}
+        steps = deploy.run(sh, cfg, services, releases, timeout, force, f"redeploy {deploy.names(services)}", seen)
+        stages.services = summary.results(steps)
+    with stages.stage("smoke"):
+        for step in steps:
+            if step.service.smoke:
+                smoke_or_roll_back(sh, cfg, step, timeout or cfg.timeout)

@@ -108,16 +108,17 @@ def unhealthy(client, name: str, tasks: list, check: str) -> str:
     return ""
 
 
-def in_flight(client, service: dict) -> str:
+def in_flight(client, service: dict, tasks: list = None, down: set = None) -> str:
     """Why this service has not settled (an update or rollback still going, tasks not yet of its spec),
     or "" when it has. A run that found it so must wait before it plans, or it reports the old
-    tasks' answers as the new release's."""
+    tasks' answers as the new release's. tasks, down: its tasks and the down nodes, when already read."""
     state = (service.get("UpdateStatus") or {}).get("State")
     if state in IN_FLIGHT:
         return f"its {state.replace('_', ' ')} is still going"
-    with engine.errors(f"listing tasks of {service['Spec']['Name']}"):
-        tasks = client.api.tasks(filters={"service": service["ID"]})
-        down = swarm.down_nodes(client)
+    if tasks is None or down is None:
+        with engine.errors(f"listing tasks of {service['Spec']['Name']}"):
+            tasks = client.api.tasks(filters={"service": service["ID"]})
+            down = swarm.down_nodes(client)
     progress = converge.evaluate(service, tasks, down, rollback=state == "rollback_completed")
     if progress.done:
         return ""
@@ -126,13 +127,14 @@ def in_flight(client, service: dict) -> str:
     return f"{progress.running}/{progress.desired} tasks of its spec are running"
 
 
-def settle(sh, client, service: dict, timeout: float, check: str = ""):
+def settle(sh, client, service: dict, timeout: float, check: str = "", tasks: list = None, down: set = None):
     """Wait out a rollout that an earlier run left going (it was killed, or it gave up waiting).
 
     Returns (the service's inspect now, how that rollout ended: None when it completed or none was going,
-    else why it failed). A stuck one is rolled back here, so the previous release runs again."""
+    else why it failed). A stuck one is rolled back here, so the previous release runs again. tasks, down:
+    as for in_flight."""
     name = service["Spec"]["Name"]
-    why = in_flight(client, service)
+    why = in_flight(client, service, tasks, down)
     if not why:
         return service, None
     if sh.dry:

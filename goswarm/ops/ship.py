@@ -1,10 +1,17 @@
-"""Without a registry, copy images from the engine that built them into the swarm's nodes."""
-import time
-from concurrent.futures import ThreadPoolExecutor
+"""Without a registry, copy images from the engine that built them into the swarm's nodes.
 
-from goswarm import program
+What each node was found to have, or was given, is kept (state_dir/shipped-<swarm>.json), keyed by the swarm's
+node id: a node that leaves and joins again, e.g. with a new engine, has a new id and is asked again. A run
+whose every image a node is known to have does not connect to that node at all, so a no-op on ten nodes costs
+what it costs on one; a run with a new image asks every node, for every image, over one connection per node.
+"""
+import json
+import time
+
+from goswarm import parallel, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, machines, terminal
+from goswarm.io import engine, environment, machines, terminal
+from goswarm.ops import swarm
 from goswarm.plan import output
 
 
@@ -29,49 +36,105 @@ def ship_targets(nodes: list, builder_node: str, known: dict) -> tuple:
     return targets, skipped
 
 
-def ship(sh, cfg, images: list) -> None:
-    """Without a registry: stream each image from the engine that built it into every node that lacks it."""
-    builder = engine.client()
+def known_to_have(targets: list, node_ids: dict, images: list, record: dict) -> list:
+    """The machines among `targets` that the record says have every one of `images` (by id). Pure.
+    node_ids: machine name -> its swarm node id now."""
+    wanted = {i.id for i in images if i.id}
+    return [m for m in targets if wanted <= set(record.get(node_ids.get(m.name, ""), ()))]
+
+
+def remember(record: dict, node_ids: dict, has: dict) -> dict:
+    """The record with what each machine was found to have or was given (has: name -> image ids), and
+    without nodes that are no longer in the swarm. Pure."""
+    current = set(node_ids.values())
+    kept = {node: ids for node, ids in record.items() if node in current}
+    for name, ids in has.items():
+        node = node_ids[name]
+        older = [i for i in kept.get(node, ()) if i not in ids]
+        kept[node] = (older + list(ids))[-64:]  # bounded: the newest last, the images of recent runs
+    return kept
+
+
+def record_path(cfg):
+    return cfg.state_dir / f"shipped-{swarm.swarm_slug(cfg.manager.name if cfg.manager else cfg.target_url)}.json"
+
+
+def read_record(cfg) -> dict:
+    try:
+        found = json.loads(record_path(cfg).read_text())
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}  # no record, or a damaged one: every node is asked
+
+
+def write_record(cfg, record: dict) -> None:
+    path = record_path(cfg)
+    try:
+        environment.private_dir(path.parent)
+        path.write_text(json.dumps(record, sort_keys=True))
+    except OSError:
+        pass  # a record only: the next run asks the nodes again
+
+
+def ship(sh, cfg, images: list, nodes: list = None) -> None:
+    """Without a registry: stream each image from the engine that built it into every node that lacks it.
+    nodes: the swarm's nodes as this run read them already."""
+    builder, target = engine.client(), engine.client(cfg.target_url)
     with engine.errors("listing the swarm's nodes"):
+        nodes = target.api.nodes() if nodes is None else nodes
+        if builder is target and len(nodes) == 1:
+            return  # the engine that built the images is the whole swarm
         builder_node = builder.info().get("Swarm", {}).get("NodeID", "")
-        nodes = engine.client(cfg.target_url).api.nodes()
-    targets, skipped = ship_targets(nodes, builder_node, {m.host: m for m in machines.all_machines()})
+    known = {m.host: m for m in machines.all_machines()}
+    targets, skipped = ship_targets(nodes, builder_node, known)
     for note in skipped:
         print(f"ship: skipped, {note}")
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        missing = dict(zip((m.name for m in targets), pool.map(lambda m: lacking(m, images), targets)))
-    needed = {i.id: i for lacks in missing.values() for i in lacks}
+    node_ids = {known[n["Status"]["Addr"]].name: n["ID"] for n in nodes if n["Status"].get("Addr") in known}
+    record = read_record(cfg)
+    have = known_to_have(targets, node_ids, images, record)
+    if have:
+        print(f"ship: {', '.join(m.name for m in have)} already had every image (as recorded by an earlier run)")
+    asked = [m for m in targets if m not in have]
+    missing = dict(zip((m.name for m in asked), parallel.each(lambda m: lacking(m, images), asked, parallel.NODES)))
     if sh.dry:
         for name, lacks in missing.items():
             print(f"[dry] would ship {', '.join(i.ref for i in lacks) or 'nothing'} to {name}")
         return
+    # One tarball for each set of images some nodes lack (usually one set): layers the images share go once.
     with engine.errors("saving images from the engine that built them"):
-        tarballs = {image_id: save(builder, img) for image_id, img in needed.items()}
+        tarballs = {wanted: save(builder, [i for i in images if i.id in wanted])
+                    for wanted in {frozenset(i.id for i in lacks) for lacks in missing.values() if lacks}}
+    loaded = {}  # name -> the image ids it has now
 
     def load(machine):
         started = time.monotonic()
+        wanted = frozenset(i.id for i in missing[machine.name])
         with engine.errors(f"shipping images to {machine.name}"):
-            for img in missing[machine.name]:
-                engine.client(machine.url).api.load_image(tarballs[img.id])
+            if wanted:
+                engine.client(machine.url).api.load_image(tarballs[wanted])
+        loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        for name, took in pool.map(load, targets):
-            sent = sum(len(tarballs[i.id]) for i in missing[name])
+    try:
+        for name, took in parallel.each(load, asked, parallel.NODES):
+            sent = len(tarballs.get(frozenset(i.id for i in missing[name]), b""))
             shipped = ", ".join(i.ref for i in missing[name])
             print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "
                                       f"{output.size(sent / max(took, 0.001))}/s)" if shipped
                                       else "has every image, skipped"))
+    finally:  # the nodes that failed are asked again next time
+        write_record(cfg, remember(record, node_ids, loaded))
 
 
-def save(builder, image) -> bytes:
-    """`docker save` of one image, with a line that counts the bytes as they come."""
+def save(builder, images: list) -> bytes:
+    """`docker save` of the images in one tarball, with a line that counts the bytes as they come."""
     status, chunks, received = terminal.Status(), [], 0
+    names = ", ".join(i.ref for i in images)
     try:
-        for chunk in builder.api.get_image(image.ref):
+        for chunk in engine.save_images(builder, [i.ref for i in images]):
             chunks.append(chunk)
             received += len(chunk)
-            status.update(f"ship: saving {image.ref} ({output.size(received)})", key=f"ship: saving {image.ref}")
+            status.update(f"ship: saving {names} ({output.size(received)})", key=f"ship: saving {names}")
     finally:
         status.done()
     return b"".join(chunks)
@@ -81,4 +144,5 @@ def lacking(machine, images: list) -> list:
     """The images a node does not have yet (by id, so a re-tag does not count as new)."""
     client = engine.client(machine.url)
     with engine.errors(f"listing the images on {machine.name}"):
-        return [i for i in images if i.id and engine.find_image(client, i.id) is None]
+        present = engine.image_ids(client)
+    return [i for i in images if i.id and i.id not in present]

@@ -1,8 +1,9 @@
 """`docker stats` for a whole swarm: every running task of the chosen services, read from the engine on its node.
 
 The manager says which tasks run where. As the docker CLI's own `docker stats` does, each container's stats are
-then streamed (the engine sends a payload a second), one connection per container, each read by a thread that
-keeps its latest two samples: a refresh reads what the streams hold, without waiting for the engine. Only a new
+then streamed (the engine sends a payload a second), one connection per container (over SSH a channel, at most
+plan.STREAMS_PER_CONNECTION to one SSH connection: sshd's MaxSessions), each read by a thread that keeps its latest
+two samples: a refresh reads what the streams hold, without waiting for the engine. Only a new
 container is waited for, until its second sample (a second after the first, for its CPU %) or the deadline, so a
 first refresh takes about a second, as `docker stats --no-stream` does, and later ones a few milliseconds. A node
 whose streams fail, or fall silent for SILENT_S, is shown as down and not waited for. The manager's own node is the
@@ -46,8 +47,8 @@ class Snapshot:
 class _Stream:
     """One container's stats stream, read by a daemon thread that keeps the latest sample and the one before."""
 
-    def __init__(self, url: str, container: str):
-        self.url, self.container = url, container
+    def __init__(self, url: str, container: str, lane: int = 0):
+        self.url, self.container, self.lane = url, container, lane
         self.pair = (None, None)  # (the sample before, the latest), replaced together
         self.at = 0.0  # time.monotonic() of the latest
         self.error = None  # why it could not be read
@@ -60,7 +61,7 @@ class _Stream:
 
     def _read(self) -> None:
         try:
-            self._source = engine.stats_stream(_connect(self.url), self.container)
+            self._source = engine.stats_stream(_connect(self.url, self.lane), self.container)
             if self._source is None:
                 self.gone = True
                 return
@@ -116,8 +117,14 @@ class Streams:
             if stream is None or (stream.error and now - stream.ended_at > RETRY_S):
                 if stream is None:
                     opened.append(container)
-                self._open[container] = _Stream(url, container)
+                self._open[container] = _Stream(url, container, self._lane(url, container))
         return {c: self._open[c] for c in wanted}, opened
+
+    def _lane(self, url: str, container: str) -> int:
+        """Over SSH, at most plan.STREAMS_PER_CONNECTION streams share a connection (sshd's MaxSessions)."""
+        if not url.startswith("ssh://"):
+            return 0
+        return plan.lane([s.lane for c, s in self._open.items() if s.url == url and c != container])
 
     def close(self) -> bool:
         """Close every stream; True when every reading thread has ended (within CLOSE_S)."""
@@ -216,12 +223,12 @@ _connecting = {}  # engine URL -> its lock: one connection per engine, however m
 _connecting_lock = threading.Lock()
 
 
-def _connect(url: str):
-    """engine.client(url), made once even when several threads ask for it at the same time."""
+def _connect(url: str, lane: int = 0):
+    """engine.client(url, lane), made once even when several threads ask for it at the same time."""
     with _connecting_lock:
-        lock = _connecting.setdefault(url, threading.Lock())
+        lock = _connecting.setdefault((url, lane), threading.Lock())
     with lock:
-        return engine.client(url)
+        return engine.client(url, lane)
 
 
 def _engine_url(cfg, node: dict, self_id: str):

@@ -121,7 +121,9 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
     assert json.loads(body)["quote"]
 
     unchanged = lab.inv("redeploy", "--service", name)
-    assert "has every image, skipped" in unchanged.output and f"{name}: no change" in unchanged.output
+    # What each node was given is recorded: an unchanged redeploy connects to none of them for images.
+    assert "already had every image (as recorded by an earlier run)" in unchanged.output
+    assert f"{name}: no change" in unchanged.output and "loaded" not in unchanged.output
 
 
 def test_with_a_registry_every_node_pulls_the_pushed_digest(lab):

@@ -43,3 +43,25 @@ def test_names_for_the_lock_and_messages():
     services = [Service("a", Path("/a"), 80), Service("b", Path("/b"), 80)]
     assert deploy.names(services) == "a,b"
     assert deploy.names([]) == ""
+
+
+def test_only_a_create_update_or_remove_is_a_change_that_needs_the_lock():
+    assert not deploy.changes([step("same", "none"), step("also", "none")])
+    assert not deploy.changes([])
+    for action in ("create", "update", "remove"):
+        assert deploy.changes([step("same", "none"), step("it", action)])
+
+
+def test_a_deploy_may_touch_each_service_and_its_edge():
+    services = [Service("a", Path("/a"), 80, publish=8080, publish_mode="edge"), Service("b", Path("/b"), 80)]
+    assert deploy.service_names(services) == ["a", "a-edge", "b", "b-edge"]  # b's edge: one left from edge mode
+
+
+def test_each_service_rolls_out_with_its_edge_after_it_and_services_apart():
+    steps = [step("a", "update"), step("a-edge", "none"), step("b", "create"), step("old-edge", "remove"),
+             step("c", "update")]
+    for s, group in zip(steps, (0, 0, 1, 2, 2)):
+        s.group = group
+    assert [[s.service.name for s in chain] for chain in deploy.chains(steps)] == [
+        ["a", "a-edge"], ["b"], ["old-edge", "c"]]
+    assert deploy.chains([]) == []

@@ -8,7 +8,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "goswarm"
 # Lowest first. A module may import its own layer and those below it.
 LAYERS = [
-    ("base", ["goswarm", "goswarm.errors", "goswarm.program", "goswarm.poll"]),
+    ("base", ["goswarm", "goswarm.errors", "goswarm.program", "goswarm.poll", "goswarm.parallel"]),
     ("plan", ["goswarm.plan"]),
     ("io", ["goswarm.io"]),
     ("settings", ["goswarm.settings"]),

@@ -53,3 +53,26 @@ def test_ship_targets():
     assert [m.name for m in targets] == ["lab-1", "lab-3"] and skipped == ["lab-2 is down"]
     with pytest.raises(PipelineError, match="no known machine"):
         ship.ship_targets([node("x", "10.9.9.9")], "builder", known)
+
+
+def test_a_node_known_to_have_every_image_is_not_asked_again():
+    from goswarm.ops.image import Image
+
+    machines = [Machine("lab-2", "netns", "10.77.0.3"), Machine("lab-3", "netns", "10.77.0.4")]
+    ids = {"lab-2": "node-2", "lab-3": "node-3"}
+    old, new = Image("a", "p/a", "t1", "sha256:old"), Image("a", "p/a", "t2", "sha256:new")
+    record = {"node-2": ["sha256:old"], "node-3": ["sha256:other"]}
+    assert ship.known_to_have(machines, ids, [old], record) == machines[:1]
+    assert ship.known_to_have(machines, ids, [old, new], record) == []  # a new image: every node is asked
+    assert ship.known_to_have(machines, {"lab-2": "node-2-rejoined", "lab-3": "node-3"}, [old], record) == []
+    assert ship.known_to_have(machines, ids, [old], {}) == []
+
+
+def test_the_record_learns_what_nodes_got_and_forgets_nodes_gone_from_the_swarm():
+    record = {"node-2": ["sha256:old"], "node-gone": ["sha256:old"]}
+    ids = {"lab-2": "node-2", "lab-3": "node-3"}
+    kept = ship.remember(record, ids, {"lab-2": ["sha256:new"], "lab-3": ["sha256:new"]})
+    assert kept == {"node-2": ["sha256:old", "sha256:new"], "node-3": ["sha256:new"]}
+    assert ship.remember(record, ids, {}) == {"node-2": ["sha256:old"]}  # a failed load teaches nothing
+    many = ship.remember({"node-2": [f"sha256:{i:03}" for i in range(100)]}, ids, {"lab-2": ["sha256:000"]})
+    assert len(many["node-2"]) == 64 and many["node-2"][-1] == "sha256:000"  # the newest are kept
