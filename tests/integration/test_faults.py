@@ -162,6 +162,7 @@ def loaded_run(swarm, name: str, during: str) -> dict:
     return doc
 
 
+@pytest.mark.exclusive  # its own 100 users need the machine: a starved client counts timeouts
 def test_100_users_see_no_error_during_forced_redeploys_through_the_edge(swarm):
     name, _ = deployed(swarm, "edge", replicas=2, **LOADED)
     edge = version(swarm, f"{name}-edge")
@@ -171,6 +172,7 @@ def test_100_users_see_no_error_during_forced_redeploys_through_the_edge(swarm):
     assert_left_clean(swarm, name)
 
 
+@pytest.mark.exclusive  # its own 100 users need the machine: a starved client counts timeouts
 def test_100_users_see_no_error_during_an_edit_and_the_new_release_takes_over(swarm):
     name, url = deployed(swarm, "edge", **LOADED)
     edit(swarm, "accountservice", '"Person_"', '"Loaded_"')
@@ -180,6 +182,7 @@ def test_100_users_see_no_error_during_an_edit_and_the_new_release_takes_over(sw
     assert_left_clean(swarm, name)
 
 
+@pytest.mark.exclusive  # its own 100 users need the machine: a starved client counts timeouts
 def test_100_users_see_no_error_during_a_scale_down(swarm):
     name, _ = deployed(swarm, "edge", replicas=3, **LOADED)
     swarm.config["services"][name]["replicas"] = 1

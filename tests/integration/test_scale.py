@@ -14,6 +14,8 @@ import pytest
 
 from helpers import ROOT, SUFFIX, lab_project, lab_up, machine_records, read_until, start_inv
 
+# A 10-node lab with 60 tasks takes the whole machine: nothing else runs beside this module (tests/conftest.py).
+pytestmark = pytest.mark.exclusive
 PREFIX = f"sc{SUFFIX}"
 NODES, SERVICES, REPLICAS = 10, 20, 3
 CROWDED = 4  # services placed on one node: 12 tasks there, more than one SSH connection carries (10)
