@@ -36,6 +36,7 @@ def test_docker_machine_inspect_without_ssh_settings_is_an_error(printed):
 
 
 def test_drivers_by_name():
-    assert [drivers.get(name).name for name in ("ssh", "netns", "virtualbox")] == ["ssh", "netns", "virtualbox"]
-    with pytest.raises(PipelineError, match="unknown driver 'vmware'; drivers: ssh, netns, virtualbox"):
+    names = ("ssh", "netns", "rootfs", "virtualbox")
+    assert [drivers.get(name).name for name in names] == list(names)
+    with pytest.raises(PipelineError, match="unknown driver 'vmware'; drivers: ssh, netns, rootfs, virtualbox"):
         drivers.get("vmware")
