@@ -3,7 +3,6 @@
 Once created, every machine is the same thing: a host reached over SSH (tasks.ssh).
 """
 import json
-import re
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from goswarm.errors import PipelineError
 from goswarm.io import environment, machines, ssh
 from goswarm.io.machines import Machine
 from goswarm.plan import provision as provision_plan
+from goswarm.plan import qemu as qemu_plan
+from goswarm.plan import vbox
 
 ENGINE_VERSION = "docker version --format '{{.Server.Version}}'"
 
@@ -207,12 +208,29 @@ class NetnsDriver(SSHDriver):
         ssh.forget(machine.host, 22)
 
 
-class RootfsDriver(NetnsDriver):
+class Switchable:
+    """Machines that run here (bare hosts, VMs): machine.start boots one, and provisioning boots it first."""
+
+    kind = "machine"
+
+    def provision(self, sh, machine: Machine, install: bool = False, options: Provisioning = None) -> str:
+        self.start(sh, machine)
+        return SSHDriver.provision(self, sh, machine, install, options)  # over SSH, as on any host
+
+    def start(self, sh, machine: Machine) -> str:
+        if self._running(machine):
+            return f"{machine.name}: running, no change"
+        sh.act(f"boot {self.kind} {machine.name}", self._boot, sh, machine)
+        return f"{machine.name}: started"
+
+
+class RootfsDriver(Switchable, NetnsDriver):
     """A bare host: its own Debian root filesystem (an overlay on a cached debootstrap tree), network, PID and
     mount namespaces, and sshd as its only service. Docker comes from `machine.provision --install`.
     Its network and its removal are a netns machine's."""
 
     name = "rootfs"
+    kind = "bare host"
     what = "bare host {name} at {address}: an overlay on the cached Debian tree, sshd only"
 
     def create(self, sh, name, address=None, preferred=None, **_):
@@ -227,17 +245,11 @@ class RootfsDriver(NetnsDriver):
 
         return rootfs.create(sh, name, address, state_dir, public_key, rootfs.ensure_tree(sh))
 
-    def provision(self, sh, machine: Machine, install: bool = False, options: Provisioning = None) -> str:
-        self.start(sh, machine)
-        return SSHDriver.provision(self, sh, machine, install, options)  # over SSH, as on any host
-
-    def start(self, sh, machine: Machine) -> str:
+    @staticmethod
+    def _running(machine) -> bool:
         from goswarm.io import rootfs
 
-        if rootfs.running(machine.extras):
-            return f"{machine.name}: running, no change"
-        sh.act(f"boot bare host {machine.name}", self._boot, sh, machine)
-        return f"{machine.name}: started"
+        return rootfs.running(machine.extras)
 
     @staticmethod
     def _boot(sh, machine):
@@ -249,63 +261,162 @@ class RootfsDriver(NetnsDriver):
     def stop(self, sh, machine: Machine) -> str:
         from goswarm.io import rootfs
 
-        if not rootfs.running(machine.extras):
+        if not self._running(machine):
             return f"{machine.name}: stopped, no change"
         sh.act(f"stop bare host {machine.name} (every process in it)", rootfs.stop, machine.extras)
         return f"{machine.name}: stopped"
 
 
+class QemuDriver(Switchable, SSHDriver):
+    """A VM booted from a disk image (`machine.image`) with a cloud-init NoCloud seed, on the lab bridge."""
+
+    name = "qemu"
+    kind = "VM"
+
+    def create(self, sh, name, image=None, address=None, preferred=None, **_):
+        from goswarm.io import netns, qemu
+
+        if not image:
+            raise PipelineError("the qemu driver needs --image FILE (make one with `goswarm machine.image -o FILE`)")
+        qemu.check_supported()
+        address = netns.check_address(address or preferred or netns.allocate_address(used_addresses(sh)))
+        state = machines.directory(name)
+        key = state / "id_ed25519"
+        if sh.dry:
+            qemu.create(sh, name, address, image, state / "host", "")
+            return Machine(name, self.name, address, key=str(key))
+        shutil.rmtree(state, ignore_errors=True)
+        environment.private_dir(state)
+        try:
+            sh.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True)
+            public = (state / "id_ed25519.pub").read_text().strip()
+            extras = qemu.create(sh, name, address, image, state / "host", public)
+        except BaseException:
+            shutil.rmtree(state, ignore_errors=True)
+            raise
+        ssh.trust(address, 22, extras["host_key"])  # the seed gave it the key we made
+        machine = Machine(name, self.name, address, key=str(key), extras=extras)
+        wait_for_login(machine)
+        return machine
+
+    @staticmethod
+    def _running(machine) -> bool:
+        from goswarm.io import qemu
+
+        return qemu.running(machine.extras)
+
+    @staticmethod
+    def _boot(sh, machine):
+        from goswarm.io import qemu
+
+        machine.extras["pid"] = qemu.boot(sh, machine.extras, machines.directory(machine.name) / "host")
+        machines.save(machine)
+        wait_for_login(machine)
+
+    def stop(self, sh, machine: Machine) -> str:
+        from goswarm.io import qemu
+
+        if not self._running(machine):
+            return f"{machine.name}: stopped, no change"
+
+        def poweroff():
+            client = ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key)
+            try:
+                client.exec_command("systemctl poweroff || poweroff", timeout=10)
+            finally:
+                client.close()
+
+        sh.act(f"shut down VM {machine.name}", qemu.stop, sh, machine.extras,
+               machines.directory(machine.name) / "host", poweroff)
+        return f"{machine.name}: stopped"
+
+    def remove(self, sh, machine: Machine) -> None:
+        from goswarm.io import qemu
+
+        qemu.destroy(sh, machine.extras, machines.directory(machine.name) / "host")
+        ssh.forget(machine.host, 22)
+
+
+def wait_for_login(machine: Machine, timeout: float = 120) -> None:
+    """sshd may answer before cloud-init has given root its key."""
+    def login():
+        try:
+            ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key).close()
+            return True
+        except PipelineError:
+            return None
+
+    def late():
+        raise PipelineError(f"{machine.name}: sshd answers but the key is refused after {timeout:.0f}s "
+                            f"(did cloud-init read the seed? see its console.log)")
+
+    poll.until(login, timeout, 2, late)
+
+
 class VirtualBoxDriver(SSHDriver):
-    """The blog's docker-machine + VirtualBox VMs, through the docker-machine CLI."""
+    """The blog's VirtualBox VMs, made with VBoxManage as docker-machine's driver did: a cloud image with a
+    bootloader (e.g. Debian's genericcloud raw image) and a NoCloud seed, on the host-only network vboxnet0."""
 
     name = "virtualbox"
-    MISSING = ("docker-machine is not installed (it is archived upstream): install docker-machine and VirtualBox, "
-               "or use --driver ssh with an existing host, or --driver netns")
+    MISSING = vbox.MISSING
 
     def _require(self, sh):
-        if not shutil.which("docker-machine") and not sh.dry:
+        if not shutil.which(vbox.VBOXMANAGE) and not sh.dry:
             raise PipelineError(self.MISSING)
 
-    def create(self, sh, name, **_):
+    def create(self, sh, name, image=None, address=None, **_):
+        from goswarm.io import qemu
+
         self._require(sh)
-        sh.run(f"docker-machine create --driver virtualbox {shlex.quote(name)}")
+        if not image:
+            raise PipelineError("the virtualbox driver needs --image FILE: a raw cloud image with a bootloader")
+        address = address or vbox_address({m.host for m in machines.all_machines() if m.driver == self.name})
+        state = machines.directory(name)
+        key = state / "id_ed25519"
+        folder = state / "host"
         if sh.dry:
-            sh.run(f"docker-machine ip {shlex.quote(name)}")
-            return Machine(name, self.name, "0.0.0.0", user="docker")
-        ip = parse_ip(sh.run(f"docker-machine ip {shlex.quote(name)}", hide=True).stdout)
-        inspect = sh.run(f"docker-machine inspect {shlex.quote(name)}", hide=True).stdout
-        user, key = parse_inspect(inspect)
-        machine = Machine(name, self.name, ip, user, 22, key)
-        ssh.connect(machine.host, machine.port, machine.user, machine.key, accept_new=True).close()
+            for command in vbox.create_commands(name, image, folder / "seed.img", folder):
+                sh.run(command)
+            return Machine(name, self.name, address, key=str(key))
+        environment.private_dir(folder)
+        sh.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True)
+        host_key = qemu.seed(sh, name, folder, (state / "id_ed25519.pub").read_text(),
+                             qemu_plan.network_config(address, None, outside_nic=True))
+        for command in vbox.create_commands(name, image, folder / "seed.img", folder):
+            sh.run(command, hide=True)
+        ssh.trust(address, 22, host_key)
+        machine = Machine(name, self.name, address, key=str(key))
+        wait_for_login(machine, 300)
         return machine
+
+    def start(self, sh, machine: Machine) -> str:
+        self._require(sh)
+        if vbox.vm_state(sh.read(vbox.info_command(machine.name)).stdout) == "running":
+            return f"{machine.name}: running, no change"
+        sh.run(vbox.start_command(machine.name), hide=True)
+        return f"{machine.name}: started"
+
+    def stop(self, sh, machine: Machine) -> str:
+        self._require(sh)
+        sh.run(vbox.stop_command(machine.name, hard=True), hide=True, warn=True)
+        return f"{machine.name}: stopped"
 
     def remove(self, sh, machine: Machine) -> None:
         self._require(sh)
-        sh.run(f"docker-machine rm -y {shlex.quote(machine.name)}")
+        sh.run(vbox.stop_command(machine.name, hard=True), hide=True, warn=True)
+        sh.run(vbox.remove_command(machine.name), hide=True)
         ssh.forget(machine.host, machine.port)
 
 
-def parse_ip(text: str) -> str:
-    """`docker-machine ip NAME` prints one IPv4 address. Pure."""
-    ip = text.strip()
-    if not re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", ip):
-        raise PipelineError(f"docker-machine ip printed {ip[:80]!r}, not an address")
-    return ip
+def vbox_address(used: set) -> str:
+    """docker-machine's host-only network handed out 192.168.99.100 and up. Pure."""
+    for last in range(100, 255):
+        if f"192.168.99.{last}" not in used:
+            return f"192.168.99.{last}"
+    raise PipelineError("no free address left in 192.168.99.100-254")
 
 
-def parse_inspect(text: str) -> tuple:
-    """(user, key path) from `docker-machine inspect NAME` JSON. Pure.
-
-    Its SSHPort is VirtualBox's NAT forward on 127.0.0.1; we reach the VM at its own address, on 22.
-    """
-    try:
-        driver = json.loads(text)["Driver"]
-        return driver.get("SSHUser") or "docker", driver["SSHKeyPath"]
-    except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, no Driver, or a Driver that is no mapping
-        raise PipelineError("docker-machine inspect printed no SSH settings (Driver.SSHKeyPath)") from None
-
-
-DRIVERS = {d.name: d for d in (SSHDriver(), NetnsDriver(), RootfsDriver(), VirtualBoxDriver())}
+DRIVERS = {d.name: d for d in (SSHDriver(), NetnsDriver(), RootfsDriver(), QemuDriver(), VirtualBoxDriver())}
 
 
 def get(name: str):

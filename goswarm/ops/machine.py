@@ -37,6 +37,14 @@ def provision(sh, name: str, install: bool = False, options: drivers.Provisionin
     return drivers.get(machine.driver).provision(sh, machine, install, options)
 
 
+def image(sh, output: str, with_docker: bool = False) -> str:
+    from pathlib import Path
+
+    from goswarm.io import qemu
+
+    return qemu.build_image(sh, Path(output), with_docker)
+
+
 def power(sh, name: str, on: bool) -> str:
     """machine.start / machine.stop: drivers that own the machine can; an ssh host is not ours to switch."""
     machine = machines.load(name)
