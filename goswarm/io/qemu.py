@@ -121,8 +121,9 @@ def create(sh, name: str, address: str, image: Path, state: Path, authorized_key
     image = Path(image)
     if not image.is_file():
         raise PipelineError(f"--image {image}: no such file (make one with `goswarm machine.image -o FILE`)")
-    extras = {"name": name, "address": address, "image": str(image.resolve()), "tap": plan.tap_name(name),
-              "mac": plan.mac(name), "pid": 0}
+    # Link and MAC follow from the state folder: the same name in two projects is two VMs.
+    extras = {"name": name, "address": address, "image": str(image.resolve()), "tap": plan.tap_name(str(state)),
+              "mac": plan.mac(str(state)), "pid": 0}
     if sh.dry:
         print(f"[dry] would boot VM {name} from {image} at {address}")
         return extras

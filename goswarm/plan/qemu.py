@@ -40,15 +40,16 @@ def kernel_paths(listing: str) -> tuple:
     return f"/boot/vmlinuz-{version}", f"/boot/initrd.img-{version}"
 
 
-def mac(name: str) -> str:
-    """A stable, locally administered address from the name (QEMU's own 52:54:00 prefix)."""
-    digest = hashlib.sha1(name.encode()).hexdigest()
+def mac(key: str) -> str:
+    """A stable address from the machine's key (QEMU's own 52:54:00 prefix)."""
+    digest = hashlib.sha1(key.encode()).hexdigest()
     return "52:54:00:" + ":".join(digest[i:i + 2] for i in (0, 2, 4))
 
 
-def tap_name(name: str) -> str:
-    digest = hashlib.sha1(name.encode()).hexdigest()[:6]
-    return f"gt-{name[:5]}-{digest}"
+def tap_name(key: str) -> str:
+    """The host side of the VM's link, within the kernel's 15 characters."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    return f"gt-{digest}"
 
 
 def user_data(name: str, authorized_key: str, host_private: str, host_public: str) -> str:

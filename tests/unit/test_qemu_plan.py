@@ -35,7 +35,8 @@ def test_kvm_only_where_a_guest_printed_its_first_lines():
 def test_names_on_the_link_are_stable_and_short():
     assert qemu.mac("swarm-manager-1") == qemu.mac("swarm-manager-1") != qemu.mac("swarm-manager-2")
     assert qemu.mac("a").startswith("52:54:00:") and len(qemu.mac("a")) == 17
-    assert len(qemu.tap_name("swarm-manager-1-long-x")) <= 15
+    assert len(qemu.tap_name("/a/long/machines/dir/swarm-manager-1/host")) <= 15
+    assert qemu.tap_name("/p1/m/host") != qemu.tap_name("/p2/m/host")
 
 
 def test_the_seed_gives_hostname_key_host_key_and_address():
