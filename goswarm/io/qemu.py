@@ -13,7 +13,7 @@ from goswarm.io import netns, rootfs
 from goswarm.plan import qemu as plan
 from goswarm.plan import rootfs as rootfs_plan
 
-BOOT_TIMEOUT = 420  # TCG on a busy 2-core host: the kernel, systemd and cloud-init's first boot
+BOOT_TIMEOUT = 900  # TCG on a busy 2-core host: the kernel, systemd and cloud-init's first boot
 TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mkfs.ext4": "e2fsprogs",
          "debugfs": "e2fsprogs"}
 
@@ -37,14 +37,30 @@ def build_image(sh, out: Path, with_docker: bool = False) -> str:
     if sh.dry:
         print(f"[dry] would write {out} from {tree}")
         return str(out)
-    (tree / "etc" / "fstab").write_text(plan.FSTAB)
-    (tree / "etc" / "cloud" / "cloud.cfg.d" / "90-goswarm.cfg").write_text(plan.CLOUD_CFG)
+    _prepare(sh, tree)
     partial = out.with_name(out.name + ".partial")
     netns._run(sh, plan.shell(plan.mkfs_argv(tree, partial)), f"writing the image {out}")
     partial.rename(out)
     used = os.stat(out).st_blocks * 512
     return f"image {out}: Debian {rootfs_plan.SUITE}{' with docker.io' if with_docker else ''}, " \
            f"{used / 1e6:.0f} MB used of {plan.IMAGE_SIZE}"
+
+
+def _prepare(sh, tree: Path) -> None:
+    """What makes the cached tree a VM image, done once per tree: fstab, NoCloud only, a small initrd."""
+    marker = tree / "etc" / "goswarm-image"
+    if marker.is_file():
+        return
+    (tree / "etc" / "fstab").write_text(plan.FSTAB)
+    (tree / "etc" / "cloud" / "cloud.cfg.d" / "90-goswarm.cfg").write_text(plan.CLOUD_CFG)
+    (tree / "etc" / "initramfs-tools" / "conf.d" / "goswarm").write_text(plan.INITRAMFS_CONF)
+    (tree / "etc" / "initramfs-tools" / "modules").write_text(plan.INITRAMFS_MODULES)
+    for unit in plan.MASKED:
+        link = tree / "etc" / "systemd" / "system" / unit
+        link.unlink(missing_ok=True)
+        link.symlink_to("/dev/null")
+    netns._run(sh, f"chroot {shlex.quote(str(tree))} update-initramfs -u -k all", "making the image's initrd")
+    marker.write_text("made by goswarm machine.image\n")
 
 
 def _kernel(sh, image: Path, state: Path) -> None:
