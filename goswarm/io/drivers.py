@@ -337,7 +337,7 @@ class QemuDriver(Switchable, SSHDriver):
         ssh.forget(machine.host, 22)
 
 
-def wait_for_login(machine: Machine, timeout: float = 120) -> None:
+def wait_for_login(machine: Machine, timeout: float = 300) -> None:
     """sshd may answer before cloud-init has given root its key."""
     def login():
         try:

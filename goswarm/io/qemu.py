@@ -13,7 +13,7 @@ from goswarm.io import netns, rootfs
 from goswarm.plan import qemu as plan
 from goswarm.plan import rootfs as rootfs_plan
 
-BOOT_TIMEOUT = 900  # TCG on a busy 2-core host: the kernel, systemd and cloud-init's first boot
+BOOT_TIMEOUT = 1500  # TCG on a 2-core host that other work keeps busy: seen past 15 min for the first boot
 TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mkfs.ext4": "e2fsprogs",
          "debugfs": "e2fsprogs"}
 

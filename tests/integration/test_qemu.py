@@ -9,7 +9,7 @@ import pytest
 from helpers import Project, assert_one_line_error, free_port, http_get, wait_for
 
 NAME = "swarm-manager-1"  # the blog's; the tap link and MAC follow from the test's own machines folder
-SLOW = 1200  # a boot or an install under software emulation, on a 2-core host that other tests keep busy
+SLOW = 1800  # a boot or an install under software emulation, on a 2-core host that other tests keep busy
 
 
 @pytest.fixture(scope="module")
