@@ -135,10 +135,11 @@ class SSHDriver:
 
 def used_addresses(sh) -> set:
     """Lab addresses taken: by our records, and by any netns machine up on this host."""
-    from goswarm.io import netns
+    from goswarm.io import netns, qemu
 
     bridged = ("netns", "rootfs", "qemu")
-    return {m.host for m in machines.all_machines() if m.driver in bridged} | netns.addresses_in_use(sh)
+    return ({m.host for m in machines.all_machines() if m.driver in bridged} | netns.addresses_in_use(sh)
+            | qemu.reserved_addresses())
 
 
 class NetnsDriver(SSHDriver):
@@ -279,7 +280,8 @@ class QemuDriver(Switchable, SSHDriver):
         if not image:
             raise PipelineError("the qemu driver needs --image FILE (make one with `goswarm machine.image -o FILE`)")
         qemu.check_supported()
-        address = netns.check_address(address or preferred or netns.allocate_address(used_addresses(sh)))
+        chosen_here = not address
+        address = netns.check_address(address or preferred or qemu.free_address(used_addresses(sh)))
         state = machines.directory(name)
         key = state / "id_ed25519"
         if sh.dry:
@@ -287,16 +289,27 @@ class QemuDriver(Switchable, SSHDriver):
             return Machine(name, self.name, address, key=str(key))
         shutil.rmtree(state, ignore_errors=True)
         environment.private_dir(state)
+        extras = {}
         try:
             sh.run(f"ssh-keygen -q -t ed25519 -N '' -C goswarm-{name} -f {shlex.quote(str(key))}", hide=True)
             public = (state / "id_ed25519.pub").read_text().strip()
-            extras = qemu.create(sh, name, address, image, state / "host", public)
+            for attempt in range(5):
+                try:
+                    extras = qemu.create(sh, name, address, image, state / "host", public)
+                    break
+                except netns.AddressTaken:  # another machine took it between our look and the reservation
+                    if not (chosen_here and attempt < 4):
+                        raise
+                    address = qemu.free_address(used_addresses(sh))
+            ssh.trust(address, 22, extras["host_key"])  # the seed gave it the key we made
+            machine = Machine(name, self.name, address, key=str(key), extras=extras)
+            wait_for_login(machine)
         except BaseException:
+            if extras:
+                qemu.destroy(sh, extras, state / "host")
+                ssh.forget(address, 22)
             shutil.rmtree(state, ignore_errors=True)
             raise
-        ssh.trust(address, 22, extras["host_key"])  # the seed gave it the key we made
-        machine = Machine(name, self.name, address, key=str(key), extras=extras)
-        wait_for_login(machine)
         return machine
 
     @staticmethod

@@ -13,6 +13,9 @@ from goswarm.io import netns, rootfs
 from goswarm.plan import qemu as plan
 from goswarm.plan import rootfs as rootfs_plan
 
+# VMs have no namespace on the host, where netns machines are seen: each holds its lab address in a file here,
+# so that no other machine (of any project on this host) is given it.
+RESERVED = Path("/run/goswarm-vms")
 BOOT_TIMEOUT = 1500  # TCG on a 2-core host that other work keeps busy: seen past 15 min for the first boot
 TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mkfs.ext4": "e2fsprogs",
          "debugfs": "e2fsprogs"}
@@ -132,6 +135,33 @@ def boot(sh, extras: dict, state: Path) -> int:
     return pid
 
 
+def reserved_addresses() -> set:
+    return {p.read_text().strip() for p in RESERVED.glob("*")} if RESERVED.is_dir() else set()
+
+
+def reserve(sh, address: str, key: str) -> None:
+    """Take `address` for the VM keyed `key`, unless a netns machine or another VM has it (netns' host lock)."""
+    own = _reservation(key)
+    with netns._host_lock():
+        others = {p.read_text().strip() for p in RESERVED.glob("*") if p != own} if RESERVED.is_dir() else set()
+        if address in netns.addresses_in_use(sh) | others:
+            raise netns.AddressTaken(f"address {address} is taken by another machine on this host")
+        RESERVED.mkdir(mode=0o755, exist_ok=True)
+        own.write_text(address + "\n")
+
+
+def free_address(used: set) -> str:
+    """The highest free lab address: netns machines take the lowest, so the two rarely race for one."""
+    free = [a for a in netns.host_range() if a not in used]
+    if not free:
+        raise PipelineError(f"no free address left in {netns.SUBNET}: remove a machine first")
+    return free[-1]
+
+
+def _reservation(key: str) -> Path:
+    return RESERVED / plan.tap_name(key)
+
+
 def create(sh, name: str, address: str, image: Path, state: Path, authorized_key: str) -> dict:
     check_supported()
     image = Path(image)
@@ -144,6 +174,7 @@ def create(sh, name: str, address: str, image: Path, state: Path, authorized_key
         print(f"[dry] would boot VM {name} from {image} at {address}")
         return extras
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    reserve(sh, address, str(state))
     try:
         _kernel(sh, image, state)
         extras["accel"] = accel(sh, state)
@@ -189,6 +220,7 @@ def destroy(sh, extras: dict, state: Path) -> None:
     tap = extras["tap"]
     if Path(f"/sys/class/net/{tap}").exists():
         netns._try(sh, f"ip link del {tap}")
+    _reservation(str(state)).unlink(missing_ok=True)
     shutil.rmtree(state, ignore_errors=True)
     with netns._host_lock():
         if not any(Path("/sys/class/net").glob("gt-*")):  # another VM keeps the bridge
