@@ -18,7 +18,7 @@ from goswarm.plan import rootfs as rootfs_plan
 RESERVED = Path("/run/goswarm-vms")
 BOOT_TIMEOUT = 1500  # TCG on a 2-core host that other work keeps busy: seen past 15 min for the first boot
 TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mkfs.ext4": "e2fsprogs",
-         "debugfs": "e2fsprogs"}
+         "debugfs": "e2fsprogs", "mkfs.vfat": "dosfstools", "mcopy": "mtools"}
 
 
 def check_supported() -> None:
@@ -93,7 +93,7 @@ def accel(sh, state: Path) -> str:
 
 
 def seed(sh, name: str, state: Path, authorized_key: str, network_config: str) -> str:
-    """The NoCloud seed disk (an ext4 file system labelled cidata) in state/seed.img; returns the host key line."""
+    """The NoCloud seed disk (a FAT file system labelled CIDATA) in state/seed.img; returns the host key line."""
     q = shlex.quote
     host_key = state / "ssh_host_ed25519_key"
     netns._run(sh, f"ssh-keygen -q -t ed25519 -N '' -C {q(netns.PREFIX + name)} -f {q(str(host_key))}",
@@ -104,7 +104,9 @@ def seed(sh, name: str, state: Path, authorized_key: str, network_config: str) -
     (folder / "user-data").write_text(plan.user_data(name, authorized_key, host_key.read_text(), public))
     (folder / "meta-data").write_text(plan.meta_data(name))
     (folder / "network-config").write_text(network_config)
-    netns._run(sh, plan.shell(plan.mkfs_argv(folder, state / "seed.img", "cidata", "4M")), "writing the seed")
+    (state / "seed.img").unlink(missing_ok=True)  # mkfs.vfat -C makes a new file only
+    for argv in plan.seed_commands(folder, state / "seed.img"):
+        netns._run(sh, plan.shell(argv), "writing the seed")
     shutil.rmtree(folder)  # the host key stays in the seed image and state only, both 0700
     return netns.host_key_line(public)
 

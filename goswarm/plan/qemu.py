@@ -50,6 +50,16 @@ def kernel_paths(listing: str) -> tuple:
     return f"/boot/vmlinuz-{version}", f"/boot/initrd.img-{version}"
 
 
+SEED_FILES = ("user-data", "meta-data", "network-config")
+
+
+def seed_commands(folder: Path, image: Path) -> list:
+    """A FAT file system labelled CIDATA holding the seed files: NoCloud looks for a vfat or iso9660 volume
+    with that label (an ext4 one is ignored), and mtools writes it without mounting anything."""
+    return [["mkfs.vfat", "-n", "CIDATA", "-C", str(image), "2048"],
+            ["mcopy", "-i", str(image), *(str(folder / f) for f in SEED_FILES), "::"]]
+
+
 def mac(key: str) -> str:
     """A stable address from the machine's key (QEMU's own 52:54:00 prefix)."""
     digest = hashlib.sha1(key.encode()).hexdigest()

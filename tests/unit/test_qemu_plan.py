@@ -71,3 +71,18 @@ def test_the_image_is_made_from_a_folder_without_mounting():
                                                           "/o.img", "4G"]
     assert qemu.packages(True)[-1] == "docker.io" and "docker.io" not in qemu.packages(False)
     assert "cloud-init" in qemu.PACKAGES and "linux-image-amd64" in qemu.PACKAGES
+
+
+def test_the_seed_is_a_fat_volume_labelled_cidata_made_without_mounting(tmp_path):
+    import subprocess
+
+    for name in qemu.SEED_FILES:
+        (tmp_path / name).write_text(f"{name}\n")
+    image = tmp_path / "seed.img"
+    for argv in qemu.seed_commands(tmp_path, image):
+        subprocess.run(argv, check=True, capture_output=True)
+    listing = subprocess.run(["mdir", "-i", str(image), "-b", "::"], capture_output=True, text=True).stdout
+    assert sorted(line.strip("/: \n").split("/")[-1] for line in listing.splitlines() if line.strip()) == \
+        sorted(qemu.SEED_FILES)
+    label = subprocess.run(["blkid", "-o", "value", "-s", "LABEL", str(image)], capture_output=True, text=True)
+    assert label.stdout.strip() == "CIDATA"
