@@ -24,6 +24,8 @@ def vm(tmp_path_factory, engine):
     project.machines_dir = tmp / "machines"
     project.extra_env = {"MACHINES_DIR": str(project.machines_dir)}
     project.config["swarm"]["manager"] = NAME
+    # A task's first start under emulation (pull attempt, container, health checks) outlasts the default 60 s.
+    project.config["deploy"]["timeout"] = 600
     image = tmp / "debian.img"
     project.image_output = project.inv("machine.image", "-o", str(image)).output
     shell = Shell(Context().run)
@@ -68,7 +70,7 @@ def test_the_blog_flow_on_a_vm(vm):
     assert f"active {address}" in info and vm.config["swarm"]["network"] in info, info
     port = free_port()
     name = vm.add_service("accountservice", port=6767, publish=port, replicas=1, smoke="/accounts/10000")
-    result = vm.inv("redeploy", "--service", name)
+    result = vm.inv("redeploy", "--service", name, timeout=SLOW)
     assert "ship" in result.output, result.output
     body = wait_for(lambda: http_get(f"http://{address}:{port}/accounts/10000"), 60, "the account from the VM")
     assert body == '{"id":"10000","name":"Person_0"}\n'
