@@ -37,6 +37,8 @@ def ensure(sh) -> str:
         return url()
     if not shutil.which("apt-cacher-ng"):
         raise PipelineError("the lab's apt proxy needs apt-cacher-ng: apt-get install -y apt-cacher-ng")
+    with netns._host_lock():  # it listens on the bridge's address: without the bridge it cannot bind
+        netns._ensure_bridge(sh)
     home = _home()
     for part in ("cache", "log", "run", "conf"):
         (home / part).mkdir(parents=True, exist_ok=True)
