@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from goswarm.errors import PipelineError
 from goswarm.io import drivers, machines
-from goswarm.ops import machine, swarm
+from goswarm.ops import bare_lab, machine, swarm
 
 
 def names(prefix: str, count: int) -> list:
@@ -13,11 +13,11 @@ def names(prefix: str, count: int) -> list:
     return [f"{prefix}-{i}" for i in range(1, count + 1)]
 
 
-def ensure_machine(sh, name: str, address: str = None) -> str:
+def ensure_machine(sh, name: str, address: str = None, driver: str = "netns") -> str:
     if machines.exists(name):
         existing = machines.load(name)
         return drivers.get(existing.driver).provision(sh, existing)
-    made = drivers.get("netns").create(sh, name, preferred=address)
+    made = drivers.get(driver).create(sh, name, preferred=address)
     if sh.dry:
         return None  # the driver said what it would do
     machines.save(made)
@@ -30,10 +30,10 @@ def say(line) -> None:
 
 
 def lab_machines(prefix: str) -> list:
-    return [m for m in machines.all_machines() if m.driver == "netns" and m.name.startswith(prefix + "-")]
+    return [m for m in machines.all_machines() if m.driver in ("netns", "rootfs") and m.name.startswith(prefix + "-")]
 
 
-def up(sh, cfg, nodes: int) -> None:
+def up(sh, cfg, nodes: int, bare: bool = False) -> None:
     """Create `nodes` netns machines, form a swarm (1 manager, the rest workers) and its overlay network."""
     from goswarm.io import netns
 
@@ -45,16 +45,19 @@ def up(sh, cfg, nodes: int) -> None:
         if not machines.exists(name):
             addresses[name] = netns.allocate_address(used | set(addresses.values()))
     # The first machine creates the shared bridge; the others can then come up side by side.
-    say(ensure_machine(sh, wanted[0], addresses.get(wanted[0])))
+    driver = "rootfs" if bare else "netns"
+    say(ensure_machine(sh, wanted[0], addresses.get(wanted[0]), driver))
     if sh.dry:
         for name in wanted[1:]:
-            say(ensure_machine(sh, name, addresses.get(name)))
+            say(ensure_machine(sh, name, addresses.get(name), driver))
         joins = f", and join {', '.join(wanted[1:])} as workers" if wanted[1:] else ""
         print(f"[dry] would initialise a swarm on {wanted[0]} with the overlay network{joins}")
         return
     with ThreadPoolExecutor(max_workers=max(1, len(wanted) - 1)) as pool:
-        for line in pool.map(lambda n: ensure_machine(sh, n, addresses.get(n)), wanted[1:]):
+        for line in pool.map(lambda n: ensure_machine(sh, n, addresses.get(n), driver), wanted[1:]):
             say(line)
+    if bare:
+        bare_lab.provision(sh, wanted)
     lab = swarm.with_manager(cfg, wanted[0])
     swarm.init(sh, lab)
     for name in wanted[1:]:
@@ -71,3 +74,5 @@ def down(sh, cfg) -> None:
     with ThreadPoolExecutor(max_workers=len(found)) as pool:
         removed = list(pool.map(lambda m: machine.remove(sh, m), found))
     print(f"lab removed: {', '.join(removed)}")
+    if any(m.driver == "rootfs" for m in found):
+        bare_lab.after_down(sh)

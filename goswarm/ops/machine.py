@@ -8,7 +8,7 @@ from goswarm.plan import output, report
 
 
 def create(sh, name, driver="ssh", host=None, user=None, key=None, port=None, address=None,
-           accept_new=False) -> machines.Machine:
+           accept_new=False, image=None) -> machines.Machine:
     """Record a machine and check that it answers over SSH (netns and virtualbox: create it first)."""
     machines.check_name(name)
     if machines.exists(name):
@@ -16,16 +16,42 @@ def create(sh, name, driver="ssh", host=None, user=None, key=None, port=None, ad
         print(f"machine {name}: exists ({existing.driver}, {existing.host}), no change")
         return existing
     machine = drivers.get(driver).create(sh, name, host=host, user=user, key=key, port=port, address=address,
-                                         accept_new=accept_new)
+                                         accept_new=accept_new, image=image)
     if not sh.dry:
         machines.save(machine)
         print(f"machine {name}: created ({machine.driver}, {machine.user}@{machine.host})")
     return machine
 
 
-def provision(sh, name: str, install: bool = False) -> str:
+def provisioning(apt_proxy=None, insecure=None, mirrors=None) -> drivers.Provisioning:
+    """Checked before anything is done on the host: a bad flag changes nothing."""
+    from goswarm.plan import provision as plan
+
+    return drivers.Provisioning(plan.check_url("--apt-proxy", apt_proxy) if apt_proxy else "",
+                                tuple(plan.check_registry(r) for r in plan.split_list(insecure)),
+                                tuple(plan.check_url("--registry-mirror", m) for m in plan.split_list(mirrors)))
+
+
+def provision(sh, name: str, install: bool = False, options: drivers.Provisioning = None) -> str:
     machine = machines.load(name)
-    return drivers.get(machine.driver).provision(sh, machine, install)
+    return drivers.get(machine.driver).provision(sh, machine, install, options)
+
+
+def image(sh, output: str, with_docker: bool = False) -> str:
+    from pathlib import Path
+
+    from goswarm.io import qemu
+
+    return qemu.build_image(sh, Path(output), with_docker)
+
+
+def power(sh, name: str, on: bool) -> str:
+    """machine.start / machine.stop: drivers that own the machine can; an ssh host is not ours to switch."""
+    machine = machines.load(name)
+    driver = drivers.get(machine.driver)
+    if not hasattr(driver, "start"):
+        raise PipelineError(f"{name}: the {machine.driver} driver cannot start or stop a machine")
+    return driver.start(sh, machine) if on else driver.stop(sh, machine)
 
 
 def describe(machine) -> tuple:

@@ -8,12 +8,13 @@ from goswarm.tasks.base import lazy, load, task
 lab = lazy("goswarm.ops.lab")
 
 
-@task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers."})
-def up(c, nodes=None):
+@task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers.",
+            "bare": "Bare Debian hosts (own root filesystem, no Docker), provisioned over SSH with --install."})
+def up(c, nodes=None, bare=False):
     """Create N netns machines, form a swarm (1 manager, N-1 workers) and its overlay network."""
     count = settings.whole_number("--nodes", nodes) if nodes is not None else None
     sh, cfg = load(c)
-    lab.up(sh, cfg, count if count is not None else cfg.lab_nodes)
+    lab.up(sh, cfg, count if count is not None else cfg.lab_nodes, bare)
 
 
 @task

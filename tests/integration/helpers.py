@@ -201,9 +201,9 @@ class Project:
         cfg.write_text(json.dumps(self.config))
         return [sys.executable, "-m", "invoke", *(["--dry"] if dry else []), "-f", str(cfg), *args]
 
-    def inv(self, *args, env=None, check=True, dry=False) -> subprocess.CompletedProcess:
+    def inv(self, *args, env=None, check=True, dry=False, timeout=300) -> subprocess.CompletedProcess:
         result = subprocess.run(self.argv(*args, dry=dry), cwd=ROOT, env=self.environ(env), capture_output=True,
-                                text=True, stdin=subprocess.DEVNULL, timeout=300)
+                                text=True, stdin=subprocess.DEVNULL, timeout=timeout)
         result.output = result.stdout + result.stderr
         self.all_output.append(result.output)
         if check and result.returncode != 0:

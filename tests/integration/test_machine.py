@@ -34,10 +34,12 @@ def test_netns_machine_lifecycle(project, tmp_path):
 def test_virtualbox_driver_dry_run_and_refusal(project, tmp_path):
     project.extra_env = {"MACHINES_DIR": str(tmp_path / "machines"), "PATH": "/usr/bin:/bin"}
     project.add_service("quotes-service", port=8080)
-    dry = project.inv("machine.create", "vm1", "--driver", "virtualbox", dry=True)
-    assert "docker-machine create --driver virtualbox vm1" in dry.output
-    assert "docker-machine ip vm1" in dry.output
-    refused = project.inv("machine.create", "vm1", "--driver", "virtualbox", check=False)
-    assert_one_line_error(refused, "docker-machine is not installed", "--driver ssh")
+    image = tmp_path / "cloud.raw"
+    image.write_bytes(b"")
+    dry = project.inv("machine.create", "vm1", "--driver", "virtualbox", "--image", str(image), dry=True)
+    assert "VBoxManage createvm --name vm1 --ostype Debian_64 --register" in dry.output
+    assert "VBoxManage startvm vm1 --type headless" in dry.output
+    refused = project.inv("machine.create", "vm1", "--driver", "virtualbox", "--image", str(image), check=False)
+    assert_one_line_error(refused, "VBoxManage is not installed", "--driver qemu")
     assert_one_line_error(project.inv("machine.create", "vm1", "--driver", "hyperv", check=False),
                           "unknown driver 'hyperv'")

@@ -1,0 +1,85 @@
+"""The lab's apt proxy: Debian's apt-cacher-ng on the lab bridge's address, so that bare hosts and VMs install
+Docker from Debian's archive through the host (their own traffic stays on the lab network), and the second
+machine gets from the cache what the first one downloaded."""
+import os
+import shlex
+import shutil
+import signal
+from pathlib import Path
+
+from goswarm import poll
+from goswarm.errors import PipelineError
+from goswarm.io import netns
+from goswarm.plan import rootfs
+
+PORT = 3142
+
+
+def url() -> str:
+    return f"http://{netns.GATEWAY}:{PORT}"
+
+
+def _home() -> Path:
+    return rootfs.cache_dir() / "apt-cacher-ng"
+
+
+def _pid() -> int:
+    pid = netns._pidfile(_home() / "proxy.pid")
+    return pid if netns._is(pid, "apt-cacher-ng", str(_home())) else 0
+
+
+def ensure(sh) -> str:
+    """Start it unless it runs; its cache stays in the goswarm cache folder for the next run."""
+    if sh.dry:
+        print(f"[dry] would run apt-cacher-ng on {url()}")
+        return url()
+    if _pid() and netns._port_open(netns.GATEWAY, PORT):
+        return url()
+    if not shutil.which("apt-cacher-ng"):
+        raise PipelineError("the lab's apt proxy needs apt-cacher-ng: apt-get install -y apt-cacher-ng")
+    with netns._host_lock():  # it listens on the bridge's address: without the bridge it cannot bind
+        netns._ensure_bridge(sh)
+    home = _home()
+    for part in ("cache", "log", "run", "conf"):
+        (home / part).mkdir(parents=True, exist_ok=True)
+    # Our own config, no Remap lines: Debian's sends the archive's requests to ftp.debian.org, whereas we fetch
+    # from the host the machine's apt names (the mirror its tree was made from).
+    (home / "conf" / "acng.conf").write_text("# goswarm's lab apt proxy: settings are on its command line\n")
+    q = shlex.quote
+    settings = {"CacheDir": home / "cache", "LogDir": home / "log", "SocketPath": home / "run" / "socket",
+                "BindAddress": netns.GATEWAY, "Port": PORT, "ForeGround": 1, "ExThreshold": 0}
+    args = " ".join(q(f"{k}={v}") for k, v in settings.items())
+    started = netns._run(sh, f"cd / ; setsid nohup apt-cacher-ng -c {q(str(home / 'conf'))} {args} "
+                             f">> {q(str(home / 'log' / 'stdout.log'))} 2>&1 < /dev/null & echo $!",
+                         "starting apt-cacher-ng")
+    (home / "proxy.pid").write_text(started.stdout.split()[-1] + "\n")
+
+    def late():
+        raise PipelineError(f"apt-cacher-ng did not listen on {url()} within 15s: "
+                            f"{netns.log_tail(home / 'log' / 'stdout.log')}")
+
+    poll.until(lambda: True if netns._port_open(netns.GATEWAY, PORT) else None, 15, 0.2, late)
+    return url()
+
+
+def stop(sh) -> None:
+    pid = _pid()
+    if not pid:
+        return
+    if sh.dry:
+        print(f"[dry] would stop apt-cacher-ng ({pid})")
+        return
+    os.kill(pid, signal.SIGTERM)
+    if netns._wait_gone([pid], 10):
+        netns._kill_and_wait([pid], 5)
+
+
+def transfers() -> dict:
+    """Bytes the proxy fetched from the archive ("I" lines of its transfer log) and served to machines ("O")."""
+    totals = {"I": 0, "O": 0}
+    log = _home() / "log" / "apt-cacher.log"
+    for line in log.read_text(errors="replace").splitlines() if log.is_file() else []:
+        fields = line.split("|")
+        if len(fields) >= 4 and fields[1] in totals and fields[2].isdigit():
+            totals[fields[1]] += int(fields[2])
+    return {"from_archive": totals["I"], "served": totals["O"]}
