@@ -337,3 +337,8 @@ def service_images(engine, name: str, prefix: str = "it") -> set:
     """The ids of the images tagged for service `name`: what a test may compare before and after, where the engine's
     whole image list also holds what tests running beside it build."""
     return {i.id for i in engine.images.list(name=f"{prefix}/{name}")}
+
+
+def go_env(name: str) -> str:
+    """A setting of this machine's go command (GOCACHE, GOMODCACHE...)."""
+    return subprocess.run(["go", "env", name], check=True, capture_output=True, text=True).stdout.strip()

@@ -27,7 +27,7 @@ import pytest
 from invoke.util import yaml
 from test_registry_auth import CANARY, USER, AuthRegistry
 
-from helpers import ROOT, SUFFIX, http_get, lab_project, lab_up
+from helpers import ROOT, SUFFIX, go_env, http_get, lab_project, lab_up
 from helpers import machine_records as records
 
 PREFIX = f"cp{SUFFIX}"
@@ -206,8 +206,10 @@ def test_the_templates_ship_a_change_through_separate_jobs(lab, tmp_path):
         }
         # What the real CI's machines differ in: nodes pull from the registry at the lab bridge, the lab's
         # network.
+        # The Go caches are this machine's, standing in for the runners' own (setup-go's, GitLab's cache:):
+        # a cold one would download and compile the edge's Caddy modules in every build job.
         extra = {"GOSWARM_IMAGE_NODE_REGISTRY": f"{netns.GATEWAY}:{registry}",
-                 "GOSWARM_SWARM_NETWORK": lab.network}
+                 "GOSWARM_SWARM_NETWORK": lab.network, "GOCACHE": go_env("GOCACHE"), "GOMODCACHE": go_env("GOMODCACHE")}
         runner = Runner(tmp_path, origin, secrets, extra)
         repos = [f"{secrets['REGISTRY']}/someprefix/"]
         try:

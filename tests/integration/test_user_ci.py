@@ -19,7 +19,7 @@ from test_registry_auth import CANARY, USER, AuthRegistry
 
 from goswarm import __version__
 from goswarm.plan.servicespec import PROJECT_LABEL
-from helpers import ROOT, SUFFIX, free_port, http_get, wait_for
+from helpers import ROOT, SUFFIX, free_port, go_env, http_get, wait_for
 
 FIXTURE = ROOT / "tests" / "fixtures" / "userrepo"
 NAME = f"uc{SUFFIX}-greeter"
@@ -71,10 +71,6 @@ class CachedRunner(Runner):
         for directory, target in self.caches.items():
             (repo / ".cache" / directory).symlink_to(target)
         return repo, home, venv
-
-
-def go_env(name: str) -> str:
-    return subprocess.run(["go", "env", name], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def test_the_generated_pipelines_ship_a_users_repo_through_separate_jobs(engine, tmp_path):
