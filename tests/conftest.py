@@ -56,7 +56,9 @@ def pytest_configure(config):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    if not hasattr(item.config, "workerinput"):  # not under xdist: nothing runs beside it anyway
+    # Not under xdist, nothing runs beside it anyway. Unit tests need no share of the machine, and a pytest of unit
+    # tests that an integration test runs (test_ci_pipeline's unit job) must not wait on its own parent's lock.
+    if not hasattr(item.config, "workerinput") or item.get_closest_marker("integration") is None:
         yield
         return
     with machine_share(item.get_closest_marker("exclusive") is not None):
