@@ -1,7 +1,6 @@
 """The lab's apt proxy: Debian's apt-cacher-ng on the lab bridge's address, so that bare hosts and VMs install
 Docker from Debian's archive through the host (their own traffic stays on the lab network), and the second
 machine gets from the cache what the first one downloaded."""
-import os
 import shlex
 import shutil
 import signal
@@ -23,9 +22,12 @@ def _home() -> Path:
     return rootfs.cache_dir() / "apt-cacher-ng"
 
 
-def _pid() -> int:
-    pid = netns._pidfile(_home() / "proxy.pid")
-    return pid if netns._is(pid, "apt-cacher-ng", str(_home())) else 0
+def _pids() -> list:
+    """Every apt-cacher-ng that serves our cache folder, found in /proc: a pid file can name a launcher that has
+    exited, or a second proxy that lost the bind to the first, and then the one that listens would outlive stop."""
+    home = str(_home())
+    return [int(p.name) for p in Path("/proc").iterdir()
+            if p.name.isdigit() and netns._is(int(p.name), "apt-cacher-ng", home)]
 
 
 def ensure(sh) -> str:
@@ -33,7 +35,9 @@ def ensure(sh) -> str:
     if sh.dry:
         print(f"[dry] would run apt-cacher-ng on {url()}")
         return url()
-    if _pid() and netns._port_open(netns.GATEWAY, PORT):
+    if _pids():  # it runs: it may be slow to answer under load, but a second one could only fail to bind
+        poll.until(lambda: True if netns._port_open(netns.GATEWAY, PORT) else None, 15, 0.2,
+                   lambda: _raise(f"apt-cacher-ng runs but does not answer on {url()} within 15s"))
         return url()
     if not shutil.which("apt-cacher-ng"):
         raise PipelineError("the lab's apt proxy needs apt-cacher-ng: apt-get install -y apt-cacher-ng")
@@ -52,7 +56,7 @@ def ensure(sh) -> str:
     started = netns._run(sh, f"cd / ; setsid nohup apt-cacher-ng -c {q(str(home / 'conf'))} {args} "
                              f">> {q(str(home / 'log' / 'stdout.log'))} 2>&1 < /dev/null & echo $!",
                          "starting apt-cacher-ng")
-    (home / "proxy.pid").write_text(started.stdout.split()[-1] + "\n")
+    (home / "proxy.pid").write_text(started.stdout.split()[-1] + "\n")  # for a person to read; stop looks in /proc
 
     def late():
         raise PipelineError(f"apt-cacher-ng did not listen on {url()} within 15s: "
@@ -63,15 +67,31 @@ def ensure(sh) -> str:
 
 
 def stop(sh) -> None:
-    pid = _pid()
-    if not pid:
+    pids = _pids()
+    if not pids:
         return
     if sh.dry:
-        print(f"[dry] would stop apt-cacher-ng ({pid})")
+        print(f"[dry] would stop apt-cacher-ng ({', '.join(map(str, pids))})")
         return
-    os.kill(pid, signal.SIGTERM)
-    if netns._wait_gone([pid], 10):
-        netns._kill_and_wait([pid], 5)
+    # Its threads go on after the main one returned (when /proc stops showing its program): it is gone when its
+    # process is. SIGKILL takes every thread after 10 s.
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 30)):
+        netns._signal(pids, sig)
+        if poll.until(lambda: True if not any(map(_alive, pids)) else None, wait, 0.1, lambda: False):
+            return
+    raise PipelineError(f"apt-cacher-ng ({', '.join(map(str, pids))}) did not stop within 40 s of SIGTERM")
+
+
+def _alive(pid: int) -> bool:
+    """Any thread of it left (a zombie is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _raise(message: str):
+    raise PipelineError(message)
 
 
 def transfers() -> dict:

@@ -5,6 +5,7 @@ Everything a machine owns is named from its name (namespace, link, paths, cgroup
 find it again from the record alone, also after a half-finished create.
 """
 import fcntl
+import ipaddress
 import json
 import os
 import platform
@@ -290,6 +291,10 @@ def _engine_answers(socket_path: str) -> bool:
 
 
 def _port_open(address: str, port: int) -> bool:
+    """Does a lab address answer on `port`? Without the lab's bridge a lab address is not on this machine's
+    links: the connection would leave through the default route (where a proxy may answer anything), so no."""
+    if ipaddress.ip_address(address) in ipaddress.ip_network(SUBNET) and not Path(f"/sys/class/net/{BRIDGE}").exists():
+        return False
     try:
         with socket.create_connection((address, port), timeout=1):
             return True

@@ -42,9 +42,13 @@ def running(pid: int) -> bool:
 
 
 def proxy_listening() -> bool:
+    """A socket of this machine listening on the proxy's address (read from /proc: once the lab's bridge is
+    gone, a connection to that address would leave this machine)."""
     from goswarm.io import aptproxy, netns
 
-    return netns._port_open(netns.GATEWAY, aptproxy.PORT)
+    local = "".join(f"{int(b):02X}" for b in reversed(netns.GATEWAY.split("."))) + f":{aptproxy.PORT:04X}"
+    return any(line.split()[1] == local and line.split()[3] == "0A"
+               for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
 
 
 def on(project, name: str, command: str) -> subprocess.CompletedProcess:
