@@ -118,13 +118,18 @@ def run(sh, cfg, service: config.Service, users: int, duration: float, ramp: flo
     interrupted, terminated, sampler, side = False, [], None, None
     previous = _on_sigterm(terminated)
     try:
+        # A Ctrl-C or SIGTERM that comes while the generator starts waits (blocked) until the handling below is in
+        # place; the generator itself starts with nothing blocked.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, bufsize=1)
+                                    text=True, bufsize=1, preexec_fn=_unblock_stops)
+            began, lines = time.monotonic(), _lines(proc)
         except OSError as e:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
             raise PipelineError(f"cannot start the load generator {output.shown(binary)}: {e.strerror or e}") from None
-        began, lines = time.monotonic(), _lines(proc)
         try:  # from here on a Ctrl-C or SIGTERM, even while the rest starts, stops the generator and keeps its figures
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # one that came meanwhile is handled now
             sampler = _Sampler(cfg, names, began)
             sampler.start()
             side = _During(*during, began + duration * plan.DURING_AT, began) if during else None
@@ -177,6 +182,13 @@ def make_room(users: int) -> None:
         raise PipelineError(refusal)
     if raise_to:
         resource.setrlimit(resource.RLIMIT_NOFILE, (raise_to, hard))
+
+
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _unblock_stops() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
 
 def _on_sigterm(terminated: list):
