@@ -4,11 +4,13 @@ load, throughput and latency through the edge next to straight to a task, and th
 
 Contenders, side by side in this one run, on the host engine (one node), each its own copy of
 services/accountservice, replicas 1, in one project config of this script's own (deploy lock bench-edge):
-    caddy    publish_mode: edge (the HTTP edge: Caddy's reverse_proxy, goswarm/go/edge)
-    tcp      publish_mode: edge, protocol: tcp (goswarm's L4 forwarder, goswarm/go/tcpedge: the edge until now)
+    haproxy  publish_mode: edge (the HTTP edge: HAProxy, plan/edgeconfig.py)
+    tcp      publish_mode: edge, protocol: tcp (goswarm's L4 forwarder, goswarm/go/tcpedge: the edge until 0.x)
     direct   publish_mode: host, the task's own port (no edge): only for throughput and latency
+(Caddy's reverse_proxy, the HTTP edge before HAProxy, was measured beside them by this script's earlier
+version: bench/RESULTS.md section 11.)
 
-For caddy and tcp, under each load, `--forced` runs of `redeploy --force` one after the other, then `--edits`
+For haproxy and tcp, under each load, `--forced` runs of `redeploy --force` one after the other, then `--edits`
 one-line edits (a new "Person_" prefix), each redeployed; the load starts --settle seconds before the first
 update and is stopped --settle seconds after the last one returned:
     a) `goswarm load --users 100` (keep-alive users over /accounts/{id}, ids 10000-10099)
@@ -61,39 +63,7 @@ STOP_TIMEOUT = 240  # a load stopped must have written its summary by then (load
 LOADS = {"a": ("goswarm load --users 100", ["--users", "100"], 0),
          "b": ("goswarm load --users 1000 --ramp 5", ["--users", "1000", "--ramp", "5"], 5),
          "c": ("wrk -t 2 -c 200", None, 0)}
-CONTENDERS = {"caddy": ("edge", "http"), "tcp": ("edge", "tcp"), "haproxy": (None, "http"),
-              "direct": ("host", "http")}
-# HAProxy 2.6 (Debian's, dynamically linked) in front of an app that publishes nothing (dnsrr, start-first): the
-# bench makes its FROM scratch image from the binary and the libraries `ldd` lists, and runs it as a global service
-# with a host-mode port, as goswarm runs its edge. Its config is the Caddy edge's, in HAProxy's words.
-HAPROXY = "/usr/sbin/haproxy"
-HAPROXY_SERVICE = "bench-edge-haproxy-lb"  # not <app>-edge: redeploy removes an <app>-edge of an app not in edge mode
-HAPROXY_CFG = """global
-  maxconn 8000
-defaults
-  mode http
-  option http-keep-alive
-  timeout connect 1s
-  timeout client 60s
-  timeout server 30s
-  timeout http-keep-alive 60s
-  retries 20
-  retry-on conn-failure empty-response response-timeout
-  option redispatch 1
-resolvers docker
-  nameserver dns 127.0.0.11:53
-  resolve_retries 3
-  timeout resolve 250ms
-  timeout retry 250ms
-  hold valid 250ms
-  hold obsolete 0s
-frontend edge
-  bind :{port}
-  default_backend app
-backend app
-  balance leastconn
-  server-template task 8 tasks.{app}:6767 resolvers docker init-addr none check inter 500ms fall 1 rise 1
-"""
+CONTENDERS = {"haproxy": ("edge", "http"), "tcp": ("edge", "tcp"), "direct": ("host", "http")}
 
 
 @dataclass
@@ -139,7 +109,7 @@ class Project:
         return f"bench-edge-{name}"
 
     def names(self) -> list:
-        return [n for c in CONTENDERS for n in (self.service(c), f"{self.service(c)}-edge")] + [HAPROXY_SERVICE]
+        return [n for c in CONTENDERS for n in (self.service(c), f"{self.service(c)}-edge")]
 
     def inv(self, *args) -> list:
         return [sys.executable, "-m", "invoke", "-f", str(self.config), *args]
@@ -158,7 +128,7 @@ class Project:
         except BenchError as e:
             said = [line for line in str(e).splitlines() if line.startswith("error:")]
             print(f"  redeploy of {name} failed: {(said or [str(e)[-300:]])[0]}", flush=True)
-            edge = HAPROXY_SERVICE if name == "haproxy" else f"{self.service(name)}-edge"
+            edge = f"{self.service(name)}-edge"
             history = common.run(["docker", "service", "ps", edge, "--no-trunc", "--format",
                                   "{{.Name}} {{.CurrentState}} {{.Error}}"], check=False).stdout
             print("  " + history.strip().replace("\n", "\n  "), flush=True)
@@ -260,7 +230,6 @@ def edge_usage(project: Project, name: str, seconds: int) -> tuple:
     """(goswarm load rps, the edge task's mean CPU %, peak CPU %, peak memory MiB) with 100 users."""
     proc = start_load(project, name, "a", seconds)
     time.sleep(seconds / 2)
-    sampled = docker_stats(HAPROXY_SERVICE) if name == "haproxy" else (None, None, None)
     try:
         proc.wait(seconds + 60)
     except subprocess.TimeoutExpired:
@@ -268,45 +237,9 @@ def edge_usage(project: Project, name: str, seconds: int) -> tuple:
     *_, doc = stop_load(proc, "a")
     edge = [t for t in doc["tasks"] if t["service"] == f"{project.service(name)}-edge"]
     if not edge:
-        return doc["rps"], *sampled
+        return doc["rps"], None, None, None
     return (doc["rps"], max(t["cpu_percent_mean"] or 0 for t in edge), max(t["cpu_percent_max"] or 0 for t in edge),
             max(t["memory_bytes_max"] for t in edge) / (1 << 20))
-
-
-def haproxy_edge(project: Project) -> None:
-    """The HAProxy contender's edge: its image (FROM scratch: the binary, its libraries, the config) and a global
-    service holding the port in host mode on the project's network."""
-    libs = re.findall(r"(/\S+\.so[.\d]*)", common.run(["ldd", HAPROXY]).stdout)
-    context = project.workdir / "haproxy"
-    for path in [HAPROXY, *libs]:
-        dest = context / path.lstrip("/")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(path).resolve(), dest)
-    (context / "haproxy.cfg").write_text(HAPROXY_CFG.format(port=project.ports["haproxy"],
-                                                            app=project.service("haproxy")))
-    copies = "".join(f"COPY {p.lstrip('/')} {p}\n" for p in [HAPROXY, *libs])
-    (context / "Dockerfile").write_text(f"FROM scratch\n{copies}COPY haproxy.cfg /haproxy.cfg\n"
-                                        f'ENTRYPOINT ["{HAPROXY}", "-W", "-db", "-f", "/haproxy.cfg"]\n')
-    image = f"{IMAGE_PREFIX}/haproxy:bench"
-    common.run(["docker", "build", "-q", "-t", image, str(context)], timeout=INV_TIMEOUT)
-    port = project.ports["haproxy"]
-    common.run(["docker", "service", "create", "-q", "--detach=false", "--name", HAPROXY_SERVICE,
-                "--mode", "global", "--network", "my_network", "--stop-grace-period", "15s",
-                "--publish", f"mode=host,target={port},published={port}", image], timeout=INV_TIMEOUT)
-
-
-def docker_stats(service: str) -> tuple:
-    """(CPU %, CPU %, memory MiB) of a service's one container, from one `docker stats --no-stream` in the middle of
-    the load (a service goswarm did not deploy is not in goswarm load's task stats)."""
-    label = f"label=com.docker.swarm.service.name={service}"
-    ids = common.run(["docker", "ps", "-q", "--filter", label]).stdout.split()
-    if not ids:
-        return None, None, None
-    out = common.run(["docker", "stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", ids[0]]).stdout
-    cpu, memory = out.split()[0].rstrip("%"), out.split()[1]
-    mib = float(re.match(r"[\d.]+", memory).group()) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(
-        re.sub(r"[\d.]+", "", memory), 1)
-    return float(cpu), float(cpu), mib
 
 
 def main() -> int:
@@ -314,7 +247,7 @@ def main() -> int:
     parser.add_argument("--forced", type=int, default=3, help="redeploy --force runs per load")
     parser.add_argument("--edits", type=int, default=3, help="one-line edits per load")
     parser.add_argument("--loads", default="abc", help="which of a, b, c")
-    parser.add_argument("--contenders", default="caddy,haproxy,tcp", help="the edges to put under updates")
+    parser.add_argument("--contenders", default="haproxy,tcp", help="the edges to put under updates")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of load before and after the updates")
     parser.add_argument("--wrk-s", type=int, default=10, help="seconds of each throughput run")
     args = parser.parse_args()
@@ -328,8 +261,6 @@ def main() -> int:
             seconds, code = project.redeploy(name)
             if code != 0:
                 raise BenchError(f"the first redeploy of {name} failed")
-            if name == "haproxy":
-                haproxy_edge(project)
             wait_for_text(project.url(name), '"name":"', 60)
             print(f"deployed {name} ({seconds:.1f} s)", flush=True)
         speed = []
@@ -338,7 +269,7 @@ def main() -> int:
             speed.append((name, rps, p50, p99, errors))
             print(f"  wrk {name}: {rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors or 0}",
                   flush=True)
-        usage = {name: edge_usage(project, name, args.wrk_s) for name in ("caddy", "tcp", "haproxy")}
+        usage = {name: edge_usage(project, name, args.wrk_s) for name in ("haproxy", "tcp")}
         print(f"  usage: {usage}", flush=True)
         windows = []
         for load in args.loads:
@@ -365,7 +296,7 @@ def main() -> int:
     finally:
         remove_services(project.names(), timeout=INV_TIMEOUT)
         remove_images([f"{IMAGE_PREFIX}/{project.service(c)}" for c in CONTENDERS]
-                      + [f"{IMAGE_PREFIX}/{n}" for n in ("goswarm-edge", "goswarm-tcpedge", "haproxy")],
+                      + [f"{IMAGE_PREFIX}/{n}" for n in ("goswarm-edge", "goswarm-tcpedge")],
                       timeout=INV_TIMEOUT)
         shutil.rmtree(workdir, ignore_errors=True)
 

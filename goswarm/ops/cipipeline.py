@@ -29,7 +29,8 @@ def project_of(cfg) -> cipipeline.Project:
         raise PipelineError("no service here is built by goswarm (all are image:): there is no Go to test or build")
     go_mod = cfg.root / modules[0] / "go.mod"
     go = cipipeline.go_version(go_mod.read_text(errors="replace")) if go_mod.is_file() else "1.26"
-    return cipipeline.Project(__version__, tuple(modules), go)
+    edge = any(s.publish_mode == "edge" and s.protocol == "http" for s in cfg.services.values())
+    return cipipeline.Project(__version__, tuple(modules), go, edge=edge)
 
 
 def write(sh, cfg, which: str) -> None:

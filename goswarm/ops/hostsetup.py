@@ -9,7 +9,7 @@ from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.ops import swarm
 
-PACKAGES = {"go": "golang-go", "dockerd": "docker.io"}
+PACKAGES = {"go": "golang-go", "dockerd": "docker.io", "haproxy": "haproxy"}
 ENGINE_LOG = "/var/log/dockerd.log"
 
 
@@ -20,14 +20,21 @@ def debian_like(os_release: str) -> bool:
     return "debian" in ids or "ubuntu" in ids
 
 
-def missing_tools() -> list:
-    return [tool for tool in PACKAGES if not shutil.which(tool)]
+def needed(cfg) -> list:
+    """Go and Docker, and HAProxy when a service's HTTP edge is made of it (publish_mode: edge)."""
+    edged = any(s.publish_mode == "edge" and s.protocol == "http" for s in cfg.services.values())
+    return ["go", "dockerd", *(["haproxy"] if edged else [])]
+
+
+def missing_tools(tools: list) -> list:
+    return [tool for tool in tools if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").is_file()]
 
 
 def manual_steps(missing: list) -> str:
-    return ("install " + " and ".join({"go": "Go (https://go.dev/doc/install)",
-                                        "dockerd": "Docker (Docker Desktop, or https://docs.docker.com/engine/install/)"}[t]
-                                       for t in missing) + f", then run {program.run('setup')} again")
+    where = {"go": "Go (https://go.dev/doc/install)",
+             "dockerd": "Docker (Docker Desktop, or https://docs.docker.com/engine/install/)",
+             "haproxy": "HAProxy for publish_mode: edge (https://www.haproxy.org/, e.g. `brew install haproxy`)"}
+    return "install " + " and ".join(where[t] for t in missing) + f", then run {program.run('setup')} again"
 
 
 def install(sh, missing: list) -> None:
@@ -66,8 +73,9 @@ def start_engine(sh, timeout: float = 30) -> None:
 
 
 def setup(sh, cfg, advertise_addr=None) -> None:
-    """Install Go and Docker when missing (Debian/Ubuntu, root), start the engine, and run swarm.init."""
-    missing = missing_tools()
+    """Install Go and Docker (and HAProxy for an edge) when missing (Debian/Ubuntu, root), start the engine,
+    and run swarm.init."""
+    missing = missing_tools(needed(cfg))
     if missing:
         install(sh, missing)
     print("go: " + sh.read("go version").stdout.strip())

@@ -16,7 +16,7 @@ from goswarm import parallel, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, registry
-from goswarm.plan import config, dockerbuild, output, platforms
+from goswarm.plan import config, dockerbuild, edgeconfig, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
 
@@ -312,6 +312,8 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
     client = engine.client()
     own = native(cfg, client)
     target = target or own
+    if service.name == config.EDGE:
+        return build_edge(sh, cfg, client, target, own)
     binary, probe = binary_for(cfg, service.name, target), binary_for(cfg, config.PROBE, target)
     helpers = {p.name: p for p in (binary_for(cfg, config.binary_name(d), target) for d in service.with_mains)}
     dockerfile_path = dockerfile_for(cfg, service)
@@ -371,6 +373,50 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
                  platform=platform, source_hash=labels[f"{LABEL}.source-hash"], revision=known_revision(revision))
 
 
+def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platform) -> Image:
+    """goswarm's HTTP edge: this machine's HAProxy with its libraries, the probe and plan/edgeconfig's
+    config, imported FROM scratch as one layer. Its tag is a key of all of these, so a goswarm or HAProxy
+    upgrade makes a new edge, and nothing of the user's build settings does."""
+    from goswarm.io import haproxy
+
+    here = haproxy.own_platform()
+    if target != own or target != here:
+        raise PipelineError(f"the HTTP edge's image is made of this machine's HAProxy ({here}), so it cannot "
+                            f"be built for {target}{'' if target == own else ' (the engine is ' + str(own) + ')'}: "
+                            f"build on a {target} machine, or use publish_mode: host for that platform")
+    probe = binary_for(cfg, config.PROBE, target)
+    files = {**haproxy.image_files(), config.PROBE_PATH: probe}
+    changes = edgeconfig.image_changes()
+    others = {dest: build.file_digest(path) for dest, path in files.items() if dest != config.PROBE_PATH}
+    others.update({edgeconfig.CONFIG_PATH: hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest(),
+                   "changes": "\n".join(changes)})
+    if not probe.is_file():
+        if sh.dry:
+            print(f"[dry] would build {cfg.repository(config.EDGE)}:<new> from HAProxy")
+            return Image(config.EDGE, cfg.repository(config.EDGE), "new")
+        raise PipelineError(f"{probe} is missing: run {program.run('build')} first")
+    key = content_key(build.file_digest(probe), b"haproxy", "", others)
+    image = Image(config.EDGE, cfg.repository(config.EDGE), key[:12])
+    with engine.errors(f"inspecting image {image.ref}"):
+        existing = engine.find_image(client, image.ref)
+    if existing:
+        print(f"{image.ref}: up to date (same HAProxy and config)")
+        if f"{image.repository}:latest" not in existing.tags:
+            with engine.errors(f"tagging {image.repository}:latest"):
+                sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
+        return Image(image.service, image.repository, image.tag, existing.id, platform=str(target))
+    if sh.dry:
+        print(f"[dry] would build {image.ref} from {files[edgeconfig.BINARY_PATH]} and {len(files) - 2} libraries")
+        return image
+    labels = {f"{LABEL}.service": config.EDGE, f"{LABEL}.content-key": key}
+    with engine.errors(f"building {image.ref}"):
+        image_id = import_scratch(client, image, {**files, edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
+                                  labels, changes)
+        client.api.tag(image_id, image.repository, "latest")
+    print(f"built {image.ref} ({image_id[7:19]}, HAProxy from {files[edgeconfig.BINARY_PATH]})")
+    return Image(image.service, image.repository, image.tag, image_id, platform=str(target))
+
+
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
                  named: dict = None, platform: str = None, args: dict = None):
     """The builder, with a context of just `files` (the first is the service's binary, passed as BINARY; the
@@ -410,8 +456,12 @@ def import_scratch(client, image: Image, files: dict, labels: dict, changes: lis
                 folder = tarfile.TarInfo(parent)
                 folder.type, folder.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(folder)
+            info = tarfile.TarInfo(dest.lstrip("/"))
+            if isinstance(path, bytes):  # a file made here, e.g. a config
+                info.size, info.mode = len(path), 0o644
+                tar.addfile(info, io.BytesIO(path))
+                continue
             with open(path, "rb") as f:
-                info = tarfile.TarInfo(dest.lstrip("/"))
                 info.size, info.mode = path.stat().st_size, 0o755
                 tar.addfile(info, f)
     changes = changes + [f"LABEL {k}={json.dumps(v)}" for k, v in labels.items()]

@@ -31,6 +31,7 @@ class Project:
     modules: tuple  # the services' Go module directories, relative to the repository ("." for its root)
     go: str  # the Go version for GitLab's image (GitHub reads it from the first module's go.mod)
     branch: str = "main"
+    edge: bool = False  # a service in publish_mode: edge: the push job needs HAProxy (the edge image is made of it)
 
 
 def uses(action: str) -> str:
@@ -57,6 +58,17 @@ def _install(indent: str) -> str:
             f'{indent}    python3 -m venv "$RUNNER_TEMP/goswarm"\n'
             f'{indent}    "$RUNNER_TEMP/goswarm/bin/pip" install --quiet "goswarm==$GOSWARM_VERSION"\n'
             f'{indent}    echo "$RUNNER_TEMP/goswarm/bin" >> "$GITHUB_PATH"\n')
+
+
+def _haproxy_step(p: Project) -> str:
+    return ("      - name: HAProxy (goswarm's HTTP edge image is made of it)\n"
+            "        run: command -v haproxy >/dev/null || (sudo apt-get update -qq && sudo apt-get install -y -qq "
+            "haproxy)\n") if p.edge else ""
+
+
+def _haproxy_line(p: Project) -> str:
+    return ("    - command -v haproxy >/dev/null || apt-get install -y -qq haproxy  # the HTTP edge image is made of "
+            "it\n") if p.edge else ""
 
 
 def github(p: Project) -> str:
@@ -109,7 +121,7 @@ jobs:
     runs-on: ubuntu-latest
     steps:
 {checkout}{setup_go}{_install("      ")}      - run: goswarm build
-      - run: goswarm image.build
+{_haproxy_step(p)}      - run: goswarm image.build
       - run: goswarm image.push
         env:
 {registry}      - uses: {uses('upload-artifact')}
@@ -199,7 +211,7 @@ push:
   tags: [docker-host]
   needs: [build]
 {on_branch}  script:
-{install}    - goswarm image.build
+{install}{_haproxy_line(p)}    - goswarm image.build
     - goswarm image.push
   artifacts:
     paths: [dist/release.json]

@@ -13,8 +13,7 @@ from goswarm.errors import ConfigError, PipelineError
 from goswarm.plan import edgeconfig, placement, strict
 
 PUBLISH_MODES = ("edge", "host", "ingress")
-EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge` (Caddy), built like a service
-EDGE_SOURCE = "edge"  # its Go module, among the sources that ship with goswarm
+EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge`: HAProxy (plan/edgeconfig.py), not compiled
 TCP_EDGE = "goswarm-tcpedge"  # the L4 forwarder for `protocol: tcp` services: no retries, resets on task stop
 TCP_EDGE_SOURCE = "tcpedge"
 PROTOCOLS = ("http", "tcp")
@@ -97,6 +96,7 @@ class Service:
     build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
+    stop_signal: str = ""  # the signal a task is stopped with ("": the image's, else SIGTERM); the HTTP edge's
 
     @property
     def built(self) -> bool:
@@ -117,14 +117,15 @@ class Service:
 def edge_of(app: Service, sources: Path) -> Service:
     """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
     host mode and passes requests to the app's healthy tasks over the overlay network. The app publishes
-    nothing, so its updates can be start-first: zero downtime even on one node. An http app's edge is Caddy
+    nothing, so its updates can be start-first: zero downtime even on one node. An http app's edge is HAProxy
     (see plan/edgeconfig.py); a `protocol: tcp` app's is goswarm's L4 forwarder."""
     if app.protocol == "tcp":
         env = {"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"}
     else:
-        env = edgeconfig.env(app.publish, app.name, app.port, edgeconfig.GRACE)
-    return Service(name=f"{app.name}-edge", path=sources / edge_source(app), port=app.publish, publish=app.publish,
-                   publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True)
+        env = edgeconfig.env(app.publish, app.name, app.port, app.replicas)
+    return Service(name=f"{app.name}-edge", path=edge_path(app, sources), port=app.publish, publish=app.publish,
+                   publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True,
+                   stop_signal="" if app.protocol == "tcp" else edgeconfig.STOP_SIGNAL)
 
 
 def edge_image(app: Service) -> str:
@@ -132,8 +133,9 @@ def edge_image(app: Service) -> str:
     return TCP_EDGE if app.protocol == "tcp" else EDGE
 
 
-def edge_source(app: Service) -> str:
-    return TCP_EDGE_SOURCE if app.protocol == "tcp" else EDGE_SOURCE
+def edge_path(app: Service, sources: Path) -> Optional[Path]:
+    """The Go module of an app's edge: the TCP edge's; the HTTP edge (HAProxy) is not compiled."""
+    return sources / TCP_EDGE_SOURCE if app.protocol == "tcp" else None
 
 
 def _port(where: str, value, allow_none: bool = False) -> Optional[int]:
@@ -391,14 +393,13 @@ def with_edge(services: list, sources: Path) -> list:
     wanted = [s for s in services if s.name not in HELPERS]
     built = [s for s in wanted if s.built]
     edged = [s for s in wanted if s.publish_mode == "edge"]
-    edges = [(EDGE, EDGE_SOURCE), (TCP_EDGE, TCP_EDGE_SOURCE)]
-    return [*built, *(Service(name, sources / source, 80) for name, source in edges
-                      if any(edge_image(s) == name for s in edged))]
+    edges = [(EDGE, None), (TCP_EDGE, sources / TCP_EDGE_SOURCE)]
+    return [*built, *(Service(name, path, 80) for name, path in edges if any(edge_image(s) == name for s in edged))]
 
 
 def to_compile(services: list, sources: Path) -> list:
-    """What to compile: the images' binaries, plus the probe that goes into each of them."""
-    return [*with_edge(services, sources), Service(PROBE, sources / PROBE_SOURCE, 1)]
+    """What to compile: the images' binaries (not the HTTP edge's: HAProxy), plus the probe that goes into each."""
+    return [*(s for s in with_edge(services, sources) if s.name != EDGE), Service(PROBE, sources / PROBE_SOURCE, 1)]
 
 
 def select(services: dict, wanted: Optional[str]) -> list:

@@ -1,52 +1,97 @@
-"""The configuration of an app's HTTP edge (`publish_mode: edge`): Caddy JSON, given to the edge in EDGE_CONFIG.
+"""The HTTP edge of `publish_mode: edge`: HAProxy, its config, and what makes its image. Pure.
 
-The image is the same for every app; this is what makes it that app's. Pure.
+The image is the same for every app: HAProxy, its libraries and CONFIG, FROM scratch. The config names no app:
+HAProxy fills in "${EDGE_...}" from the task's environment (see env()), so the service spec says which app.
 
 Why each setting (swarm 20.10 takes a stopping task out of its DNS name, waits about 2 s, then sends SIGTERM):
-- the app's tasks come from Docker's embedded DNS (`tasks.<app>`), asked again every REFRESH, well inside
-  those 2 s, so a stopping task gets no new request before its SIGTERM;
-- a request that cannot reach a task (refused, reset before an answer, a task gone from DNS) is tried on
-  another task for up to TRY_DURATION; GET, HEAD and OPTIONS are retried even after they were sent;
-- a task that failed is left out for FAIL_DURATION (passive health);
-- connections to clients and to tasks are kept alive; nothing is written to disk (a scratch image): no admin
-  endpoint, no automatic HTTPS, no saved config.
+- the app's tasks come from Docker's embedded DNS (`tasks.<app>`), asked again every 250 ms and held for no
+  longer, well inside those 2 s, so a stopping task gets no new request before its SIGTERM; each task is also
+  checked every 500 ms, and left out at its first failed check;
+- a request that cannot reach a task (refused, reset, a connect timeout) is sent to another task (redispatch),
+  up to RETRIES times; a GET, HEAD or OPTIONS request is also retried when the task closed without an answer
+  or did not answer in time. Other methods are never sent twice;
+- connections to clients are kept alive; HAProxy's own connections to tasks are reused when safe;
+- only the requests that failed or were retried are logged, to stderr (`docker service logs <app>-edge`);
+- on SIGUSR1 (the edge service's stop signal) it stops listening and finishes the requests in flight, for up to
+  GRACE; it writes nothing to disk and has no admin socket.
 """
-import json
+import re
 
-REFRESH = "250ms"
-TRY_DURATION = "10s"
-TRY_INTERVAL = "50ms"
-FAIL_DURATION = "2s"
-DIAL_TIMEOUT = "1s"
+GRACE = "10s"  # what the edge gives requests in flight when it stops (its stop grace period is longer)
+RETRIES = 20
+CHECK_EVERY = "500ms"
 RESOLVER = "127.0.0.11:53"  # Docker's embedded DNS, on every container of a user-defined network
-IDEMPOTENT = ["GET", "HEAD", "OPTIONS"]
-GRACE = 10  # seconds the edge gives requests in flight when it stops (its stop grace period is longer)
+IDEMPOTENT = ("GET", "HEAD", "OPTIONS")
+STOP_SIGNAL = "SIGUSR1"  # HAProxy's soft stop; SIGTERM would close every connection at once
+CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
+BINARY_PATH = "/usr/sbin/haproxy"
+
+SERVER = f"resolvers docker resolve-prefer ipv4 init-addr none check inter {CHECK_EVERY} fall 1 rise 1"
+CONFIG = f"""# goswarm's HTTP edge. HAProxy fills in ${{EDGE_...}} from the service's environment,
+# and sets maxconn from the task's fd limit.
+global
+  hard-stop-after {GRACE}
+  log stderr format raw local0
+defaults
+  mode http
+  log global
+  option httplog
+  option dontlog-normal
+  option http-keep-alive
+  option redispatch 1
+  retries {RETRIES}
+  retry-on conn-failure empty-response response-timeout
+  timeout connect 1s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  timeout http-request 30s
+  timeout queue 10s
+resolvers docker
+  nameserver dns {RESOLVER}
+  accepted_payload_size 8192
+  resolve_retries 3
+  timeout resolve 250ms
+  timeout retry 250ms
+  hold valid 250ms
+  hold obsolete 0s
+  hold nx 250ms
+  hold refused 250ms
+  hold other 250ms
+  hold timeout 250ms
+frontend edge
+  bind ":${{EDGE_PORT}}"
+  default_backend app
+backend app
+  balance leastconn
+  http-request disable-l7-retry unless {{ method {' '.join(IDEMPOTENT)} }}
+  server-template task "${{EDGE_SLOTS}}" "tasks.${{EDGE_APP}}:${{EDGE_APP_PORT}}" {SERVER}
+"""
 
 
-def caddy(port: int, app: str, app_port: int, grace: int) -> dict:
-    """The edge's config: listen on `port`, forward to the tasks of `app` on `app_port`; on SIGTERM, finish
-    the requests in flight within `grace` seconds."""
-    proxy = {
-        "handler": "reverse_proxy",
-        "dynamic_upstreams": {"source": "a", "name": f"tasks.{app}", "port": str(app_port), "refresh": REFRESH,
-                              "resolver": {"addresses": [RESOLVER]}, "dial_timeout": DIAL_TIMEOUT,
-                              "versions": {"ipv4": True}},
-        "load_balancing": {"selection_policy": {"policy": "least_conn"}, "try_duration": TRY_DURATION,
-                           "try_interval": TRY_INTERVAL, "retry_match": [{"method": IDEMPOTENT}]},
-        "health_checks": {"passive": {"fail_duration": FAIL_DURATION, "max_fails": 1}},
-        "transport": {"protocol": "http", "dial_timeout": DIAL_TIMEOUT,
-                      "keep_alive": {"enabled": True, "max_idle_conns_per_host": 256, "idle_timeout": "30s"}},
-    }
-    server = {"listen": [f":{port}"], "automatic_https": {"disable": True}, "routes": [{"handle": [proxy]}],
-              "idle_timeout": "60s"}
-    return {
-        "admin": {"disabled": True, "config": {"persist": False}},
-        "logging": {"logs": {"default": {"level": "ERROR"}}},
-        "apps": {"http": {"grace_period": f"{grace}s", "servers": {"edge": server}},
-                 "tls": {"disable_storage_clean": True}},  # else it writes its storage's state to disk
-    }
+def slots(replicas: int) -> int:
+    """Server slots for the app's tasks: a start-first update runs an old and a new task of each replica."""
+    return max(16, 2 * replicas + 2)
 
 
-def env(port: int, app: str, app_port: int, grace: int) -> dict:
-    """The edge task's environment: its config as one compact JSON value (sorted, so a spec compares equal)."""
-    return {"EDGE_CONFIG": json.dumps(caddy(port, app, app_port, grace), sort_keys=True, separators=(",", ":"))}
+def env(port: int, app: str, app_port: int, replicas: int = 1) -> dict:
+    """The edge task's environment: which app this edge is for."""
+    return {"EDGE_PORT": str(port), "EDGE_APP": app, "EDGE_APP_PORT": str(app_port),
+            "EDGE_SLOTS": str(slots(replicas))}
+
+
+def libraries(ldd_output: str) -> list:
+    """The shared libraries `ldd <haproxy>` lists (the loader included), each as the path it resolved to."""
+    found = []
+    for line in ldd_output.splitlines():
+        if "not found" in line:
+            raise ValueError(f"a library of HAProxy is missing on this machine: {line.strip()}")
+        match = re.search(r"(/\S+)\s+\(0x", line)
+        if match and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
+
+
+def image_changes() -> list:
+    """The image's config: HAProxy in the foreground, as nobody (the edge's spec gives its STOP_SIGNAL)."""
+    return ["USER 65534:65534", f'ENTRYPOINT ["{BINARY_PATH}", "-db", "-f", "{CONFIG_PATH}"]']

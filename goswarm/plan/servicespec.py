@@ -130,6 +130,8 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
     """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
     image_check and start_interval: see healthcheck(). project: its PROJECT_LABEL."""
     container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
+    if service.stop_signal:
+        container["StopSignal"] = service.stop_signal
     if service.mounts:
         container["Mounts"] = [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
                                for m in service.mounts]
@@ -196,6 +198,7 @@ def observe(spec: dict) -> dict:
         "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
         "update order": update.get("Order", "stop-first"),
         "stop grace": container.get("StopGracePeriod"),
+        "stop signal": container.get("StopSignal"),
         "mounts": sorted(f"{m.get('Source')}:{m.get('Target')}{':ro' if m.get('ReadOnly') else ''}"
                          for m in container.get("Mounts") or []),
         "healthcheck": _health(container.get("Healthcheck")),

@@ -63,6 +63,8 @@ def service(spec: dict, network: str) -> dict:
     out = {"image": container["Image"], "environment": list(container.get("Env") or [])}
     if container.get("StopGracePeriod"):
         out["stop_grace_period"] = duration(container["StopGracePeriod"])
+    if container.get("StopSignal"):
+        out["stop_signal"] = container["StopSignal"]
     if container.get("Healthcheck"):
         out["healthcheck"] = healthcheck(container["Healthcheck"])
     ports = [{"target": p["TargetPort"], "published": p["PublishedPort"], "protocol": p.get("Protocol", "tcp"),

@@ -10,7 +10,7 @@ MODULES = sorted(p.parent.relative_to(ROOT) for p in ROOT.glob("**/go.mod") if n
 
 
 def test_every_go_module_is_found():
-    shipped = {"goswarm/go/edge", "goswarm/go/tcpedge", "goswarm/go/probe", "goswarm/go/loadgen"}
+    shipped = {"goswarm/go/tcpedge", "goswarm/go/probe", "goswarm/go/loadgen"}
     assert shipped | {"services/accountservice", "services/quotes-service"} <= {str(m) for m in MODULES}
 
 

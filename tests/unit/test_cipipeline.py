@@ -14,7 +14,7 @@ from goswarm.plan import cipipeline
 
 from .test_ci_templates import check, schema, tool, zizmor
 
-PROJECT = cipipeline.Project("1.2.3", ("api", "."), "1.24")
+PROJECT = cipipeline.Project("1.2.3", ("api", "."), "1.24", edge=True)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,12 @@ def test_ci_takes_github_or_gitlab():
     with pytest.raises(ConfigError, match="^--ci takes github or gitlab, got 'jenkins'$"):
         ops.kind("jenkins")
     assert __version__  # what the pipeline pins
+
+
+def test_the_push_job_installs_haproxy_only_for_an_http_edge(written):
+    github = yaml.safe_load(written["github"].read_text())["jobs"]["push"]["steps"]
+    assert any("sudo apt-get install -y -qq haproxy" in step.get("run", "") for step in github)
+    gitlab = yaml.safe_load(written["gitlab"].read_text())["push"]["script"]
+    assert any(line.startswith("command -v haproxy") for line in gitlab)
+    plain = cipipeline.Project("1.2.3", (".",), "1.24")
+    assert "haproxy" not in cipipeline.render("github", plain) + cipipeline.render("gitlab", plain)

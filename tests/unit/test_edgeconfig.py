@@ -1,43 +1,66 @@
-import json
+import shutil
+import subprocess
+
+import pytest
 
 from goswarm.plan import edgeconfig
 
-
-def proxy_of(cfg):
-    return cfg["apps"]["http"]["servers"]["edge"]["routes"][0]["handle"][0]
-
-
-def test_the_edge_listens_on_the_published_port_and_proxies_to_the_apps_tasks_by_dns():
-    cfg = edgeconfig.caddy(8080, "accountservice", 6767, 10)
-    assert cfg["apps"]["http"]["servers"]["edge"]["listen"] == [":8080"]
-    upstreams = proxy_of(cfg)["dynamic_upstreams"]
-    assert (upstreams["source"], upstreams["name"], upstreams["port"]) == ("a", "tasks.accountservice", "6767")
-    assert upstreams["resolver"] == {"addresses": ["127.0.0.11:53"]}
+LDD = """\tlinux-vdso.so.1 (0x00007ffd)
+\tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007fbc59ff4000)
+\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007fbc59408000)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007fbc5a0ed000)
+"""
 
 
-def test_the_dns_refresh_is_well_inside_the_two_seconds_swarm_waits_before_sigterm():
-    refresh = proxy_of(edgeconfig.caddy(80, "a", 1, 10))["dynamic_upstreams"]["refresh"]
-    assert refresh.endswith("ms") and int(refresh[:-2]) <= 500
+def lines(prefix: str) -> list:
+    return [line.strip() for line in edgeconfig.CONFIG.splitlines() if line.strip().startswith(prefix)]
 
 
-def test_idempotent_requests_are_retried_on_another_task_and_a_failed_task_is_left_out():
-    proxy = proxy_of(edgeconfig.caddy(80, "a", 1, 10))
-    balancing = proxy["load_balancing"]
-    assert balancing["retry_match"] == [{"method": ["GET", "HEAD", "OPTIONS"]}]
-    assert balancing["try_duration"] and balancing["try_interval"]
-    assert proxy["health_checks"]["passive"]["max_fails"] == 1
-    assert proxy["transport"]["keep_alive"]["enabled"] is True
+def test_the_config_names_no_app_the_service_env_says_which():
+    assert edgeconfig.env(8080, "accountservice", 6767, 3) == {
+        "EDGE_PORT": "8080", "EDGE_APP": "accountservice", "EDGE_APP_PORT": "6767", "EDGE_SLOTS": "16"}
+    assert lines("bind") == ['bind ":${EDGE_PORT}"']
+    template = lines("server-template")[0]
+    assert '"tasks.${EDGE_APP}:${EDGE_APP_PORT}" resolvers docker' in template and "init-addr none" in template
 
 
-def test_nothing_is_written_to_disk_and_nothing_listens_but_the_port():
-    cfg = edgeconfig.caddy(80, "a", 1, 7)
-    assert cfg["admin"] == {"disabled": True, "config": {"persist": False}}
-    assert cfg["apps"]["http"]["servers"]["edge"]["automatic_https"] == {"disable": True}
-    assert cfg["apps"]["tls"] == {"disable_storage_clean": True}
-    assert cfg["apps"]["http"]["grace_period"] == "7s"
+def test_there_are_slots_for_an_old_and_a_new_task_of_every_replica():
+    assert edgeconfig.slots(1) == 16 and edgeconfig.slots(20) == 42
 
 
-def test_the_env_is_one_compact_stable_json_value():
-    first, second = edgeconfig.env(80, "a", 1, 10), edgeconfig.env(80, "a", 1, 10)
-    assert first == second and list(first) == ["EDGE_CONFIG"]
-    assert " " not in first["EDGE_CONFIG"] and json.loads(first["EDGE_CONFIG"]) == edgeconfig.caddy(80, "a", 1, 10)
+def test_the_dns_is_asked_again_well_inside_the_two_seconds_swarm_waits_before_sigterm():
+    holds = {line.split()[1]: line.split()[2] for line in lines("hold")}
+    assert holds["valid"] == "250ms" and holds["obsolete"] == "0s"
+    assert "check inter 500ms fall 1" in lines("server-template")[0]
+    assert lines("nameserver") == ["nameserver dns 127.0.0.11:53"]
+
+
+def test_only_idempotent_requests_are_retried_after_they_were_sent():
+    assert lines("retry-on") == ["retry-on conn-failure empty-response response-timeout"]
+    assert lines("option redispatch") and lines("retries")
+    assert lines("http-request disable-l7-retry") == [
+        "http-request disable-l7-retry unless { method GET HEAD OPTIONS }"]
+
+
+def test_it_stops_softly_within_its_grace_as_nobody():
+    assert lines("hard-stop-after") == ["hard-stop-after 10s"]
+    changes = edgeconfig.image_changes()
+    assert "USER 65534:65534" in changes and edgeconfig.STOP_SIGNAL == "SIGUSR1"
+    assert not lines("stats socket") and lines("log ") == ["log stderr format raw local0", "log global"]
+    assert lines("option dontlog-normal")  # only what failed or was retried
+
+
+def test_ldd_output_gives_every_library_and_the_loader():
+    assert edgeconfig.libraries(LDD) == ["/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libc.so.6",
+                                         "/lib64/ld-linux-x86-64.so.2"]
+    with pytest.raises(ValueError, match="libfoo.so.1 => not found"):
+        edgeconfig.libraries("\tlibfoo.so.1 => not found\n")
+
+
+def test_haproxy_accepts_the_config(tmp_path):  # .ci/run installs it, as edge mode needs it
+    (tmp_path / "haproxy.cfg").write_text(edgeconfig.CONFIG)
+    env = {"EDGE_PORT": "8080", **edgeconfig.env(8080, "app", 6767)}
+    command = [shutil.which("haproxy") or "/usr/sbin/haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")]
+    checked = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "WARNING" not in checked.stdout + checked.stderr

@@ -17,3 +17,20 @@ def test_debian_like(text, expected):
 def test_manual_steps_say_what_to_install():
     text = hostsetup.manual_steps(["go", "dockerd"])
     assert "Go (https://go.dev/doc/install)" in text and "Docker" in text and "goswarm setup" in text
+
+
+def test_haproxy_is_needed_only_for_an_http_edge():
+    from types import SimpleNamespace
+
+    from goswarm.plan.config import Service
+
+    def cfg(*services):
+        return SimpleNamespace(services={s.name: s for s in services})
+
+    plain = Service("a", None, 80)
+    assert hostsetup.needed(cfg(plain)) == ["go", "dockerd"]
+    assert hostsetup.needed(cfg(plain, Service("b", None, 80, publish=80, publish_mode="edge"))) == [
+        "go", "dockerd", "haproxy"]
+    assert "haproxy" not in hostsetup.needed(cfg(Service("t", None, 5432, publish=5432, publish_mode="edge",
+                                                         protocol="tcp")))
+    assert "HAProxy for publish_mode: edge" in hostsetup.manual_steps(["haproxy"])

@@ -44,7 +44,7 @@ def test_an_edge_is_global_and_publishes_in_host_mode():
     assert out["deploy"]["mode"] == "global" and "replicas" not in out["deploy"]
     assert out["ports"] == [{"target": 6767, "published": 6767, "protocol": "tcp", "mode": "host"}]
     assert out["deploy"]["update_config"]["order"] == "stop-first"
-    assert any(e.startswith("EDGE_CONFIG=") and "tasks.accountservice" in e for e in out["environment"])
+    assert "EDGE_APP=accountservice" in out["environment"]
 
 
 def test_an_ingress_port_keeps_vip():
