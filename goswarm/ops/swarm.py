@@ -112,8 +112,22 @@ def node_names(nodes: list) -> dict:
     return {n["ID"]: known.get(n["Status"].get("Addr"), n["Description"]["Hostname"]) for n in nodes}
 
 
-def status_tables(nodes: list, services: list, tasks: list, names: dict) -> dict:
-    """{name: (rows, headers)}: nodes, services, and the running tasks per node. Pure."""
+def published(service: dict) -> list:
+    """(port, mode) of each port a service publishes. Pure."""
+    ports = ((service.get("Spec") or {}).get("EndpointSpec") or {}).get("Ports") or []
+    return [(p["PublishedPort"], p.get("PublishMode", "ingress")) for p in ports if p.get("PublishedPort")]
+
+
+def port_cell(service: dict, answers: dict) -> str:
+    """`6767 host: answers`, or what the port said when its tasks run but it does not answer. Pure.
+    answers: port -> "" when it accepted a connection, else what happened (refused, timed out)."""
+    return ", ".join(f"{port} {mode}" + (f": {answers[port] or 'answers'}" if port in answers else "")
+                     for port, mode in published(service)) or "-"
+
+
+def status_tables(nodes: list, services: list, tasks: list, names: dict, answers: dict = None) -> dict:
+    """{name: (rows, headers)}: nodes, services, and the running tasks per node. Pure.
+    answers: what each published port said on the manager (see port_cell)."""
     node_rows = [(names[n["ID"]], n["Spec"].get("Role"), n["Spec"].get("Availability"), n["Status"]["State"],
                   n["Status"].get("Addr", ""), n.get("Description", {}).get("Engine", {}).get("EngineVersion", ""))
                  for n in sorted(nodes, key=lambda n: names[n["ID"]])]
@@ -122,27 +136,52 @@ def status_tables(nodes: list, services: list, tasks: list, names: dict) -> dict
         counts = s.get("ServiceStatus", {})
         spec = s["Spec"]
         image = spec.get("Labels", {}).get("io.goswarm.image") or spec["TaskTemplate"]["ContainerSpec"]["Image"]
-        service_rows.append((s["Spec"]["Name"], f"{counts.get('RunningTasks', '?')}/{counts.get('DesiredTasks', '?')}",
-                             image))
+        desired = counts.get("DesiredTasks", "?")
+        if "Global" in (spec.get("Mode") or {}):  # engine 20.10 counts 0 desired for a global service
+            desired = sum(1 for t in tasks if t["ServiceID"] == s["ID"] and t.get("DesiredState") == "running")
+        service_rows.append((s["Spec"]["Name"], f"{counts.get('RunningTasks', '?')}/{desired}",
+                             port_cell(s, answers or {}), image))
     service_names = {s["ID"]: s["Spec"]["Name"] for s in services}
     task_rows = sorted((service_names.get(t["ServiceID"], t["ServiceID"][:12]), t.get("Slot", ""),
                         names.get(t.get("NodeID"), "-"), t["Status"]["State"], t["Status"].get("Err", ""))
                        for t in tasks)
     return {"nodes": (node_rows, ("NODE", "ROLE", "AVAILABILITY", "STATE", "ADDRESS", "ENGINE")),
-            "services": (service_rows, ("SERVICE", "REPLICAS", "IMAGE")),
+            "services": (service_rows, ("SERVICE", "REPLICAS", "PORT", "IMAGE")),
             "tasks": (task_rows, ("SERVICE", "SLOT", "NODE", "STATE", "ERROR"))}
 
 
-def status_report(nodes: list, services: list, tasks: list, names: dict) -> str:
+def status_report(nodes: list, services: list, tasks: list, names: dict, answers: dict = None) -> str:
     """Three tables: nodes, services, and the running tasks per node. Pure."""
     return "\n\n".join(output.table(rows, headers) for rows, headers in
-                       status_tables(nodes, services, tasks, names).values())
+                       status_tables(nodes, services, tasks, names, answers).values())
 
 
-def status_document(nodes: list, services: list, tasks: list, names: dict) -> dict:
+def status_document(nodes: list, services: list, tasks: list, names: dict, answers: dict = None) -> dict:
     """The same for --json. Pure."""
     return {name: report.records(rows, headers)
-            for name, (rows, headers) in status_tables(nodes, services, tasks, names).items()}
+            for name, (rows, headers) in status_tables(nodes, services, tasks, names, answers).items()}
+
+
+def probe_ports(host: str, services: list) -> dict:
+    """Does each published port of a service with a running task accept a connection on `host`? A port whose
+    tasks run but that refuses has lost the engine's mapping (see plan/porthealth.py)."""
+    import socket
+
+    from goswarm import parallel
+
+    ports = sorted({port for s in services if (s.get("ServiceStatus") or {}).get("RunningTasks")
+                    for port, _ in published(s)})
+
+    def probe(port: int) -> str:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return ""
+        except ConnectionRefusedError:
+            return "refused (the engine's mapping of the port is gone: `docker service update --force` it)"
+        except OSError as e:
+            return "timed out" if isinstance(e, socket.timeout) else (e.strerror or str(e))
+
+    return dict(zip(ports, parallel.each(probe, ports, 16))) if ports else {}
 
 
 def with_manager(cfg, name: str):
@@ -225,6 +264,7 @@ def status(cfg, as_json: bool = False) -> str:
         nodes = client.api.nodes()
         services = client.api.services(status=True)
         tasks = client.api.tasks(filters={"desired-state": "running"})
+    answers = probe_ports(cfg.manager_ip, services)
     if as_json:
-        return report.dumps(status_document(nodes, services, tasks, node_names(nodes)))
-    return status_report(nodes, services, tasks, node_names(nodes))
+        return report.dumps(status_document(nodes, services, tasks, node_names(nodes), answers))
+    return status_report(nodes, services, tasks, node_names(nodes), answers)

@@ -45,7 +45,8 @@ def activate(c, name, manager=None):
 
 @task(help={"manager": MANAGER_HELP, "json": JSON_HELP})
 def status(c, manager=None, json=False):
-    """Show every node (role, availability, state), every service (replicas, image) and its tasks per node."""
+    """Show every node (role, availability, state), every service (replicas, published ports and whether they
+    answer on the manager, image) and its tasks per node."""
     _, cfg = load(c, manager)
     print(swarm.status(cfg, json))
 

@@ -1,5 +1,8 @@
 """publish_mode: edge on a real engine: the edge holds the port, the app updates start-first, and a client
 polling throughout never sees a failed request, on a single node without IPVS."""
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from helpers import Poller, edit, free_port, http_get, running_image, version, wait_for
@@ -74,3 +77,28 @@ def test_a_change_of_the_users_ldflags_leaves_the_edge_as_it_is(swarm, edged):
     assert f"{name}-edge: no change" in result.output and version(swarm, name) > app  # the app did change
     assert version(swarm, f"{name}-edge") == edge and running_image(swarm, f"{name}-edge") == image
     assert http_get(url) == PERSON
+
+
+def test_swarm_status_names_a_published_port_whose_mapping_is_gone(swarm, edged):
+    """The engine's docker-proxy of a host-mode port exits (seen when a load ran past its fd limit): the edge's
+    task still runs and is healthy, and swarm.status says the port refuses and what to do."""
+    import os
+    import signal
+
+    name, url = edged
+    port = int(url.split(":")[2].split("/")[0])
+    row = next(line for line in swarm.inv("swarm.status").output.splitlines() if line.startswith(f"{name}-edge "))
+    assert f"{port} host: answers" in row, row
+    proxies = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and
+               f"-host-port {port} " in (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")]
+    assert proxies, "no docker-proxy for the port"
+    for pid in proxies:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: "refused" in swarm.inv("swarm.status").output, 10, "the port to refuse")
+    row = next(line for line in swarm.inv("swarm.status").output.splitlines() if line.startswith(f"{name}-edge "))
+    assert f"{port} host: refused (the engine's mapping of the port is gone: `docker service update --force` it)" \
+        in row and " 1/1 " in row, row
+    # the fix the line names, as a user would run it:
+    subprocess.run(["docker", "service", "update", "--force", "--detach=false", "-q", f"{name}-edge"], check=True,
+                   capture_output=True, timeout=120)
+    assert wait_for(lambda: http_get(url), 30, "the port again") == PERSON

@@ -81,9 +81,9 @@ STATUS = """\
 NODE  ROLE     AVAILABILITY  STATE  ADDRESS    ENGINE
 vm    manager  active        ready  192.0.2.2  20.10.24+dfsg1
 
-SERVICE          REPLICAS  IMAGE
-fx-account       2/2       fx/fx-account:3be961c3f5e0
-fx-account-edge  1/1       fx/goswarm-edge:678d6a6b8478
+SERVICE          REPLICAS  PORT                 IMAGE
+fx-account       2/2       -                    fx/fx-account:3be961c3f5e0
+fx-account-edge  1/1       55961 host: answers  fx/goswarm-edge:678d6a6b8478
 
 SERVICE          SLOT  NODE  STATE    ERROR
 fx-account       1     vm    running
@@ -93,7 +93,7 @@ fx-account-edge        vm    running"""
 
 def test_status_report_of_a_recorded_swarm(machines_dir):
     running = [t for t in TASKS if t["DesiredState"] == "running"]  # what swarm.status asks the engine for
-    assert swarm.status_report(NODES, SERVICES, running, swarm.node_names(NODES)) == STATUS
+    assert swarm.status_report(NODES, SERVICES, running, swarm.node_names(NODES), {55961: ""}) == STATUS
 
 
 def test_status_report_names_nodes_and_counts_replicas():
@@ -108,7 +108,7 @@ def test_status_report_names_nodes_and_counts_replicas():
     report = swarm.status_report(nodes, services, tasks, {"n1": "lab-1", "n2": "lab-2"})
     nodes_table, services_table, tasks_table = report.split("\n\n")
     assert "lab-2  worker   drain         down   10.77.0.3" in nodes_table
-    assert "accountservice  2/3       p/a:1" in services_table
+    assert "accountservice  2/3       -     p/a:1" in services_table
     assert "accountservice  1     lab-1  running" in tasks_table
 
 
@@ -120,7 +120,7 @@ def test_status_report_of_services_not_deployed_by_goswarm_and_tasks_of_unknown_
     tasks = [{"ServiceID": "0123456789abcdefghij", "Slot": 1, "Status": {"State": "pending",
                                                                       "Err": "no suitable node"}}]
     _, services_table, tasks_table = swarm.status_report([], [service], tasks, {}).split("\n\n")
-    assert services_table.splitlines()[1] == "other    ?/?       nginx:1"
+    assert services_table.splitlines()[1] == "other    ?/?       -     nginx:1"
     assert tasks_table.splitlines()[1] == "0123456789ab  1     -     pending  no suitable node"
 
 
@@ -128,11 +128,31 @@ def test_status_as_json_holds_the_same_rows_as_the_tables(machines_dir):
     import json
 
     running = [t for t in TASKS if t["DesiredState"] == "running"]
-    document = swarm.status_document(NODES, SERVICES, running, swarm.node_names(NODES))
+    document = swarm.status_document(NODES, SERVICES, running, swarm.node_names(NODES), {55961: ""})
     assert json.loads(json.dumps(document)) == document
     assert list(document) == ["nodes", "services", "tasks"]
     tables = STATUS.split("\n\n")
     for (name, rows), table in zip(document.items(), tables):
         assert len(rows) == len(table.splitlines()) - 1, name
-    assert set(document["services"][0]) == {"service", "replicas", "image"}
+    assert set(document["services"][0]) == {"service", "replicas", "port", "image"}
     assert set(document["nodes"][0]) == {"node", "role", "availability", "state", "address", "engine"}
+
+
+def test_a_port_that_refuses_while_its_tasks_run_says_what_to_do():
+    service = {"Spec": {"EndpointSpec": {"Ports": [{"PublishedPort": 8080, "TargetPort": 80, "PublishMode": "host"},
+                                                   {"TargetPort": 81}]}}}
+    assert swarm.published(service) == [(8080, "host")]
+    assert swarm.port_cell(service, {}) == "8080 host"  # not probed: no task runs
+    cell = swarm.port_cell(service, {8080: "refused (the engine's mapping of the port is gone: ...)"})
+    assert cell.startswith("8080 host: refused")
+    assert swarm.port_cell({"Spec": {}}, {}) == "-"
+
+
+def test_a_global_service_counts_its_running_tasks_as_desired():
+    """Engine 20.10 reports DesiredTasks 0 for a global service."""
+    service = {"ID": "g", "ServiceStatus": {"RunningTasks": 2, "DesiredTasks": 0},
+               "Spec": {"Name": "web-edge", "Mode": {"Global": {}}, "TaskTemplate": {"ContainerSpec": {"Image": "e"}}}}
+    tasks = [{"ServiceID": "g", "DesiredState": "running", "Status": {"State": "running"}, "NodeID": n}
+             for n in ("a", "b")]
+    rows = swarm.status_tables([], [service], tasks, {})["services"][0]
+    assert rows[0][1] == "2/2"
