@@ -191,6 +191,18 @@ def test_100_users_see_no_error_during_a_scale_down(swarm):
     assert_left_clean(swarm, name)
 
 
+@pytest.mark.exclusive  # its own 100 users need the machine: a starved client counts timeouts
+def test_100_users_see_no_error_during_a_rollback(swarm):
+    name, url = deployed(swarm, "edge", replicas=2, **LOADED)
+    edit(swarm, "accountservice", '"Person_"', '"Rolled_"')
+    swarm.inv("redeploy", "--service", name)
+    assert http_get(url) == '{"id":"10000","name":"Rolled_0"}\n'
+    doc = loaded_run(swarm, name, f"deploy.rollback --service {name}")
+    assert doc["errors"] == {}, doc["errors"]
+    assert http_get(url) == PERSON  # the previous release again
+    assert_left_clean(swarm, name)
+
+
 # --- 4. a rerun after a run that was killed -------------------------------------------------------------
 
 def test_a_rerun_waits_for_the_update_a_killed_run_left_and_reports_it(swarm, edged):
