@@ -23,7 +23,9 @@ DEBOUNCE_MS = 300  # `dev`: long enough to take an editor's save burst (write, r
 SOCKET_MOUNT = "/var/run/docker.sock:/var/run/docker.sock"
 DEFAULTS = {
     "project": None,  # names the project's services (their io.goswarm.project label) and its lock; else the directory
-    "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": None},
+    # edge_base: the HAProxy image the HTTP edge is built FROM; empty: this machine's HAProxy when it can run on
+    # the swarm's platform, else EDGE_BASE (pulled by the engine).
+    "image": {"prefix": "someprefix", "registry": "", "node_registry": "", "dockerfile": None, "edge_base": ""},
     "build": {"platforms": "linux/amd64", "dist": "dist", "ldflags": "-s -w"},
     "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
     "deploy": {"timeout": 60, "lock_ttl": 900, "lock": None},  # None: LOCK-<project>
@@ -60,6 +62,7 @@ class Settings:
     lab_prefix: str
     lab_nodes: int
     addons: dict  # name -> its raw fields, as a `services:` entry (read by ops.addons when one is named)
+    edge_base: str = ""  # image.edge_base: the HAProxy image the HTTP edge is built FROM ("": see DEFAULTS)
     project: str = ""  # the io.goswarm.project label of every service this project creates
     adopt: bool = False  # this command's --adopt: take over services of another project, or of none
 
@@ -224,6 +227,7 @@ def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Setti
         lab_prefix=str(lab["prefix"] or DEFAULTS["lab"]["prefix"]),
         lab_nodes=whole_number("lab.nodes", lab["nodes"]),
         addons=addons,
+        edge_base=str(image["edge_base"] or ""),
         project=project,
         adopt=bool(adopt),
     )

@@ -7,22 +7,36 @@ from pathlib import Path
 from goswarm.errors import PipelineError
 from goswarm.plan import edgeconfig, platforms
 
-MISSING = ("publish_mode: edge needs HAProxy on the machine that builds the images (its HTTP edge is HAProxy, "
-           "copied with its libraries into a FROM scratch image): apt-get install haproxy")
+MISSING = "no HAProxy on this machine (apt-get install haproxy)"
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
           "i686": "386"}
 
 
+PLACES = ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy")  # not on a user's PATH on Debian
+
+
+def found() -> str:
+    return shutil.which("haproxy") or next((p for p in PLACES if Path(p).is_file()), "")
+
+
 def binary() -> Path:
-    found = shutil.which("haproxy") or next((p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy")
-                                            if Path(p).is_file()), None)
-    if not found:
+    if not found():
         raise PipelineError(MISSING)
-    return Path(found).resolve()
+    return Path(found()).resolve()
 
 
 def own_platform() -> platforms.Platform:
     return platforms.parse(f"linux/{ARCHES.get(platform.machine(), platform.machine())}")
+
+
+def unusable_for(target: platforms.Platform) -> str:
+    """Why this machine's HAProxy cannot make an edge for `target` ("" when it can)."""
+    if platform.system() != "Linux":
+        return f"this machine runs {platform.system()}, not Linux"
+    if not found():
+        return MISSING
+    here = own_platform()
+    return "" if target == here else f"this machine's HAProxy is for {here}, not {target}"
 
 
 def image_files() -> dict:

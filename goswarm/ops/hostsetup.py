@@ -8,6 +8,7 @@ from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.ops import swarm
+from goswarm.plan import edgeconfig
 
 PACKAGES = {"go": "golang-go", "dockerd": "docker.io", "haproxy": "haproxy"}
 ENGINE_LOG = "/var/log/dockerd.log"
@@ -32,17 +33,23 @@ def missing_tools(tools: list) -> list:
 
 def manual_steps(missing: list) -> str:
     where = {"go": "Go (https://go.dev/doc/install)",
-             "dockerd": "Docker (Docker Desktop, or https://docs.docker.com/engine/install/)",
-             "haproxy": "HAProxy for publish_mode: edge (https://www.haproxy.org/, e.g. `brew install haproxy`)"}
+             "dockerd": "Docker (Docker Desktop, or https://docs.docker.com/engine/install/)"}
     return "install " + " and ".join(where[t] for t in missing) + f", then run {program.run('setup')} again"
 
 
 def install(sh, missing: list) -> None:
+    """With apt (Debian/Ubuntu, root), every missing tool; else say what to install. HAProxy is optional there:
+    without it the edge is built FROM the official HAProxy image, which the engine pulls."""
     release = Path("/etc/os-release")
     can_apt = (platform.system() == "Linux" and os.geteuid() == 0 and shutil.which("apt-get")
                and release.is_file() and debian_like(release.read_text()))
     if not can_apt:
-        raise PipelineError(manual_steps(missing))
+        required = [t for t in missing if t != "haproxy"]
+        if required:
+            raise PipelineError(manual_steps(required))
+        print(f"haproxy: not installed here, so the HTTP edge will be built FROM {edgeconfig.EDGE_BASE}, pulled "
+              f"by the engine (or install HAProxy, or set image.edge_base)")
+        return
     packages = " ".join(PACKAGES[t] for t in missing)
     sh.run("apt-get update -qq", env={"DEBIAN_FRONTEND": "noninteractive"})
     sh.run(f"apt-get install -y -qq {packages}", env={"DEBIAN_FRONTEND": "noninteractive"})

@@ -374,46 +374,67 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
 
 
 def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platform) -> Image:
-    """goswarm's HTTP edge: this machine's HAProxy with its libraries, the probe and plan/edgeconfig's
-    config, imported FROM scratch as one layer. Its tag is a key of all of these, so a goswarm or HAProxy
-    upgrade makes a new edge, and nothing of the user's build settings does."""
+    """goswarm's HTTP edge: HAProxy with plan/edgeconfig's config and the probe. Made of this machine's HAProxy
+    and its libraries, imported FROM scratch as one layer; or, with image.edge_base or where this machine's
+    HAProxy cannot run on `target` (not Linux, none installed, another platform), built FROM an HAProxy image that
+    the engine pulls. Its tag is a key of all of these, so a goswarm or HAProxy upgrade makes a new edge, and
+    nothing of the user's build settings does."""
     from goswarm.io import haproxy
 
-    here = haproxy.own_platform()
-    if target != own or target != here:
-        raise PipelineError(f"the HTTP edge's image is made of this machine's HAProxy ({here}), so it cannot "
-                            f"be built for {target}{'' if target == own else ' (the engine is ' + str(own) + ')'}: "
-                            f"build on a {target} machine, or use publish_mode: host for that platform")
     probe = binary_for(cfg, config.PROBE, target)
-    files = {**haproxy.image_files(), config.PROBE_PATH: probe}
-    changes = edgeconfig.image_changes()
-    others = {dest: build.file_digest(path) for dest, path in files.items() if dest != config.PROBE_PATH}
-    others.update({edgeconfig.CONFIG_PATH: hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest(),
-                   "changes": "\n".join(changes)})
+    why = "" if cfg.edge_base else haproxy.unusable_for(target) or (
+        f"the engine is {own}" if target != own else "")
+    base = cfg.edge_base or (edgeconfig.EDGE_BASE if why else "")
+    if base:
+        dockerfile = edgeconfig.base_dockerfile(base, probe.name, config.PROBE_PATH).encode()
+        files, changes = {}, []
+        others = {"FROM": base}
+    else:
+        dockerfile, files, changes = b"haproxy", {**haproxy.image_files(), config.PROBE_PATH: probe}, \
+            edgeconfig.image_changes()
+        others = {dest: build.file_digest(path) for dest, path in files.items() if dest != config.PROBE_PATH}
+        others["changes"] = "\n".join(changes)
+    others[edgeconfig.CONFIG_PATH] = hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest()
     if not probe.is_file():
         if sh.dry:
             print(f"[dry] would build {cfg.repository(config.EDGE)}:<new> from HAProxy")
             return Image(config.EDGE, cfg.repository(config.EDGE), "new")
         raise PipelineError(f"{probe} is missing: run {program.run('build')} first")
-    key = content_key(build.file_digest(probe), b"haproxy", "", others)
+    key = content_key(build.file_digest(probe), dockerfile, "", others)
     image = Image(config.EDGE, cfg.repository(config.EDGE), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
     if existing:
         print(f"{image.ref}: up to date (same HAProxy and config)")
-        if f"{image.repository}:latest" not in existing.tags:
+        if target == own and f"{image.repository}:latest" not in existing.tags:
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
         return Image(image.service, image.repository, image.tag, existing.id, platform=str(target))
+    source = f"FROM {base}" + (f" ({why})" if why else "") if base else f"HAProxy from {files[edgeconfig.BINARY_PATH]}"
     if sh.dry:
-        print(f"[dry] would build {image.ref} from {files[edgeconfig.BINARY_PATH]} and {len(files) - 2} libraries")
+        print(f"[dry] would build {image.ref}: {source}")
         return image
     labels = {f"{LABEL}.service": config.EDGE, f"{LABEL}.content-key": key}
     with engine.errors(f"building {image.ref}"):
-        image_id = import_scratch(client, image, {**files, edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
-                                  labels, changes)
-        client.api.tag(image_id, image.repository, "latest")
-    print(f"built {image.ref} ({image_id[7:19]}, HAProxy from {files[edgeconfig.BINARY_PATH]})")
+        if base:
+            context = cfg.dist / ".edge"
+            context.mkdir(parents=True, exist_ok=True)
+            (context / "haproxy.cfg").write_text(edgeconfig.CONFIG)
+            try:
+                image_id = docker_build(client, image, dockerfile, {probe.name: probe}, labels, True, False,
+                                        {"haproxy.cfg": context / "haproxy.cfg"},
+                                        None if target == own else str(target))
+            except PipelineError as e:
+                because = why or "image.edge_base says so"
+                raise PipelineError(f"{e}; the HTTP edge is built FROM {base} because {because}: let the engine "
+                                    f"pull it, set image.edge_base to an HAProxy image it has, or install HAProxy "
+                                    f"here") from None
+        else:
+            image_id = import_scratch(client, image, {**files, edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
+                                      labels, changes)
+        if target == own:
+            client.api.tag(image_id, image.repository, "latest")
+    print(f"built {image.ref} ({image_id[7:19]}, {source})")
     return Image(image.service, image.repository, image.tag, image_id, platform=str(target))
 
 

@@ -25,6 +25,9 @@ IDEMPOTENT = ("GET", "HEAD", "OPTIONS")
 STOP_SIGNAL = "SIGUSR1"  # HAProxy's soft stop; SIGTERM would close every connection at once
 CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
 BINARY_PATH = "/usr/sbin/haproxy"
+# Where this machine's HAProxy cannot be used (none installed, not Linux, another platform than the swarm's), the
+# edge is built FROM the official image instead, pulled by the engine: an LTS branch, multi-platform.
+EDGE_BASE = "haproxy:2.8-alpine"
 
 SERVER = f"resolvers docker resolve-prefer ipv4 init-addr none check inter {CHECK_EVERY} fall 1 rise 1"
 CONFIG = f"""# goswarm's HTTP edge. HAProxy fills in ${{EDGE_...}} from the service's environment,
@@ -90,6 +93,13 @@ def libraries(ldd_output: str) -> list:
         if match and match.group(1) not in found:
             found.append(match.group(1))
     return found
+
+
+def base_dockerfile(base: str, probe: str, probe_path: str) -> str:
+    """The edge's Dockerfile FROM an HAProxy image (`image.edge_base`, or EDGE_BASE): CONFIG and the probe on top,
+    HAProxy run as image_changes() runs this machine's."""
+    return (f"FROM {base}\nCOPY haproxy.cfg {CONFIG_PATH}\nCOPY {probe} {probe_path}\nUSER 65534:65534\n"
+            f'ENTRYPOINT ["haproxy", "-db", "-f", "{CONFIG_PATH}"]\nCMD []\n')
 
 
 def image_changes() -> list:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Poller, edit, free_port, http_get, running_image, version, wait_for
+from helpers import Poller, assert_one_line_error, edit, free_port, http_get, running_image, version, wait_for
 
 PERSON = '{"id":"10000","name":"Person_0"}\n'
 
@@ -102,3 +102,26 @@ def test_swarm_status_names_a_published_port_whose_mapping_is_gone(swarm, edged)
     subprocess.run(["docker", "service", "update", "--force", "--detach=false", "-q", f"{name}-edge"], check=True,
                    capture_output=True, timeout=120)
     assert wait_for(lambda: http_get(url), 30, "the port again") == PERSON
+
+
+def test_the_edge_is_built_from_an_haproxy_image_where_this_machines_cannot_serve(swarm, edged):
+    """image.edge_base (and, on a machine without a Linux HAProxy for the swarm's platform, the official image): the
+    edge is built FROM it. No image can be pulled here, so the base is the edge made of this machine's HAProxy; a
+    base the engine cannot get fails in one line that says why it was chosen, and nothing changes."""
+    name, url = edged
+    edge, app = version(swarm, f"{name}-edge"), version(swarm, name)
+    swarm.config["image"]["edge_base"] = "127.0.0.1:1/goswarm-test/no-such-haproxy:1"  # nothing listens there
+    failed = swarm.inv("redeploy", "--service", name, check=False)
+    assert_one_line_error(failed, "the HTTP edge is built FROM 127.0.0.1:1/goswarm-test/no-such-haproxy:1 because "
+                                  "image.edge_base says so: let the engine pull it")
+    assert (version(swarm, f"{name}-edge"), version(swarm, name)) == (edge, app)
+
+    base = f"{swarm.config['image']['prefix']}/haproxy-base:test"
+    swarm.engine.images.get(running_image(swarm, f"{name}-edge")).tag(base)
+    swarm.config["image"]["edge_base"] = base
+    with Poller(url) as poller:
+        result = swarm.inv("redeploy", "--service", name)
+    assert f"FROM {base}" in result.output and f"update service {name}-edge" in result.output, result.output
+    assert http_get(url) == PERSON and len(poller.answers) > 5
+    image = swarm.engine.images.get(running_image(swarm, f"{name}-edge"))
+    assert image.attrs["Config"]["Entrypoint"] == ["haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]

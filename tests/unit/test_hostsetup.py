@@ -33,4 +33,3 @@ def test_haproxy_is_needed_only_for_an_http_edge():
         "go", "dockerd", "haproxy"]
     assert "haproxy" not in hostsetup.needed(cfg(Service("t", None, 5432, publish=5432, publish_mode="edge",
                                                          protocol="tcp")))
-    assert "HAProxy for publish_mode: edge" in hostsetup.manual_steps(["haproxy"])
