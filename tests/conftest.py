@@ -4,6 +4,7 @@ hide something that did not run."""
 import contextlib
 import fcntl
 import os
+import signal
 
 import pytest
 
@@ -52,6 +53,10 @@ def machine_share(exclusive: bool):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exclusive: runs with no other test beside it (timings, CPU, heavy load)")
+    # A suite started in the background of a non-interactive shell (`bash .ci/run &`) inherits SIGINT ignored, and
+    # so would every goswarm it starts: the Ctrl-C tests would test nothing. A handled signal is reset on exec.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -153,9 +153,12 @@ def _cgroup_dirs(name: str) -> list:
 def _container_processes(name: str) -> list:
     pids = set()
     for top in _cgroup_dirs(name):
-        for procs in top.rglob("cgroup.procs"):
+        # os.walk, not rglob: a container's cgroup that goes while we walk is skipped, where rglob raises
+        for here, _, files in os.walk(top):
+            if "cgroup.procs" not in files:
+                continue
             try:
-                pids.update(int(p) for p in procs.read_text().split())
+                pids.update(int(p) for p in (Path(here) / "cgroup.procs").read_text().split())
             except (OSError, ValueError):
                 pass
     return sorted(pids)

@@ -409,12 +409,13 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
         if target == own and f"{image.repository}:latest" not in existing.tags:
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
-        return Image(image.service, image.repository, image.tag, existing.id, platform=str(target))
+        return Image(image.service, image.repository, image.tag, existing.id, platform=str(target), source_hash=key)
     source = f"FROM {base}" + (f" ({why})" if why else "") if base else f"HAProxy from {files[edgeconfig.BINARY_PATH]}"
     if sh.dry:
         print(f"[dry] would build {image.ref}: {source}")
         return image
-    labels = {f"{LABEL}.service": config.EDGE, f"{LABEL}.content-key": key}
+    # Its sources are HAProxy and the config: the key stands for them in the release file's source_hash.
+    labels = {f"{LABEL}.service": config.EDGE, f"{LABEL}.content-key": key, f"{LABEL}.source-hash": key}
     with engine.errors(f"building {image.ref}"):
         if base:
             context = cfg.dist / ".edge"
@@ -435,7 +436,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
         if target == own:
             client.api.tag(image_id, image.repository, "latest")
     print(f"built {image.ref} ({image_id[7:19]}, {source})")
-    return Image(image.service, image.repository, image.tag, image_id, platform=str(target))
+    return Image(image.service, image.repository, image.tag, image_id, platform=str(target), source_hash=key)
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
