@@ -373,34 +373,53 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
                  platform=platform, source_hash=labels[f"{LABEL}.source-hash"], revision=known_revision(revision))
 
 
+@dataclass(frozen=True)
+class EdgeRecipe:
+    """How goswarm's HTTP edge image is made for one platform: from this machine's HAProxy (files), or FROM an
+    HAProxy image (base)."""
+    base: str  # the image to build FROM; "" for this machine's HAProxy
+    why: str  # why this machine's HAProxy cannot serve ("" when it can, or image.edge_base names the base)
+    dockerfile: bytes
+    files: dict  # path in the image -> file here: HAProxy, its libraries, the probe ({} with a base)
+    changes: list  # the image's config, for an import
+    covered: dict  # what the image's key covers besides the probe: digests of the files, the base, the config
+
+    @property
+    def source(self) -> str:
+        if self.base:
+            return f"FROM {self.base}" + (f" ({self.why})" if self.why else "")
+        return f"HAProxy from {self.files[edgeconfig.BINARY_PATH]}"
+
+
+def edge_recipe(cfg, target: platforms.Platform, own: platforms.Platform, probe: Path) -> EdgeRecipe:
+    from goswarm.io import haproxy
+
+    why = "" if cfg.edge_base else haproxy.unusable_for(target) or (f"the engine is {own}" if target != own else "")
+    base = cfg.edge_base or (edgeconfig.EDGE_BASE if why else "")
+    config_digest = {edgeconfig.CONFIG_PATH: hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest()}
+    if base:
+        dockerfile = edgeconfig.base_dockerfile(base, probe.name, config.PROBE_PATH).encode()
+        return EdgeRecipe(base, why, dockerfile, {}, [], {"FROM": base, **config_digest})
+    files, changes = haproxy.image_files(), edgeconfig.image_changes()
+    covered = {dest: build.file_digest(path) for dest, path in files.items()}
+    return EdgeRecipe("", "", b"haproxy", {**files, config.PROBE_PATH: probe}, changes,
+                      {**covered, "changes": "\n".join(changes), **config_digest})
+
+
 def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platform) -> Image:
     """goswarm's HTTP edge: HAProxy with plan/edgeconfig's config and the probe. Made of this machine's HAProxy
     and its libraries, imported FROM scratch as one layer; or, with image.edge_base or where this machine's
     HAProxy cannot run on `target` (not Linux, none installed, another platform), built FROM an HAProxy image that
     the engine pulls. Its tag is a key of all of these, so a goswarm or HAProxy upgrade makes a new edge, and
     nothing of the user's build settings does."""
-    from goswarm.io import haproxy
-
     probe = binary_for(cfg, config.PROBE, target)
-    why = "" if cfg.edge_base else haproxy.unusable_for(target) or (
-        f"the engine is {own}" if target != own else "")
-    base = cfg.edge_base or (edgeconfig.EDGE_BASE if why else "")
-    if base:
-        dockerfile = edgeconfig.base_dockerfile(base, probe.name, config.PROBE_PATH).encode()
-        files, changes = {}, []
-        others = {"FROM": base}
-    else:
-        dockerfile, files, changes = b"haproxy", {**haproxy.image_files(), config.PROBE_PATH: probe}, \
-            edgeconfig.image_changes()
-        others = {dest: build.file_digest(path) for dest, path in files.items() if dest != config.PROBE_PATH}
-        others["changes"] = "\n".join(changes)
-    others[edgeconfig.CONFIG_PATH] = hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest()
     if not probe.is_file():
         if sh.dry:
             print(f"[dry] would build {cfg.repository(config.EDGE)}:<new> from HAProxy")
             return Image(config.EDGE, cfg.repository(config.EDGE), "new")
         raise PipelineError(f"{probe} is missing: run {program.run('build')} first")
-    key = content_key(build.file_digest(probe), dockerfile, "", others)
+    recipe = edge_recipe(cfg, target, own, probe)
+    key = content_key(build.file_digest(probe), recipe.dockerfile, "", recipe.covered)
     image = Image(config.EDGE, cfg.repository(config.EDGE), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
@@ -410,33 +429,36 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
             with engine.errors(f"tagging {image.repository}:latest"):
                 sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
         return Image(image.service, image.repository, image.tag, existing.id, platform=str(target), source_hash=key)
-    source = f"FROM {base}" + (f" ({why})" if why else "") if base else f"HAProxy from {files[edgeconfig.BINARY_PATH]}"
     if sh.dry:
-        print(f"[dry] would build {image.ref}: {source}")
+        print(f"[dry] would build {image.ref}: {recipe.source}")
         return image
     # Its sources are HAProxy and the config: the key stands for them in the release file's source_hash.
     labels = {f"{LABEL}.service": config.EDGE, f"{LABEL}.content-key": key, f"{LABEL}.source-hash": key}
     with engine.errors(f"building {image.ref}"):
-        if base:
-            context = cfg.dist / ".edge"
-            context.mkdir(parents=True, exist_ok=True)
-            (context / "haproxy.cfg").write_text(edgeconfig.CONFIG)
-            try:
-                image_id = docker_build(client, image, dockerfile, {probe.name: probe}, labels, True, False,
-                                        {"haproxy.cfg": context / "haproxy.cfg"},
-                                        None if target == own else str(target))
-            except PipelineError as e:
-                because = why or "image.edge_base says so"
-                raise PipelineError(f"{e}; the HTTP edge is built FROM {base} because {because}: let the engine "
-                                    f"pull it, set image.edge_base to an HAProxy image it has, or install HAProxy "
-                                    f"here") from None
+        if recipe.base:
+            image_id = _build_edge_from(client, cfg, image, recipe, probe, labels, None if target == own else target)
         else:
-            image_id = import_scratch(client, image, {**files, edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
-                                      labels, changes)
+            image_id = import_scratch(client, image, {**recipe.files,
+                                                      edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
+                                      labels, recipe.changes)
         if target == own:
             client.api.tag(image_id, image.repository, "latest")
-    print(f"built {image.ref} ({image_id[7:19]}, {source})")
+    print(f"built {image.ref} ({image_id[7:19]}, {recipe.source})")
     return Image(image.service, image.repository, image.tag, image_id, platform=str(target), source_hash=key)
+
+
+def _build_edge_from(client, cfg, image: Image, recipe: EdgeRecipe, probe: Path, labels: dict, platform) -> str:
+    context = cfg.dist / ".edge"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "haproxy.cfg").write_text(edgeconfig.CONFIG)
+    try:
+        return docker_build(client, image, recipe.dockerfile, {probe.name: probe}, labels, True, False,
+                            {"haproxy.cfg": context / "haproxy.cfg"}, str(platform) if platform else None)
+    except PipelineError as e:
+        because = recipe.why or "image.edge_base says so"
+        raise PipelineError(f"{e}; the HTTP edge is built FROM {recipe.base} because {because}: let the engine "
+                            f"pull it, set image.edge_base to an HAProxy image it has, or install HAProxy "
+                            f"here") from None
 
 
 def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: dict, quiet: bool, force: bool,
