@@ -150,10 +150,40 @@ def _config_file_hook(default_hook, defaults, project):
     return hook
 
 
+TERMINATED = []  # the SIGTERMs this process got: an interrupted run then exits 143, not Ctrl-C's 130
+# Invoke's core options that do nothing for goswarm (it runs no shell commands of the user's, and no sudo): parsed
+# still (Invoke reads them), but not shown in --help.
+HIDDEN_CORE = {"hide", "prompt-for-sudo-password", "pty", "echo", "warn-only", "command-timeout", "write-pyc"}
+USAGE = 2  # a command line goswarm cannot parse, as for any Unix tool
+
+
+def stop_code() -> int:
+    """The exit code of a run stopped by a signal: 143 after SIGTERM, 130 after Ctrl-C."""
+    from goswarm.errors import Interrupted, Terminated
+
+    return Terminated.exit_code if TERMINATED else Interrupted.exit_code
+
+
+def usage_error(message: str, task: str, binary: str) -> str:
+    """Invoke's parse error as goswarm's one line, pointing at the help that lists what is allowed. Pure."""
+    found = re.match(r"No idea what '(.*)' is!", message)
+    needs = re.match(r"Flag <Argument: ([\w-]+)", message)
+    if needs:
+        said = f"{task + ': ' if task else ''}--{needs.group(1)} needs a value"
+    elif found and task:
+        said = f"{task} has no option {found.group(1)}"
+    elif found:
+        said = f"no task or option {found.group(1)!r}"
+    else:
+        said = f"{task}: {message[:1].lower()}{message[1:]}" if task else message
+    return f"error: {said.rstrip('!')}; see `{binary} {task + ' ' if task else ''}--help`"
+
+
 def install_signal_handlers():
     """SIGTERM (a cancelled CI job, `kill`) unwinds like Ctrl-C, so the same cleanup runs."""
 
     def interrupt(signum, frame):
+        TERMINATED.append(signum)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
@@ -204,6 +234,33 @@ class Program(invoke.Program):
         # -r names the project's root here; invoke's own -r (where to look for tasks.py) has no use.
         args = [a for a in super().core_args() if "search-root" not in a.names]
         return args + [Argument(names=("root", "r"), help="The project's directory (default: the current one).")]
+
+    def print_help(self) -> None:
+        """Invoke's, without the core options in HIDDEN_CORE."""
+        print(f"Usage: {self.binary} [--core-opts] <subcommand> [--subcommand-opts] ...\n\nCore options:\n")
+        self.print_columns([(flags, text) for flags, text in self.initial_context.help_tuples()
+                            if not set(re.findall(r"--([\w-]+)", flags)) & HIDDEN_CORE])
+        if self.namespace is not None:
+            self.list_tasks()
+
+    def _usage(self, parse, *args) -> None:
+        """A parse error exits 2 with one line that points at the help."""
+        from invoke.exceptions import ParseError
+
+        try:
+            parse(*args)
+        except ParseError as e:
+            task = getattr(getattr(e, "context", None), "name", None) or ""
+            raise invoke.Exit(usage_error(str(e), task, self.binary), USAGE) from None
+
+    def parse_core(self, argv) -> None:
+        self._usage(super().parse_core, argv)
+
+    def parse_tasks(self) -> None:
+        self._usage(super().parse_tasks)
+
+    def parse_cleanup(self) -> None:
+        self._usage(super().parse_cleanup)
 
     def parse_collection(self) -> None:
         super().parse_collection()

@@ -1,11 +1,22 @@
 """publish_mode: edge on a real engine: the edge holds the port, the app updates start-first, and a client
 polling throughout never sees a failed request, on a single node without IPVS."""
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from helpers import Poller, assert_one_line_error, edit, free_port, http_get, running_image, version, wait_for
+from helpers import (
+    Poller,
+    assert_one_line_error,
+    edit,
+    free_port,
+    http_get,
+    running_image,
+    start_inv,
+    version,
+    wait_for,
+)
 
 PERSON = '{"id":"10000","name":"Person_0"}\n'
 
@@ -125,3 +136,45 @@ def test_the_edge_is_built_from_an_haproxy_image_where_this_machines_cannot_serv
     assert http_get(url) == PERSON and len(poller.answers) > 5
     image = swarm.engine.images.get(running_image(swarm, f"{name}-edge"))
     assert image.attrs["Config"]["Entrypoint"] == ["haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+
+
+SLOW = '''mux.HandleFunc("/health", health)
+	slow := http.NewServeMux()
+	slow.HandleFunc("/slow", func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(3 * time.Second)
+		fmt.Fprint(w, "slow done")
+	})
+	slow.Handle("/", getOnly(mux))
+	return slow'''
+
+
+def test_a_post_in_flight_on_a_stopping_task_completes(swarm):
+    """A request that cannot be sent twice (a POST taking 3 s) is in flight on the old task when the rollout stops
+    it: the task was out of the edge's set first, and finishes its requests on SIGTERM within its grace period."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    name = swarm.add_service("accountservice", port=6767, publish=port, publish_mode="edge", smoke="/accounts/10000")
+    swarm.names.append(f"{name}-edge")
+    edit(swarm, "accountservice", 'mux.HandleFunc("/health", health)\n\treturn getOnly(mux)', SLOW)
+    swarm.inv("redeploy", "--service", name)
+
+    def post(_) -> str:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/slow", data=b"order", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return f"{answer.status} {answer.read().decode()}"
+        except OSError as e:
+            return f"failed: {e}"
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        run = start_inv(swarm, "redeploy", "--service", name, "--force")
+        answers = []
+        while run.poll() is None:  # a new POST every 0.25 s for as long as the rollout runs
+            answers.append(pool.submit(post, None))
+            time.sleep(0.25)
+        out = run.stdout.read()
+        answers = [a.result() for a in answers]
+    assert run.returncode == 0, out
+    assert len(answers) > 12 and set(answers) == {"200 slow done"}, [a for a in answers if a != "200 slow done"]

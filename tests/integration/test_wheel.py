@@ -155,6 +155,10 @@ def test_a_blog_style_repo_goes_from_init_to_a_redeployed_change(repo, engine):
     name, port = f"accountservice{SUFFIX}", free_port()
     repo.write(blog_service(name, port))
     assert shutil.which("goswarm", path=repo.env["PATH"]).startswith(str(repo.env["PATH"].split(os.pathsep)[0]))
+    misspelt = repo.goswarm("init", "--prot", "1", check=False)  # a usage error: exit 2, one line, the help named
+    assert misspelt.returncode == 2 and misspelt.stderr.strip() == \
+        "error: init has no option --prot; see `goswarm init --help`", misspelt.output
+    assert "--pty" not in repo.goswarm("--help").stdout
     init = repo.goswarm("init")
     assert f"{name} ({name}/): port {port}" in init.output
     service = repo.config["services"][name]

@@ -31,3 +31,43 @@ def test_values_that_merge_are_no_conflict():
 def test_an_unreadable_layer_does_not_hide_the_others():
     layers = [("the defaults", DEFAULTS), ("invoke.yaml", None), ("it.yaml", {"deploy": 5})]
     assert "it.yaml: `deploy`" in explain_merge_error(layers)
+
+
+@pytest.mark.parametrize("message, task, line", [
+    ("No idea what '--nope' is!", "redeploy", "error: redeploy has no option --nope; see `goswarm redeploy --help`"),
+    ("No idea what 'deploi' is!", "", "error: no task or option 'deploi'; see `goswarm --help`"),
+    ("Flag <Argument: users (u)> needed value and was not given one!", "load",
+     "error: load: --users needs a value; see `goswarm load --help`"),
+    ("'x' is ambiguous when given after an optional-value flag", "",
+     "error: 'x' is ambiguous when given after an optional-value flag; see `goswarm --help`"),
+])
+def test_a_usage_error_is_one_line_that_points_at_the_help(message, task, line):
+    from goswarm.cli import usage_error
+
+    assert usage_error(message, task, "goswarm") == line
+
+
+def test_a_run_stopped_by_sigterm_exits_143_and_by_ctrl_c_130():
+    from goswarm import cli
+
+    cli.TERMINATED.clear()
+    assert cli.stop_code() == 130
+    cli.TERMINATED.append(15)
+    try:
+        assert cli.stop_code() == 143
+    finally:
+        cli.TERMINATED.clear()
+
+
+def test_help_hides_the_invoke_options_that_do_nothing_here(capsys):
+    import invoke
+
+    from goswarm import cli
+
+    program = cli.Program(name="goswarm", binary="goswarm", version="0", namespace=invoke.Collection())
+    program.list_tasks = lambda: None  # the core options only
+    program.print_help()
+    shown = capsys.readouterr().out
+    assert "--dry" in shown and "--root" in shown and "--config" in shown
+    for hidden in cli.HIDDEN_CORE:
+        assert f"--{hidden}" not in shown
