@@ -155,23 +155,25 @@ def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_rel
     swarm.inv("redeploy", "--service", name)  # goes through: the lock is free again
 
 
-def test_ctrl_c_during_the_wait_leaves_the_update_going_and_says_so(swarm, accounts, engine):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_during_the_wait_leaves_the_update_going_and_says_so(swarm, accounts, engine, stop, code):
+    """Ctrl-C, or SIGTERM (a cancelled CI job): the same unwinding, and the exit code says which."""
     name, url = accounts
-    edit(swarm, "accountservice", '"Person_"', '"Interrupted_"')
+    edit(swarm, "accountservice", '"Person_"', f'"Interrupted{code}_"')
     proc = start_inv(swarm, "redeploy", "--service", name)
     try:
         read_until(proc, f"{name}: 0/1 tasks of the new spec running", 60)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 130, out
+    assert proc.returncode == code, out
     assert "Traceback" not in out
     assert f"interrupted: {name} " in out
     assert "updating on its own" in out or "had finished updating" in out, out
     assert lock.holder(engine, swarm.lock) is None, "the lock was not released"
     # The engine finishes the update by itself.
-    wait_for(lambda: http_get(url) == '{"id":"10000","name":"Interrupted_0"}\n', 60, "the update to finish")
+    wait_for(lambda: http_get(url) == f'{{"id":"10000","name":"Interrupted{code}_0"}}\n', 60, "the update to finish")
     wait_for(lambda: swarm.service(name)["UpdateStatus"]["State"] == "completed", 30, "the update to complete")
 
 
