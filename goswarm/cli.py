@@ -11,7 +11,7 @@ from pathlib import Path
 import invoke
 from invoke.parser import Argument
 
-from goswarm import program
+from goswarm import errors, program
 
 
 def merge_conflict(lower: dict, upper: dict, path: tuple = ()):
@@ -150,18 +150,10 @@ def _config_file_hook(default_hook, defaults, project):
     return hook
 
 
-TERMINATED = []  # the SIGTERMs this process got: an interrupted run then exits 143, not Ctrl-C's 130
 # Invoke's core options that do nothing for goswarm (it runs no shell commands of the user's, and no sudo): parsed
 # still (Invoke reads them), but not shown in --help.
 HIDDEN_CORE = {"hide", "prompt-for-sudo-password", "pty", "echo", "warn-only", "command-timeout", "write-pyc"}
 USAGE = 2  # a command line goswarm cannot parse, as for any Unix tool
-
-
-def stop_code() -> int:
-    """The exit code of a run stopped by a signal: 143 after SIGTERM, 130 after Ctrl-C."""
-    from goswarm.errors import Interrupted, Terminated
-
-    return Terminated.exit_code if TERMINATED else Interrupted.exit_code
 
 
 def usage_error(message: str, task: str, binary: str) -> str:
@@ -183,7 +175,7 @@ def install_signal_handlers():
     """SIGTERM (a cancelled CI job, `kill`) unwinds like Ctrl-C, so the same cleanup runs."""
 
     def interrupt(signum, frame):
-        TERMINATED.append(signum)
+        errors.TERMINATED.append(signum)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

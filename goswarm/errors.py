@@ -20,3 +20,11 @@ class Terminated(Interrupted):
     """SIGTERM, once the state it left is known: the exit code says which signal it was."""
 
     exit_code = 143
+
+
+TERMINATED = []  # the SIGTERMs this process got (cli's handler): an interrupted run then exits 143, not 130
+
+
+def stop_code() -> int:
+    """The exit code of a run stopped by a signal: 143 after SIGTERM, 130 after Ctrl-C."""
+    return Terminated.exit_code if TERMINATED else Interrupted.exit_code

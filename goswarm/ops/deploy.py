@@ -303,6 +303,8 @@ def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> li
 def rollback(sh, cfg, services: list, timeout=None) -> None:
     """Put each service's previous release back, as `docker service rollback` does, and wait until it runs."""
     client = registry.target_client(cfg)
+    for svc in services:
+        ownership.must_be_ours(svc.name, rollout.inspect(client, svc.name), cfg.project, "roll back")
     with locked(sh, cfg, f"rollback {names(services)}"):
         for svc in services:
             rollout.rollback(sh, client, svc.name, timeout or cfg.timeout)
@@ -315,10 +317,14 @@ def unlock(sh, cfg) -> None:
 def remove(sh, cfg, services: list) -> None:
     """Remove the services (an edge first: it forwards to its app) and wait until their tasks are gone."""
     client = engine.client(cfg.target_url)
+    found = {name: rollout.inspect(client, name) for svc in services
+             for name in ([f"{svc.name}-edge"] if svc.publish_mode == "edge" else []) + [svc.name]}
+    for name, current in found.items():  # all checked before any is removed
+        ownership.must_be_ours(name, current, cfg.project, "remove")
     for svc in services:
         edge = [f"{svc.name}-edge"] if svc.publish_mode == "edge" else []
         for name in edge + [svc.name]:
-            current = rollout.inspect(client, name)
+            current = found[name]
             if current is None:
                 print(f"{name}: not deployed, no change")
                 continue
@@ -334,6 +340,7 @@ def scale(sh, cfg, name: str, replicas: int) -> None:
     current = rollout.inspect(client, name)
     if current is None:
         raise PipelineError(f"{name} is not deployed: run {program.run(f'deploy --service {name}')}")
+    ownership.must_be_ours(name, current, cfg.project, "scale")
     spec = current["Spec"]
     if spec["Mode"].get("Replicated", {}).get("Replicas") == replicas:
         print(f"{name}: already {replicas} replicas, no change")

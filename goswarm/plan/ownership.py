@@ -51,3 +51,12 @@ def check(name: str, current: Optional[dict], project: str, adopt: bool) -> Opti
         raise NotOurs(f"service {name} belongs to project {other}, not {project} (it runs {runs}): give this "
                       f"project's service another name, or pass --adopt to take it over; nothing was changed")
     return f"adopting service {name} from project {other} (it runs {runs}) for project {project}"
+
+
+def must_be_ours(name: str, current: Optional[dict], project: str, action: str) -> None:
+    """rm, scale and rollback change only this project's services (or ones no project labels: made before projects
+    or by hand, which were always this tool's to manage). NotOurs, in one line, for another project's."""
+    other = owner(current)
+    if current is not None and other not in (None, project):
+        raise NotOurs(f"service {name} belongs to project {other}, not {project} (it runs {what_runs(current)}): "
+                      f"{action} it from project {other}; nothing was changed")

@@ -7,8 +7,8 @@ import os
 from invoke import Exit
 from invoke import task as invoke_task
 
-from goswarm import cli, settings
-from goswarm.errors import Interrupted, PipelineError
+from goswarm import settings
+from goswarm.errors import Interrupted, PipelineError, stop_code
 from goswarm.io.shell import Shell
 
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
@@ -41,9 +41,9 @@ def task(*args, **kwargs):
             try:
                 return body(c, *a, **kw)
             except Interrupted as e:
-                raise Exit(f"interrupted: {e}", max(e.exit_code, cli.stop_code())) from None
+                raise Exit(f"interrupted: {e}", max(e.exit_code, stop_code())) from None
             except KeyboardInterrupt:  # cleanup (trial containers, the deploy lock) ran on the way out
-                raise Exit("interrupted", cli.stop_code()) from None
+                raise Exit("interrupted", stop_code()) from None
             except PipelineError as e:
                 raise Exit(f"error: {e}", 1) from None
 

@@ -48,15 +48,15 @@ def test_a_usage_error_is_one_line_that_points_at_the_help(message, task, line):
 
 
 def test_a_run_stopped_by_sigterm_exits_143_and_by_ctrl_c_130():
-    from goswarm import cli
+    from goswarm import errors
 
-    cli.TERMINATED.clear()
-    assert cli.stop_code() == 130
-    cli.TERMINATED.append(15)
+    errors.TERMINATED.clear()
+    assert errors.stop_code() == 130
+    errors.TERMINATED.append(15)
     try:
-        assert cli.stop_code() == 143
+        assert errors.stop_code() == 143
     finally:
-        cli.TERMINATED.clear()
+        errors.TERMINATED.clear()
 
 
 def test_help_hides_the_invoke_options_that_do_nothing_here(capsys):

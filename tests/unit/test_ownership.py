@@ -52,3 +52,12 @@ def test_what_runs_names_the_published_ports_and_global_mode():
     assert ownership.what_runs(current) == "p/a:1, one task per node, port 6767"
     current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] = "sha256:" + "7" * 64
     assert ownership.what_runs(current) == "sha256:777777777777, one task per node, port 6767"
+
+
+def test_rm_scale_and_rollback_leave_another_projects_service_alone():
+    with pytest.raises(ownership.NotOurs) as e:
+        ownership.must_be_ours("fx-account", labelled("blog"), "shop", "remove")
+    assert str(e.value) == ("service fx-account belongs to project blog, not shop (it runs fx/fx-account:3be961c3f5e0, "
+                            "2 tasks): remove it from project blog; nothing was changed")
+    for current in (None, labelled("shop"), payload("service-inspect")):  # absent, ours, or of no project
+        ownership.must_be_ours("fx-account", current, "shop", "scale")
