@@ -31,7 +31,8 @@ def test_a_project_takes_over_another_projects_service_only_with_adopt(swarm, en
         assert_one_line_error(refused, f"service {name} belongs to project shop{SUFFIX}, not blog{SUFFIX}",
                               "pass --adopt to take it over; nothing was changed")
         # Nor may blog remove, scale or roll back shop's service, though its config names one of that name.
-        for task, args, verb in (("deploy.rm", ["--service", name], "remove"), ("deploy.scale", ["--service", name, "--replicas", "3"], "scale"),
+        for task, args, verb in (("deploy.rm", ["--service", name], "remove"),
+                                 ("deploy.scale", ["--service", name, "--replicas", "3"], "scale"),
                                  ("deploy.rollback", ["--service", name], "roll back")):
             assert_one_line_error(blog.inv(task, *args, check=False),
                                   f"belongs to project shop{SUFFIX}, not blog{SUFFIX}",
