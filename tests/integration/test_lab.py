@@ -265,9 +265,10 @@ def test_dry_lab_up_plans_new_machines_on_distinct_addresses_and_creates_nothing
     assert not (tmp_path / "machines").exists()
 
 
-@pytest.mark.xfail(reason="a GET in flight on a task of the node that dies: the task leaves DNS with the request "
-                          "in flight (the edge logs 'going DOWN ... 1 sessions active') and its answer never comes back; "
-                          "the edge waits up to 60 s for an answer, the poller 2 s (about half of the runs)", strict=False)
+@pytest.mark.xfail(reason="a GET in flight on a task of the node that dies: the task leaves DNS with the "
+                          "request in flight (the edge logs 'going DOWN ... 1 sessions active') and its answer "
+                          "never comes back; the edge waits up to 60 s, the poller 2 s (about half of the runs)",
+                   strict=False)
 def test_a_node_whose_engine_dies_during_a_rollout(lab):
     """lab-3's engine is killed while the rollout replaces tasks. Swarm's own bookkeeping of such an update
     varies from run to run (it may finish, or lose track of a slot), so either the rollout converges on the
