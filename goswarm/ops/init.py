@@ -31,32 +31,34 @@ CONFIG = "goswarm.yaml"
 ASKS = 3  # answers we take to one question before giving up
 
 
+def _pairs(values):
+    """The NAME=VALUE items of a repeatable, comma-separated flag: (the item, NAME, whether it had '=', VALUE as
+    given)."""
+    for value in values or []:
+        for item in (part.strip() for part in str(value).split(",")):
+            if item:
+                name, sep, rest = item.partition("=")
+                yield item, name.strip(), bool(sep), rest
+
+
 def parse_ports(values, flag: str = "--port") -> dict:
     """--port accountservice=6767 (repeatable, or comma-separated) as {name: port}; --publish alike."""
     ports = {}
-    for value in values or []:
-        for item in str(value).split(","):
-            name, sep, number = item.strip().partition("=")
-            if not item.strip():
-                continue
-            if not sep or not name or not number.isdigit() or not 1 <= int(number) <= 65535:
-                raise ConfigError(f"{flag} takes NAME=PORT (e.g. {flag} accountservice=6767), got {item.strip()!r}")
-            ports[name.strip()] = int(number)
+    for item, name, sep, number in _pairs(values):
+        if not sep or not name or not number.isdigit() or not 1 <= int(number) <= 65535:
+            raise ConfigError(f"{flag} takes NAME=PORT (e.g. {flag} accountservice=6767), got {item!r}")
+        ports[name] = int(number)
     return ports
 
 
 def parse_names(values) -> dict:
     """--name hello=my-hello (repeatable, or comma-separated) as {name init found: the name to give it}."""
     names = {}
-    for value in values or []:
-        for item in str(value).split(","):
-            old, sep, new = item.strip().partition("=")
-            if not item.strip():
-                continue
-            if not sep or not old.strip() or not config.valid_name(new.strip()):
-                raise ConfigError(f"--name takes NAME=NEW with a service name NEW (a-z, 0-9, '-', '_', '.'; not "
-                                  f"ending in -edge), e.g. --name hello=shop-hello; got {item.strip()!r}")
-            names[old.strip()] = new.strip()
+    for item, old, sep, new in _pairs(values):
+        if not sep or not old or not config.valid_name(new.strip()):
+            raise ConfigError(f"--name takes NAME=NEW with a service name NEW (a-z, 0-9, '-', '_', '.'; not "
+                              f"ending in -edge), e.g. --name hello=shop-hello; got {item!r}")
+        names[old] = new.strip()
     return names
 
 
