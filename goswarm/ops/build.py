@@ -109,7 +109,7 @@ def go_environment(artifact: Artifact, ldflags: str, go_version: str) -> str:
         settings = Path(goenv).read_text() if goenv != "off" else ""
     except OSError:
         settings = ""
-    variables = gograph.environment(dict(os.environ), {**artifact.platform.go_env, **helper_env(artifact)})
+    variables = gograph.environment(dict(os.environ), go_env(artifact))
     return gograph.env_key(variables, settings, go_version, FLAGS, ldflags, artifact.service.main)
 
 
@@ -129,8 +129,9 @@ def kept_key(artifact: Artifact, environment_key: str):
 def fresh_key(sh, artifact: Artifact, environment_key: str):
     """Ask `go list -deps` what the binary compiles, keep the answer, and return the build key; None when go
     list fails (a broken import: go build will say it), so the build is never taken as up to date."""
-    env = " ".join(f"{k}={v}" for k, v in {**artifact.platform.go_env, **helper_env(artifact)}.items())
-    result = sh.read(f"cd {shlex.quote(str(artifact.service.path))} && {env} "
+    if not sh.dry:
+        workdir(artifact)
+    result = sh.read(f"cd {shlex.quote(str(directory(artifact)))} && {_assignments(artifact)} "
                      f"{gograph.command(shlex.quote(artifact.service.main))}")
     if not result.ok:
         return None
@@ -187,12 +188,56 @@ def helper_env(artifact: Artifact) -> dict:
     return {"GOFLAGS": "''"} if artifact.service.name in config.HELPERS else {}
 
 
+def gopath_env(artifact: Artifact) -> dict:
+    """A `gopath:` service (no go.mod, a vendor/) builds as it was written: GOPATH mode, in a GOPATH of goswarm's
+    own under dist/ where src/<its import path> is its directory."""
+    if not artifact.service.gopath:
+        return {}
+    return {"GO111MODULE": "off", "GOPATH": shlex.quote(str(_gopath_root(artifact)))}
+
+
+def _gopath_root(artifact: Artifact) -> Path:
+    return artifact.path.parent.resolve() / ".gopath"
+
+
+def directory(artifact: Artifact) -> Path:
+    """Where its go commands run: its module, or for a `gopath:` service its place in goswarm's GOPATH."""
+    if not artifact.service.gopath:
+        return artifact.service.path
+    return _gopath_root(artifact) / "src" / artifact.service.gopath
+
+
+def workdir(artifact: Artifact) -> None:
+    """A `gopath:` service's place in goswarm's GOPATH: a link to its directory, made or corrected."""
+    if not artifact.service.gopath:
+        return
+    link, target = directory(artifact), artifact.service.path.resolve()
+    try:
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            return
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target, target_is_directory=True)
+    except OSError as e:
+        raise PipelineError(f"cannot make {output.shown(link)} for GOPATH mode: {(e.strerror or str(e)).lower()} "
+                            f"(nothing was deployed)") from None
+
+
+def go_env(artifact: Artifact) -> dict:
+    """The variables its go commands get: the platform's, and goswarm's helpers' or GOPATH mode's."""
+    return {**artifact.platform.go_env, **helper_env(artifact), **gopath_env(artifact)}
+
+
+def _assignments(artifact: Artifact) -> str:
+    return " ".join(f"{k}={v}" for k, v in go_env(artifact).items())
+
+
 def go_command(artifact: Artifact, ldflags: str) -> str:
     """The `go build` line, runnable as shown (so --echo/--dry print something a user can paste)."""
     ldflags = ldflags_for(artifact, ldflags)
-    env = " ".join(f"{k}={v}" for k, v in {**artifact.platform.go_env, **helper_env(artifact)}.items())
     return (
-        f"cd {shlex.quote(str(artifact.service.path))} && {env} go build {FLAGS}"
+        f"cd {shlex.quote(str(directory(artifact)))} && {_assignments(artifact)} go build {FLAGS}"
         f" -ldflags={shlex.quote(ldflags)} -o {shlex.quote(str(artifact.path))} {shlex.quote(artifact.service.main)}"
     )
 
@@ -254,6 +299,8 @@ def compile_all(sh, artifacts, ldflags: str, go_version: str, force: bool = Fals
             raise PipelineError(f"cannot create {output.shown(artifacts[0].path.parent)}: {e.strerror or e}") from None
 
     def one(artifact):
+        if not sh.dry:
+            workdir(artifact)
         if force and artifact.service.name not in config.HELPERS and not sh.dry:
             artifact.path.unlink(missing_ok=True)  # go build may leave an up-to-date binary as it is
         return artifact, sh.run(go_command(artifact, ldflags), hide=True, warn=True)
@@ -288,11 +335,11 @@ def with_mains(services: list, root: Path) -> list:
         for directory in service.with_mains:
             name = config.binary_name(directory)
             if name not in found:
-                found[name] = _main_to_compile(f"services.{service.name}.with", name, directory, root)
+                found[name] = _main_to_compile(f"services.{service.name}.with", name, directory, root, service)
     return list(found.values())
 
 
-def _main_to_compile(where: str, name: str, directory: Path, root: Path) -> config.Service:
+def _main_to_compile(where: str, name: str, directory: Path, root: Path, service: config.Service) -> config.Service:
     if not directory.is_dir():
         raise PipelineError(f"{where}: {output.shown(directory)} is not a directory")
     sources = {p.name: environment.read_text(p) for p in directory.glob("*.go") if not p.name.endswith("_test.go")}
@@ -300,9 +347,11 @@ def _main_to_compile(where: str, name: str, directory: Path, root: Path) -> conf
         raise PipelineError(f"{where}: {output.shown(directory)} is not a Go main package "
                             f"(no file with `package main` and `func main()`)")
     above = [d for d in (directory, *directory.parents) if d == root or root in d.parents]
-    module = next((d for d in above if (d / "go.mod").is_file()), directory)
+    module = next((d for d in above if (d / "go.mod").is_file()), None)
+    gopath = service.gopath if module is None and service.path in above else ""  # the service's GOPATH mode
+    module = service.path if gopath else module or directory
     package = "." if module == directory else "./" + directory.relative_to(module).as_posix()
-    return config.Service(name, module, port=1, main=package)
+    return config.Service(name, module, port=1, main=package, gopath=gopath)
 
 
 def run(sh, cfg, services: list, targets: list = None, force: bool = False) -> list:

@@ -27,6 +27,11 @@ def project_of(cfg) -> cipipeline.Project:
     modules = sorted({module_of(s.path, cfg.root) for s in cfg.services.values() if s.built})
     if not modules:
         raise PipelineError("no service here is built by goswarm (all are image:): there is no Go to test or build")
+    gopath = sorted({(n, s.gopath) for n, s in cfg.services.items() if s.built and s.gopath})
+    if gopath:
+        raise PipelineError(f"{gopath[0][0]} builds in GOPATH mode (gopath: {gopath[0][1]}), and the pipeline "
+                            f"tests Go modules: make the project one first (`go mod init {gopath[0][1]}`, then its "
+                            f"dependencies at versions that build), then drop gopath: (nothing was written)")
     go_mod = cfg.root / modules[0] / "go.mod"
     go = cipipeline.go_version(go_mod.read_text(errors="replace")) if go_mod.is_file() else "1.26"
     edge = any(s.publish_mode == "edge" and s.protocol == "http" for s in cfg.services.values())

@@ -76,6 +76,21 @@ def no_module(root: Path, files: dict, proposals: list) -> Optional[str]:
             f"{program.run('init')} again")
 
 
+def gopath_mode(root: Path, files: dict, proposals: list) -> bool:
+    """A project of the GOPATH days (no go.mod, its dependencies in vendor/) is built as it was written: in GOPATH
+    mode under the import path its code uses. Its mains get the project as their module, and `gopath:`. False
+    when it shows no vendor/ or no import path (then it must become a module)."""
+    path = gosource.module_path_guess(files)
+    if not (root / "vendor").is_dir() or not path:
+        return False
+    lost = [p for p in proposals if p.main.module is None]
+    for proposal in lost:
+        proposal.main, proposal.gopath = gosource.Main(proposal.main.dir, "."), path
+    print(f"{', '.join(f'{p.main.dir}/' for p in lost)}: in no Go module, with a vendor/: built in GOPATH mode as "
+          f"{path} (gopath: {path}), the vendored packages as they are; `go mod init {path}` would make it a module")
+    return True
+
+
 def names_list(value) -> list:
     return [n.strip() for n in str(value or "").split(",") if n.strip()]
 
@@ -231,7 +246,7 @@ def plan(root: Path, ports: dict, skip: list, ask: Optional[Callable], publish: 
     if not proposals and not helpers:
         raise PipelineError(f"no Go main package (package main with func main) under {root}: nothing to set up")
     missing = no_module(root, files, [p for p in proposals if p.serves])
-    if missing:
+    if missing and not gopath_mode(root, files, proposals):
         raise PipelineError(missing)
     for option, given in (("--name", names or {}), ("--publish", publish or {})):
         unknown = sorted(set(given) - {p.name for p in proposals} - (set((names or {}).values()) if option ==

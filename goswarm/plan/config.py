@@ -23,11 +23,12 @@ PROBE_PATH = "/.goswarm/probe"
 HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
-           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol"}
+           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol", "gopath"}
 # About building: an `image:` service is deployed as it is.
-_BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build")
+_BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build", "gopath")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 DOCKER_SOCKET = "/var/run/docker.sock"
+_IMPORT_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]*(/[A-Za-z0-9_.~-]+)*$")
 _BINARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IDS = re.compile(r"^\s*\w+(-\w+)?(\s*,\s*\w+(-\w+)?)*\s*$")
 
@@ -96,6 +97,7 @@ class Service:
     build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
+    gopath: str = ""  # `gopath:` the import path of `path`, for code with no go.mod: built in GOPATH mode
     stop_signal: str = ""  # the signal a task is stopped with ("": the image's, else SIGTERM); the HTTP edge's
 
     @property
@@ -230,7 +232,18 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         build_args=_build_args(f"{where}.build_args", raw.get("build_args")),
         build=_build(f"{where}.build", raw.get("build", "go")),
         protocol=protocol,
+        gopath=_gopath(f"{where}.gopath", raw.get("gopath")),
     )
+
+
+def _gopath(where: str, value) -> str:
+    """`gopath: github.com/you/app`: the import path of a pre-modules project's root (no go.mod, a vendor/)."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not _IMPORT_PATH.match(value) or ".." in value.split("/"):
+        raise ConfigError(f"{where} must be the import path the code's packages are imported by, like "
+                          f"github.com/you/app; got {value!r}")
+    return value
 
 
 def _build_args(where: str, value) -> dict:

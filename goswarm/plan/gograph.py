@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 
 # The variables that change what `go build` compiles, besides the platform's own (GOOS, GOARCH, CGO_ENABLED...).
-GO_VARIABLES = ("GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOWORK", "GOTOOLCHAIN",
-                "CGO_CFLAGS", "CGO_LDFLAGS", "GOPATH", "GOMODCACHE", "GOPROXY", "GONOSUMDB", "GOPRIVATE")
+GO_VARIABLES = ("GO111MODULE", "GOFLAGS", "GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOWORK",
+                "GOTOOLCHAIN", "CGO_CFLAGS", "CGO_LDFLAGS", "GOPATH", "GOMODCACHE", "GOPROXY", "GONOSUMDB", "GOPRIVATE")
 _SEP = "\x1f"  # between fields of one line of go list's output: no path holds it
 # One line per package that is not the standard library's: its directory, module cache or not, its embeds,
 # and its module's go.mod (the replacement's, for a replaced module).

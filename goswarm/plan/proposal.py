@@ -34,6 +34,7 @@ class Proposal:
     build_how: str = ""  # what goswarm does with its Dockerfile, in words
     health_note: str = ""  # why the health route is written commented out (it did not answer 2xx in a trial)
     smoke_note: str = ""  # the same for the smoke path
+    gopath: str = ""  # the import path of a project with no go.mod, built in GOPATH mode with its vendor/
 
 
 def slug(text: str, fallback: str) -> str:
@@ -220,6 +221,8 @@ def building(proposals: list, project: str) -> dict:
             raw["dockerfile"] = p.dockerfile
         if p.build_args:
             raw["build_args"] = dict(p.build_args)
+        if p.gopath:
+            raw["gopath"] = p.gopath
         if p.with_mains:
             raw["with"] = list(p.with_mains)
         services[p.name] = raw
@@ -229,7 +232,10 @@ def building(proposals: list, project: str) -> dict:
 def render_service(p: Proposal) -> str:
     module = p.main.module or p.main.dir
     lines = [f"  {_scalar(p.name)}:",
-             _line("path", _scalar(module), "the Go module (its go.mod) to build in, relative to this file"),
+             _line("path", _scalar(module), "the Go module (its go.mod) to build in, relative to this file"
+                   if not p.gopath else "the code's root, relative to this file (no go.mod: see gopath)"),
+             *([_line("gopath", _scalar(p.gopath), "its import path: built in GOPATH mode with its vendor/")]
+               if p.gopath else []),
              _line("main", _scalar(p.main.package), "the main package, relative to path")]
     if p.dockerfile:
         if p.dockerfile != _join(module, "Dockerfile"):

@@ -22,6 +22,9 @@ SERVICE_FIELDS = {
     "image": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$",
               "description": "An image deployed as it is, never built (instead of path)."},
     "main": {**_STRING, "description": "The main package, relative to path."},
+    "gopath": {"type": "string", "pattern": config._IMPORT_PATH.pattern,
+               "description": "For code with no go.mod: the import path of path, built in GOPATH mode with its "
+                              "vendor/."},
     "port": {**_PORT, "description": "The port the service listens on (it gets it in PORT)."},
     "publish": {"oneOf": [_PORT, {"type": "null"}], "description": "The port published on the swarm's nodes."},
     "publish_mode": {"enum": list(config.PUBLISH_MODES)},
@@ -34,7 +37,8 @@ SERVICE_FIELDS = {
     "dockerfile": _STRING,
     "healthcheck": {"oneOf": [
         {"type": "null"}, {"const": False}, {"type": "array", "maxItems": 0},
-        {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}}, "required": ["http"],
+        {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}, "port": _PORT},
+         "required": ["http"],
          "additionalProperties": False},
         {"type": "object", "properties": {"tcp": {"const": True}}, "required": ["tcp"], "additionalProperties": False},
         {"type": "string", "minLength": 1},

@@ -163,12 +163,34 @@ def test_whoami(repo, stand_ins):
     assert whoami.service_id(name) == before
 
 
-def test_kelseyhightower_app_names_the_step_it_needs(repo):
-    """No go.mod, a vendor/ of 2016: init says in one line what is missing and what to run, and writes nothing."""
+def test_kelseyhightower_app(repo, stand_ins):
+    """No go.mod, a vendor/ of 2016 whose packages the module proxy no longer serves at those commits (go mod tidy
+    picks a jwt-go whose API changed): built in GOPATH mode as written. Three services on -http 0.0.0.0:80, health
+    on a second listener (-health :81), each Dockerfile FROM alpine:3.1 + ADD <binary>."""
     app = repo("kelseyhightower-app")
-    result = app.goswarm("init", check=False)
-    errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode != 0 and len(errors) == 1, result.output
-    assert "auth/, hello/, monolith/ are in no Go module" in errors[0]
-    assert "go mod init github.com/kelseyhightower/app && go mod tidy && go mod vendor" in errors[0]
-    assert not (app.root / "goswarm.yaml").exists()
+    names, flags = {}, []
+    for found in ("auth", "hello", "monolith"):
+        names[found], port, more = published(app, found)
+        flags += more
+        names[found + "-port"] = port
+    stand_ins(ALPINE)  # empty: the services are static binaries
+    init = app.goswarm("init", *flags)
+    assert ("auth/, certgen/, hello/, monolith/: in no Go module, with a vendor/: built in GOPATH mode as "
+            "github.com/kelseyhightower/app") in init.output
+    config = (app.root / "goswarm.yaml").read_text()
+    assert config.count("gopath: github.com/kelseyhightower/app") == 3
+    assert config.count("healthcheck: {http: /healthz, port: 81}") == 3
+    for found in ("auth", "hello", "monolith"):
+        assert f"{names[found]}: GET /healthz on port 81 answered 2xx in a trial run" in init.output
+    app.goswarm("redeploy")
+    assert answer(names["hello-port"], "/", "Hello").strip() == '{"message":"Hello"}'
+    assert answer(names["monolith-port"], "/version", "version").strip() == '{"version":"1.0.0"}'
+    before = app.service_id(names["hello"])
+    app.edit("handlers/hello.go", 'Message: "Hello",', 'Message: "Hello, edited",')
+    app.goswarm("redeploy")
+    assert answer(names["hello-port"], "/", "edited").strip() == '{"message":"Hello, edited"}'
+    assert app.service_id(names["hello"]) == before
+    # a vendored package is part of the binary: an edit in it compiles again
+    app.edit("vendor/github.com/braintree/manners/server.go", "package manners", "package manners // edited")
+    rebuilt = app.goswarm("build")
+    assert f"built dist/{names['hello']}-linux-amd64" in rebuilt.output, rebuilt.output

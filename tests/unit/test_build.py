@@ -153,3 +153,30 @@ def test_the_edge_and_the_probe_never_take_the_users_ldflags_or_goflags(tmp_path
         build.build_key(edge, "s", "go1", build.ldflags_for(edge, "-X main.v=2"))
     assert "GOFLAGS=''" in build.go_command(edge, "-X main.v=2") and "main.v" not in build.go_command(edge, "-X")
     assert "GOFLAGS" not in build.go_command(app, "-X main.v=2")
+
+
+def test_a_gopath_service_builds_in_gopath_mode_from_its_place_in_goswarms_gopath(tmp_path):
+    (tmp_path / "src").mkdir()
+    service = config.Service("svc", tmp_path / "src", 80, main="./hello", gopath="github.com/you/app")
+    old = build.Artifact(service, AMD64, tmp_path / "dist" / "svc-linux-amd64")
+    place = tmp_path / "dist" / ".gopath" / "src" / "github.com" / "you" / "app"
+    command = build.go_command(old, "-s")
+    assert command.startswith(f"cd {place} && ") and f"GO111MODULE=off GOPATH={tmp_path}/dist/.gopath go build" in \
+        command and command.endswith(" ./hello")
+    build.workdir(old)
+    assert place.is_symlink() and place.resolve() == tmp_path / "src"
+    place.unlink()
+    place.symlink_to(tmp_path)  # a link left by a project that was moved: corrected
+    build.workdir(old)
+    assert place.resolve() == tmp_path / "src"
+    modules = build.Artifact(config.Service("svc", tmp_path / "src", 80, main="./hello"), AMD64, old.path)
+    assert build.go_command(modules, "-s").startswith(f"cd {tmp_path}/src && ") and "GOPATH" not in \
+        build.go_command(modules, "-s")
+    assert build.go_environment(old, "-s", "go1") != build.go_environment(modules, "-s", "go1")
+
+
+@pytest.mark.parametrize("value", ["/abs/path", "github.com/../x", "a b", 3])
+def test_gopath_must_be_an_import_path(tmp_path, value):
+    raw = {"path": ".", "port": 80, "gopath": value}
+    with pytest.raises(config.ConfigError, match="gopath must be the import path"):
+        config.parse_service("svc", raw, tmp_path)

@@ -127,3 +127,16 @@ def test_the_push_job_installs_haproxy_only_for_an_http_edge(written):
     assert any(line.startswith("command -v haproxy") for line in gitlab)
     plain = cipipeline.Project("1.2.3", (".",), "1.24")
     assert "haproxy" not in cipipeline.render("github", plain) + cipipeline.render("gitlab", plain)
+
+
+def test_a_gopath_project_gets_no_pipeline_but_the_step_to_make_it_a_module(tmp_path):
+    from types import SimpleNamespace
+
+    from goswarm.errors import PipelineError
+    from goswarm.plan import config
+
+    service = config.Service("hello", tmp_path, 80, main="./hello", gopath="github.com/you/app")
+    cfg = SimpleNamespace(root=tmp_path, services={"hello": service})
+    with pytest.raises(PipelineError, match=r"^hello builds in GOPATH mode \(gopath: github.com/you/app\), .*"
+                                            r"`go mod init github.com/you/app`.*\(nothing was written\)$"):
+        ops.project_of(cfg)

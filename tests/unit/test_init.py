@@ -125,21 +125,39 @@ def test_a_port_it_cannot_read_writes_nothing(tmp_path):
     assert "port: 6767                    # it listens here: --port" in (root / "goswarm.yaml").read_text()
 
 
-def test_a_main_in_no_go_module_is_one_line_naming_the_step_and_nothing_is_written(tmp_path):
-    root = tmp_path / "app"
+def _pre_modules_repo(root, vendor: bool):
     (root / "hello").mkdir(parents=True)
-    (root / "vendor").mkdir()
     (root / "handlers").mkdir()
+    if vendor:
+        (root / "vendor").mkdir()
     (root / "handlers" / "hello.go").write_text("package handlers\n")
     (root / "hello" / "main.go").write_text(SERVER.replace("package main\n", 'package main\n\nimport (\n\t"net/http"'
                                                            '\n\t"github.com/you/app/handlers"\n)\n'))
+    return root
+
+
+def test_a_main_in_no_go_module_and_no_vendor_is_one_line_naming_the_step_and_nothing_is_written(tmp_path):
+    root = _pre_modules_repo(tmp_path / "app", vendor=False)
     with pytest.raises(PipelineError) as raised:
         init.init(Shell(None), root)
     assert str(raised.value) == (
         f"hello/ is in no Go module (no go.mod at or above it), and goswarm builds with modules: make the project "
-        f"one, as its users would, with `cd {root} && go mod init github.com/you/app && go mod tidy && go mod vendor`"
+        f"one, as its users would, with `cd {root} && go mod init github.com/you/app && go mod tidy`"
         f", then run `goswarm init` again")
     assert not (root / "goswarm.yaml").exists()
+
+
+def test_a_project_of_the_gopath_days_with_a_vendor_is_built_in_gopath_mode(tmp_path, capsys):
+    root = _pre_modules_repo(tmp_path / "app", vendor=True)
+    proposals = init.plan(root, {}, [], None)
+    assert [(p.name, p.main.module, p.main.package, p.gopath) for p in proposals] == [
+        ("hello", ".", "./hello", "github.com/you/app")]
+    assert "hello/: in no Go module, with a vendor/: built in GOPATH mode as github.com/you/app" in \
+        capsys.readouterr().out
+    lines = proposal.render_service(proposals[0]).splitlines()
+    assert lines[2].split() == ["gopath:", "github.com/you/app", "#", "its", "import", "path:", "built", "in",
+                                "GOPATH", "mode", "with", "its", "vendor/"]
+    assert proposal.building(proposals, "app")["services"]["hello"]["gopath"] == "github.com/you/app"
 
 
 def test_publish_and_name_flags(tmp_path):
