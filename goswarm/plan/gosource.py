@@ -146,20 +146,26 @@ def _below(directory: str, parent: str) -> bool:
     return parent in (".", "") or directory.startswith(parent + "/")
 
 
-_SERVES = re.compile(r"\b(?:ListenAndServe\w*|Listen(?:TCP|Unix|Packet)?|Serve\w*)\(|\bhttp\.Server\s*\{|\.Run\(\s*\"")
+_SERVES = re.compile(r"\b(?:ListenAndServe\w*|Listen(?:TCP|Unix|Packet)?|Serve\w*)\(|\bhttp\.Server\s*\{|\.Run\(\s*\""
+                     r"|\.Start(?:TLS)?\(\s*\"")  # echo's e.Start(":1323")
+# gin's r.Run() with no address: $PORT, else :8080
+_GIN_RUN = re.compile(r"\.Run\(\s*\)")
+_GIN = '"github.com/gin-gonic/gin"'
 
 
 def serves(files: dict) -> bool:
     """Does this code listen for connections at all (a server, not a command-line tool or a client)?"""
-    return any(_SERVES.search(without_comments(text)) for text in files.values())
+    return any(_SERVES.search(code) or _GIN in code and _GIN_RUN.search(code)
+               for code in map(without_comments, files.values()))
 
 
 # --- ports -------------------------------------------------------------------
 
 _ADDRESS = r'"[\w.\-\[\]:]*:(\d{1,5})"'  # ":6767", "0.0.0.0:6767", "localhost:6767", "[::]:6767"
 _PORT_PATTERNS = (
-    # http.ListenAndServe(":6767", ...), net.Listen("tcp", ":6767"), StartWebServer(":6767"), r.Run(":8080")
-    re.compile(r'\b(?:\w*(?:Listen|Serve)\w*|Run)\(\s*(?:"tcp[46]?"\s*,\s*)?' + _ADDRESS),
+    # http.ListenAndServe(":6767", ...), net.Listen("tcp", ":6767"), StartWebServer(":6767"), r.Run(":8080"),
+    # e.Start(":1323")
+    re.compile(r'\b(?:\w*(?:Listen|Serve)\w*|Run|Start(?:TLS)?)\(\s*(?:"tcp[46]?"\s*,\s*)?' + _ADDRESS),
     # http.Server{Addr: ":6767"}
     re.compile(r"\bAddr\s*:\s*" + _ADDRESS),
     # the blog's service.StartWebServer("6767"): a port alone, passed to something that serves
@@ -192,6 +198,9 @@ def ports(files: dict) -> list:
             match = fallback.search(code, getenv.end(), getenv.end() + _FALLBACK_WITHIN)
             if match:
                 found.append(_found(int(match.group(1)), path, code, getenv, match))
+        if _GIN in code:
+            found += [Found(8080, path, code.count("\n", 0, m.start()) + 1, "Run() of gin: $PORT, else 8080")
+                      for m in _GIN_RUN.finditer(code)]
     found = [f for f in found if 1 <= f.value <= 65535]
     health = {f.value for f in health_listeners(files)}
     unique = {}
@@ -232,11 +241,42 @@ _HEALTH_NAMES = ("health", "healthz", "healthcheck", "health-check", "ready", "r
                  "live", "livez", "liveness", "ping")
 
 
+# gin's and echo's groups, v1 := r.Group("/v1"); chi's blocks, r.Route("/api", func(r chi.Router) { ... })
+_GROUP = re.compile(r'\b(\w+)\s*:?=\s*(\w+)\.Group\(\s*"(/[^"]*)"')
+_ROUTE_BLOCK = re.compile(r'\.Route\(\s*"(/[^"]*)"\s*,\s*func\s*\([^)]*\)\s*\{')
+
+
+def _prefixes(code: str):
+    """(groups, blocks): the path prefix of each group variable, and the (start, end, prefix) of each chi block."""
+    groups = {}
+    for match in _GROUP.finditer(code):
+        groups[match.group(1)] = groups.get(match.group(2), "") + match.group(3)
+    blocks = []
+    for match in _ROUTE_BLOCK.finditer(code):
+        depth, end = 0, len(code)
+        for index in range(match.end() - 1, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[index], 0)
+            if depth == 0:
+                end = index
+                break
+        blocks.append((match.start(), end, match.group(1)))
+    return groups, blocks
+
+
+def _full_path(route: str, code: str, position: int, groups: dict, blocks: list) -> str:
+    receiver = re.search(r"(\w+)\s*$", code[max(0, position - 64):position])
+    prefix = "".join(p for start, end, p in blocks if start < position < end)
+    prefix += groups.get(receiver.group(1), "") if receiver else ""
+    return re.sub(r"//+", "/", prefix + route) if prefix else route
+
+
 def routes(files: dict) -> list:
-    """The paths the code registers a handler for that answer GET, as Found(path, ...)."""
+    """The paths the code registers a handler for that answer GET, as Found(path, ...), with the prefixes of the
+    groups and blocks they are registered in."""
     found = []
     for path in sorted(files):
         code = without_comments(files[path])
+        groups, blocks = _prefixes(code)
         for match in _ROUTE.finditer(code):
             if match.group(1) not in (None, "GET"):
                 continue
@@ -245,7 +285,8 @@ def routes(files: dict) -> list:
                 continue  # .Methods("POST"): no GET
             if match.group(2) == "/" and ".Handle(" in match.group(0) and _DELEGATES.match(code, match.end()):
                 continue  # http.Handle("/", router): the router's own routes count, not "/"
-            found.append(_found(match.group(2), path, code, match))
+            route = _full_path(match.group(2), code, match.start(), groups, blocks)
+            found.append(_found(route, path, code, match))
     return found
 
 

@@ -26,13 +26,17 @@ GOLANG = "golang:1-alpine"
 class Repo:
     """One corpus repo, extracted into a temp dir, driven through the goswarm command as its user would."""
 
-    def __init__(self, tmp: Path, engine, archive: str):
+    def __init__(self, root: Path, engine):
+        self.root, self.engine, self.services = root, engine, []
+        self.env = {**os.environ, "GOSWARM_DEPLOY_LOCK": f"it-corpus-{SUFFIX}-{root.name}"}
+
+    @classmethod
+    def extracted(cls, tmp: Path, engine, archive: str) -> "Repo":
         path = CORPUS / f"{archive}.tar.gz"
         assert path.is_file(), f"the corpus archive {path} is missing (set GOSWARM_CORPUS to its directory)"
         with tarfile.open(path) as tar:
             tar.extractall(tmp, filter="data")
-        self.root, self.engine, self.services = tmp / archive, engine, []
-        self.env = {**os.environ, "GOSWARM_DEPLOY_LOCK": f"it-corpus-{SUFFIX}-{archive}"}
+        return cls(tmp / archive, engine)
 
     def goswarm(self, *args, check=True) -> subprocess.CompletedProcess:
         result = subprocess.run([sys.executable, "-m", "goswarm", "-r", str(self.root), *args], cwd=self.root,
@@ -72,7 +76,7 @@ def repo(tmp_path, engine):
     made = []
 
     def extract(archive):
-        made.append(Repo(tmp_path, engine, archive))
+        made.append(Repo.extracted(tmp_path, engine, archive))
         return made[-1]
 
     yield extract

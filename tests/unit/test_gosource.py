@@ -127,3 +127,32 @@ def test_the_health_route_prefers_health_then_ready_then_ping():
     assert gosource.health_route(with_health).value == "/api/health"
     assert gosource.health_route(gosource.routes({"h.go": 'mux.HandleFunc("/health/{part}", h)'})) is None
     assert gosource.root_route(found).value == "/"
+
+
+def test_gin_and_echo_listen_their_own_ways():
+    gin = 'package main\nimport "github.com/gin-gonic/gin"\nfunc main() {\n\tr := gin.New()\n\tr.Run()\n}\n'
+    assert gosource.serves({"main.go": gin})
+    assert [(f.value, f.where) for f in gosource.ports({"main.go": gin})] == [
+        (8080, "Run() of gin: $PORT, else 8080 in main.go:5")]
+    assert not gosource.serves({"main.go": gin.replace('"github.com/gin-gonic/gin"', '"example.com/job"')})
+    echo = 'package main\nfunc main() {\n\te := echo.New()\n\te.Logger.Fatal(e.Start(":1323"))\n}\n'
+    assert gosource.serves({"main.go": echo})
+    assert [f.value for f in gosource.ports({"main.go": echo})] == [1323]
+
+
+def test_routes_carry_the_prefix_of_their_group_or_chi_block():
+    code = """package main
+func main() {
+	v1 := r.Group("/v1")
+	v1.GET("/ping", ping)
+	admin := v1.Group("/admin/")
+	admin.GET("/ok", ok)
+	r.Route("/api", func(r chi.Router) {
+		r.Get("/health", health)
+		r.Route("/v2", func(r chi.Router) { r.Get("/x", x) })
+	})
+	r.Get("/after", after)
+}
+"""
+    assert [r.value for r in gosource.routes({"main.go": code})] == [
+        "/v1/ping", "/v1/admin/ok", "/api/health", "/api/v2/x", "/after"]
