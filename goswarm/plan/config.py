@@ -23,7 +23,8 @@ PROBE_PATH = "/.goswarm/probe"
 HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebuilds them (their keys cover what matters)
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
-           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol", "gopath"}
+           "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol", "gopath",
+           "response_timeout"}
 # About building: an `image:` service is deployed as it is.
 _BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build", "gopath")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
@@ -97,6 +98,7 @@ class Service:
     build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
+    response_timeout: float = edgeconfig.RESPONSE_TIMEOUT  # seconds its HTTP edge waits for a task's answer
     gopath: str = ""  # `gopath:` the import path of `path`, for code with no go.mod: built in GOPATH mode
     stop_signal: str = ""  # the signal a task is stopped with ("": the image's, else SIGTERM); the HTTP edge's
 
@@ -124,7 +126,7 @@ def edge_of(app: Service, sources: Path) -> Service:
     if app.protocol == "tcp":
         env = {"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"}
     else:
-        env = edgeconfig.env(app.publish, app.name, app.port, app.replicas)
+        env = edgeconfig.env(app.publish, app.name, app.port, app.replicas, app.response_timeout)
     return Service(name=f"{app.name}-edge", path=edge_path(app, sources), port=app.publish, publish=app.publish,
                    publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True,
                    stop_signal="" if app.protocol == "tcp" else edgeconfig.STOP_SIGNAL)
@@ -233,7 +235,20 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
         build=_build(f"{where}.build", raw.get("build", "go")),
         protocol=protocol,
         gopath=_gopath(f"{where}.gopath", raw.get("gopath")),
+        response_timeout=_response_timeout(f"{where}.response_timeout", raw.get("response_timeout"),
+                                            mode == "edge" and protocol == "http"),
     )
+
+
+def _response_timeout(where: str, value, http_edge: bool) -> float:
+    if value is None:
+        return edgeconfig.RESPONSE_TIMEOUT
+    if not http_edge:
+        raise ConfigError(f"{where} is what an HTTP edge waits for a task's answer: it needs publish_mode: edge "
+                          f"(and protocol: http)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 3600:
+        raise ConfigError(f"{where} must be a number of seconds from 0.1 to 3600, got {value!r}")
+    return float(value)
 
 
 def _gopath(where: str, value) -> str:

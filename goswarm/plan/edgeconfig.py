@@ -9,7 +9,8 @@ Why each setting (swarm 20.10 takes a stopping task out of its DNS name, waits a
   checked every 500 ms, and left out at its first failed check;
 - a request that cannot reach a task (refused, reset, a connect timeout) is sent to another task (redispatch),
   up to RETRIES times; a GET, HEAD or OPTIONS request is also retried when the task closed without an answer
-  or did not answer in time. Other methods are never sent twice;
+  or did not answer within the service's `response_timeout` (60 s by default). Other methods are never sent
+  twice;
 - connections to clients are kept alive; HAProxy's own connections to tasks are reused when safe;
 - only the requests that failed or were retried are logged, to stderr (`docker service logs <app>-edge`);
 - on SIGUSR1 (the edge service's stop signal) it stops listening and finishes the requests in flight, for up to
@@ -19,6 +20,9 @@ import re
 
 GRACE = "10s"  # what the edge gives requests in flight when it stops (its stop grace period is longer)
 RETRIES = 20
+# How long the edge waits for a task's answer (`response_timeout:`): then a GET, HEAD or OPTIONS request is sent
+# to another task (a task on a node that died never answers), any other gets 504.
+RESPONSE_TIMEOUT = 60.0
 CHECK_EVERY = "500ms"
 RESOLVER = "127.0.0.11:53"  # Docker's embedded DNS, on every container of a user-defined network
 IDEMPOTENT = ("GET", "HEAD", "OPTIONS")
@@ -67,6 +71,7 @@ frontend edge
   default_backend app
 backend app
   balance leastconn
+  timeout server "${{EDGE_TIMEOUT}}"
   http-request disable-l7-retry unless {{ method {' '.join(IDEMPOTENT)} }}
   server-template task "${{EDGE_SLOTS}}" "tasks.${{EDGE_APP}}:${{EDGE_APP_PORT}}" {SERVER}
 """
@@ -77,10 +82,10 @@ def slots(replicas: int) -> int:
     return max(16, 2 * replicas + 2)
 
 
-def env(port: int, app: str, app_port: int, replicas: int = 1) -> dict:
-    """The edge task's environment: which app this edge is for."""
+def env(port: int, app: str, app_port: int, replicas: int = 1, timeout: float = RESPONSE_TIMEOUT) -> dict:
+    """The edge task's environment: which app this edge is for, and how long it waits for a task's answer."""
     return {"EDGE_PORT": str(port), "EDGE_APP": app, "EDGE_APP_PORT": str(app_port),
-            "EDGE_SLOTS": str(slots(replicas))}
+            "EDGE_SLOTS": str(slots(replicas)), "EDGE_TIMEOUT": f"{round(timeout * 1000)}ms"}
 
 
 def libraries(ldd_output: str) -> list:

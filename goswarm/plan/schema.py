@@ -28,6 +28,9 @@ SERVICE_FIELDS = {
     "port": {**_PORT, "description": "The port the service listens on (it gets it in PORT)."},
     "publish": {"oneOf": [_PORT, {"type": "null"}], "description": "The port published on the swarm's nodes."},
     "publish_mode": {"enum": list(config.PUBLISH_MODES)},
+    "response_timeout": {"type": "number", "minimum": 0.1, "maximum": 3600,
+                         "description": "Seconds the edge waits for a task's answer; then a GET is retried on "
+                                        "another task, anything else gets 504 (default 60)."},
     "replicas": {"type": "integer", "minimum": 0},
     "smoke": {"oneOf": [{"type": "string", "pattern": "^/"}, {"type": "null"}],
               "description": "A path redeploy GETs where the service is published, until it answers 2xx."},

@@ -1,9 +1,10 @@
+import re
 import shutil
 import subprocess
 
 import pytest
 
-from goswarm.plan import edgeconfig
+from goswarm.plan import config, edgeconfig
 
 LDD = """\tlinux-vdso.so.1 (0x00007ffd)
 \tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007fbc59ff4000)
@@ -18,7 +19,8 @@ def lines(prefix: str) -> list:
 
 def test_the_config_names_no_app_the_service_env_says_which():
     assert edgeconfig.env(8080, "accountservice", 6767, 3) == {
-        "EDGE_PORT": "8080", "EDGE_APP": "accountservice", "EDGE_APP_PORT": "6767", "EDGE_SLOTS": "16"}
+        "EDGE_PORT": "8080", "EDGE_APP": "accountservice", "EDGE_APP_PORT": "6767", "EDGE_SLOTS": "16",
+        "EDGE_TIMEOUT": "60000ms"}
     assert lines("bind") == ['bind ":${EDGE_PORT}"']
     template = lines("server-template")[0]
     assert '"tasks.${EDGE_APP}:${EDGE_APP_PORT}" resolvers docker' in template and "init-addr none" in template
@@ -64,3 +66,16 @@ def test_haproxy_accepts_the_config(tmp_path):  # .ci/run installs it, as edge m
     checked = subprocess.run(command, env=env, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "WARNING" not in checked.stdout + checked.stderr
+
+
+def test_the_response_timeout_is_the_services_and_haproxy_takes_it(tmp_path):
+    app = config.parse_service("app", {"path": ".", "port": 80, "publish": 8080, "publish_mode": "edge",
+                                       "response_timeout": 1.5}, tmp_path)
+    assert config.edge_of(app, tmp_path).env["EDGE_TIMEOUT"] == "1500ms"
+    assert edgeconfig.env(8080, "app", 80)["EDGE_TIMEOUT"] == "60000ms"
+    assert re.search(r'^backend app\n(  .*\n)*  timeout server "\$\{EDGE_TIMEOUT\}"\n', edgeconfig.CONFIG, re.M)
+    for raw, message in (({"publish": 8080}, "needs publish_mode: edge"),
+                         ({"publish": 8080, "publish_mode": "edge", "protocol": "tcp"}, "needs publish_mode: edge"),
+                         ({"publish": 8080, "publish_mode": "edge", "response_timeout": 0}, "from 0.1 to 3600")):
+        with pytest.raises(config.ConfigError, match=message):
+            config.parse_service("app", {"path": ".", "port": 80, "response_timeout": 5, **raw}, tmp_path)
