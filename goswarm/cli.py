@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import invoke
-from invoke.parser import Argument
+from invoke.parser import Argument, ParserContext
 
 from goswarm import errors, program
 
@@ -219,6 +219,17 @@ class Config(invoke.Config):
             self._set(file_prefix=None)
 
 
+class _HelpContext(ParserContext):
+    """A task's options in its help: Invoke names STRING and INT values, and shows a number of seconds as a
+    switch; here it takes FLOAT."""
+
+    def help_for(self, flag: str) -> tuple:
+        names, text = super().help_for(flag)
+        if self.flags[flag].kind is float:
+            names = ", ".join(n + (" FLOAT" if len(n.strip("-")) == 1 else "=FLOAT") for n in names.split(", "))
+        return names, text
+
+
 class Program(invoke.Program):
     """`goswarm`: the same collections as `inv` in this repository, for any project, with -r/--root."""
 
@@ -235,6 +246,10 @@ class Program(invoke.Program):
         if self.namespace is not None:
             self.list_tasks()
 
+    def print_task_help(self, name: str) -> None:
+        self.parser.contexts[name].__class__ = _HelpContext
+        super().print_task_help(name)
+
     def _usage(self, parse, *args) -> None:
         """A parse error exits 2 with one line that points at the help."""
         from invoke.exceptions import ParseError
@@ -242,8 +257,16 @@ class Program(invoke.Program):
         try:
             parse(*args)
         except ParseError as e:
-            task = getattr(getattr(e, "context", None), "name", None) or ""
+            task = getattr(getattr(e, "context", None), "name", None) or self._task_named() or ""
             raise invoke.Exit(usage_error(str(e), task, self.binary), USAGE) from None
+
+    def _task_named(self):
+        """The task the command line names first (an option's value is checked before its task is known)."""
+        unparsed = getattr(getattr(self, "core", None), "unparsed", None) or []
+        collection = getattr(self, "collection", None)
+        names = set(collection.task_names) | {a for t in collection.task_names.values() for a in t} \
+            if collection is not None else set()
+        return next((token for token in unparsed if token in names), None)
 
     def parse_core(self, argv) -> None:
         self._usage(super().parse_core, argv)

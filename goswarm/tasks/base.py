@@ -2,10 +2,12 @@
 per-command start (signal handling, the project root), and reading the config once."""
 import functools
 import importlib
+import inspect
 import os
 
-from invoke import Exit
+from invoke import Argument, Exit, Task
 from invoke import task as invoke_task
+from invoke.exceptions import ParseError
 
 from goswarm import settings
 from goswarm.errors import Interrupted, PipelineError, stop_code
@@ -17,6 +19,47 @@ ADOPT_HELP = ("Take over services of another project, or made by hand (no io.gos
               "it says what it takes.")
 SERVICE_HELP = {"service": "Only these services (comma-separated names from the config; default: all).",
                 "manager": MANAGER_HELP}
+
+
+# One meaning per short flag across every task (Invoke gives each option the first free letter of its name, so -r
+# was --root, --ramp or --replicas); an option not named here has none, and -h only ever means help.
+SHORT_FLAGS = {"service": "s", "manager": "m", "force": "f", "json": "j", "timeout": "t", "adopt": "a", "name": "n",
+               "port": "p", "output": "o", "release": "r", "release_file": "r", "users": "u", "duration": "d",
+               "watch": "w"}
+# Options that take a number: their help says INT or FLOAT, and a word given there is a usage error (exit 2).
+NUMBERS = {"users": int, "replicas": int, "nodes": int, "tail": int, "port": int, "timeout": float,
+           "duration": float, "ramp": float, "rate": float, "debounce": float}
+
+
+class NumberArgument(Argument):
+    """An option that takes a number: a word given there is a usage error that names the option."""
+
+    def set_value(self, value, cast=True):
+        try:
+            super().set_value(value, cast)
+        except ValueError:
+            what = "a whole number" if self.kind is int else "a number"
+            raise ParseError(f"--{self.name} takes {what}, got {value!r}") from None
+
+
+class GoswarmTask(Task):
+    """A task whose options take their short flag from SHORT_FLAGS and their type from NUMBERS."""
+
+    def get_arguments(self, ignore_unknown_help=None):
+        arguments = super().get_arguments(ignore_unknown_help)
+        for argument in arguments:
+            if argument.kind in (int, float):
+                argument.__class__ = NumberArgument
+        return arguments
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        key = name.strip("_")
+        if key in SHORT_FLAGS:
+            opts["names"].append(SHORT_FLAGS[key])
+        if key in NUMBERS and name not in self.iterable and default in (None, inspect.Signature.empty):
+            opts["kind"] = NUMBERS[key]
+        return opts
 
 
 class lazy:
@@ -47,7 +90,7 @@ def task(*args, **kwargs):
             except PipelineError as e:
                 raise Exit(f"error: {e}", 1) from None
 
-        return invoke_task(wrapper, **kwargs)
+        return invoke_task(wrapper, klass=GoswarmTask, auto_shortflags=False, **kwargs)
 
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return decorate(args[0])

@@ -71,3 +71,50 @@ def test_help_hides_the_invoke_options_that_do_nothing_here(capsys):
     assert "--dry" in shown and "--root" in shown and "--config" in shown
     for hidden in cli.HIDDEN_CORE:
         assert f"--{hidden}" not in shown
+
+
+def _options():
+    """(task, option name, its short flags, its kind) for every option of every task goswarm has."""
+    from pathlib import Path
+
+    from goswarm import cli
+
+    namespace = cli.inv_namespace(Path(__file__).resolve().parents[2])
+    for name in sorted(namespace.task_names):
+        for argument in namespace[name].get_arguments(ignore_unknown_help=True):
+            yield name, argument.name, [n for n in argument.names if len(n) == 1], argument.kind
+
+
+def test_a_short_flag_means_one_thing_in_every_task_and_h_only_help():
+    from goswarm.tasks.base import SHORT_FLAGS
+
+    meanings = {}
+    for _, option, shorts, _ in _options():
+        for short in shorts:
+            meanings.setdefault(short, set()).add(option.replace("-", "_").rstrip("_").removesuffix("_file"))
+    assert all(len(options) == 1 for options in meanings.values()), meanings
+    assert "h" not in meanings
+    assert set(meanings) == set(SHORT_FLAGS.values())
+
+
+def test_numeric_options_are_typed_and_a_word_there_is_a_usage_error(capsys):
+    from goswarm import cli
+
+    kinds = {(task, option): kind for task, option, _, kind in _options()}
+    assert kinds[("load", "users")] is int and kinds[("load", "duration")] is float
+    assert kinds[("deploy.scale", "replicas")] is int and kinds[("redeploy", "timeout")] is float
+    assert kinds[("init", "port")] is list  # NAME=PORT items
+    from pathlib import Path
+
+    def run(*argv):
+        namespace = cli.inv_namespace(Path(__file__).resolve().parents[2])
+        with pytest.raises(SystemExit) as raised:
+            cli.Program(name="goswarm", binary="goswarm", version="0", namespace=namespace).run(["goswarm", *argv])
+        return raised.value.code
+
+    assert run("load", "--users", "many") == cli.USAGE
+    assert capsys.readouterr().err.strip() == (
+        "error: load: --users takes a whole number, got 'many'; see `goswarm load --help`")
+    assert run("load", "--help") == 0
+    shown = capsys.readouterr().out
+    assert "-u INT, --users=INT" in shown and "-d FLOAT, --duration=FLOAT" in shown and "--ramp=FLOAT" in shown
