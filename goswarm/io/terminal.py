@@ -4,9 +4,15 @@ A CI log or a pipe gets no control characters: a line when what it says changes,
 few seconds while the wait goes on, so a stuck rollout is never silent. goswarm prints no colour at all,
 so NO_COLOR holds by construction; NO_COLOR, TERM=dumb or GOSWARM_PLAIN=1 also turn the redrawing off.
 """
+import contextlib
 import os
 import sys
 import time
+
+
+def progress_to_stderr(as_json: bool):
+    """With --json, what a task says along the way goes to stderr, so that stdout holds the JSON document alone."""
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
 
 
 def live(stream) -> bool:

@@ -10,7 +10,7 @@ from goswarm import program
 from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.ops import deploy, external, rollout, swarm
-from goswarm.plan import config, output, servicespec
+from goswarm.plan import config, output, report, servicespec
 
 
 def service_of(cfg, name: str) -> config.Service:
@@ -64,7 +64,7 @@ def remove(sh, cfg, name: str) -> None:
     deploy.remove(sh, cfg, [service_of(cfg, name)])
 
 
-def listing(cfg) -> str:
+def listing(cfg, as_json: bool = False) -> str:
     """Every add-on in the config: its image, port, socket mount, and whether (and how much of it) runs."""
     client = engine.client(cfg.target_url)
     rows = []
@@ -79,4 +79,8 @@ def listing(cfg) -> str:
             state = f"{status.get('RunningTasks', '?')}/{status.get('DesiredTasks', '?')} running"
         rows.append((name, service.image, service.publish or "-", "yes" if service.mounts_docker_socket else "no",
                      state))
+    if as_json:
+        return report.dumps([{"addon": name, "image": image, "port": None if port == "-" else port,
+                              "docker_socket": socket == "yes", "state": state}
+                             for name, image, port, socket, state in rows])
     return output.table(rows, ("ADDON", "IMAGE", "PORT", "DOCKER SOCKET", "STATE"))

@@ -8,7 +8,7 @@ from typing import Optional
 
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, environment, terminal
 from goswarm.ops import external, image, lock, proof, registry, rollout, ship, snapshot, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
@@ -259,23 +259,27 @@ def names(services) -> str:
     return ",".join(s.name for s in services)
 
 
-def summarised(title: str, body) -> list:
-    """Run a deploy (`body()` returns its steps), timed, and append how it went to GitHub's step summary."""
+def summarised(title: str, body, as_json: bool = False) -> list:
+    """Run a deploy (`body()` returns its steps), timed, and append how it went to GitHub's step summary.
+    as_json: the progress goes to stderr, and the same document (redeploy's shape) to stdout."""
     stages, steps, error = output.Stages(), [], None
     try:
-        with stages.stage("deploy"):
+        with terminal.progress_to_stderr(as_json), stages.stage("deploy"):
             steps = body()
         return steps
     except PipelineError as e:
         error = str(e)
         raise
     finally:
-        summary.append(title, report.pipeline(stages.timings, summary.results(steps), error))
+        document = report.pipeline(stages.timings, summary.results(steps), error)
+        if as_json:
+            print(report.dumps(document))
+        summary.append(title, document)
 
 
-def deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
+def deploy(sh, cfg, services: list, timeout=None, force=False, as_json: bool = False) -> list:
     """Create or rolling-update the services from their latest images (shipped to nodes without a registry)."""
-    return summarised("goswarm deploy", lambda: _deploy(sh, cfg, services, timeout, force))
+    return summarised("goswarm deploy", lambda: _deploy(sh, cfg, services, timeout, force), as_json)
 
 
 def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
@@ -286,11 +290,11 @@ def _deploy(sh, cfg, services: list, timeout=None, force=False) -> list:
     return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)}")
 
 
-def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:
+def deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False, as_json: bool = False) -> list:
     """Deploy exactly the digests of a release file (`release.read`): no tag is resolved and no local image is
     needed; a digest the registry does not give the swarm is refused before any service changes."""
     return summarised(f"goswarm deploy --release {output.shown(path)}",
-                      lambda: _deploy_release(sh, cfg, path, wanted, timeout, force))
+                      lambda: _deploy_release(sh, cfg, path, wanted, timeout, force), as_json)
 
 
 def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> list:

@@ -1,12 +1,10 @@
 """The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
-import contextlib
-import sys
 import urllib.error
 import urllib.request
 
 from goswarm import poll, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, environment, terminal
 from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, snapshot, summary
 from goswarm.plan import config, output, placement, platforms, porthealth, report
 
@@ -85,19 +83,28 @@ def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
         raise PipelineError(f"{e}; {svc.name} was rolled back to its previous release, which runs again") from None
 
 
-def smoke_all(sh, cfg, services: list) -> list:
+def smoke_all(sh, cfg, services: list, as_json: bool = False) -> list:
     """The smoke stage on its own (a CI deploy job's last step): each service's smoke path, where it is
-    published, until it answers 2xx. No rollback here: `deploy.rollback` is one command away. The URLs."""
-    urls = []
-    for svc in services:
-        for host in (smoke_hosts(cfg, svc) if svc.smoke else []):
-            try:
-                urls.append(smoke(sh, host, svc))
-            except PipelineError as e:
-                raise PipelineError(f"{e}{silent_port_hint(cfg, svc, e)}") from None
-    if not urls:
-        print(f"no smoke path configured for {', '.join(s.name for s in services)}: nothing to test")
-    return urls
+    published, until it answers 2xx. No rollback here: `deploy.rollback` is one command away. The URLs.
+    as_json: the progress goes to stderr, and stdout gets {"result", "error", "answered": [{service, url}]}."""
+    answered, error = [], None
+    try:
+        with terminal.progress_to_stderr(as_json):
+            for svc in services:
+                for host in (smoke_hosts(cfg, svc) if svc.smoke else []):
+                    try:
+                        answered.append({"service": svc.name, "url": smoke(sh, host, svc)})
+                    except PipelineError as e:
+                        raise PipelineError(f"{e}{silent_port_hint(cfg, svc, e)}") from None
+            if not answered:
+                print(f"no smoke path configured for {', '.join(s.name for s in services)}: nothing to test")
+    except PipelineError as e:
+        error = str(e)
+        raise
+    finally:
+        if as_json:
+            print(report.dumps({"result": "failed" if error else "ok", "error": error, "answered": answered}))
+    return [a["url"] for a in answered]
 
 
 def check_platforms(cfg, nodes: list = None) -> None:
@@ -115,7 +122,7 @@ def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=No
     the summary is a JSON document on stdout (stages, each service's result and digest, the error)."""
     stages, error = output.Stages(), None
     try:
-        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        with terminal.progress_to_stderr(as_json):
             _redeploy(sh, cfg, services, timeout, force, release_file, stages)
     except PipelineError as e:
         error = str(e)

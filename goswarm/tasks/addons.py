@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from invoke import Collection
 
-from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, lazy, load, task
+from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, lazy, load, task
 
 ops = lazy("goswarm.ops.addons")  # imported when a task runs
 
@@ -25,11 +25,11 @@ def rm(c, name, manager=None):
     ops.remove(sh, cfg, name)
 
 
-@task(help={"manager": MANAGER_HELP})
-def ls(c, manager=None):
+@task(help={"manager": MANAGER_HELP, "json": JSON_HELP})
+def ls(c, manager=None, json=False):
     """List the add-ons: image, port, whether they mount the Docker socket, and what runs."""
     _, cfg = load(c, manager)
-    print(ops.listing(cfg))
+    print(ops.listing(cfg, json))
 
 
 ns = Collection("addons")

@@ -15,6 +15,8 @@ from goswarm.io.shell import Shell
 
 MANAGER_HELP = "The swarm manager machine (default: swarm.manager, else the engine at DOCKER_HOST)."
 JSON_HELP = "Print JSON (for CI) instead of tables."
+PROGRESS_JSON_HELP = ("Progress on stderr, and on stdout a JSON summary: the result, the error, and each service's "
+                      "result and digest.")
 ADOPT_HELP = ("Take over services of another project, or made by hand (no io.goswarm.project label); "
               "it says what it takes.")
 SERVICE_HELP = {"service": "Only these services (comma-separated names from the config; default: all).",

@@ -2,7 +2,17 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
+from goswarm.tasks.base import (
+    ADOPT_HELP,
+    JSON_HELP,
+    MANAGER_HELP,
+    PROGRESS_JSON_HELP,
+    SERVICE_HELP,
+    lazy,
+    load,
+    seconds_flag,
+    task,
+)
 
 # The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
 deploys = lazy("goswarm.ops.deploy")
@@ -14,15 +24,16 @@ releases = lazy("goswarm.ops.release")
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
                           "force": "Replace every task even when the spec is unchanged.",
                           "release": "A release file (image.push wrote it): deploy exactly its digests, "
-                                     "its services unless --service narrows them.", "adopt": ADOPT_HELP})
-def deploy(c, service=None, timeout=None, manager=None, force=False, release=None, adopt=False):
+                                     "its services unless --service narrows them.", "adopt": ADOPT_HELP,
+                          "json": PROGRESS_JSON_HELP})
+def deploy(c, service=None, timeout=None, manager=None, force=False, release=None, adopt=False, json=False):
     """Create or rolling-update the services from their latest images (or a release file's digests), and wait."""
     sh, cfg = load(c, manager, adopt)
     timeout = seconds_flag("--timeout", timeout)
     if release:
-        deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force)
+        deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force, json)
     else:
-        deploys.deploy(sh, cfg, config.select(cfg.services, service), timeout, force)
+        deploys.deploy(sh, cfg, config.select(cfg.services, service), timeout, force, json)
 
 
 @task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
@@ -71,11 +82,12 @@ def logs(c, service, follow=False, tail=None, manager=None):
     deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
 
 
-@task(help=SERVICE_HELP)
-def smoke(c, service=None, manager=None):
+@task(help={**SERVICE_HELP, "json": "Progress on stderr, and on stdout JSON: the result, the error, and each "
+                                     "URL that answered."})
+def smoke(c, service=None, manager=None, json=False):
     """GET each service's smoke path where it is published until it answers 2xx (redeploy's last stage)."""
     sh, cfg = load(c, manager)
-    pipeline.smoke_all(sh, cfg, config.select(cfg.services, service))
+    pipeline.smoke_all(sh, cfg, config.select(cfg.services, service), json)
 
 
 ns = Collection("deploy")

@@ -22,7 +22,17 @@ def test_redeploy_and_deploy_report_in_json_and_in_the_step_summary(swarm, engin
                                       "changed": []}]
     assert f"create service {name}" in first.stderr
 
-    swarm.inv("deploy", "--service", name, env=env)
+    deployed = json.loads(swarm.inv("deploy", "--service", name, "--json", env=env).stdout)
+    assert deployed["result"] == "ok" and [s["stage"] for s in deployed["stages"]] == ["deploy"]
+    assert [(s["service"], s["action"], s["image"]) for s in deployed["services"]] == [(name, "none", running)]
+    smoked = json.loads(swarm.inv("deploy.smoke", "--service", name, "--json").stdout)
+    assert smoked["result"] == "ok" and [a["service"] for a in smoked["answered"]] == [name]
+    assert smoked["answered"][0]["url"].endswith("/health")
+    built = json.loads(swarm.inv("build", "--service", name, "--json").stdout)
+    assert built == {"compiled": []}  # the redeploy compiled it; its progress ("up to date") went to stderr
+    addons = json.loads(swarm.inv("addons.ls", "--json").stdout)
+    assert {a["addon"] for a in addons} >= {"visualizer", "dvizz"} and all(
+        isinstance(a["docker_socket"], bool) for a in addons)
     text = summary.read_text()
     assert text.startswith("# earlier steps\n### ✅ goswarm redeploy\n")
     assert "| smoke |" in text and f"| {name} | create |" in text
@@ -51,3 +61,5 @@ def test_a_failed_redeploy_is_still_one_json_document_and_one_error_line(swarm):
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert errors == [failed.stderr.strip().splitlines()[-1]] == [f"error: {document['error']}"]
     assert summary.read_text().startswith("### ❌ goswarm redeploy\n\n> ")
+    smoke = json.loads(swarm.inv("deploy.smoke", "--service", name, "--json", check=False).stdout)
+    assert smoke == {"result": "ok", "error": None, "answered": []}  # no smoke path: nothing to test
