@@ -57,7 +57,8 @@ def deploy_addon(sh, cfg, name: str, allow_docker_socket: bool = False) -> None:
 def spec(cfg, service: config.Service, image) -> dict:
     client = engine.client(cfg.target_url)
     return servicespec.desired(service, image.deploy_ref, image.ref, swarm.network_id(client, cfg.network),
-                               image_check=image.healthcheck, project=cfg.project)
+                               image_check=image.healthcheck, project=cfg.project,
+                               networks=swarm.extra_networks(client, service))
 
 
 def remove(sh, cfg, name: str) -> None:

@@ -92,7 +92,8 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
             current, failed = settled(sh, client, seen, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
-                                       release.healthcheck, start_interval, cfg.project)
+                                       release.healthcheck, start_interval, cfg.project,
+                                       swarm.extra_networks(client, svc))
             step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "

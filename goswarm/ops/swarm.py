@@ -76,12 +76,22 @@ def join_tokens(client) -> dict:
     return {"worker": tokens["Worker"], "manager": tokens["Manager"]}
 
 
-def network_id(client, name: str) -> str:
+def network_id(client, name: str, missing: str = "") -> str:
+    """The id of the network `name`; missing: the error when there is none (default: swarm.init makes it)."""
     with engine.errors(f"looking up network {name}"):
         found = [n for n in client.networks.list(names=[name]) if n.name == name]
     if not found:
-        raise PipelineError(f"overlay network {name} does not exist: run {program.run('swarm.init')} first")
+        raise PipelineError(missing or f"overlay network {name} does not exist: run {program.run('swarm.init')} "
+                                       f"first")
     return found[0].id
+
+
+def extra_networks(client, service) -> dict:
+    """The ids of a service's `networks:` by name; one that does not exist is one line saying how to make it."""
+    return {name: network_id(client, name, f"services.{service.name}.networks: there is no network {name}: create "
+                                           f"it with `docker network create --driver overlay --attachable {name}` "
+                                           f"(nothing was changed)")
+            for name in service.tuning.networks}
 
 
 def manager_client(cfg):

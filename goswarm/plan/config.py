@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Optional
 
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.plan import edgeconfig, placement, strict
+from goswarm.plan import edgeconfig, placement, strict, tuning
+from goswarm.plan.tuning import Tuning
 
 PUBLISH_MODES = ("edge", "host", "ingress")
 EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge`: HAProxy (plan/edgeconfig.py), not compiled
@@ -24,7 +25,7 @@ HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebui
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
            "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol", "gopath",
-           "response_timeout"}
+           "response_timeout", *tuning.KEYS}
 # About building: an `image:` service is deployed as it is.
 _BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build", "gopath")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
@@ -52,6 +53,7 @@ class Check:
     kind: str = "image"
     value: tuple = ()  # http: (path,); command: the argv
     port: Optional[int] = None  # http: a listener of its own for health checks (`port: 81`), else the service's
+    timing: tuple = ()  # (("Interval", ns), ("Retries", n)...): the configured ones, over goswarm's defaults
 
     def describe(self, port: int) -> str:
         """The check in words, for messages that say what failed."""
@@ -99,6 +101,7 @@ class Service:
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
     response_timeout: float = edgeconfig.RESPONSE_TIMEOUT  # seconds its HTTP edge waits for a task's answer
+    tuning: Tuning = Tuning()  # resources, command, labels, volumes... (plan/tuning.py)
     gopath: str = ""  # `gopath:` the import path of `path`, for code with no go.mod: built in GOPATH mode
     stop_signal: str = ""  # the signal a task is stopped with ("": the image's, else SIGTERM); the HTTP edge's
 
@@ -214,7 +217,13 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
     if image is not None and check.kind in ("http", "tcp"):
         raise ConfigError(f"{where}.healthcheck: {{{check.kind}: ...}} runs goswarm's probe, which only the images "
                           f"goswarm builds carry; give a command that {image} has, or null")
+    tuned = tuning.parse(where, raw)
+    if (tuned.update.order or tuned.rollback.order) == "start-first" and publish is not None and mode == "host":
+        raise ConfigError(f"{where}: start-first needs two tasks on one published port, which host mode cannot "
+                          f"give: use publish_mode: edge (or ingress), or order: stop-first")
     return Service(
+        tuning=tuned,
+        stop_signal=tuned.stop_signal,
         healthcheck=check,
         image=image,
         mounts=_mounts(f"{where}.mounts", raw.get("mounts")),
@@ -331,24 +340,34 @@ def inside(root: Path, where: str, value) -> Path:
 
 
 def _healthcheck(where: str, value) -> Check:
-    """{http: /path}, {tcp: true}, a command (a list, or a string split as a shell would), or null for none."""
+    """{http: /path}, {tcp: true}, a command (a list, or a string split as a shell would), or null for none.
+    The mapping forms, {command: [...]} among them, also take interval, timeout, retries and start_period."""
     usage = ("{http: /health}, {tcp: true}, {http: /healthz, port: 81} (a health listener of its own), a command "
-             "like [/service, -healthcheck], or null for none")
+             "like [/service, -healthcheck] or {command: [...]}, or null for none; a mapping may add interval, "
+             "timeout, retries and start_period")
     if value in (None, False, []):
         return Check("none")
     if isinstance(value, dict):
-        if set(value) in ({"http"}, {"http", "port"}) and isinstance(value["http"], str) and \
-                value["http"].startswith("/"):
-            port = _port(f"{where}.port", value["port"]) if "port" in value else None
-            return Check("http", (value["http"],), port)
-        if value == {"tcp": True}:
-            return Check("tcp")
-        raise ConfigError(f"{where} must be {usage}; got {value!r}")
+        timing = tuning.health_timing(where, value)
+        form = {k: v for k, v in value.items() if k not in tuning.HEALTH_TIMING}
+        if set(form) in ({"http"}, {"http", "port"}) and isinstance(form["http"], str) and \
+                form["http"].startswith("/"):
+            port = _port(f"{where}.port", form["port"]) if "port" in form else None
+            return Check("http", (form["http"],), port, timing)
+        if form == {"tcp": True}:
+            return Check("tcp", timing=timing)
+        if set(form) == {"command"} and isinstance(form["command"], (str, list)) and form["command"]:
+            return Check("command", _healthcheck(f"{where}.command", form["command"]).value, timing=timing)
+        _refuse(where, usage, value)
     if isinstance(value, str):
         value = shlex.split(value)
     if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
         raise ConfigError(f"{where} must be {usage}; got {value!r}")
     return Check("command", tuple(value))
+
+
+def _refuse(where: str, usage: str, value):
+    raise ConfigError(f"{where} must be {usage}; got {value!r}")
 
 
 def _with_mains(where: str, value, root: Path, service: str) -> tuple:

@@ -7,7 +7,7 @@ is still allowed (as `{}`), and tests/unit/test_schema.py checks the schema agai
 good and bad configs. The parser stays what validates: it also checks what a schema cannot (paths inside the
 project, ports published twice, a PORT in env that differs from port).
 """
-from goswarm.plan import config, strict
+from goswarm.plan import config, strict, tuning
 
 URL = "https://json-schema.org/draft/2020-12/schema"
 FILE = "goswarm.schema.json"  # next to goswarm.yaml, where init writes it
@@ -17,7 +17,41 @@ _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 _STRINGS = {"type": "array", "items": _STRING}
 _SECONDS = {"type": ["number", "string"]}
 
+_DURATION = {"type": ["number", "string"], "description": "Seconds, or like 10s, 500ms, 1m30s."}
+_TIMING = {"interval": _DURATION, "timeout": _DURATION, "start_period": _DURATION,
+           "retries": {"type": "integer", "minimum": 1}}
+_COMMAND = {"oneOf": [{"type": "string", "minLength": 1},
+                      {"type": "array", "minItems": 1, "items": {"type": ["string", "number"]}}]}
+_AMOUNTS = {"type": "object", "properties": {"cpus": {"type": ["number", "string"]},
+                                             "memory": {"type": ["integer", "string"]}},
+            "additionalProperties": False}
+
+
+def _rollout(actions) -> dict:
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "parallelism": {"type": "integer", "minimum": 0}, "delay": _DURATION, "monitor": _DURATION,
+        "order": {"enum": list(tuning.ORDERS)}, "failure_action": {"enum": list(actions)},
+        "max_failure_ratio": {"type": "number", "minimum": 0, "maximum": 1}}}
+
+
 SERVICE_FIELDS = {
+    "resources": {"type": "object", "properties": {"limits": _AMOUNTS, "reservations": _AMOUNTS},
+                  "additionalProperties": False,
+                  "description": "{limits: {cpus: 0.5, memory: 256M}, reservations: {...}}"},
+    "command": {**_COMMAND, "description": "Replaces the image's ENTRYPOINT."},
+    "args": {**_COMMAND, "description": "Replaces the image's CMD: the arguments of its entrypoint."},
+    "labels": {"type": "object", "additionalProperties": _STRING},
+    "volumes": {"type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:/[^:]*(:(ro|rw))?$"},
+                "description": "Named volumes, NAME:TARGET[:ro] (a node's path is a bind mount: mounts)."},
+    "networks": {"type": "array", "items": _STRING, "description": "Networks to join besides swarm.network."},
+    "preferences": {"type": "array", "items": {"oneOf": [
+        _STRING, {"type": "object", "properties": {"spread": _STRING}, "required": ["spread"],
+                  "additionalProperties": False}]}},
+    "stop_grace_period": _DURATION,
+    "stop_signal": {"type": "string", "pattern": "^(SIG[A-Z0-9+-]+|[0-9]{1,2})$"},
+    "update": _rollout(tuning.FAILURE_ACTIONS["update"]),
+    "rollback": _rollout(tuning.FAILURE_ACTIONS["rollback"]),
     "path": {**_STRING, "description": "The Go module directory to build, relative to this file."},
     "image": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$",
               "description": "An image deployed as it is, never built (instead of path)."},
@@ -40,10 +74,12 @@ SERVICE_FIELDS = {
     "dockerfile": _STRING,
     "healthcheck": {"oneOf": [
         {"type": "null"}, {"const": False}, {"type": "array", "maxItems": 0},
-        {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}, "port": _PORT},
-         "required": ["http"],
+        {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}, "port": _PORT, **_TIMING},
+         "required": ["http"], "additionalProperties": False},
+        {"type": "object", "properties": {"tcp": {"const": True}, **_TIMING}, "required": ["tcp"],
          "additionalProperties": False},
-        {"type": "object", "properties": {"tcp": {"const": True}}, "required": ["tcp"], "additionalProperties": False},
+        {"type": "object", "properties": {"command": _COMMAND, **_TIMING}, "required": ["command"],
+         "additionalProperties": False},
         {"type": "string", "minLength": 1},
         {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
     "with": {"type": "array", "items": {"type": "string", "minLength": 1}},

@@ -95,7 +95,9 @@ def healthcheck(service: Service, image_check: Optional[dict] = None, start_inte
     if check.kind == "none":
         return {"Test": ["NONE"]}
     if check.kind == "command":
-        return {"Test": ["CMD", *check.value], **HEALTH}
+        return {"Test": ["CMD", *check.value], **HEALTH, **dict(check.timing)}
+    if check.timing:  # the user's timing: the probe checks once per interval
+        return {"Test": probe_test(service, check, steady=False), **HEALTH, **dict(check.timing)}
     if start_interval:
         return {"Test": probe_test(service, check, steady=False), **HEALTH, "Interval": STEADY,
                 "StartInterval": HEALTH["Interval"]}
@@ -126,15 +128,24 @@ def rollout(service: Service, on_failure: str) -> dict:
 
 
 def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0,
-            image_check: Optional[dict] = None, start_interval: bool = False, project: str = "") -> dict:
+            image_check: Optional[dict] = None, start_interval: bool = False, project: str = "",
+            networks: Optional[dict] = None) -> dict:
     """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
-    image_check and start_interval: see healthcheck(). project: its PROJECT_LABEL."""
-    container = {"Image": image_ref, "Env": container_env(service), "StopGracePeriod": STOP_GRACE}
+    image_check and start_interval: see healthcheck(). project: its PROJECT_LABEL. networks: the ids of the
+    service's extra `networks:` by name (default: the names, as a compose file says them)."""
+    tuned = service.tuning
+    container = {"Image": image_ref, "Env": container_env(service),
+                 "StopGracePeriod": tuned.stop_grace if tuned.stop_grace is not None else STOP_GRACE}
+    if tuned.command:
+        container["Command"] = list(tuned.command)
+    if tuned.args:
+        container["Args"] = list(tuned.args)
     if service.stop_signal:
         container["StopSignal"] = service.stop_signal
-    if service.mounts:
-        container["Mounts"] = [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
-                               for m in service.mounts]
+    mounts = [{"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
+              for m in service.mounts] + tuned.mounts()
+    if mounts:
+        container["Mounts"] = mounts
     check = healthcheck(service, image_check, start_interval)
     if check:
         container["Healthcheck"] = check
@@ -142,21 +153,28 @@ def desired(service: Service, image_ref: str, image_name: str, network_id: str, 
     if service.publishes is not None:
         ports.append({"Protocol": "tcp", "TargetPort": service.port, "PublishedPort": service.publish,
                       "PublishMode": service.publish_mode})
+    placement = {"Constraints": list(service.constraints)}
+    if tuned.preferences:
+        placement["Preferences"] = [{"Spread": {"SpreadDescriptor": d}} for d in tuned.preferences]
+    task = {
+        "ContainerSpec": container,
+        "Placement": placement,
+        "Networks": [{"Target": network_id, "Aliases": [service.name]}] + [
+            {"Target": (networks or {}).get(name, name), "Aliases": [service.name]} for name in tuned.networks],
+        "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
+        "ForceUpdate": force_update,
+    }
+    if tuned.resources():
+        task["Resources"] = tuned.resources()
     return {
         "Name": service.name,
-        "Labels": {f"{LABEL}.service": service.name, f"{LABEL}.image": image_name,
+        "Labels": {**dict(tuned.labels), f"{LABEL}.service": service.name, f"{LABEL}.image": image_name,
                    **({PROJECT_LABEL: project} if project else {})},
-        "TaskTemplate": {
-            "ContainerSpec": container,
-            "Placement": {"Constraints": list(service.constraints)},
-            "Networks": [{"Target": network_id, "Aliases": [service.name]}],
-            "RestartPolicy": {"Condition": "any", "Delay": SECOND // 2, "MaxAttempts": 0},
-            "ForceUpdate": force_update,
-        },
+        "TaskTemplate": task,
         "Mode": {"Global": {}} if service.global_mode else {"Replicated": {"Replicas": service.replicas}},
-        "UpdateConfig": rollout(service, on_failure="rollback"),
+        "UpdateConfig": tuned.update.apply(rollout(service, on_failure="rollback")),
         # Without this the engine rolls back with its defaults: a 5 s monitor per task, and a pause on failure.
-        "RollbackConfig": rollout(service, on_failure="pause"),
+        "RollbackConfig": tuned.rollback.apply(rollout(service, on_failure="pause")),
         "EndpointSpec": {"Mode": endpoint_mode(service), "Ports": ports},
     }
 
@@ -197,14 +215,36 @@ def observe(spec: dict) -> dict:
         "endpoint mode": endpoint.get("Mode", "vip"),
         "constraints": sorted((task.get("Placement") or {}).get("Constraints") or []),
         "update order": update.get("Order", "stop-first"),
+        "update config": _rolling(update),
+        "rollback config": _rolling(spec.get("RollbackConfig") or {}),
+        "resources": _resources(task.get("Resources")),
+        "command": (container.get("Command") or [], container.get("Args") or []),
+        "labels": sorted((k, v) for k, v in (spec.get("Labels") or {}).items() if not k.startswith(LABEL)),
+        "preferences": sorted(((p.get("Spread") or {}).get("SpreadDescriptor") or "")
+                              for p in (task.get("Placement") or {}).get("Preferences") or []),
         "stop grace": container.get("StopGracePeriod"),
         "stop signal": container.get("StopSignal"),
-        "mounts": sorted(f"{m.get('Source')}:{m.get('Target')}{':ro' if m.get('ReadOnly') else ''}"
-                         for m in container.get("Mounts") or []),
+        "mounts": sorted(f"{'volume ' if m.get('Type') == 'volume' else ''}{m.get('Source')}:{m.get('Target')}"
+                         f"{':ro' if m.get('ReadOnly') else ''}" for m in container.get("Mounts") or []),
         "healthcheck": _health(container.get("Healthcheck")),
         "forced updates": task.get("ForceUpdate") or 0,
         "project": (spec.get("Labels") or {}).get(PROJECT_LABEL),
     }
+
+
+def _rolling(config: dict) -> str:
+    """An UpdateConfig or RollbackConfig as the engine fills it in (zeros left out), in words."""
+    fields = ("Parallelism", "Delay", "FailureAction", "Monitor", "MaxFailureRatio")
+    return ", ".join(f"{k} {config[k]}" for k in fields if config.get(k))
+
+
+def _resources(resources) -> str:
+    parts = []
+    for side in ("Limits", "Reservations"):
+        given = {k: v for k, v in ((resources or {}).get(side) or {}).items() if v}
+        if given:
+            parts.append(f"{side.lower()} {', '.join(f'{k} {v}' for k, v in sorted(given.items()))}")
+    return "; ".join(parts)
 
 
 def _health(check):

@@ -53,6 +53,13 @@ def service(spec: dict, network: str) -> dict:
     deploy["endpoint_mode"] = spec["EndpointSpec"]["Mode"]
     deploy["labels"] = dict(spec.get("Labels") or {})
     deploy["placement"] = {"constraints": list((task.get("Placement") or {}).get("Constraints") or [])}
+    preferences = [p["Spread"]["SpreadDescriptor"] for p in (task.get("Placement") or {}).get("Preferences") or []]
+    if preferences:
+        deploy["placement"]["preferences"] = [{"spread": d} for d in preferences]
+    resources = {side.lower(): _amounts(amounts) for side, amounts in (task.get("Resources") or {}).items()
+                 if _amounts(amounts)}
+    if resources:
+        deploy["resources"] = resources
     restart = task.get("RestartPolicy") or {}
     deploy["restart_policy"] = {"condition": restart.get("Condition", "any"), "delay": duration(restart.get("Delay")),
                                 "max_attempts": restart.get("MaxAttempts", 0)}
@@ -61,6 +68,13 @@ def service(spec: dict, network: str) -> dict:
     # A stack gives each task its service's key as an alias on its networks itself; the rest are written out.
     aliases = [alias for n in task.get("Networks") or [] for alias in n.get("Aliases") or [] if alias != spec["Name"]]
     out = {"image": container["Image"], "environment": list(container.get("Env") or [])}
+    if container.get("Command"):
+        out["entrypoint"] = list(container["Command"])
+    if container.get("Args"):
+        out["command"] = list(container["Args"])
+    if container.get("Mounts"):
+        out["volumes"] = [{"type": m.get("Type", "bind"), "source": m["Source"], "target": m["Target"],
+                           "read_only": bool(m.get("ReadOnly"))} for m in container["Mounts"]]
     if container.get("StopGracePeriod"):
         out["stop_grace_period"] = duration(container["StopGracePeriod"])
     if container.get("StopSignal"):
@@ -71,8 +85,23 @@ def service(spec: dict, network: str) -> dict:
               "mode": p.get("PublishMode", "ingress")} for p in spec["EndpointSpec"].get("Ports") or []]
     if ports:
         out["ports"] = ports
-    out["networks"] = {network: {"aliases": aliases} if aliases else None}
+    out["networks"] = {network: {"aliases": aliases} if aliases else None,
+                       **{extra: None for extra in extra_networks(spec)}}
     out["deploy"] = deploy
+    return out
+
+
+def extra_networks(spec: dict) -> list:
+    """The networks a spec joins besides the overlay network (the first), by the names it gives them."""
+    return [n["Target"] for n in (spec["TaskTemplate"].get("Networks") or [])[1:]]
+
+
+def _amounts(amounts: dict) -> dict:
+    out = {}
+    if (amounts or {}).get("NanoCPUs"):
+        out["cpus"] = f"{amounts['NanoCPUs'] / SECOND:g}"
+    if (amounts or {}).get("MemoryBytes"):
+        out["memory"] = amounts["MemoryBytes"]
     return out
 
 
@@ -90,8 +119,14 @@ def dropped(spec: dict) -> list:
 
 def compose(specs: list, network: str) -> dict:
     """The compose file for these ServiceSpecs, keyed by their names, on the existing (external) network."""
-    return {"version": VERSION, "services": {spec["Name"]: service(spec, network) for spec in specs},
-            "networks": {network: {"external": True, "name": network}}}
+    document = {"version": VERSION, "services": {spec["Name"]: service(spec, network) for spec in specs},
+                "networks": {name: {"external": True, "name": name}
+                             for name in dict.fromkeys([network, *(n for s in specs for n in extra_networks(s))])}}
+    volumes = sorted({m["Source"] for s in specs for m in s["TaskTemplate"]["ContainerSpec"].get("Mounts") or []
+                      if m.get("Type") == "volume"})
+    if volumes:
+        document["volumes"] = {name: None for name in volumes}
+    return document
 
 
 def render(document: dict, header: tuple = ()) -> str:
