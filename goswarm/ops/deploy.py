@@ -9,9 +9,10 @@ from typing import Optional
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment, terminal
-from goswarm.ops import external, image, lock, proof, registry, rollout, ship, snapshot, summary, swarm
+from goswarm.ops import external, image, lock, proof, registry, rollout, secrets, ship, snapshot, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
+from goswarm.plan import secrets as secrets_plan
 
 
 @dataclass
@@ -91,9 +92,10 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
             check = servicespec.check_of(svc, release.healthcheck).describe(svc.port)
             current, failed = settled(sh, client, seen, svc.name, cfg.timeout, check)
             forced = ((current or {}).get("Spec", {}).get("TaskTemplate") or {}).get("ForceUpdate") or 0
+            files = secrets.ensure(sh, client, cfg.project, svc, create=not look)
             want = servicespec.desired(svc, release.deploy_ref, release.ref, net, forced + bool(forcing and current),
                                        release.healthcheck, start_interval, cfg.project,
-                                       swarm.extra_networks(client, svc))
+                                       swarm.extra_networks(client, svc), files)
             step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
@@ -214,6 +216,9 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     finally:
         for removal in removals:
             removal.join(30)
+    for step in steps:  # every rollout went through: the secrets and configs no spec mounts any more go
+        if step.service.secrets or step.service.configs or secrets_plan.referenced((step.current or {}).get("Spec")):
+            secrets.prune(sh, client, cfg.project, step.service)
     return steps
 
 
@@ -337,6 +342,8 @@ def remove(sh, cfg, services: list) -> None:
                 sh.act(f"remove service {name}", client.api.remove_service, current["ID"])
             if not sh.dry:
                 rollout.wait_gone(client, name, current["ID"], cfg.timeout)
+        if not sh.dry and found[svc.name] is not None:
+            secrets.prune(sh, client, cfg.project, svc)  # the service is gone: so are its secrets and configs
 
 
 def scale(sh, cfg, name: str, replicas: int) -> None:

@@ -13,8 +13,10 @@ adds to every image. Each trial is labelled with the run that made it: a run tha
 container behind, and the next run removes it.
 """
 import datetime as dt
+import io
 import os
 import socket
+import tarfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,8 @@ from goswarm import poll
 from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.io.processes import pid_alive
+from goswarm.ops import secrets
+from goswarm.plan import secrets as secrets_plan
 from goswarm.plan import servicespec
 from goswarm.plan.config import PROBE_PATH, Service
 
@@ -68,10 +72,19 @@ def trial_config(service: Service, image_ref: str, network: str = None, made_by:
     read a smoke path, which may need the service's dependencies: joining an overlay costs about 0.4 s."""
     config = {"image": image_ref, "environment": servicespec.container_env(service), "detach": True,
               "labels": {TRIAL: service.name, OWNER: made_by}}
+    tuned = service.tuning
+    if tuned.command:
+        config["entrypoint"] = list(tuned.command)
+    if tuned.args:
+        config["command"] = list(tuned.args)
+    limits = dict(tuned.limits)  # the task's cgroup, so a release that needs more fails here (no volumes: data)
+    host = {k: v for k, v in (("Memory", limits.get("MemoryBytes")), ("NanoCpus", limits.get("NanoCPUs"))) if v}
     if network and service.smoke:
-        config["host_config"] = {"NetworkMode": network}
+        host["NetworkMode"] = network
     else:
         config["network_disabled"] = True
+    if host:
+        config["host_config"] = host
     check = servicespec.trial_check(service, image_check, INTERVAL)
     if check:
         config["healthcheck"] = {"test": check["Test"], "interval": check["Interval"], "timeout": check["Timeout"],
@@ -137,6 +150,8 @@ def prove(client, service: Service, image_ref: str, image_check: dict = None,
     result = None
     try:
         with engine.errors(f"running a trial container of {service.name}"):
+            if service.secrets or service.configs:  # where the task gets them, as the engine would mount them
+                client.api.put_archive(container, "/", secret_files(service))
             client.api.start(container)
             result = _until_ready(client, container, checked, limit)
             if result in ("healthy", "running") and service.smoke:
@@ -157,6 +172,19 @@ def prove(client, service: Service, image_ref: str, image_check: dict = None,
     removal = threading.Thread(target=_remove, args=(client, container, service), daemon=True)
     removal.start()
     return removal
+
+
+def secret_files(service: Service) -> bytes:
+    """A tar of the service's secrets and configs at the paths its tasks see them, readable by anyone, for its
+    trial container (removed with it)."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for item in (*service.secrets, *service.configs):
+            data = secrets.read(service.name, item)
+            info = tarfile.TarInfo(item.where.lstrip("/"))
+            info.size, info.mode = len(data), secrets_plan.MODE
+            tar.addfile(info, io.BytesIO(data))
+    return layer.getvalue()
 
 
 def _force_remove(client):

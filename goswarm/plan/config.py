@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.plan import edgeconfig, placement, strict, tuning
+from goswarm.plan import edgeconfig, placement, secrets, strict, tuning
 from goswarm.plan.tuning import Tuning
 
 PUBLISH_MODES = ("edge", "host", "ingress")
@@ -25,7 +25,7 @@ HELPERS = (EDGE, TCP_EDGE, PROBE)  # ours, not the user's: `--force` never rebui
 MACHINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}$")  # also the name of its network namespace, veth and paths
 _FIELDS = {"path", "image", "main", "port", "publish", "publish_mode", "replicas", "smoke", "env", "constraints",
            "dockerfile", "healthcheck", "with", "mounts", "load", "build_args", "build", "protocol", "gopath",
-           "response_timeout", *tuning.KEYS}
+           "response_timeout", "secrets", "configs", *tuning.KEYS}
 # About building: an `image:` service is deployed as it is.
 _BUILT_ONLY = ("main", "with", "dockerfile", "build_args", "build", "gopath")
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
@@ -102,6 +102,8 @@ class Service:
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
     response_timeout: float = edgeconfig.RESPONSE_TIMEOUT  # seconds its HTTP edge waits for a task's answer
     tuning: Tuning = Tuning()  # resources, command, labels, volumes... (plan/tuning.py)
+    secrets: tuple = ()  # plan/secrets.Item: Docker secrets, from the environment or files
+    configs: tuple = ()  # plan/secrets.Item: Docker configs, from files
     gopath: str = ""  # `gopath:` the import path of `path`, for code with no go.mod: built in GOPATH mode
     stop_signal: str = ""  # the signal a task is stopped with ("": the image's, else SIGTERM); the HTTP edge's
 
@@ -224,6 +226,8 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
     return Service(
         tuning=tuned,
         stop_signal=tuned.stop_signal,
+        secrets=secrets.parse(f"{where}.secrets", raw.get("secrets"), "secrets", root),
+        configs=secrets.parse(f"{where}.configs", raw.get("configs"), "configs", root),
         healthcheck=check,
         image=image,
         mounts=_mounts(f"{where}.mounts", raw.get("mounts")),

@@ -35,6 +35,16 @@ def _rollout(actions) -> dict:
 
 
 SERVICE_FIELDS = {
+    "secrets": {"type": "object", "description": "Docker secrets at /run/secrets/NAME: {NAME: {env: VAR} or "
+                                                "{file: PATH}}; the spec names them, never their values.",
+                "additionalProperties": {"type": "object", "properties": {"env": _STRING, "file": _STRING},
+                                         "additionalProperties": False,
+                                         "oneOf": [{"required": ["env"]}, {"required": ["file"]}]}},
+    "configs": {"type": "object", "description": "Docker configs: {NAME: {file: PATH, target: /where}} (target "
+                                                "default: /NAME).",
+                "additionalProperties": {"type": "object", "required": ["file"], "additionalProperties": False,
+                                         "properties": {"file": _STRING, "target": {"type": "string",
+                                                                                     "pattern": "^/"}}}},
     "resources": {"type": "object", "properties": {"limits": _AMOUNTS, "reservations": _AMOUNTS},
                   "additionalProperties": False,
                   "description": "{limits: {cpus: 0.5, memory: 256M}, reservations: {...}}"},

@@ -129,13 +129,15 @@ def rollout(service: Service, on_failure: str) -> dict:
 
 def desired(service: Service, image_ref: str, image_name: str, network_id: str, force_update: int = 0,
             image_check: Optional[dict] = None, start_interval: bool = False, project: str = "",
-            networks: Optional[dict] = None) -> dict:
+            networks: Optional[dict] = None, files: Optional[dict] = None) -> dict:
     """force_update: the TaskTemplate's ForceUpdate counter; a new value makes the engine replace every task.
     image_check and start_interval: see healthcheck(). project: its PROJECT_LABEL. networks: the ids of the
-    service's extra `networks:` by name (default: the names, as a compose file says them)."""
+    service's extra `networks:` by name (default: the names, as a compose file says them). files: the
+    ContainerSpec's Secrets and Configs (plan/secrets.references)."""
     tuned = service.tuning
     container = {"Image": image_ref, "Env": container_env(service),
                  "StopGracePeriod": tuned.stop_grace if tuned.stop_grace is not None else STOP_GRACE}
+    container.update(files or {})
     if tuned.command:
         container["Command"] = list(tuned.command)
     if tuned.args:
@@ -227,6 +229,10 @@ def observe(spec: dict) -> dict:
         "mounts": sorted(f"{'volume ' if m.get('Type') == 'volume' else ''}{m.get('Source')}:{m.get('Target')}"
                          f"{':ro' if m.get('ReadOnly') else ''}" for m in container.get("Mounts") or []),
         "healthcheck": _health(container.get("Healthcheck")),
+        "secrets": sorted(f"{(r.get('File') or {}).get('Name')} from {r.get('SecretName')}"
+                          for r in container.get("Secrets") or []),
+        "configs": sorted(f"{(r.get('File') or {}).get('Name')} from {r.get('ConfigName')}"
+                          for r in container.get("Configs") or []),
         "forced updates": task.get("ForceUpdate") or 0,
         "project": (spec.get("Labels") or {}).get(PROJECT_LABEL),
     }

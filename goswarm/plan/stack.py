@@ -72,6 +72,10 @@ def service(spec: dict, network: str) -> dict:
         out["entrypoint"] = list(container["Command"])
     if container.get("Args"):
         out["command"] = list(container["Args"])
+    for key, field in (("Secrets", "SecretName"), ("Configs", "ConfigName")):
+        if container.get(key):
+            out[key.lower()] = [{"source": r[field], "target": r["File"]["Name"], "mode": r["File"]["Mode"]}
+                                for r in container[key]]
     if container.get("Mounts"):
         out["volumes"] = [{"type": m.get("Type", "bind"), "source": m["Source"], "target": m["Target"],
                            "read_only": bool(m.get("ReadOnly"))} for m in container["Mounts"]]
@@ -122,6 +126,10 @@ def compose(specs: list, network: str) -> dict:
     document = {"version": VERSION, "services": {spec["Name"]: service(spec, network) for spec in specs},
                 "networks": {name: {"external": True, "name": name}
                              for name in dict.fromkeys([network, *(n for s in specs for n in extra_networks(s))])}}
+    for key, field in (("Secrets", "SecretName"), ("Configs", "ConfigName")):
+        names = sorted({r[field] for s in specs for r in s["TaskTemplate"]["ContainerSpec"].get(key) or []})
+        if names:  # made by goswarm deploy (named after their content): the stack only mounts them
+            document[key.lower()] = {name: {"external": True} for name in names}
     volumes = sorted({m["Source"] for s in specs for m in s["TaskTemplate"]["ContainerSpec"].get("Mounts") or []
                       if m.get("Type") == "volume"})
     if volumes:
