@@ -160,7 +160,11 @@ def usage_error(message: str, task: str, binary: str) -> str:
     """Invoke's parse error as goswarm's one line, pointing at the help that lists what is allowed. Pure."""
     found = re.match(r"No idea what '(.*)' is!", message)
     needs = re.match(r"Flag <Argument: ([\w-]+)", message)
-    if needs:
+    missing = re.search(r"did not receive required positional arguments: (.*)$", message)
+    if missing:
+        said = f"{task}: {' and '.join('--' + n.strip(' ' + chr(39)) for n in missing.group(1).split(','))} " \
+               f"{'is' if ',' not in missing.group(1) else 'are'} required"
+    elif needs:
         said = f"{task + ': ' if task else ''}--{needs.group(1)} needs a value"
     elif found and task:
         said = f"{task} has no option {found.group(1)}"
@@ -272,6 +276,11 @@ class Program(invoke.Program):
         self._usage(super().parse_core, argv)
 
     def parse_tasks(self) -> None:
+        task = self._task_named()
+        if task and {"--help", "-h"} & set(self.core.unparsed):  # before its positional arguments are required
+            self.parser = self._make_parser()
+            self.print_task_help(task)
+            raise invoke.Exit
         self._usage(super().parse_tasks)
 
     def parse_cleanup(self) -> None:

@@ -3,9 +3,7 @@ from dataclasses import replace
 
 from invoke import Collection
 
-from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, lazy, load, task
-
-ops = lazy("goswarm.ops.addons")  # imported when a task runs
+from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, load, task
 
 
 @task(name="deploy", help={"name": "The add-on: visualizer or dvizz (or another under addons: in the config).",
@@ -14,6 +12,8 @@ ops = lazy("goswarm.ops.addons")  # imported when a task runs
                            "manager": MANAGER_HELP, "adopt": ADOPT_HELP})
 def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None, adopt=False):
     """Create or update an add-on's service from its image, as the blog deploys it."""
+    from goswarm.ops import addons as ops
+
     sh, cfg = load(c, manager, adopt)
     ops.deploy_addon(replace(sh, dry=sh.dry or dry), cfg, name, allow_docker_socket)
 
@@ -21,6 +21,8 @@ def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None, adopt=F
 @task(help={"name": "The add-on to remove.", "manager": MANAGER_HELP})
 def rm(c, name, manager=None):
     """Remove an add-on's service and wait until its task is gone."""
+    from goswarm.ops import addons as ops
+
     sh, cfg = load(c, manager)
     ops.remove(sh, cfg, name)
 
@@ -28,6 +30,8 @@ def rm(c, name, manager=None):
 @task(help={"manager": MANAGER_HELP, "json": JSON_HELP})
 def ls(c, manager=None, json=False):
     """List the add-ons: image, port, whether they mount the Docker socket, and what runs."""
+    from goswarm.ops import addons as ops
+
     _, cfg = load(c, manager)
     print(ops.listing(cfg, json))
 

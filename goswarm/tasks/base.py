@@ -1,7 +1,6 @@
 """What every task shares: the decorator that turns a PipelineError into one line and an exit code, the
 per-command start (signal handling, the project root), and reading the config once."""
 import functools
-import importlib
 import inspect
 import os
 
@@ -62,16 +61,6 @@ class GoswarmTask(Task):
         if key in NUMBERS and name not in self.iterable and default in (None, inspect.Signature.empty):
             opts["kind"] = NUMBERS[key]
         return opts
-
-
-class lazy:
-    """A module imported when first used. The tasks' library stays unimported for `--list` and `--help`."""
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __getattr__(self, attr):
-        return getattr(importlib.import_module(self._name), attr)
 
 
 def task(*args, **kwargs):

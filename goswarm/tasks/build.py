@@ -1,15 +1,7 @@
 """build: cross-compile the Go services."""
 from invoke import Collection
 
-from goswarm.tasks.base import lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-builds = lazy("goswarm.ops.build")
-config = lazy("goswarm.plan.config")
-output = lazy("goswarm.plan.output")
-platforms = lazy("goswarm.plan.platforms")
-report = lazy("goswarm.plan.report")
-terminal = lazy("goswarm.io.terminal")
+from goswarm.tasks.base import load, task
 
 
 @task(default=True, help={
@@ -20,6 +12,10 @@ terminal = lazy("goswarm.io.terminal")
 })
 def build(c, service=None, platform=None, force=False, json=False):
     """Cross-compile the Go services (CGO_ENABLED=0) into dist/<service>-<os>-<arch>, when their sources changed."""
+    from goswarm.io import terminal
+    from goswarm.ops import build as builds
+    from goswarm.plan import config, output, platforms, report
+
     sh, cfg = load(c)
     targets = platforms.parse_list(platform) if platform else None
     with terminal.progress_to_stderr(json):

@@ -8,17 +8,10 @@ from goswarm.tasks.base import (
     MANAGER_HELP,
     PROGRESS_JSON_HELP,
     SERVICE_HELP,
-    lazy,
     load,
     seconds_flag,
     task,
 )
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-deploys = lazy("goswarm.ops.deploy")
-config = lazy("goswarm.plan.config")
-pipeline = lazy("goswarm.ops.pipeline")
-releases = lazy("goswarm.ops.release")
 
 
 @task(default=True, help={**SERVICE_HELP, "timeout": "Seconds to wait for convergence (default: deploy.timeout).",
@@ -28,6 +21,10 @@ releases = lazy("goswarm.ops.release")
                           "json": PROGRESS_JSON_HELP})
 def deploy(c, service=None, timeout=None, manager=None, force=False, release=None, adopt=False, json=False):
     """Create or rolling-update the services from their latest images (or a release file's digests), and wait."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.ops import release as releases
+    from goswarm.plan import config
+
     sh, cfg = load(c, manager, adopt)
     timeout = seconds_flag("--timeout", timeout)
     if release:
@@ -39,6 +36,9 @@ def deploy(c, service=None, timeout=None, manager=None, force=False, release=Non
 @task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
 def rollback_(c, service=None, timeout=None, manager=None):
     """Put the services' previous release back (as `docker service rollback`), and wait until it runs."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.plan import config
+
     sh, cfg = load(c, manager)
     deploys.rollback(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout))
 
@@ -46,6 +46,8 @@ def rollback_(c, service=None, timeout=None, manager=None):
 @task(help={"manager": MANAGER_HELP})
 def unlock(c, manager=None):
     """Release the deploy lock, whoever holds it (e.g. a killed `redeploy`)."""
+    from goswarm.ops import deploy as deploys
+
     sh, cfg = load(c, manager)
     deploys.unlock(sh, cfg)
 
@@ -53,6 +55,9 @@ def unlock(c, manager=None):
 @task(help=SERVICE_HELP)
 def rm(c, service=None, manager=None):
     """Remove the services and wait until their tasks are gone."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.plan import config
+
     sh, cfg = load(c, manager)
     deploys.remove(sh, cfg, config.select(cfg.services, service))
 
@@ -61,6 +66,9 @@ def rm(c, service=None, manager=None):
             "manager": MANAGER_HELP})
 def scale(c, service, replicas, manager=None):
     """Set a service's replica count and wait until it converges."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.plan import config
+
     replicas = settings.whole_number("--replicas", replicas)
     sh, cfg = load(c, manager)
     deploys.scale(sh, cfg, config.select(cfg.services, service)[0].name, replicas)
@@ -69,6 +77,9 @@ def scale(c, service, replicas, manager=None):
 @task(help={**SERVICE_HELP, "json": JSON_HELP})
 def ps(c, service=None, manager=None, json=False):
     """List the services' tasks: node, state, error."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.plan import config
+
     _, cfg = load(c, manager)
     print(deploys.tasks_table(cfg, config.select(cfg.services, service), json))
 
@@ -77,6 +88,9 @@ def ps(c, service=None, manager=None, json=False):
             "tail": "Only the last N lines of each task (default: all).", "manager": MANAGER_HELP})
 def logs(c, service, follow=False, tail=None, manager=None):
     """Print a service's logs from all of its tasks."""
+    from goswarm.ops import deploy as deploys
+    from goswarm.plan import config
+
     tail = settings.whole_number("--tail", tail) if tail is not None else None
     _, cfg = load(c, manager)
     deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
@@ -86,6 +100,9 @@ def logs(c, service, follow=False, tail=None, manager=None):
                                      "URL that answered."})
 def smoke(c, service=None, manager=None, json=False):
     """GET each service's smoke path where it is published until it answers 2xx (redeploy's last stage)."""
+    from goswarm.ops import pipeline
+    from goswarm.plan import config
+
     sh, cfg = load(c, manager)
     pipeline.smoke_all(sh, cfg, config.select(cfg.services, service), json)
 

@@ -3,14 +3,8 @@ from invoke import Collection
 
 from goswarm import settings
 from goswarm.errors import PipelineError
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-images = lazy("goswarm.ops.image")
-shipping = lazy("goswarm.ops.ship")
-config = lazy("goswarm.plan.config")
-release = lazy("goswarm.ops.release")
-releases = lazy("goswarm.plan.release")
+from goswarm.plan import release as releases
+from goswarm.tasks.base import MANAGER_HELP, load, task
 
 SERVICES = "Only these services (comma-separated; default: all)."
 
@@ -19,6 +13,9 @@ SERVICES = "Only these services (comma-separated; default: all)."
                                         "force": "Rebuild, without the layer cache, even when the image exists."})
 def build_(c, service=None, force=False):
     """Build prefix/<service>:<content-key> and :latest from dist/ (context: the binaries and the Dockerfile)."""
+    from goswarm.ops import image as images
+    from goswarm.plan import config
+
     sh, cfg = load(c)
     images.build_all(sh, cfg, config.select(cfg.services, service), force=force)
 
@@ -27,6 +24,10 @@ def build_(c, service=None, force=False):
             "release_file": f"Where to write the release file (default: <build.dist>/{releases.FILE})."})
 def push(c, service=None, release_file=None):
     """Push the services' images (and the edge's) to image.registry, and write the release file of their digests."""
+    from goswarm.ops import image as images
+    from goswarm.ops import release
+    from goswarm.plan import config
+
     sh, cfg = load(c)
     pushed = images.push_all(sh, cfg, config.select(cfg.services, service))
     release.write(sh, pushed, release.path_of(cfg, release_file))
@@ -35,6 +36,10 @@ def push(c, service=None, release_file=None):
 @task(name="ship", help={"service": SERVICES, "manager": MANAGER_HELP})
 def ship_(c, service=None, manager=None):
     """Without a registry: copy the latest images from this engine into every swarm node that lacks them."""
+    from goswarm.ops import image as images
+    from goswarm.ops import ship as shipping
+    from goswarm.plan import config
+
     sh, cfg = load(c, manager)
     shipping.ship(sh, cfg, [images.latest(cfg, s) for s in config.select(cfg.services, service) if s.built])
 
@@ -42,6 +47,9 @@ def ship_(c, service=None, manager=None):
 @task(help={"service": "The service to run (required).", "port": "Host port (default: the service's publish or port)."})
 def run(c, service, port=None):
     """Run one service's image locally, like `docker run --rm -p`, until Ctrl-C."""
+    from goswarm.ops import image as images
+    from goswarm.plan import config
+
     sh, cfg = load(c)
     svc = config.select(cfg.services, service)[0]
     if not svc.built:

@@ -2,16 +2,15 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks.base import lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-lab = lazy("goswarm.ops.lab")
+from goswarm.tasks.base import load, task
 
 
 @task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers.",
             "bare": "Bare Debian hosts (own root filesystem, no Docker), provisioned over SSH with --install."})
 def up(c, nodes=None, bare=False):
     """Create N netns machines, form a swarm (1 manager, N-1 workers) and its overlay network."""
+    from goswarm.ops import lab
+
     count = settings.whole_number("--nodes", nodes) if nodes is not None else None
     sh, cfg = load(c)
     lab.up(sh, cfg, count if count is not None else cfg.lab_nodes, bare)
@@ -20,6 +19,8 @@ def up(c, nodes=None, bare=False):
 @task
 def down(c):
     """Remove every lab machine: processes, links, namespaces and state."""
+    from goswarm.ops import lab
+
     sh, cfg = load(c)
     lab.down(sh, cfg)
 

@@ -7,11 +7,7 @@ from invoke import Collection
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import JSON_HELP, lazy, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-machines = lazy("goswarm.io.machines")
-ops = lazy("goswarm.ops.machine")
+from goswarm.tasks.base import JSON_HELP, task
 
 
 @task(help={"name": "The machine's name.",
@@ -26,6 +22,8 @@ ops = lazy("goswarm.ops.machine")
 def create(c, name, driver="ssh", host=None, user=None, key=None, port=None, address=None,
            accept_new_host_key=False, image=None):
     """Record a machine and check that it answers over SSH (netns, rootfs, qemu, virtualbox: create it first)."""
+    from goswarm.ops import machine as ops
+
     port = settings.whole_number("--port", port) if port is not None else None
     ops.create(Shell.of(c), name, driver, host, user, key, port, address, accept_new_host_key, image)
 
@@ -36,6 +34,8 @@ def create(c, name, driver="ssh", host=None, user=None, key=None, port=None, add
             "registry_mirror": "Registry mirrors for the engine (URLs, comma-separated)."})
 def provision(c, name, install=False, apt_proxy=None, insecure_registry=None, registry_mirror=None):
     """Make sure the machine's Docker engine is installed, configured and running (idempotent)."""
+    from goswarm.ops import machine as ops
+
     options = ops.provisioning(apt_proxy, insecure_registry, registry_mirror)
     print(ops.provision(Shell.of(c), name, install, options))
 
@@ -44,42 +44,56 @@ def provision(c, name, install=False, apt_proxy=None, insecure_registry=None, re
             "with_docker": "Install docker.io in the image too (for slow emulated VMs; provisioning then finds it)."})
 def image(c, output, with_docker=False):
     """Make a Debian cloud image for the qemu driver: debootstrap, a Debian kernel and cloud-init."""
+    from goswarm.ops import machine as ops
+
     print(ops.image(Shell.of(c), output, with_docker))
 
 
 @task(help={"name": "The machine."})
 def start(c, name):
     """Boot a stopped machine (rootfs, qemu)."""
+    from goswarm.ops import machine as ops
+
     print(ops.power(Shell.of(c), name, True))
 
 
 @task(help={"name": "The machine."})
 def stop(c, name):
     """Stop a machine (rootfs, qemu); its disk stays for machine.start."""
+    from goswarm.ops import machine as ops
+
     print(ops.power(Shell.of(c), name, False))
 
 
 @task(help={"json": JSON_HELP})
 def ls(c, json=False):
     """List machines: driver, address, reachable, engine version, swarm role and state."""
+    from goswarm.ops import machine as ops
+
     print(ops.listing(json))
 
 
 @task(help={"name": "The machine."})
 def ip(c, name):
     """Print the machine's address."""
+    from goswarm.io import machines
+
     print(machines.load(name).host)
 
 
 @task(help={"name": "The machine."})
 def env(c, name):
     """Print `export DOCKER_HOST=ssh://…` for eval, as `docker-machine env` did."""
+    from goswarm.ops import machine as ops
+
     print("\n".join(ops.env_lines(name, os.path.basename(sys.argv[0]) or "goswarm")))
 
 
 @task(name="ssh", help={"name": "The machine. Give a command after `--` to run it instead of a shell."})
 def ssh_(c, name):
     """Open a shell on the machine, or run the command given after `--`."""
+    from goswarm.ops import machine as ops
+
     if c.remainder:
         code, out, err = ops.run_command(name, c.remainder)
         print(out, end="")
@@ -94,6 +108,9 @@ def ssh_(c, name):
 @task(help={"name": "The machine."})
 def rm(c, name):
     """Remove the machine and everything its driver created (processes, links, namespace, state)."""
+    from goswarm.io import machines
+    from goswarm.ops import machine as ops
+
     if not machines.exists(name):
         print(f"machine {name}: does not exist, no change")
         return

@@ -4,15 +4,7 @@ import sys
 
 from goswarm import settings
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-loads = lazy("goswarm.ops.load")
-stats_ops = lazy("goswarm.ops.stats")
-config = lazy("goswarm.plan.config")
-output = lazy("goswarm.plan.output")
-load_plan = lazy("goswarm.plan.load")
-stats_plan = lazy("goswarm.plan.stats")
+from goswarm.tasks.base import MANAGER_HELP, load, task
 
 
 @task(help={"service": "Only these services (comma-separated names from the config, with their edges; "
@@ -22,6 +14,10 @@ stats_plan = lazy("goswarm.plan.stats")
             "manager": MANAGER_HELP})
 def stats(c, service=None, watch=False, json_=False, manager=None):
     """CPU %, memory, network and PIDs of every task of the services on every node, with per-service totals."""
+    from goswarm.ops import stats as stats_ops
+    from goswarm.plan import config
+    from goswarm.plan import stats as stats_plan
+
     _, cfg = load(c, manager)
     names = stats_ops.service_names(cfg, config.select(cfg.services, service)) if service else None
     if watch:
@@ -52,6 +48,10 @@ def stats(c, service=None, watch=False, json_=False, manager=None):
 def load_(c, service=None, users=None, duration=None, ramp=None, base_url=None, rate=None, json_=False,
           during=None, target_ok=False, manager=None):
     """Load a service with N users for a while: live req/s and latency, a table, and an HTML report in reports/."""
+    from goswarm.ops import load as loads
+    from goswarm.plan import load as load_plan
+    from goswarm.plan import output
+
     users = settings.whole_number("--users", users) if users is not None else loads.USERS
     duration = settings.seconds("--duration", duration) if duration is not None else loads.DURATION
     ramp = load_plan.number("--ramp", ramp, "seconds") if ramp is not None else 0.0

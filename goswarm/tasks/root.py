@@ -6,18 +6,7 @@ from invoke import Exit
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, lazy, load, seconds_flag, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-environment = lazy("goswarm.io.environment")
-devloop = lazy("goswarm.ops.dev")
-hostsetup = lazy("goswarm.ops.hostsetup")
-pipeline = lazy("goswarm.ops.pipeline")
-initial = lazy("goswarm.ops.init")
-config = lazy("goswarm.plan.config")
-release = lazy("goswarm.ops.release")
-schemas = lazy("goswarm.plan.schema")
-pipelines = lazy("goswarm.ops.cipipeline")
+from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
 
 
 @task(iterable=["port", "publish", "name"], help={
@@ -29,6 +18,10 @@ pipelines = lazy("goswarm.ops.cipipeline")
     "ci": "github or gitlab: also write a CI pipeline (test, build, push, deploy through the release file)."})
 def init(c, port=None, skip=None, publish=None, name=None, ci=None):
     """Write a commented goswarm.yaml for the Go main packages here, .env.example lines and a .gitignore stanza."""
+    from goswarm.io import environment
+    from goswarm.ops import cipipeline as pipelines
+    from goswarm.ops import init as initial
+
     sh = Shell.of(c)
     which = pipelines.kind(ci) if ci is not None else None
     ask = input if sys.stdin.isatty() and sys.stdout.isatty() else None  # no terminal: stop and name the flag
@@ -41,6 +34,8 @@ def init(c, port=None, skip=None, publish=None, name=None, ci=None):
 @task
 def schema(c):
     """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""
+    from goswarm.plan import schema as schemas
+
     print(schemas.text(settings.DEFAULTS, settings.top_level_keys()), end="")
 
 
@@ -54,6 +49,9 @@ def schema(c):
             "adopt": ADOPT_HELP})
 def redeploy(c, service=None, timeout=None, manager=None, force=False, release_file=None, json=False, adopt=False):
     """build -> image -> push or ship -> deploy -> smoke test, skipping what did not change; timed summary."""
+    from goswarm.ops import pipeline, release
+    from goswarm.plan import config
+
     timeout = seconds_flag("--timeout", timeout)
     sh, cfg = load(c, manager, adopt)
     pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
@@ -65,6 +63,9 @@ def redeploy(c, service=None, timeout=None, manager=None, force=False, release_f
             "adopt": ADOPT_HELP})
 def dev(c, service=None, manager=None, debounce=None, adopt=False):
     """Redeploy each service whose sources change, with timings, until Ctrl-C."""
+    from goswarm.ops import dev as devloop
+    from goswarm.plan import config
+
     debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
     sh, cfg = load(c, manager, adopt)
     services = config.select(cfg.services, service)
@@ -80,5 +81,7 @@ def dev(c, service=None, manager=None, debounce=None, adopt=False):
 @task(help={"advertise_addr": "Swarm advertise address (default: MANAGER_IP or the engine's choice)."})
 def setup(c, advertise_addr=None):
     """Install Go and Docker when missing (Debian/Ubuntu), start the engine, and run swarm.init."""
+    from goswarm.ops import hostsetup
+
     sh, cfg = load(c)
     hostsetup.setup(sh, cfg, advertise_addr)

@@ -3,12 +3,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-releases = lazy("goswarm.ops.release")
-stack = lazy("goswarm.ops.stack")
-output = lazy("goswarm.plan.output")
+from goswarm.tasks.base import MANAGER_HELP, load, task
 
 
 @task(name="export", help={"service": "Only these services (comma-separated; default: all); an app's edge comes "
@@ -17,6 +12,10 @@ output = lazy("goswarm.plan.output")
                            "release": "A release file: its digests, as `deploy --release FILE` would run them."})
 def export_(c, service=None, output_=None, manager=None, release=None):
     """Write a compose file (version 3.8) of what deploy would create, for `docker stack deploy -c`."""
+    from goswarm.ops import release as releases
+    from goswarm.ops import stack
+    from goswarm.plan import output
+
     sh, cfg = load(c, manager)
     path = Path(output_) if output_ else None
     text = stack.export(sh, cfg, service, path, releases.path_of(cfg, release) if release else None)

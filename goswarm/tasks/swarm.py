@@ -1,16 +1,15 @@
 """swarm: form a swarm, grow it with machines, and see what runs on it."""
 from invoke import Collection
 
-from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, lazy, load, task
-
-# The library behind the tasks, imported when a task runs: `--list` and `--help` need none of it.
-swarm = lazy("goswarm.ops.swarm")
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, load, task
 
 
 @task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",
             "manager": "Initialise on this machine (default: swarm.manager, else the engine at DOCKER_HOST)."})
 def init(c, advertise_addr=None, manager=None):
     """Make the engine (or --manager machine) a swarm manager and create the overlay network (idempotent)."""
+    from goswarm.ops import swarm
+
     sh, cfg = load(c, manager)
     swarm.init(sh, cfg, advertise_addr)
 
@@ -18,6 +17,8 @@ def init(c, advertise_addr=None, manager=None):
 @task(help={"name": "The machine to join.", "role": "worker or manager.", "manager": MANAGER_HELP})
 def join(c, name, role="worker", manager=None):
     """Join a machine to the swarm with a token fetched from the manager (idempotent)."""
+    from goswarm.ops import swarm
+
     sh, cfg = load(c, manager)
     swarm.join(sh, cfg, name, role)
 
@@ -25,6 +26,8 @@ def join(c, name, role="worker", manager=None):
 @task(help={"name": "The machine that leaves.", "manager": MANAGER_HELP})
 def leave(c, name, manager=None):
     """Take a machine out of the swarm and remove its node entry (idempotent)."""
+    from goswarm.ops import swarm
+
     sh, cfg = load(c, manager)
     swarm.leave(sh, cfg, name)
 
@@ -32,6 +35,8 @@ def leave(c, name, manager=None):
 @task(help={"name": "The machine.", "manager": MANAGER_HELP})
 def drain(c, name, manager=None):
     """Move all tasks off a node and schedule none there (idempotent)."""
+    from goswarm.ops import swarm
+
     sh, cfg = load(c, manager)
     swarm.set_availability(sh, cfg, name, "drain")
 
@@ -39,6 +44,8 @@ def drain(c, name, manager=None):
 @task(help={"name": "The machine.", "manager": MANAGER_HELP})
 def activate(c, name, manager=None):
     """Let a drained node take tasks again (idempotent)."""
+    from goswarm.ops import swarm
+
     sh, cfg = load(c, manager)
     swarm.set_availability(sh, cfg, name, "active")
 
@@ -47,6 +54,8 @@ def activate(c, name, manager=None):
 def status(c, manager=None, json=False):
     """Show every node (role, availability, state), every service (replicas, published ports and whether they
     answer on the manager, image) and its tasks per node."""
+    from goswarm.ops import swarm
+
     _, cfg = load(c, manager)
     print(swarm.status(cfg, json))
 

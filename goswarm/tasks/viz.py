@@ -2,9 +2,7 @@
 from pathlib import Path
 
 from goswarm import settings
-from goswarm.tasks.base import MANAGER_HELP, lazy, load, task
-
-views = lazy("goswarm.ops.viz")  # imported when a task runs
+from goswarm.tasks.base import MANAGER_HELP, load, task
 
 DEFAULT_PORT = 8642
 
@@ -15,6 +13,8 @@ DEFAULT_PORT = 8642
             "manager": MANAGER_HELP})
 def viz(c, port=None, host="127.0.0.1", snapshot=None, manager=None):
     """Serve a live page of the swarm: nodes, tasks, their state, errors and ports, until Ctrl-C."""
+    from goswarm.ops import viz as views
+
     _, cfg = load(c, manager)
     if snapshot:
         print(views.snapshot(cfg, Path(snapshot)))

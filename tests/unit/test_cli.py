@@ -38,6 +38,8 @@ def test_an_unreadable_layer_does_not_hide_the_others():
     ("No idea what 'deploi' is!", "", "error: no task or option 'deploi'; see `goswarm --help`"),
     ("Flag <Argument: users (u)> needed value and was not given one!", "load",
      "error: load: --users needs a value; see `goswarm load --help`"),
+    ("'deploy.scale' did not receive required positional arguments: 'service', 'replicas'", "deploy.scale",
+     "error: deploy.scale: --service and --replicas are required; see `goswarm deploy.scale --help`"),
     ("'x' is ambiguous when given after an optional-value flag", "",
      "error: 'x' is ambiguous when given after an optional-value flag; see `goswarm --help`"),
 ])
@@ -118,3 +120,18 @@ def test_numeric_options_are_typed_and_a_word_there_is_a_usage_error(capsys):
     assert run("load", "--help") == 0
     shown = capsys.readouterr().out
     assert "-u INT, --users=INT" in shown and "-d FLOAT, --duration=FLOAT" in shown and "--ramp=FLOAT" in shown
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_task_shows_its_help_even_one_with_required_options(flag, capsys):
+    from pathlib import Path
+
+    from goswarm import cli
+
+    namespace = cli.inv_namespace(Path(__file__).resolve().parents[2])
+    for name in namespace.task_names:
+        with pytest.raises(SystemExit) as raised:
+            cli.Program(name="goswarm", binary="goswarm", version="0", namespace=namespace).run(
+                ["goswarm", name, flag])
+        shown = capsys.readouterr()
+        assert raised.value.code == 0 and shown.out.startswith(f"Usage: goswarm [--core-opts] {name}"), shown
