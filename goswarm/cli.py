@@ -1,6 +1,7 @@
 """The programs: `goswarm` (an Invoke Program of its own) and the process-wide set-up both it and this
 repository's tasks.py need before Invoke loads the config: one-line errors for config files Invoke cannot
 read, and SIGTERM unwinding like Ctrl-C."""
+import copy
 import os
 import re
 import signal
@@ -223,6 +224,34 @@ class Config(invoke.Config):
             self._set(file_prefix=None)
 
 
+    def load_destination(self, root: Path, name: str) -> None:
+        """goswarm.<name>.yaml (or .yml, .json) merged over the project's file; ValueError in one line when the
+        destination has neither that file nor a .env.<name>."""
+        from invoke.config import merge_dicts
+        from invoke.util import yaml
+
+        if not DESTINATION.fullmatch(name):
+            raise ValueError(f"--destination {name!r}: a destination is a name of lower-case letters, digits, "
+                             f"'-' and '_' (at most 16)")
+        found = [root / f"goswarm.{name}.{suffix}" for suffix in ("yaml", "yml", "json")
+                 if (root / f"goswarm.{name}.{suffix}").is_file()]
+        if not found and not (root / f".env.{name}").is_file():
+            raise ValueError(f"destination {name}: there is no goswarm.{name}.yaml or .env.{name} in {root}")
+        if not found:
+            return
+        try:
+            data = yaml.safe_load(found[0].read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"{found[0].name}: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{found[0].name} must be a mapping of settings, like goswarm.yaml")
+        self._set(_project=merge_dicts(copy.deepcopy(self._project), data))
+        self.merge()
+
+
+DESTINATION = re.compile(r"[a-z0-9][a-z0-9_-]{0,15}")
+
+
 class _HelpContext(ParserContext):
     """A task's options in its help: Invoke names STRING and INT values, and shows a number of seconds as a
     switch; here it takes FLOAT."""
@@ -238,9 +267,16 @@ class Program(invoke.Program):
     """`goswarm`: the same collections as `inv` in this repository, for any project, with -r/--root."""
 
     def core_args(self) -> list:
-        # -r names the project's root here; invoke's own -r (where to look for tasks.py) has no use.
+        # -r names the project's root here; invoke's own -r (where to look for tasks.py) has no use. -d is the
+        # destination, as in Kamal; Invoke's debug output keeps --debug.
         args = [a for a in super().core_args() if "search-root" not in a.names]
-        return args + [Argument(names=("root", "r"), help="The project's directory (default: the current one).")]
+        for arg in args:
+            if "debug" in arg.names:
+                arg.names = ("debug",)
+        return args + [Argument(names=("root", "r"), help="The project's directory (default: the current one)."),
+                       Argument(names=("destination", "d"), help="Deploy to DEST: goswarm.DEST.yaml and .env.DEST "
+                                                                 "over the project's own (its own lock, labels and "
+                                                                 "release file).")]
 
     def print_help(self) -> None:
         """Invoke's, without the core options in HIDDEN_CORE."""
@@ -294,6 +330,13 @@ class Program(invoke.Program):
         os.environ["GOSWARM_ROOT"] = str(root)
         self.config.set_project_location(str(root))
         self.config.load_project()
+        destination = self.args.destination.value or os.environ.get("GOSWARM_DESTINATION", "")
+        if destination:
+            try:
+                self.config.load_destination(root, destination)
+            except ValueError as e:
+                raise invoke.Exit(f"error: {e}", 1) from None
+            os.environ["GOSWARM_DESTINATION"] = destination
 
 
 def main() -> None:

@@ -65,6 +65,7 @@ class Settings:
     edge_base: str = ""  # image.edge_base: the HAProxy image the HTTP edge is built FROM ("": see DEFAULTS)
     project: str = ""  # the io.goswarm.project label of every service this project creates
     adopt: bool = False  # this command's --adopt: take over services of another project, or of none
+    destination: str = ""  # `goswarm -d staging`: goswarm.staging.yaml and .env.staging over the project's own
 
     @functools.cached_property
     def manager(self) -> Optional["Machine"]:
@@ -169,7 +170,7 @@ def project_name(value, root: Path) -> str:
 
 def default_lock(project: str) -> str:
     """The deploy lock of a project that names none: its own, so unrelated projects never wait for each other."""
-    return f"{LOCK}-{project}"
+    return f"{LOCK}-{project}"[:64]  # a swarm config's name: the engine takes 64 characters
 
 
 def _no_services(root: Path):
@@ -206,7 +207,9 @@ def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Setti
     # every service's, only image.dockerfile names one for the services without their own.
     dockerfile = root / str(image["dockerfile"]) if image["dockerfile"] else environment.DOCKERFILE
     manager = manager or swarm["manager"]
-    project = project_name(cfg.get("project"), root)
+    destination = environment.destination()
+    # Each destination is a project of its own on the swarm: its label, its lock, its release file.
+    project = project_name(cfg.get("project"), root) + (f"-{destination}" if destination else "")
     return Settings(
         prefix=str(image["prefix"] or ""),
         registry=str(image["registry"] or ""),
@@ -230,4 +233,5 @@ def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Setti
         edge_base=str(image["edge_base"] or ""),
         project=project,
         adopt=bool(adopt),
+        destination=destination,
     )

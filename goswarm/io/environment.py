@@ -45,6 +45,16 @@ def env_file() -> Path:
     return Path(os.environ.get("ENV_FILE") or project_root() / ".env")
 
 
+def destination() -> str:
+    """The destination this command deploys to (`goswarm -d staging`), or "" for the project's own config."""
+    return os.environ.get("GOSWARM_DESTINATION", "")
+
+
+def destination_env_file() -> Path:
+    """.env.<destination>, read before .env: its values win."""
+    return project_root() / f".env.{destination()}"
+
+
 def parse_dotenv(text: str, name: str = ".env") -> dict:
     """Parse .env text strictly: a line python-dotenv cannot read is an error, not a warning."""
     import io
@@ -78,6 +88,9 @@ def load() -> None:
     global _loaded
     if _loaded:
         return
+    if destination() and destination_env_file().is_file():
+        for key, value in parse_dotenv(read_text(destination_env_file()), str(destination_env_file())).items():
+            os.environ.setdefault(key, value)
     path = env_file()
     if path.is_file():
         for key, value in parse_dotenv(read_text(path), str(path)).items():

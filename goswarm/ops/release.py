@@ -12,8 +12,11 @@ from goswarm.plan import release as releases
 
 
 def path_of(cfg, given=None) -> Path:
-    """--release-file, relative to the project; else dist/release.json."""
-    return (cfg.root / given).resolve() if given else cfg.dist / releases.FILE
+    """--release-file, relative to the project; else dist/release.json (dist/release.<destination>.json)."""
+    if given:
+        return (cfg.root / given).resolve()
+    return cfg.dist / (releases.FILE.replace(".json", f".{cfg.destination}.json") if cfg.destination
+                       else releases.FILE)
 
 
 def entry(img: image.Image) -> releases.Entry:

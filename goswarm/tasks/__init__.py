@@ -21,6 +21,7 @@ def namespace(project_root: Optional[Path] = None) -> Collection:
     for task in (root.init, root.redeploy, root.dev, root.setup, viz.viz, observe.stats, observe.load_):
         ns.add_task(task)
     ns.add_task(root.schema)
+    ns.add_task(root.config)
     if project_root:
         ns.configure({"goswarm": {"root": str(project_root)}})
     return ns

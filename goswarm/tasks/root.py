@@ -31,6 +31,22 @@ def init(c, port=None, skip=None, publish=None, name=None, ci=None):
         pipelines.write(*load(c), which)
 
 
+@task(help={"json": "Print JSON instead of YAML."})
+def config(c, json=False):
+    """Print the config as goswarm reads it (goswarm.yaml, a destination's file, GOSWARM_* and -f), checked,
+    with the env values that look secret masked."""
+    import json as as_json
+
+    from invoke.util import yaml
+
+    from goswarm.plan import merged
+
+    _, cfg = load(c)  # a config goswarm cannot use is one error line, as in any task
+    sections = ["project", "image", "build", "swarm", "deploy", "lab", "services", "addons"]
+    shown = merged.view(settings.plain(c.config), sections, cfg.project, cfg.destination)
+    print(as_json.dumps(shown, indent=2) if json else yaml.safe_dump(shown, sort_keys=False), end="\n" if json else "")
+
+
 @task
 def schema(c):
     """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""

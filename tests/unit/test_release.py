@@ -14,6 +14,7 @@ SHA = "sha256:" + "c" * 64
 class Cfg:
     root = Path("/project")
     dist = Path("/project/dist")
+    destination = ""
     services = {"a": config.Service("a", Path("/project/a"), 80, publish=8080, publish_mode="edge")}
 
     @staticmethod
