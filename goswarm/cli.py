@@ -159,6 +159,7 @@ USAGE = 2  # a command line goswarm cannot parse, as for any Unix tool
 
 def usage_error(message: str, task: str, binary: str) -> str:
     """Invoke's parse error as goswarm's one line, pointing at the help that lists what is allowed. Pure."""
+    message = message.removeprefix("error: ")
     found = re.match(r"No idea what '(.*)' is!", message)
     needs = re.match(r"Flag <Argument: ([\w-]+)", message)
     missing = re.search(r"did not receive required positional arguments: (.*)$", message)

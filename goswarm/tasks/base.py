@@ -40,14 +40,19 @@ class NumberArgument(Argument):
             super().set_value(value, cast)
         except ValueError:
             what = "a whole number" if self.kind is int else "a number"
-            raise ParseError(f"--{self.name} takes {what}, got {value!r}") from None
+            # "error: " for `inv`, which prints the message as it is; goswarm's own line drops it
+            raise ParseError(f"error: --{self.name} takes {what}, got {value!r}") from None
 
 
 class GoswarmTask(Task):
     """A task whose options take their short flag from SHORT_FLAGS and their type from NUMBERS."""
 
     def get_arguments(self, ignore_unknown_help=None):
-        arguments = super().get_arguments(ignore_unknown_help)
+        kept = dict(self.help)  # Invoke pops each option's help as it goes: a second reader would get none
+        try:
+            arguments = super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = kept
         for argument in arguments:
             if argument.kind in (int, float):
                 argument.__class__ = NumberArgument

@@ -227,6 +227,10 @@ class Project:
         for net in self.engine.networks.list(names=[self.network]):
             if net.name == self.network:
                 wait_for(lambda net=net: net.remove() is None, 30, f"removing network {self.network}")
+        # The next test of this worker makes a network of the same name: this one must be gone by then, or its
+        # swarm.init sees it (no change) just before it goes.
+        wait_for(lambda: not [n for n in self.engine.networks.list(names=[self.network]) if n.name == self.network],
+                 30, f"network {self.network} to go")
 
 
 def assert_one_line_error(result, *fragments):

@@ -127,4 +127,4 @@ def test_dry_run_and_mistakes(swarm):
     assert f"[dry] would create service {name}" in dry.output
     assert swarm.service(name) is None
     assert_one_line_error(swarm.inv("dev", "--service", "nosuch", check=False), "unknown service 'nosuch'")
-    assert_one_line_error(swarm.inv("dev", "--debounce", "soon", check=False), "--debounce must be a whole number")
+    assert_one_line_error(swarm.inv("dev", "--debounce", "soon", check=False), "--debounce takes a number, got 'soon'")
