@@ -6,7 +6,7 @@ project's goswarm.yaml or invoke.yaml, INVOKE_* (GOSWARM_* for the goswarm comma
 """
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -30,6 +30,10 @@ DEFAULTS = {
     "swarm": {"network": "my_network", "advertise_addr": None, "state_dir": ".swarm", "manager": None},
     "deploy": {"timeout": 60, "lock_ttl": 900, "lock": None},  # None: LOCK-<project>
     "lab": {"nodes": 3, "prefix": "lab"},
+    # Shell commands run on this machine, in the project's directory, around a deploy that changes something:
+    # pre-deploy before any service changes (one that fails stops the run), post-deploy once every rollout
+    # went through (ops/hooks.py says what GOSWARM_* variables they get).
+    "hooks": {"pre-deploy": [], "post-deploy": []},
     # The blog's add-ons: images deployed as they are (`goswarm addons.deploy NAME`). Both mount the Docker
     # socket, which is root on their node, so deploying one needs --allow-docker-socket.
     "addons": {
@@ -66,6 +70,7 @@ class Settings:
     project: str = ""  # the io.goswarm.project label of every service this project creates
     adopt: bool = False  # this command's --adopt: take over services of another project, or of none
     destination: str = ""  # `goswarm -d staging`: goswarm.staging.yaml and .env.staging over the project's own
+    hooks: dict = field(default_factory=dict)  # hooks.pre-deploy / post-deploy: shell commands
 
     @functools.cached_property
     def manager(self) -> Optional["Machine"]:
@@ -195,7 +200,8 @@ def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Setti
     from goswarm.plan import config, platforms, strict  # here, not at the top: `--list` reads DEFAULTS alone
 
     strict.known_keys("", cfg, top_level_keys())
-    image, build, swarm, deploy, lab = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab"))
+    image, build, swarm, deploy, lab, hooks = (section(cfg, k) for k in ("image", "build", "swarm", "deploy", "lab",
+                                                                          "hooks"))
     addons = cfg.get("addons") or {}
     if not isinstance(addons, dict):
         raise ConfigError(f"`addons` must be a mapping of add-on name to fields, got {type(addons).__name__}")
@@ -234,4 +240,16 @@ def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Setti
         project=project,
         adopt=bool(adopt),
         destination=destination,
+        hooks={name: commands(f"hooks.{name}", hooks[name]) for name in DEFAULTS["hooks"]},
     )
+
+
+def commands(where: str, value) -> tuple:
+    """A hook's shell commands: a list of strings (or one string)."""
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"{where} must be a list of shell commands, like [./scripts/migrate.sh]; got {value!r}")
+    return tuple(value)

@@ -9,7 +9,7 @@ from typing import Optional
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment, terminal
-from goswarm.ops import external, image, lock, proof, registry, rollout, secrets, ship, snapshot, summary, swarm
+from goswarm.ops import external, hooks, image, lock, proof, registry, rollout, secrets, ship, snapshot, summary, swarm
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
 from goswarm.plan import secrets as secrets_plan
@@ -202,6 +202,9 @@ def run(sh, cfg, services, images, timeout=None, force=False, what: str = None,
 def _run(sh, client, cfg, services, images, timeout, force) -> list:
     # Planned again under the lock: another run may have changed the swarm since the look.
     steps = prepare(sh, client, cfg, services, images, force)
+    releases_run = {s.service.name: (s.want["Labels"][f"{servicespec.LABEL}.image"],
+                                     s.want["TaskTemplate"]["ContainerSpec"]["Image"]) for s in steps if s.want}
+    hooks.run(sh, cfg, "pre-deploy", releases_run)
     releases.check_pullable(client, [(s.service.name, s.want["TaskTemplate"]["ContainerSpec"]["Image"])
                                      for s in steps if s.plan.action in ("create", "update")])
     proof.sweep(sh, client)
@@ -219,6 +222,7 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     for step in steps:  # every rollout went through: the secrets and configs no spec mounts any more go
         if step.service.secrets or step.service.configs or secrets_plan.referenced((step.current or {}).get("Spec")):
             secrets.prune(sh, client, cfg.project, step.service)
+    hooks.run(sh, cfg, "post-deploy", releases_run)
     return steps
 
 

@@ -104,6 +104,7 @@ SECTION_KEYS = {
     ("deploy", "lock"): {"oneOf": [{"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},
                                    {"type": "null"}]},
     ("lab", "nodes"): {"type": ["integer", "string"]},
+    ("hooks", "pre-deploy"): {"oneOf": [_STRING, _STRINGS]}, ("hooks", "post-deploy"): {"oneOf": [_STRING, _STRINGS]},
     ("swarm", "advertise_addr"): {"type": ["string", "null"]}, ("swarm", "manager"): {"type": ["string", "null"]},
 }
 
