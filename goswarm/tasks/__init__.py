@@ -22,6 +22,7 @@ def namespace(project_root: Optional[Path] = None) -> Collection:
         ns.add_task(task)
     ns.add_task(root.schema)
     ns.add_task(root.config)
+    ns.add_task(root.check)
     if project_root:
         ns.configure({"goswarm": {"root": str(project_root)}})
     return ns

@@ -47,6 +47,16 @@ def config(c, json=False):
     print(as_json.dumps(shown, indent=2) if json else yaml.safe_dump(shown, sort_keys=False), end="\n" if json else "")
 
 
+@task(help={"manager": MANAGER_HELP})
+def check(c, manager=None):
+    """Check the config, Go, the Dockerfiles and base images, secrets, the engine, networks, ownership, ports
+    and placement, changing nothing: exit 0, or 1 with a line per problem."""
+    from goswarm.ops import check as checks
+
+    sh, cfg = load(c, manager)
+    checks.check(sh, cfg, list(cfg.services.values()))
+
+
 @task
 def schema(c):
     """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""
