@@ -23,6 +23,7 @@ def namespace(project_root: Optional[Path] = None) -> Collection:
     ns.add_task(root.schema)
     ns.add_task(root.config)
     ns.add_task(root.check)
+    ns.add_task(root.prune)
     if project_root:
         ns.configure({"goswarm": {"root": str(project_root)}})
     return ns

@@ -28,7 +28,7 @@ SHORT_FLAGS = {"service": "s", "manager": "m", "force": "f", "json": "j", "timeo
                "port": "p", "output": "o", "release": "r", "release_file": "r", "users": "u", "duration": "d",
                "watch": "w"}
 # Options that take a number: their help says INT or FLOAT, and a word given there is a usage error (exit 2).
-NUMBERS = {"users": int, "replicas": int, "nodes": int, "tail": int, "port": int, "timeout": float,
+NUMBERS = {"users": int, "replicas": int, "nodes": int, "tail": int, "port": int, "keep": int, "timeout": float,
            "duration": float, "ramp": float, "rate": float, "debounce": float}
 
 

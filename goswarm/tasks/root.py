@@ -57,6 +57,17 @@ def check(c, manager=None):
     checks.check(sh, cfg, list(cfg.services.values()))
 
 
+@task(help={**SERVICE_HELP, "keep": "How many of the newest images of each repository to keep (default 3); an "
+                                     "image a spec or its previous spec runs is always kept."})
+def prune(c, service=None, keep=3, manager=None):
+    """Remove this project's old images and dead task containers, here and on every node images were shipped to."""
+    from goswarm.ops import prune as pruning
+    from goswarm.plan import config
+
+    sh, cfg = load(c, manager)
+    pruning.prune(sh, cfg, config.select(cfg.services, service), settings.whole_number("--keep", keep))
+
+
 @task
 def schema(c):
     """Print the JSON Schema of goswarm.yaml (init writes it as goswarm.schema.json, for editors)."""
