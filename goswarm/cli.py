@@ -298,8 +298,21 @@ class Program(invoke.Program):
         try:
             parse(*args)
         except ParseError as e:
-            task = getattr(getattr(e, "context", None), "name", None) or self._task_named() or ""
+            task = self._as_typed(getattr(getattr(e, "context", None), "name", None)) or self._task_named() or ""
             raise invoke.Exit(usage_error(str(e), task, self.binary), USAGE) from None
+
+    def _as_typed(self, name):
+        """A task the parser names (build.build) as the command line typed it (build)."""
+        if not name:
+            return None
+        unparsed = getattr(getattr(self, "core", None), "unparsed", None) or []
+        for token in unparsed:
+            try:
+                if token == name or self.collection[token] is self.collection[name]:
+                    return token
+            except (KeyError, ValueError, TypeError):
+                continue
+        return name
 
     def _task_named(self):
         """The task the command line names first (an option's value is checked before its task is known)."""

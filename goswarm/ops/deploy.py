@@ -9,9 +9,24 @@ from typing import Optional
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, environment, terminal
-from goswarm.ops import external, hooks, image, lock, proof, registry, rollout, secrets, ship, snapshot, summary, swarm
+from goswarm.ops import (
+    external,
+    history,
+    hooks,
+    image,
+    lock,
+    proof,
+    registry,
+    rollout,
+    secrets,
+    ship,
+    snapshot,
+    summary,
+    swarm,
+)
 from goswarm.ops import release as releases
 from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
+from goswarm.plan import history as history_plan
 from goswarm.plan import secrets as secrets_plan
 
 
@@ -222,6 +237,9 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     for step in steps:  # every rollout went through: the secrets and configs no spec mounts any more go
         if step.service.secrets or step.service.configs or secrets_plan.referenced((step.current or {}).get("Spec")):
             secrets.prune(sh, client, cfg.project, step.service)
+    if changes(steps):
+        keys = {s.name for s in services} | {config.edge_image(s) for s in services if s.publish_mode == "edge"}
+        history.record(sh, client, cfg.project, {k: v for k, v in images.items() if k in keys})
     hooks.run(sh, cfg, "post-deploy", releases_run)
     return steps
 
@@ -314,14 +332,44 @@ def _deploy_release(sh, cfg, path, wanted=None, timeout=None, force=False) -> li
     return run(sh, cfg, services, images, timeout, force, f"deploy {names(services)} from {output.shown(path)}")
 
 
-def rollback(sh, cfg, services: list, timeout=None) -> None:
-    """Put each service's previous release back, as `docker service rollback` does, and wait until it runs."""
+def rollback(sh, cfg, services: list, timeout=None, to: int = None) -> None:
+    """Put each service's previous release back, as `docker service rollback` does, and wait until it runs.
+    to: go back that many releases of each service in the project's release history instead (a deploy of
+    those images, with the config as it is now)."""
     client = registry.target_client(cfg)
     for svc in services:
         ownership.must_be_ours(svc.name, rollout.inspect(client, svc.name), cfg.project, "roll back")
+    if to is not None:
+        images = releases_back(client, cfg, services, to)
+        run(sh, cfg, services, images, timeout, what=f"rollback --to {to} {names(services)}")
+        return
     with locked(sh, cfg, f"rollback {names(services)}"):
         for svc in services:
             rollout.rollback(sh, client, svc.name, timeout or cfg.timeout)
+
+
+def releases_back(client, cfg, services: list, to: int) -> dict:
+    """The images `to` releases back of each service (and its edge: the one it ran then, else today's)."""
+    entries = history.read(client, cfg.project)
+    images = {}
+    for svc in services:
+        keys = [svc.name] + ([config.edge_image(svc)] if svc.publish_mode == "edge" else [])
+        for key in keys:
+            found = history_plan.back(entries, key, to)
+            if found is None and key == svc.name:
+                raise PipelineError(f"{svc.name} is in no release of the history of project {cfg.project}: "
+                                    f"nothing to go back to")
+            if found is None:
+                images[key] = image.latest(cfg, config.Service(key, None, 1, image=None))
+                continue
+            runs = found["runs"]
+            local = runs if runs.startswith("sha256:") else ""
+            kept = engine.find_image(client, runs) if local else None
+            images[key] = image.Image(key, found["repository"], found["tag"], id=local,
+                                      digest="" if local else runs,
+                                      healthcheck=image.own_check(kept.attrs) if kept else None)
+            print(f"{key}: {to} release(s) back is {found['repository']}:{found['tag']} (deployed {found['at']})")
+    return images
 
 
 def unlock(sh, cfg) -> None:

@@ -2,6 +2,7 @@
 from invoke import Collection
 
 from goswarm import settings
+from goswarm.errors import PipelineError
 from goswarm.tasks.base import (
     ADOPT_HELP,
     JSON_HELP,
@@ -33,14 +34,24 @@ def deploy(c, service=None, timeout=None, manager=None, force=False, release=Non
         deploys.deploy(sh, cfg, config.select(cfg.services, service), timeout, force, json)
 
 
-@task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout)."})
-def rollback_(c, service=None, timeout=None, manager=None):
-    """Put the services' previous release back (as `docker service rollback`), and wait until it runs."""
+@task(name="rollback", help={**SERVICE_HELP, "timeout": "Seconds to wait (default: deploy.timeout).",
+                             "to": "N: go back N releases of each service in the project's release history (kept "
+                                   "on the swarm); FILE: deploy that release file's digests."})
+def rollback_(c, service=None, timeout=None, manager=None, to=None):
+    """Put the services' previous release back (as `docker service rollback`), or --to N releases back, and wait."""
     from goswarm.ops import deploy as deploys
+    from goswarm.ops import release as releases
     from goswarm.plan import config
 
     sh, cfg = load(c, manager)
-    deploys.rollback(sh, cfg, config.select(cfg.services, service), seconds_flag("--timeout", timeout))
+    timeout = seconds_flag("--timeout", timeout)
+    if to is not None and not str(to).isdigit():
+        deploys.deploy_release(sh, cfg, releases.path_of(cfg, to), service, timeout)
+        return
+    steps = settings.whole_number("--to", to) if to is not None else None
+    if steps == 0:
+        raise PipelineError("--to 0 is the release that runs now: give 1 or more")
+    deploys.rollback(sh, cfg, config.select(cfg.services, service), timeout, steps)
 
 
 @task(help={"manager": MANAGER_HELP})
