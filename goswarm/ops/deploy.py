@@ -353,14 +353,16 @@ def releases_back(client, cfg, services: list, to: int) -> dict:
     entries = history.read(client, cfg.project)
     images = {}
     for svc in services:
-        keys = [svc.name] + ([config.edge_image(svc)] if svc.publish_mode == "edge" else [])
-        for key in keys:
-            found = history_plan.back(entries, key, to)
-            if found is None and key == svc.name:
-                raise PipelineError(f"{svc.name} is in no release of the history of project {cfg.project}: "
-                                    f"nothing to go back to")
-            if found is None:
-                images[key] = image.latest(cfg, config.Service(key, None, 1, image=None))
+        release = history_plan.back(entries, svc.name, to)
+        if release is None:
+            raise PipelineError(f"{svc.name} is in no release of the history of project {cfg.project}: nothing "
+                                f"to go back to")
+        edge = config.edge_image(svc) if svc.publish_mode == "edge" else None
+        for key, found in ((svc.name, release), (edge, edge and history_plan.ran_with(entries, edge, release["seq"]))):
+            if key is None:
+                continue
+            if found is None:  # the edge of a release from before edge mode: today's
+                images[key] = image.latest(cfg, config.Service(key, None, 1))
                 continue
             runs = found["runs"]
             local = runs if runs.startswith("sha256:") else ""
@@ -368,7 +370,8 @@ def releases_back(client, cfg, services: list, to: int) -> dict:
             images[key] = image.Image(key, found["repository"], found["tag"], id=local,
                                       digest="" if local else runs,
                                       healthcheck=image.own_check(kept.attrs) if kept else None)
-            print(f"{key}: {to} release(s) back is {found['repository']}:{found['tag']} (deployed {found['at']})")
+            if key == svc.name:
+                print(f"{key}: {to} release(s) back is {found['repository']}:{found['tag']} (deployed {found['at']})")
     return images
 
 

@@ -41,6 +41,15 @@ def releases_of(entries: list, key: str) -> list:
     return out
 
 
+def ran_with(entries: list, key: str, seq: int) -> Optional[dict]:
+    """What `key` ran as of entry `seq`: its image in the newest entry up to `seq` that has it (an edge, as of
+    its app's release); None when no such entry has it."""
+    for item in sorted(entries, key=lambda e: e["seq"], reverse=True):
+        if item["seq"] <= seq and key in item["images"]:
+            return {**item["images"][key], "seq": item["seq"], "at": item["at"]}
+    return None
+
+
 def back(entries: list, key: str, steps: int) -> Optional[dict]:
     """The release of `key` `steps` back from the newest (1: the one before it); None when `key` is in no entry.
     PipelineError when the history does not go back that far."""

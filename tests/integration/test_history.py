@@ -13,6 +13,7 @@ def releases(engine, swarm, name: str) -> list:
 def test_rollback_to_n_releases_back(swarm, engine):
     port = free_port()
     name = swarm.add_service("quotes-service", "-history", port=8080, publish=port, publish_mode="edge")
+    swarm.names.append(f"{name}-edge")
     runs = []
     for old, new in (('"UP"', '"UP1"'), ('"UP1"', '"UP2"'), ('"UP2"', '"UP3"')):
         edit(swarm, "quotes-service", old, new)

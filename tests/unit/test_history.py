@@ -33,3 +33,11 @@ def test_the_objects_name_is_short_whatever_the_project():
     name = history.object_name("p" * 57, 123)
     assert name.startswith("goswarm-release-") and name.endswith("-000123") and len(name) <= 64
     assert history.object_name("a", 1) != history.object_name("b", 1)
+
+
+def test_an_edge_goes_back_with_its_app_to_what_ran_then():
+    log = entries({"api": "sha256:a", "goswarm-edge": "sha256:e1"}, {"api": "sha256:b"},
+                  {"api": "sha256:c", "goswarm-edge": "sha256:e2"})
+    release = history.back(log, "api", 1)
+    assert release["seq"] == 2 and history.ran_with(log, "goswarm-edge", release["seq"])["runs"] == "sha256:e1"
+    assert history.ran_with(log, "web", 3) is None
