@@ -32,7 +32,7 @@ class Checks:
 def check(sh, cfg, services: list) -> None:
     """Run every check; PipelineError (one line) when any found a problem."""
     checks = Checks()
-    print(f"ok: config: {len(cfg.services)} service(s), project {cfg.project}"
+    print(f"ok: config: {len(cfg.services)} service(s) ({len(services)} checked), project {cfg.project}"
           + (f", destination {cfg.destination}" if cfg.destination else ""))
     built = [s for s in services if s.built]
     if built:

@@ -47,14 +47,15 @@ def config(c, json=False):
     print(as_json.dumps(shown, indent=2) if json else yaml.safe_dump(shown, sort_keys=False), end="\n" if json else "")
 
 
-@task(help={"manager": MANAGER_HELP})
-def check(c, manager=None):
+@task(help=SERVICE_HELP)
+def check(c, service=None, manager=None):
     """Check the config, Go, the Dockerfiles and base images, secrets, the engine, networks, ownership, ports
     and placement, changing nothing: exit 0, or 1 with a line per problem."""
     from goswarm.ops import check as checks
+    from goswarm.plan import config
 
     sh, cfg = load(c, manager)
-    checks.check(sh, cfg, list(cfg.services.values()))
+    checks.check(sh, cfg, config.select(cfg.services, service))
 
 
 @task(help={**SERVICE_HELP, "keep": "How many of the newest images of each repository to keep (default 3); an "

@@ -6,7 +6,7 @@ from helpers import SUFFIX
 
 def test_check_names_every_problem_and_changes_nothing(swarm, engine):
     good = swarm.add_service("quotes-service", "-ok", port=8080)
-    fine = swarm.inv("check")
+    fine = swarm.inv("check", "--service", good)
     assert f"ok: {good}: not deployed yet; can be placed" in fine.stdout
     assert fine.stdout.rstrip().endswith("check: no problem found; nothing was changed")
 
@@ -17,7 +17,7 @@ def test_check_names_every_problem_and_changes_nothing(swarm, engine):
     dockerfile = swarm.tmp / "src" / "quotes-service" / "Dockerfile.based"
     dockerfile.write_text(f"FROM it-absent-{SUFFIX}:1\nCOPY quotes-service /service\nENTRYPOINT [\"/service\"]\n")
     swarm.config["services"][based]["dockerfile"] = str(dockerfile)
-    found = swarm.inv("check", check=False)
+    found = swarm.inv("check", "--service", ",".join((good, secret, lost, mars, based)), check=False)
     problems = [line for line in found.stdout.splitlines() if line.startswith("problem:")]
     assert found.returncode == 1 and found.stderr.strip() == "error: check found 4 problem(s); nothing was changed"
     assert any(f"services.{secret}.secrets.k: NOT_SET_{SUFFIX} is not set" in p for p in problems), problems
