@@ -172,15 +172,17 @@ _PORT_PATTERNS = (
     re.compile(r'\b\w*(?:Listen|Serve)\w*\(\s*"?(\d{2,5})"?\s*[,)]'),
     # getenv("PORT", "6767"), cmp.Or(os.Getenv("PORT"), "6767")
     re.compile(r'\(\s*(?:"\w*PORT\w*"|os\.Getenv\(\s*"\w*PORT\w*"\s*\))\s*,\s*"(?:[\w.]*:)?(\d{1,5})"\s*\)'),
-    # flag.Int("port", 6767, ...), flag.StringVar(&addr, "addr", ":6767", ...)
-    re.compile(r'\bflag\.(?:Int|Uint|String)(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"(?:[\w-]*[-_])?(?:port|addr|listen)"'
+    # flag.Int("port", 6767, ...), flag.StringVar(&addr, "addr", ":6767", ...), a FlagSet's fs.String("http.addr"...
+    re.compile(r'\b\w+\.(?:Int|Uint|String)(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"(?:[\w.-]*[-_.])?(?:port|addr|listen)"'
                r'\s*,\s*"?(?:[\w.]*:)?(\d{1,5})"?\s*,', re.I),
     # a flag of any name whose default is an address: flag.String("http", "0.0.0.0:80", ...)
-    re.compile(r'\bflag\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w-]+"\s*,\s*' + _ADDRESS + r'\s*,'),
+    re.compile(r'\b\w+\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w.-]+"\s*,\s*' + _ADDRESS + r'\s*,'),
 )
+# envString("PORT", defaultPort) with `defaultPort = "8080"` (a const) in the same file
+_GETENV_CONST = re.compile(r'\(\s*"\w*PORT\w*"\s*,\s*([A-Za-z_]\w*)\s*\)')
 # A listener for health checks beside the service's own: a flag or variable named so, with an address default.
-_HEALTH_LISTENER = re.compile(r'\bflag\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w-]*(?:health|ready|probe)'
-                              r'[\w-]*"\s*,\s*' + _ADDRESS, re.I)
+_HEALTH_LISTENER = re.compile(r'\b\w+\.String(?:Var)?\(\s*(?:&[\w.]+\s*,\s*)?"[\w.-]*(?:health|ready|probe)'
+                              r'[\w.-]*"\s*,\s*' + _ADDRESS, re.I)
 # port := os.Getenv("PORT") ... if port == "" { port = "6767" }
 _GETENV = re.compile(r'\b(\w+)(?:\s*,\s*\w+)?\s*:?=\s*os\.(?:Getenv|LookupEnv)\(\s*"\w*PORT\w*"\s*\)')
 _FALLBACK_WITHIN = 400  # characters after the Getenv in which the fallback assignment must follow
@@ -198,6 +200,11 @@ def ports(files: dict) -> list:
             match = fallback.search(code, getenv.end(), getenv.end() + _FALLBACK_WITHIN)
             if match:
                 found.append(_found(int(match.group(1)), path, code, getenv, match))
+        for call in _GETENV_CONST.finditer(code):
+            constant = re.search(r"\b" + re.escape(call.group(1)) + r'\s*(?:string\s*)?=\s*"(?:[\w.]*:)?(\d{1,5})"',
+                                 code)
+            if constant:
+                found.append(_found(int(constant.group(1)), path, code, call, constant))
         if _GIN in code:
             found += [Found(8080, path, code.count("\n", 0, m.start()) + 1, "Run() of gin: $PORT, else 8080")
                       for m in _GIN_RUN.finditer(code)]

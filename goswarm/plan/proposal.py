@@ -122,8 +122,11 @@ def _read_code(proposal: Proposal, files: dict, mains: list, own_dockerfile: Opt
         guesses += [gosource.Found(port, proposal.dockerfile, line, f"EXPOSE {port}")
                     for port, line in dockerfiles.exposed(own_dockerfile)]
     proposal.ports = list({g.value: g for g in reversed(guesses)}.values())[::-1]  # the first of each port
+    http = [g for g in proposal.ports if re.search(r'"http[\w.-]*"', g.text, re.I)]
     if len(proposal.ports) == 1:
         proposal.port = proposal.ports[0]
+    elif len(http) == 1:  # several listeners (debug, gRPC, HTTP...): the HTTP one is what goswarm serves
+        proposal.port = http[0]
     found = gosource.routes(sources)
     proposal.health = gosource.health_route(found)
     listeners = [g for g in gosource.health_listeners(sources) if g.value not in {p.value for p in proposal.ports}]

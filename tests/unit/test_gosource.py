@@ -156,3 +156,25 @@ func main() {
 """
     assert [r.value for r in gosource.routes({"main.go": code})] == [
         "/v1/ping", "/v1/admin/ok", "/api/health", "/api/v2/x", "/after"]
+
+
+def test_flagsets_dotted_flag_names_and_a_port_constant():
+    flagset = ('package main\nfunc main() {\n\tfs := flag.NewFlagSet("svc", flag.ExitOnError)\n'
+               '\tdebug := fs.String("debug.addr", ":8080", "debug")\n'
+               '\thttpAddr := fs.String("http-addr", ":8081", "x")\n\tapi := flag.String("http.addr", ":8000", "x")\n}\n')
+    assert [(f.value, f.text) for f in gosource.ports({"main.go": flagset})] == [
+        (8080, 'fs.String("debug.addr", ":8080",'), (8081, 'fs.String("http-addr", ":8081",'),
+        (8000, 'flag.String("http.addr", ":8000",')]
+    constant = ('package main\nconst (\n\tdefaultPort = "8080"\n)\nfunc main() {\n'
+                '\taddr := envString("PORT", defaultPort)\n\thttp.ListenAndServe(":"+addr, nil)\n}\n')
+    assert [f.value for f in gosource.ports({"main.go": constant})] == [8080]
+
+
+def test_of_several_listeners_the_http_one_is_the_service():
+    from goswarm.plan import proposal
+
+    code = ('package main\nfunc main() {\n\tfs := flag.NewFlagSet("svc", flag.ExitOnError)\n'
+            '\tdebug := fs.String("debug.addr", ":8080", "debug")\n\tgrpc := fs.String("grpc-addr", ":8082", "x")\n'
+            '\thttpAddr := fs.String("http-addr", ":8081", "x")\n\thttp.Serve(l, nil)\n}\n')
+    found, _ = proposal.propose({"go.mod": "module x\n", "main.go": code}, {}, "svc")
+    assert found[0].port.value == 8081 and len(found[0].ports) == 3
