@@ -161,7 +161,8 @@ func main() {
 def test_flagsets_dotted_flag_names_and_a_port_constant():
     flagset = ('package main\nfunc main() {\n\tfs := flag.NewFlagSet("svc", flag.ExitOnError)\n'
                '\tdebug := fs.String("debug.addr", ":8080", "debug")\n'
-               '\thttpAddr := fs.String("http-addr", ":8081", "x")\n\tapi := flag.String("http.addr", ":8000", "x")\n}\n')
+               '\thttpAddr := fs.String("http-addr", ":8081", "x")\n'
+               '\tapi := flag.String("http.addr", ":8000", "x")\n}\n')
     assert [(f.value, f.text) for f in gosource.ports({"main.go": flagset})] == [
         (8080, 'fs.String("debug.addr", ":8080",'), (8081, 'fs.String("http-addr", ":8081",'),
         (8000, 'flag.String("http.addr", ":8000",')]
