@@ -142,6 +142,38 @@ def sources_of(main: Main, files: dict, mains: list) -> dict:
             and module_of(posixpath.dirname(path), modules) == main.module}
 
 
+def with_imports(main: Main, files: dict, own: dict) -> dict:
+    """`own` (sources_of) and the files of the packages of its module that they import, over and over: the routes
+    of a server built in pkg/api live there, not in cmd/app."""
+    if main.module is None:
+        return own
+    module = _module_path(files.get(posixpath.join(_dir(main.module), "go.mod"), ""))
+    if not module:
+        return own
+    found, todo = dict(own), list(own)
+    seen = {posixpath.dirname(p) for p in own}
+    while todo:
+        text = without_comments(found[todo.pop()])
+        for block in re.findall(r"^import\s*(?:\(([^)]*)\)|(\S.*)$)", text, re.M):
+            for imported in _IMPORT.findall(" ".join(block)):
+                if not imported.startswith(module + "/"):
+                    continue
+                directory = posixpath.join(_dir(main.module), imported[len(module) + 1:]).lstrip("/")
+                if directory in seen:
+                    continue
+                seen.add(directory)
+                for path, code in go_files(files, directory).items():
+                    if not ignored(path):
+                        found[path] = code
+                        todo.append(path)
+    return found
+
+
+def _module_path(go_mod: str) -> str:
+    match = re.search(r"^module\s+(\S+)", go_mod, re.M)
+    return match.group(1).strip('"') if match else ""
+
+
 def _below(directory: str, parent: str) -> bool:
     return parent in (".", "") or directory.startswith(parent + "/")
 

@@ -116,8 +116,9 @@ def shown_build_args(text: str) -> dict:
 
 def _read_code(proposal: Proposal, files: dict, mains: list, own_dockerfile: Optional[str]) -> None:
     sources = gosource.sources_of(proposal.main, files, mains)
-    proposal.serves = gosource.serves(sources)
-    guesses = gosource.ports(sources)
+    reached = gosource.with_imports(proposal.main, files, sources)  # its packages: where the server may be
+    proposal.serves = gosource.serves(reached)
+    guesses = gosource.ports(sources) or gosource.ports(reached)
     if own_dockerfile:
         guesses += [gosource.Found(port, proposal.dockerfile, line, f"EXPOSE {port}")
                     for port, line in dockerfiles.exposed(own_dockerfile)]
@@ -127,9 +128,9 @@ def _read_code(proposal: Proposal, files: dict, mains: list, own_dockerfile: Opt
         proposal.port = proposal.ports[0]
     elif len(http) == 1:  # several listeners (debug, gRPC, HTTP...): the HTTP one is what goswarm serves
         proposal.port = http[0]
-    found = gosource.routes(sources)
+    found = gosource.routes(reached)
     proposal.health = gosource.health_route(found)
-    listeners = [g for g in gosource.health_listeners(sources) if g.value not in {p.value for p in proposal.ports}]
+    listeners = [g for g in gosource.health_listeners(reached) if g.value not in {p.value for p in proposal.ports}]
     proposal.health_port = listeners[0] if listeners and proposal.health else None
     # The smoke test reaches the published port: a health route on a listener of its own is not there.
     proposal.smoke = (None if proposal.health_port else proposal.health) or gosource.root_route(found)

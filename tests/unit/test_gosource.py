@@ -179,3 +179,20 @@ def test_of_several_listeners_the_http_one_is_the_service():
             '\thttpAddr := fs.String("http-addr", ":8081", "x")\n\thttp.Serve(l, nil)\n}\n')
     found, _ = proposal.propose({"go.mod": "module x\n", "main.go": code}, {}, "svc")
     assert found[0].port.value == 8081 and len(found[0].ports) == 3
+
+
+def test_the_routes_of_the_packages_a_main_imports_count():
+    files = {"go.mod": "module example.com/pod\n",
+             "cmd/pod/main.go": 'package main\nimport (\n\t"flag"\n\tapi "example.com/pod/pkg/api"\n)\n'
+                                'func main() {\n\tfs.Int("port", 9898, "x")\n\tapi.Start()\n}\n',
+             "cmd/cli/main.go": "package main\nfunc main() {}\n",
+             "pkg/api/server.go": 'package api\nimport "example.com/pod/pkg/health"\n'
+                                  'func Start() {\n\tr.HandleFunc("/version", v)\n\thealth.Register(r)\n}\n',
+             "pkg/health/health.go": 'package health\nfunc Register(r *mux.Router) {\n'
+                                     '\tr.HandleFunc("/healthz", h)\n}\n',
+             "pkg/other/other.go": 'package other\nfunc x() {\n\tr.HandleFunc("/elsewhere", h)\n}\n'}
+    main = next(m for m in gosource.mains(files) if m.dir == "cmd/pod")
+    own = gosource.sources_of(main, files, gosource.mains(files))
+    reached = gosource.with_imports(main, files, own)
+    assert sorted(reached) == ["cmd/pod/main.go", "pkg/api/server.go", "pkg/health/health.go"]
+    assert [r.value for r in gosource.routes(reached)] == ["/version", "/healthz"]
