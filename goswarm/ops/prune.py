@@ -1,10 +1,11 @@
 """`goswarm prune`: this project's old images and dead task containers go, on this engine and on every node the
-images were shipped to. Each repository keeps its newest `keep` images, and any image that a service's spec or
-its previous spec (what a rollback puts back) runs, whatever its age.
+images were shipped to. Each repository keeps its newest `keep` images, the images of each service's last `keep`
+releases in the history (what `deploy.rollback --to` goes back to), and any image that a service's spec or its
+previous spec (what a rollback puts back) runs, whatever its age.
 """
 from goswarm import parallel
 from goswarm.io import engine, machines
-from goswarm.ops import rollout, ship
+from goswarm.ops import history, rollout, ship
 from goswarm.plan import config, output
 
 DEAD = ("exited", "dead", "created")
@@ -91,9 +92,18 @@ def prune_one(sh, cfg, services: list, where: str, client, keep: int, wanted: se
     return images, freed, containers
 
 
+def in_history(client, cfg, services: list, keep: int) -> set:
+    """What the last `keep` releases in the project's history ran, for each of these services and their edges."""
+    entries = history.read(client, cfg.project)
+    keys = {s.name for s in services} | {config.edge_image(s) for s in services if s.publish_mode == "edge"}
+    runs = {r["runs"] for key in keys for r in history.plan.releases_of(entries, key)[:keep]}
+    return runs | {digest_ref(r) for r in runs}
+
+
 def prune(sh, cfg, services: list, keep: int = 3) -> None:
     """Remove the old images and dead task containers of these services (and their edges) everywhere."""
-    wanted = referenced(engine.client(cfg.target_url), cfg)
+    client = engine.client(cfg.target_url)
+    wanted = referenced(client, cfg) | in_history(client, cfg, services, keep)
     found = engines(cfg)
     results = parallel.each(lambda item: (item[0], prune_one(sh, cfg, services, item[0], item[1], keep, wanted)),
                             list(found.items()), parallel.NODES)
@@ -102,5 +112,5 @@ def prune(sh, cfg, services: list, keep: int = 3) -> None:
     containers = sum(r[1][2] for r in results)
     verb = "would remove" if sh.dry else "removed"
     print(f"prune: {verb} {images} image(s) ({output.size(freed)}) and {containers} dead container(s) on "
-          f"{len(found)} engine(s); kept the newest {keep} of each repository and every image a spec or its "
-          f"previous spec runs")
+          f"{len(found)} engine(s); kept the newest {keep} of each repository, the last {keep} releases of each "
+          f"service and every image a spec or its previous spec runs")
