@@ -33,8 +33,9 @@ def init(c, port=None, skip=None, publish=None, name=None, ci=None):
 
 @task(help={"json": "Print JSON instead of YAML."})
 def config(c, json=False):
-    """Print the config as goswarm reads it (goswarm.yaml, a destination's file, GOSWARM_* and -f), checked,
-    with the env values that look secret masked."""
+    """Print the config as goswarm reads it, checked, with env values that look secret masked.
+
+    That is goswarm.yaml, a destination's goswarm.DEST.yaml (-d), GOSWARM_* variables and -f, merged."""
     import json as as_json
 
     from invoke.util import yaml
@@ -49,8 +50,10 @@ def config(c, json=False):
 
 @task(help=SERVICE_HELP)
 def check(c, service=None, manager=None):
-    """Check the config, Go, the Dockerfiles and base images, secrets, the engine, networks, ownership, ports
-    and placement, changing nothing: exit 0, or 1 with a line per problem."""
+    """Find what a redeploy would trip over, a line per check, changing nothing; exit 1 on any problem.
+
+    It checks the config, Go and the platforms, each Dockerfile and its base images, secrets and configs, the
+    engine, the networks, ownership, published ports and placement."""
     from goswarm.ops import check as checks
     from goswarm.plan import config
 
