@@ -1,7 +1,21 @@
-"""Config that Invoke cannot merge is explained in one line naming the file and the key."""
+"""Config that Invoke cannot merge is explained in one line naming the file and the key; the command line's
+conventions (usage errors, short flags, typed options, help)."""
+import os
+
 import pytest
 
 from goswarm.cli import explain_merge_error, merge_conflict, merged
+
+
+@pytest.fixture(autouse=True)
+def _environment():
+    """Program.run sets GOSWARM_ROOT (and GOSWARM_DESTINATION) in this process: later tests, and the goswarm
+    commands they start, must not inherit them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
 
 DEFAULTS = {"deploy": {"timeout": 60, "lock_ttl": 900}, "image": {"prefix": "someprefix"}}
 PROJECT = {"services": {"a": {"path": "a", "port": 1}}}
