@@ -105,7 +105,9 @@ def test_docker_stack_deploy_of_the_export_creates_what_goswarm_deploy_creates(l
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         try:
             wait_for(lambda: running(manager, [f"{STACK}_{n}" for n in names]), 120, "the stack's tasks")
-            assert http_get(f"http://{host}:{public}/accounts/10000").startswith('{"id":"10000"')
+            # running is not yet in the edge's set: it finds tasks by DNS and checks them within about a second
+            answer = wait_for(lambda: http_get(f"http://{host}:{public}/accounts/10000"), 30, "the stack's edge")
+            assert answer.startswith('{"id":"10000"')
             theirs = {n: manager.api.inspect_service(f"{STACK}_{n}")["Spec"] for n in names}
         finally:
             subprocess.run(["docker", "stack", "rm", STACK], env=cli_env, capture_output=True, timeout=60)
