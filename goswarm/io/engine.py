@@ -255,6 +255,12 @@ def unless_missing(doing: str, call, *args):
             return None
 
 
+def wait_removed(container, timeout: int = 30) -> None:
+    """Return once an auto-removed container is gone: stop() returns before the engine has removed it."""
+    unless_missing(f"waiting for container {container.short_id} to be removed",
+                   functools.partial(container.wait, condition="removed", timeout=timeout))
+
+
 def image_ids(client) -> set:
     """The ids of the images an engine has (one call, however many there are)."""
     return set(client.api.images(quiet=True))

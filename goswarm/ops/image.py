@@ -697,3 +697,4 @@ def run_locally(sh, cfg, service: config.Service, host_port: int) -> None:
     finally:
         with engine.errors(f"stopping {image.ref}"):
             container.stop(timeout=10)
+            engine.wait_removed(container)
