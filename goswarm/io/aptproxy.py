@@ -8,8 +8,7 @@ from pathlib import Path
 
 from goswarm import poll
 from goswarm.errors import PipelineError
-from goswarm.io import netns
-from goswarm.plan import rootfs
+from goswarm.io import environment, netns
 
 PORT = 3142
 
@@ -19,7 +18,7 @@ def url() -> str:
 
 
 def _home() -> Path:
-    return rootfs.cache_dir() / "apt-cacher-ng"
+    return environment.cache_dir() / "apt-cacher-ng"
 
 
 def _pids() -> list:

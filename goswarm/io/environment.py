@@ -19,6 +19,13 @@ SECRET_KEYS = ("REGISTRY_PASSWORD",)
 _loaded = False
 
 
+def cache_dir() -> Path:
+    """GOSWARM_CACHE, else $XDG_CACHE_HOME/goswarm, else ~/.cache/goswarm: kept between runs, never in git."""
+    if os.environ.get("GOSWARM_CACHE"):
+        return Path(os.environ["GOSWARM_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "goswarm"
+
+
 def project_root() -> Path:
     """The project being deployed: service paths, dist/, .env and .machines/ are relative to it. GOSWARM_ROOT
     names it (`goswarm --root DIR` and this repository's tasks.py set it); else the current directory."""

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from goswarm.errors import PipelineError
-from goswarm.io import netns, rootfs
+from goswarm.io import environment, netns, rootfs
 from goswarm.plan import qemu as plan
 from goswarm.plan import rootfs as rootfs_plan
 
@@ -79,7 +79,7 @@ def accel(sh, state: Path) -> str:
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "tcg"
     boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    known = rootfs_plan.cache_dir() / f"accel-{boot_id}"
+    known = environment.cache_dir() / f"accel-{boot_id}"
     if known.is_file():
         return known.read_text().strip()
     console = state / "probe.log"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from goswarm.errors import PipelineError
-from goswarm.io import netns
+from goswarm.io import environment, netns
 from goswarm.plan import rootfs as plan
 
 
@@ -32,14 +32,14 @@ def mirror() -> str:
 
 def ensure_tree(sh, packages=plan.PACKAGES) -> Path:
     """The cached Debian tree, made once with debootstrap (a few minutes) and then reused by every machine."""
-    tree = plan.cache_dir() / plan.cache_name(plan.SUITE, packages)
+    tree = environment.cache_dir() / plan.cache_name(plan.SUITE, packages)
     if (tree / "etc" / "debian_version").is_file() or sh.dry:
         if sh.dry and not tree.is_dir():
             print(f"[dry] would debootstrap {plan.SUITE} into {tree}")
         return tree
     if not shutil.which("debootstrap"):
         raise PipelineError("bare hosts need debootstrap: apt-get install -y debootstrap")
-    with _locked(plan.cache_dir() / "rootfs.lock"):
+    with _locked(environment.cache_dir() / "rootfs.lock"):
         if (tree / "etc" / "debian_version").is_file():  # another process made it while we waited
             return tree
         partial = tree.with_name(tree.name + ".partial")

@@ -3,6 +3,7 @@ create, update or remove each one and wait for its rollout (rollout.py); undo a 
 import contextlib
 import errno
 import socket
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -290,7 +291,7 @@ def names(services) -> str:
 def summarised(title: str, body, as_json: bool = False) -> list:
     """Run a deploy (`body()` returns its steps), timed, and append how it went to GitHub's step summary.
     as_json: the progress goes to stderr, and the same document (redeploy's shape) to stdout."""
-    stages, steps, error = output.Stages(), [], None
+    stages, steps, error = output.Stages(time.monotonic), [], None
     try:
         with terminal.progress_to_stderr(as_json), stages.stage("deploy"):
             steps = body()

@@ -1,4 +1,5 @@
 """The one-shot pipeline of the dev loop and CI: build -> image -> push or ship -> deploy -> smoke test."""
+import time
 import urllib.error
 import urllib.request
 
@@ -120,7 +121,7 @@ def redeploy(sh, cfg, services: list, timeout=None, force=False, release_file=No
     the timed summary is printed however it ends. With a registry the push stage writes the release file
     (release_file, default dist/release.json) before the deploy. as_json: the progress goes to stderr, and
     the summary is a JSON document on stdout (stages, each service's result and digest, the error)."""
-    stages, error = output.Stages(), None
+    stages, error = output.Stages(time.monotonic), None
     try:
         with terminal.progress_to_stderr(as_json):
             _redeploy(sh, cfg, services, timeout, force, release_file, stages)

@@ -8,7 +8,7 @@ embed, and each module's go.mod, go.sum and go.work. What the module cache holds
 version, which go.sum pins; the standard library goes with the Go version.
 """
 import json
-import os
+import posixpath
 from dataclasses import dataclass
 
 # The variables that change what `go build` compiles, besides the platform's own (GOOS, GOARCH, CGO_ENABLED...).
@@ -54,10 +54,10 @@ def parse(stdout: str) -> Graph:
         if not directory or (modcache and directory.startswith(cache)):
             continue
         dirs.add(directory)
-        files.update(os.path.join(directory, e) for e in embeds if e)
+        files.update(posixpath.join(directory, e) for e in embeds if e)
         if gomod and not (modcache and gomod.startswith(cache)):
-            module = os.path.dirname(gomod)
-            files.update([gomod, os.path.join(module, "go.sum"), os.path.join(module, "vendor", "modules.txt")])
+            module = posixpath.dirname(gomod)
+            files.update([gomod, posixpath.join(module, "go.sum"), posixpath.join(module, "vendor", "modules.txt")])
     if gowork:
         files.update([gowork, gowork + ".sum"])
     return Graph(tuple(sorted(dirs)), tuple(sorted(files)))

@@ -1,5 +1,4 @@
 """What the tasks print: paths as a user types them, tables, and the stage timings of a pipeline. Pure."""
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,21 +21,22 @@ def table(rows, headers) -> str:
 
 
 class Stages:
-    """Times the stages of a pipeline for its closing summary."""
+    """Times the stages of a pipeline for its closing summary, on `clock` (seconds, e.g. time.monotonic)."""
 
-    def __init__(self):
+    def __init__(self, clock):
+        self.clock = clock
         self.timings = []
         self.services = []  # the deploy's result per service (plan.report.service_result)
 
     @contextmanager
     def stage(self, name: str):
-        start = time.monotonic()
+        start = self.clock()
         status = "failed"
         try:
             yield
             status = "ok"
         finally:
-            self.timings.append((name, time.monotonic() - start, status))
+            self.timings.append((name, self.clock() - start, status))
 
     def summary(self) -> str:
         rows = [(name, f"{seconds:.2f}s", status) for name, seconds, status in self.timings]

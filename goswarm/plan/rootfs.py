@@ -2,7 +2,6 @@
 network, PID and mount namespaces, sshd its only service. io/rootfs.py acts on the host with these.
 """
 import hashlib
-import os
 import re
 import shlex
 from pathlib import Path
@@ -13,13 +12,6 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PACKAGES = ("openssh-server", "iproute2", "iputils-ping", "procps", "ca-certificates")
 # Every bare machine's files sit below its netns data root, which netns.destroy removes.
 ROOT, UPPER, WORK, DOCKER = "root", "upper", "work", "docker"
-
-
-def cache_dir() -> Path:
-    """GOSWARM_CACHE, else $XDG_CACHE_HOME/goswarm, else ~/.cache/goswarm: kept between runs, never in git."""
-    if os.environ.get("GOSWARM_CACHE"):
-        return Path(os.environ["GOSWARM_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "goswarm"
 
 
 def cache_name(suite: str, packages) -> str:

@@ -30,9 +30,10 @@ def tool(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
     source = tmp / "source"  # a copy: building in the checkout would leave build/ and *.egg-info there
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "goswarm", source / "goswarm", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("goswarm", "tasks"):  # tasks/ is installed as goswarm.tasks
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp / "wheels"), str(source)], tmp)
     [wheel] = (tmp / "wheels").glob("goswarm-*.whl")
     run([sys.executable, "-m", "venv", str(tmp / "venv")], tmp)

@@ -93,3 +93,11 @@ def test_a_credential_helper_that_is_missing_is_one_line(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="credentials for reg.example:5000 cannot be read") as e:
         environment.registry_credentials("reg.example:5000")
     assert "\n" not in str(e.value)
+
+
+def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOSWARM_CACHE", str(tmp_path))
+    assert environment.cache_dir() == tmp_path
+    monkeypatch.delenv("GOSWARM_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert environment.cache_dir() == tmp_path / "x" / "goswarm"

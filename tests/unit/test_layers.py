@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "goswarm"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "goswarm"
+TASKS = REPO / "tasks"  # installed as goswarm.tasks (pyproject's package-dir)
 # Lowest first. A module may import its own layer and those below it.
 LAYERS = [
     ("base", ["goswarm", "goswarm.errors", "goswarm.program", "goswarm.poll", "goswarm.parallel"]),
@@ -16,16 +18,20 @@ LAYERS = [
     ("tasks", ["goswarm.tasks"]),
     ("cli", ["goswarm.cli", "goswarm.__main__"]),
 ]
-IO_LIBRARIES = {"docker", "paramiko", "requests", "invoke", "subprocess", "socket", "urllib", "watchfiles"}
+IO_LIBRARIES = {"docker", "paramiko", "requests", "invoke", "subprocess", "socket", "urllib", "watchfiles", "os",
+                "time", "shutil", "tempfile", "threading", "signal", "fcntl", "select", "http", "ssl"}
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    if path.is_relative_to(TASKS):
+        parts = ("goswarm", "tasks", *path.relative_to(TASKS).with_suffix("").parts)
+    else:
+        parts = path.relative_to(REPO).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def modules() -> dict:
-    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {module_name(p): p for root in (PACKAGE, TASKS) for p in root.rglob("*.py")}
 
 
 def imports(path: Path) -> set:
@@ -110,3 +116,4 @@ def test_the_checks_see_a_violation():
     """The graph this file builds does find imports (a check that can fail)."""
     assert "goswarm.plan.config" in graph()["goswarm.settings"]
     assert layer("goswarm.ops.deploy") > layer("goswarm.io.engine") > layer("goswarm.plan.config")
+    assert "goswarm.ops.deploy" in graph()["goswarm.tasks.deploy"]  # tasks/ is read as goswarm.tasks

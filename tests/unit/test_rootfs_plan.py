@@ -33,14 +33,6 @@ def test_debootstrap_makes_a_minimal_tree_with_sshd_and_no_docker():
     assert argv[3:] == ["bookworm", "/c/t", "http://deb.debian.org/debian"]
 
 
-def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("GOSWARM_CACHE", str(tmp_path))
-    assert rootfs.cache_dir() == tmp_path
-    monkeypatch.delenv("GOSWARM_CACHE")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert rootfs.cache_dir() == tmp_path / "x" / "goswarm"
-
-
 def test_the_init_mounts_its_own_root_and_runs_sshd_alone():
     script = rootfs.boot_script(Path("/cache/tree"), Path("/var/lib/goswarm/b1"))
     lines = script.splitlines()
