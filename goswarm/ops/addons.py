@@ -8,7 +8,7 @@ import json
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, engineapi
 from goswarm.ops import deploy, external, rollout, swarm
 from goswarm.plan import config, output, report, servicespec
 
@@ -75,8 +75,7 @@ def listing(cfg, as_json: bool = False) -> str:
         state = "not deployed"
         if current is not None:
             with engine.errors(f"reading service {name}"):
-                status = next((s.get("ServiceStatus") or {} for s in client.api.services(
-                    filters={"id": current["ID"]}, status=True)), {})
+                status = engineapi.service_status(client, current["ID"])
             state = f"{status.get('RunningTasks', '?')}/{status.get('DesiredTasks', '?')} running"
         rows.append((name, service.image, service.publish or "-", "yes" if service.mounts_docker_socket else "no",
                      state))

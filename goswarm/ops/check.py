@@ -5,7 +5,7 @@ configs, the engine and the swarm, the networks, ownership, published ports and 
 Each check prints one line, ok or the problem; any problem makes the run exit 1.
 """
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, engineapi, environment
 from goswarm.ops import build, image, rollout, secrets, swarm
 from goswarm.plan import config, output, ownership, placement, platforms, servicespec
 
@@ -52,7 +52,7 @@ def check(sh, cfg, services: list) -> None:
             checks.run(f"{service.name}'s base images", lambda s=service: _dockerfile(cfg, s, client))
     checks.run(f"network {cfg.network}", lambda: swarm.network_id(client, cfg.network) and "exists")
     with engine.errors("listing the swarm's nodes and services"):
-        nodes, others = client.api.nodes(), client.api.services()
+        nodes, others = engineapi.nodes(client), engineapi.services(client)
     names = swarm.node_names(nodes)
     for service in services:
         checks.run(service.name, lambda s=service: _service(cfg, client, s, nodes, others, names))

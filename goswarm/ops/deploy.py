@@ -9,7 +9,7 @@ from typing import Optional
 
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
-from goswarm.io import engine, environment, terminal
+from goswarm.io import engine, engineapi, environment, terminal
 from goswarm.ops import (
     external,
     history,
@@ -63,7 +63,7 @@ def check_port(client, cfg, step: Step, steps: list) -> None:
     if port is None or servicespec.publishes(step.current, port):
         return
     with engine.errors("listing services"):
-        owner = servicespec.port_conflicts(port, client.api.services(), {s.service.name for s in steps})
+        owner = servicespec.port_conflicts(port, engineapi.services(client), {s.service.name for s in steps})
     if owner:
         raise PipelineError(f"port {port} is already published by service {owner}; "
                             f"change the publish port of {step.service.name}")
@@ -156,16 +156,15 @@ def apply(sh, client, step: Step) -> bool:
         return False
     with engine.errors(f"{action} of service {step.service.name}"):
         if action == "remove":
-            sh.act(step.plan.describe(), client.api.remove_service, step.current["ID"])
+            sh.act(step.plan.describe(), engineapi.remove_service, client, step.current["ID"])
             if not sh.dry:
                 rollout.wait_gone(client, step.service.name, step.current["ID"], 60)
             return False
         args = servicespec.sdk_arguments(want)
         if action == "create":
-            sh.act(step.plan.describe(), client.api.create_service, **args)
+            sh.act(step.plan.describe(), engineapi.create_service, client, **args)
         else:
-            sh.act(step.plan.describe(), client.api.update_service,
-                   step.current["ID"], step.current["Version"]["Index"], **args)
+            sh.act(step.plan.describe(), engineapi.update_service, client, step.current, **args)
     return True
 
 
@@ -184,7 +183,7 @@ def undo(sh, client, step: Step, failure: rollout.RolloutFailed, timeout: float)
     if current is not None:
         print(f"{failure}; removing {name} again, as this run created it")
         with engine.errors(f"removing service {name}"):
-            client.api.remove_service(current["ID"])
+            engineapi.remove_service(client, current["ID"])
         rollout.wait_gone(client, name, current["ID"], timeout)
     return PipelineError(f"{failure}; {name} was new and has been removed again")
 
@@ -395,7 +394,7 @@ def remove(sh, cfg, services: list) -> None:
                 print(f"{name}: not deployed, no change")
                 continue
             with engine.errors(f"removing service {name}"):
-                sh.act(f"remove service {name}", client.api.remove_service, current["ID"])
+                sh.act(f"remove service {name}", engineapi.remove_service, client, current["ID"])
             if not sh.dry:
                 rollout.wait_gone(client, name, current["ID"], cfg.timeout)
         if not sh.dry and found[svc.name] is not None:
@@ -414,7 +413,7 @@ def scale(sh, cfg, name: str, replicas: int) -> None:
         print(f"{name}: already {replicas} replicas, no change")
         return
     with engine.errors(f"scaling {name}"):
-        sh.act(f"scale {name} to {replicas}", client.api.update_service, current["ID"], current["Version"]["Index"],
+        sh.act(f"scale {name} to {replicas}", engineapi.update_service, client, current,
                **servicespec.sdk_arguments({**spec, "Mode": {"Replicated": {"Replicas": replicas}}}))
     rollout.wait(sh, client, name, cfg.timeout)
 
@@ -427,10 +426,10 @@ def tasks_table(cfg, services: list, as_json: bool = False) -> str:
     client = engine.client(cfg.target_url)
     rows = []
     with engine.errors("listing tasks"):
-        nodes = swarm.node_names(client.api.nodes())
+        nodes = swarm.node_names(engineapi.nodes(client))
         for svc in services:
             current = rollout.inspect(client, svc.name)
-            for t in client.api.tasks(filters={"service": svc.name}) if current else []:
+            for t in engineapi.tasks(client, svc.name) if current else []:
                 if t["ServiceID"] == current["ID"]:  # the filter also matches names that merely start with it
                     status = t["Status"]
                     rows.append((svc.name, t.get("Slot", ""), nodes.get(t.get("NodeID"), "-"), t["DesiredState"],
@@ -446,8 +445,7 @@ def logs(cfg, name: str, follow: bool = False, tail=None) -> None:
     if rollout.inspect(client, name) is None:
         raise PipelineError(f"{name} is not deployed")
     with engine.errors(f"reading logs of {name}"):
-        stream = client.api.service_logs(name, stdout=True, stderr=True, follow=follow,
-                                         tail=tail if tail is not None else "all", details=False)
+        stream = engineapi.service_logs(client, name, follow, tail)
         try:
             for chunk in stream:
                 print(chunk.decode(errors="replace"), end="")

@@ -1,7 +1,7 @@
 """`image:` services: images goswarm does not build (the blog's add-ons), deployed as they are. Each must be on
 every node that may run it, or pullable there; what is missing is said in one line, before anything changes."""
 from goswarm.errors import PipelineError
-from goswarm.io import engine, machines
+from goswarm.io import engine, engineapi, machines
 from goswarm.ops import image as images
 from goswarm.ops import swarm
 from goswarm.plan import config, placement
@@ -71,7 +71,7 @@ def resolve(sh, cfg, service: config.Service, section: str = "services") -> imag
     the service is configured (`services`, or `addons`), for the error."""
     client = engine.client(cfg.target_url)
     with engine.errors("listing the swarm's nodes"):
-        nodes = client.api.nodes()
+        nodes = engineapi.nodes(client)
     candidates = eligible(service, nodes)
     attrs = None
     with engine.errors(f"looking for {service.image}"):

@@ -14,7 +14,7 @@ from typing import Optional
 
 from goswarm import parallel, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment, terminal
+from goswarm.io import engine, engineapi, environment, terminal
 from goswarm.ops import build, registry
 from goswarm.plan import config, dockerbuild, edgeconfig, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
@@ -338,7 +338,7 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
         # e.g. back to an earlier version of the code
         if target == own and f"{image.repository}:latest" not in existing.tags:
             with engine.errors(f"tagging {image.repository}:latest"):
-                sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
+                sh.act(f"tag {image.ref} as latest", engineapi.tag, client, existing.id, image.repository, "latest")
         labels = (existing.attrs.get("Config") or {}).get("Labels") or {}
         return Image(image.service, image.repository, image.tag, existing.id, healthcheck=own_check(existing.attrs),
                      platform=platform, source_hash=labels.get(f"{LABEL}.source-hash", ""),
@@ -363,8 +363,8 @@ def build_one(sh, cfg, service: config.Service, revision, quiet: bool = False, f
                                     labels, quiet, force, named, None if target == own else platform,
                                     build_args(service, binary.name, target))
         if target == own:
-            client.api.tag(image_id, image.repository, "latest")
-        built = client.api.inspect_image(image_id)
+            engineapi.tag(client, image_id, image.repository, "latest")
+        built = engineapi.image(client, image_id)
     how = ", imported: the Dockerfile only copies the binary" if plan else ""
     if planned.why:
         how += f"; {planned.why}" if planned.how == "binary" else f"; built as written: {planned.why}"
@@ -427,7 +427,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
         print(f"{image.ref}: up to date (same HAProxy and config)")
         if target == own and f"{image.repository}:latest" not in existing.tags:
             with engine.errors(f"tagging {image.repository}:latest"):
-                sh.act(f"tag {image.ref} as latest", client.api.tag, existing.id, image.repository, "latest")
+                sh.act(f"tag {image.ref} as latest", engineapi.tag, client, existing.id, image.repository, "latest")
         return Image(image.service, image.repository, image.tag, existing.id, platform=str(target), source_hash=key)
     if sh.dry:
         print(f"[dry] would build {image.ref}: {recipe.source}")
@@ -442,7 +442,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
                                                       edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
                                       labels, recipe.changes)
         if target == own:
-            client.api.tag(image_id, image.repository, "latest")
+            engineapi.tag(client, image_id, image.repository, "latest")
     print(f"built {image.ref} ({image_id[7:19]}, {recipe.source})")
     return Image(image.service, image.repository, image.tag, image_id, platform=str(target), source_hash=key)
 
@@ -468,9 +468,9 @@ def docker_build(client, image: Image, dockerfile: bytes, files: dict, labels: d
     platform: another platform than the engine's (the classic builder honours it for FROM scratch). Such a
     build takes no cache: Engine 20.10's classic builder may match a cached step of another platform and then
     fails ("was found but does not match the specified platform")."""
-    events = client.api.build(fileobj=context_tar(dockerfile, files, named), custom_context=True, tag=image.ref,
-                              buildargs=args or {"BINARY": next(iter(files))}, labels=labels, rm=True, forcerm=True,
-                              nocache=force or bool(platform), decode=True, platform=platform)
+    events = engineapi.build(client, fileobj=context_tar(dockerfile, files, named), custom_context=True,
+                             tag=image.ref, buildargs=args or {"BINARY": next(iter(files))}, labels=labels, rm=True,
+                             forcerm=True, nocache=force or bool(platform), platform=platform)
     image_id = ""
     for event in events:
         if "error" in event:
@@ -509,8 +509,7 @@ def import_scratch(client, image: Image, files: dict, labels: dict, changes: lis
                 info.size, info.mode = path.stat().st_size, 0o755
                 tar.addfile(info, f)
     changes = changes + [f"LABEL {k}={json.dumps(v)}" for k, v in labels.items()]
-    answer = client.api.import_image_from_data(layer.getvalue(), repository=image.repository, tag=image.tag,
-                                               changes=changes)
+    answer = engineapi.import_image(client, layer.getvalue(), image.repository, image.tag, changes)
     status = json.loads(answer.strip().splitlines()[-1]) if isinstance(answer, str) else answer
     if "error" in status or not str(status.get("status", "")).startswith("sha256:"):
         raise PipelineError(f"importing {image.ref} failed: {status.get('error') or status}")
@@ -532,7 +531,7 @@ def latest(cfg, service: config.Service) -> Image:
         found = engine.find_image(client, f"{repo}:latest")
         if cfg.registry and (found is None or len(cfg.platforms) > 1):
             try:
-                digest = client.api.inspect_distribution(f"{repo}:latest")["Descriptor"]["digest"]
+                digest = engineapi.registry_digest(client, f"{repo}:latest")
             except docker.errors.APIError:
                 raise PipelineError(f"no image {repo}:latest here or in {cfg.registry}: "
                                     f"run {program.run('image.push')}") from None
@@ -574,7 +573,7 @@ def push_tags(client, image: Image, tags) -> str:
 
     with engine.errors(f"pushing {image.ref}"):
         for tag in tags:
-            events = client.api.push(image.repository, tag, stream=True, decode=True)
+            events = engineapi.push(client, image.repository, tag)
             try:
                 digest = push_result(events, status.done, progress)
             except PipelineError as e:
@@ -599,7 +598,7 @@ def in_registry(client, image: Image) -> str:
     if not pushed:
         return ""
     try:
-        there = client.api.inspect_distribution(image.ref)["Descriptor"]["digest"]
+        there = engineapi.registry_digest(client, image.ref)
     except docker.errors.APIError:  # not there (or not readable): push it
         return ""
     return there if there in pushed else ""

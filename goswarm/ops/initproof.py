@@ -8,7 +8,7 @@ import time
 
 from goswarm import poll
 from goswarm.errors import PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, engineapi
 from goswarm.ops import build, image, proof
 from goswarm.plan import config, servicespec
 
@@ -51,13 +51,13 @@ def _try(client, service: config.Service, ref: str, paths: list) -> dict:
     settings = {"image": ref, "environment": servicespec.container_env(service), "detach": True,
                 "network_disabled": True, "labels": {proof.TRIAL: service.name, proof.OWNER: proof.owner()}}
     with engine.errors(f"running a trial container of {service.name}"):
-        container = client.api.create_container(**settings)["Id"]
+        container = engineapi.create_container(client, **settings)
     try:
         with engine.errors(f"running a trial container of {service.name}"):
-            client.api.start(container)
+            engineapi.start_container(client, container)
             listening = _until(client, container, [config.PROBE_PATH, "-tcp", f"127.0.0.1:{service.port}"], READY)
             if not listening[0]:
-                state = client.api.inspect_container(container)["State"]
+                state = engineapi.container_state(client, container) or {}
                 why = (f"it exited with code {state.get('ExitCode')}" if state.get("Status") == "exited" else
                        f"port {service.port} did not accept connections in {READY:.0f}s")
                 return {what: (False, why) for what, _, _ in paths}
@@ -65,7 +65,7 @@ def _try(client, service: config.Service, ref: str, paths: list) -> dict:
                     for what, port, path in paths}
     finally:
         with engine.errors(f"removing the trial container of {service.name}"):
-            engine.unless_missing("removing a trial container", proof._force_remove(client), container)
+            engineapi.remove_container(client, container)
 
 
 def _until(client, container: str, argv: list, limit: float) -> tuple:
@@ -74,11 +74,11 @@ def _until(client, container: str, argv: list, limit: float) -> tuple:
     started = time.monotonic()
 
     def once():
-        if client.api.inspect_container(container)["State"].get("Status") != "running":
+        if (engineapi.container_state(client, container) or {}).get("Status") != "running":
             return "stopped"
-        run = client.api.exec_create(container, argv)["Id"]
-        said[0] = " ".join(client.api.exec_start(run).decode(errors="replace").split())[:200]
-        return "ok" if client.api.exec_inspect(run).get("ExitCode") == 0 else None
+        code, output = engineapi.run_in(client, container, argv)
+        said[0] = " ".join(output.split())[:200]
+        return "ok" if code == 0 else None
 
     outcome = poll.until(once, limit, 0.2, lambda: "late")
     return outcome == "ok", said[0] or f"no answer in {time.monotonic() - started:.0f}s"

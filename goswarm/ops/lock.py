@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, engineapi
 from goswarm.io.processes import pid_alive
 
 UTC = dt.timezone.utc
@@ -74,12 +74,12 @@ def advice(holder: Holder, this_host: str, pid_alive: Callable[[int], bool]) -> 
 
 
 def _inspect(client, name: str) -> Optional[dict]:
-    return engine.unless_missing(f"reading the deploy lock {name}", client.api.inspect_config, name)
+    return engineapi.swarm_config(client, name, f"reading the deploy lock {name}")
 
 
 def _remove(client, config_id: str) -> bool:
     """By ID, so that a newer lock under the same name is never removed. False: it was already gone."""
-    return bool(engine.unless_missing("releasing the deploy lock", client.api.remove_config, config_id))
+    return engineapi.remove_swarm_config(client, config_id, "releasing the deploy lock")
 
 
 def _take(client, me: Holder, name: str) -> str:
@@ -91,7 +91,7 @@ def _take(client, me: Holder, name: str) -> str:
         with engine.errors(f"taking the deploy lock {name}"):
             try:
                 labels = {f"io.goswarm.lock.{k}": str(v) for k, v in record.items()}
-                return client.api.create_config(name, json.dumps(record).encode(), labels=labels)["ID"]
+                return engineapi.create_swarm_config(client, name, json.dumps(record).encode(), labels)
             except docker.errors.APIError as e:
                 if e.status_code != 409:
                     raise

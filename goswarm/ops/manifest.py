@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, engineapi, environment
 from goswarm.ops import registry
 from goswarm.plan import manifest
 
@@ -62,7 +62,7 @@ def listed(client, ref: str) -> str:
     docker = engine.sdk()
     with engine.errors(f"asking the registry for {ref}"):
         try:
-            descriptor = client.api.inspect_distribution(ref)["Descriptor"]
+            descriptor = engineapi.registry_descriptor(client, ref)
         except docker.errors.APIError:
             return ""
     return descriptor["digest"] if manifest.is_list(descriptor) else ""

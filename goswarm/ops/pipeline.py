@@ -5,7 +5,7 @@ import urllib.request
 
 from goswarm import poll, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment, terminal
+from goswarm.io import engine, engineapi, environment, terminal
 from goswarm.ops import build, deploy, external, image, registry, release, rollout, ship, snapshot, summary
 from goswarm.plan import config, output, placement, platforms, porthealth, report
 
@@ -48,8 +48,8 @@ def smoke_hosts(cfg, service: config.Service) -> list:
         return [cfg.manager_ip]
     client = engine.client(cfg.target_url)
     with engine.errors(f"listing the tasks of {service.name}"):
-        nodes = {n["ID"]: n["Status"]["Addr"] for n in client.api.nodes()}
-        tasks = client.api.tasks(filters={"service": service.name, "desired-state": "running"})
+        nodes = engineapi.node_addresses(client)
+        tasks = engineapi.tasks(client, service.name, running=True)
     return sorted({nodes[t["NodeID"]] for t in tasks if t["Status"]["State"] == "running" and t.get("NodeID") in nodes})
 
 
@@ -58,10 +58,10 @@ def silent_port_hint(cfg, service: config.Service, error: PipelineError) -> str:
     name = porthealth.holder(service.name, service.publish_mode)
     try:
         with engine.errors(f"listing the tasks of {name}"):
-            tasks = engine.client(cfg.target_url).api.tasks(filters={"service": name, "desired-state": "running"})
+            tasks = engineapi.tasks(engine.client(cfg.target_url), name, running=True)
     except PipelineError:
         return ""  # the smoke test's own failure is the news; an engine that does not answer adds nothing to it
-    return porthealth.silent_port(str(error), name, service.publish, [t["Status"]["State"] for t in tasks])
+    return porthealth.silent_port(str(error), name, service.publish, engineapi.task_states(tasks))
 
 
 def smoke_or_roll_back(sh, cfg, step, timeout: float) -> None:
@@ -112,7 +112,7 @@ def check_platforms(cfg, nodes: list = None) -> None:
     """Before compiling: the platforms to build are the ones the swarm's nodes run (nodes: as read already)."""
     if nodes is None:
         with engine.errors("listing the swarm's nodes"):
-            nodes = engine.client(cfg.target_url).api.nodes()
+            nodes = engineapi.nodes(engine.client(cfg.target_url))
     platforms.deployable(cfg.platforms, [placement.node_platform(n) for n in placement.usable(nodes) or nodes])
 
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from goswarm import poll
 from goswarm.errors import PipelineError
-from goswarm.io import engine
+from goswarm.io import engine, engineapi
 from goswarm.io.processes import pid_alive
 from goswarm.ops import secrets
 from goswarm.plan import secrets as secrets_plan
@@ -115,18 +115,18 @@ def leftovers(containers: list, this_host: str, alive, now: dt.datetime) -> list
 def sweep(sh, client) -> None:
     """Remove the trial containers that killed runs left behind, and say so."""
     with engine.errors("listing trial containers"):
-        containers = client.api.containers(all=True, filters={"label": TRIAL})
+        containers = engineapi.containers(client, TRIAL)
     now = dt.datetime.now(dt.timezone.utc)
     for container_id, why in leftovers(containers, socket.gethostname(), pid_alive, now):
         name = next((x.get("Labels", {}).get(TRIAL) for x in containers if x["Id"] == container_id), "?")
         with engine.errors("removing a trial container left behind"):
             sh.act(f"remove the trial container {container_id[:12]} of {name}, {why}",
-                   engine.unless_missing, "removing a trial container", _force_remove(client), container_id)
+                   engineapi.remove_container, client, container_id)
 
 
 def network_for_trials(client, name: str):
     """The overlay network a trial can join (swarm.init makes it attachable), else None: no network."""
-    found = engine.unless_missing(f"inspecting network {name}", client.api.inspect_network, name)
+    found = engineapi.network(client, name)
     return name if found and found.get("Attachable") else None
 
 
@@ -143,16 +143,16 @@ def prove(client, service: Service, image_ref: str, image_check: dict = None,
     started = time.monotonic()
     with engine.errors(f"running a trial container of {service.name}"):
         try:
-            container = client.api.create_container(**config)["Id"]
+            container = engineapi.create_container(client, **config)
         except docker.errors.ImageNotFound:  # pushed, and this engine has not pulled it yet
             client.images.pull(untagged(image_ref))
-            container = client.api.create_container(**config)["Id"]
+            container = engineapi.create_container(client, **config)
     result = None
     try:
         with engine.errors(f"running a trial container of {service.name}"):
-            if service.secrets or service.configs:  # where the task gets them, as the engine would mount them
-                client.api.put_archive(container, "/", secret_files(service))
-            client.api.start(container)
+            # the secrets and configs where the task gets them, as the engine would mount them
+            engineapi.start_container(client, container, secret_files(service) if service.secrets or service.configs
+                                      else None)
             result = _until_ready(client, container, checked, limit)
             if result in ("healthy", "running") and service.smoke:
                 result = _smoke(client, container, service) or result
@@ -187,26 +187,11 @@ def secret_files(service: Service) -> bytes:
     return layer.getvalue()
 
 
-def _force_remove(client):
-    """Remove a container; another run already removing it (a 409 from the engine) is as good."""
-    docker = engine.sdk()
-
-    def remove(container):
-        try:
-            return client.api.remove_container(container, force=True)
-        except docker.errors.APIError as e:
-            if e.status_code != 409:
-                raise
-            return None
-
-    return remove
-
-
 def _remove(client, container: str, service: Service) -> None:
     """Remove a trial container. In the background a failure to do so is only a note: the next run sweeps it."""
     try:
         with engine.errors(f"removing the trial container of {service.name}"):
-            engine.unless_missing("removing a trial container", _force_remove(client), container)
+            engineapi.remove_container(client, container)
     except PipelineError as e:
         if threading.current_thread() is threading.main_thread():
             raise
@@ -218,7 +203,8 @@ def _until_ready(client, container: str, checked: bool, limit: float) -> str:
     started = time.monotonic()
 
     def ready():
-        result = verdict(client.api.inspect_container(container)["State"], checked)
+        state = engineapi.container_state(client, container)
+        result = verdict(state, checked) if state is not None else "it was removed while it started"
         return None if result == "running" and time.monotonic() - started < ALIVE else result
 
     return poll.until(ready, limit, POLL, lambda: f"it was not healthy after {limit:.0f}s")
@@ -229,9 +215,8 @@ def _smoke(client, container: str, service: Service):
     said = []
 
     def answers():
-        run = client.api.exec_create(container, smoke_command(service))["Id"]
-        said[:] = [client.api.exec_start(run).decode(errors="replace").strip()]
-        code = client.api.exec_inspect(run).get("ExitCode")
+        code, output = engineapi.run_in(client, container, smoke_command(service))
+        said[:] = [output.strip()]
         if code in MISSING_PROBE:
             print(f"{service.name}: note: its image has no {PROBE_PATH}, so its smoke path is only checked "
                   f"after the update")

@@ -4,7 +4,7 @@ releases in the history (what `deploy.rollback --to` goes back to), and any imag
 previous spec (what a rollback puts back) runs, whatever its age.
 """
 from goswarm import parallel
-from goswarm.io import engine, machines
+from goswarm.io import engine, engineapi, machines
 from goswarm.ops import history, rollout, ship
 from goswarm.plan import config, output
 
@@ -54,7 +54,7 @@ def engines(cfg) -> dict:
     builder, target = engine.client(), engine.client(cfg.target_url)
     found = {"this engine": builder}
     with engine.errors("listing the swarm's nodes"):
-        nodes = target.api.nodes()
+        nodes = engineapi.nodes(target)
         builder_node = builder.info().get("Swarm", {}).get("NodeID", "")
     known = {m.host: m for m in machines.all_machines()}
     targets, skipped = ship.ship_targets(nodes, builder_node, known)

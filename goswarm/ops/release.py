@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment
+from goswarm.io import engine, engineapi, environment
 from goswarm.ops import image
 from goswarm.ops.proof import untagged
 from goswarm.plan import config, output
@@ -82,7 +82,7 @@ def check_pullable(client, refs: list) -> None:
         try:
             with engine.errors(f"asking the registry for {ref}"):
                 try:
-                    client.api.inspect_distribution(ref)
+                    engineapi.registry_descriptor(client, ref)
                 except docker.errors.APIError as e:
                     reason = environment.redact(" ".join(str(e.explanation or e).split()))[:300]
                     raise PipelineError(f"the swarm's nodes cannot pull {ref} ({service}): {reason}") from None

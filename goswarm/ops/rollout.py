@@ -7,7 +7,7 @@ import time
 
 from goswarm import poll, program
 from goswarm.errors import Interrupted, PipelineError
-from goswarm.io import engine, terminal
+from goswarm.io import engine, engineapi, terminal
 from goswarm.ops import swarm
 from goswarm.plan import converge, servicespec
 
@@ -27,7 +27,7 @@ class RolloutFailed(PipelineError):
 
 def inspect(client, name: str):
     """The service's inspect, or None when it does not exist."""
-    return engine.unless_missing(f"inspecting service {name}", client.api.inspect_service, name)
+    return engineapi.service(client, name)
 
 
 def wait(sh, client, name: str, timeout: float, rollback: bool = False, check: str = "") -> None:
@@ -58,7 +58,7 @@ def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") ->
         while True:
             service = inspect(client, name)
             with engine.errors(f"listing tasks of {name}"):
-                tasks = client.api.tasks(filters={"service": service["ID"]})
+                tasks = engineapi.tasks(client, service["ID"])
                 down = swarm.down_nodes(client)
             progress = converge.evaluate(service, tasks, down, rollback)
             rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
@@ -97,10 +97,9 @@ def unhealthy(client, name: str, tasks: list, check: str) -> str:
     container, when it is on the engine we talk to) and how to change the check. The engine records no
     reason for such a task (it stops it, and the service exits 0), so the container is where to look."""
     for task in sorted(tasks, key=lambda t: t["Status"].get("Timestamp", ""), reverse=True)[:5]:
-        container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
-        found = engine.unless_missing("reading a task's health", client.api.inspect_container, container) \
-            if container else None
-        health = ((found or {}).get("State") or {}).get("Health") or {}
+        container = engineapi.task_container(task)
+        state = engineapi.container_state(client, container) if container else None
+        health = (state or {}).get("Health") or {}
         if health.get("Status") == "unhealthy":
             said = " ".join(((health.get("Log") or [{}])[-1].get("Output") or "").split())[:200]
             return (f"; a new task failed its health check ({check or 'the image' + chr(39) + 's own HEALTHCHECK'})"
@@ -117,7 +116,7 @@ def in_flight(client, service: dict, tasks: list = None, down: set = None) -> st
         return f"its {state.replace('_', ' ')} is still going"
     if tasks is None or down is None:
         with engine.errors(f"listing tasks of {service['Spec']['Name']}"):
-            tasks = client.api.tasks(filters={"service": service["ID"]})
+            tasks = engineapi.tasks(client, service["ID"])
             down = swarm.down_nodes(client)
     progress = converge.evaluate(service, tasks, down, rollback=state == "rollback_completed")
     if progress.done:
@@ -182,13 +181,13 @@ def restore(sh, client, name: str, timeout: float) -> None:
     start_first = {**previous["UpdateConfig"], "Order": "start-first"}
     with engine.errors(f"restoring {name}'s previous release"):
         sh.act(f"restore {name}'s previous release (start-first: the new task was never placed)",
-               client.api.update_service, current["ID"], current["Version"]["Index"],
+               engineapi.update_service, client, current,
                **servicespec.sdk_arguments({**previous, "TaskTemplate": template, "UpdateConfig": start_first}))
     wait(sh, client, name, timeout)
     now = inspect(client, name)
     with engine.errors(f"restoring {name}'s update order"):  # changes no task
         sh.act(f"set {name}'s update order back to {previous['UpdateConfig'].get('Order')}",
-               client.api.update_service, now["ID"], now["Version"]["Index"],
+               engineapi.update_service, client, now,
                **servicespec.sdk_arguments({**now["Spec"], "UpdateConfig": previous["UpdateConfig"]}))
 
 
@@ -206,15 +205,8 @@ def rollback(sh, client, name: str, timeout: float) -> None:
             return
         raise PipelineError(f"{name} has no previous release to go back to")
 
-    def roll_back():
-        # The SDK's update_service cannot ask for this; the Engine API can (rollback=previous).
-        api = client.api
-        response = api._post_json(api._url("/services/{0}/update", current["ID"]), data=current["Spec"],
-                                  params={"version": current["Version"]["Index"], "rollback": "previous"})
-        api._raise_for_status(response)
-
     with engine.errors(f"rolling back {name}"):
-        sh.act(f"roll back {name} to its previous release", roll_back)
+        sh.act(f"roll back {name} to its previous release", engineapi.roll_back_service, client, current)
     wait(sh, client, name, timeout, rollback=True)
 
 
@@ -222,8 +214,7 @@ def wait_gone(client, name: str, service_id: str, timeout: float) -> None:
     """Until every task of the removed service has stopped, on every node that can still say so."""
     def left():
         down = swarm.down_nodes(client)
-        # The engine refuses a service filter once the service is gone, so filter here.
-        return [t for t in client.api.tasks() if t["ServiceID"] == service_id and t.get("NodeID") not in down]
+        return [t for t in engineapi.tasks_of(client, service_id) if t.get("NodeID") not in down]
 
     def late():
         raise PipelineError(f"{name}: {len(left())} tasks still running {timeout:.0f}s after removal")

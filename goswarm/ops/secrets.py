@@ -10,7 +10,7 @@ import hashlib
 import docker.errors
 
 from goswarm.errors import ConfigError
-from goswarm.io import engine, environment
+from goswarm.io import engine, engineapi, environment
 from goswarm.plan import secrets as plan
 
 MAX_SIZE = 500 * 1024  # the engine's limit for a secret or config
@@ -69,7 +69,7 @@ def ensure(sh, client, project: str, service, create: bool = True) -> dict:
 
 def prune(sh, client, project: str, service) -> None:
     """Remove the service's objects that no spec of it mounts any more (its current and its previous one)."""
-    current = engine.unless_missing(f"inspecting service {service.name}", client.api.inspect_service, service.name)
+    current = engineapi.service(client, service.name)
     mine = [f"{plan.LABEL}.service={service.name}", f"{plan.LABEL}.project={project}"]
     for kind in plan.KINDS:
         with engine.errors(f"listing {kind}"):

@@ -10,7 +10,7 @@ import time
 
 from goswarm import parallel, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment, machines, terminal
+from goswarm.io import engine, engineapi, environment, machines, terminal
 from goswarm.ops import swarm
 from goswarm.plan import output
 
@@ -81,7 +81,7 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
     nodes: the swarm's nodes as this run read them already."""
     builder, target = engine.client(), engine.client(cfg.target_url)
     with engine.errors("listing the swarm's nodes"):
-        nodes = target.api.nodes() if nodes is None else nodes
+        nodes = engineapi.nodes(target) if nodes is None else nodes
         if builder is target and len(nodes) == 1:
             return  # the engine that built the images is the whole swarm
         builder_node = builder.info().get("Swarm", {}).get("NodeID", "")
@@ -111,7 +111,7 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
         wanted = frozenset(i.id for i in missing[machine.name])
         with engine.errors(f"shipping images to {machine.name}"):
             if wanted:
-                engine.client(machine.url).api.load_image(tarballs[wanted])
+                engineapi.load_images(engine.client(machine.url), tarballs[wanted])
         loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 

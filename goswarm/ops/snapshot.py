@@ -7,7 +7,7 @@ per service costs two or three calls each. A run that has something to change re
 from dataclasses import dataclass
 from typing import Optional
 
-from goswarm.io import engine
+from goswarm.io import engine, engineapi
 from goswarm.ops import swarm
 
 
@@ -39,9 +39,9 @@ def read(client, network: str, names, nodes: Optional[list] = None) -> Snapshot:
     """The nodes (unless given: read earlier in the same run), the services named and their tasks, the network."""
     names = sorted(set(names))
     with engine.errors("listing the swarm's nodes"):
-        nodes = client.api.nodes() if nodes is None else nodes
+        nodes = engineapi.nodes(client) if nodes is None else nodes
     with engine.errors("listing services"):
-        services = by_name(client.api.services(filters={"name": names}), names) if names else {}
+        services = by_name(engineapi.services(client, names), names) if names else {}
     with engine.errors("listing tasks"):
-        tasks = client.api.tasks(filters={"service": sorted(services)}) if services else []
+        tasks = engineapi.tasks(client, sorted(services)) if services else []
     return Snapshot(nodes, services, tasks, swarm.network_id(client, network))

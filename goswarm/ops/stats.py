@@ -22,7 +22,7 @@ from typing import Optional
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, machines, terminal
+from goswarm.io import engine, engineapi, machines, terminal
 from goswarm.ops import swarm
 from goswarm.plan import config
 from goswarm.plan import stats as plan
@@ -174,9 +174,9 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
         raise PipelineError(f"{where} is not a swarm manager: run {program.run('swarm.init')}")
     self_id = state.get("NodeID")
     with engine.errors("reading the swarm's nodes, services and tasks"):
-        nodes = manager.api.nodes()
-        names = {s["ID"]: s["Spec"]["Name"] for s in manager.api.services()}
-        tasks = manager.api.tasks(filters={"desired-state": "running"})
+        nodes = engineapi.nodes(manager)
+        names = {s["ID"]: s["Spec"]["Name"] for s in engineapi.services(manager)}
+        tasks = engineapi.tasks(manager, running=True)
     wanted = set(services) if services is not None else None
     running = [t for t in tasks if t["Status"].get("State") == "running" and t["ServiceID"] in names
                and (wanted is None or names[t["ServiceID"]] in wanted)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from goswarm import poll, program
 from goswarm.errors import PipelineError
-from goswarm.io import engine, environment, machines
+from goswarm.io import engine, engineapi, environment, machines
 from goswarm.plan import output, report
 
 
@@ -113,7 +113,7 @@ def node_of(nodes: list, machine) -> dict:
 
 def down_nodes(client) -> set:
     """Ids of the nodes the manager sees as down: their tasks keep their last reported state forever."""
-    return {n["ID"] for n in client.api.nodes() if n["Status"]["State"] == "down"}
+    return engineapi.down_node_ids(client)
 
 
 def node_names(nodes: list) -> dict:
@@ -221,7 +221,7 @@ def join(sh, cfg, name: str, role: str = "worker") -> None:
     client = engine.client(node.url)
     state = swarm_info(client)
     with engine.errors("listing nodes"):
-        nodes = boss.api.nodes()
+        nodes = engineapi.nodes(boss)
     if state.get("LocalNodeState") == "active":
         if any(n["ID"] == state.get("NodeID") for n in nodes):
             print(f"{name}: already in the swarm, no change")
@@ -246,34 +246,33 @@ def leave(sh, cfg, name: str) -> None:
         return
     with engine.errors(f"{name} leaving the swarm"):
         sh.act(f"make {name} leave the swarm", client.swarm.leave, force=True)
-        node = node_of(boss.api.nodes(), machine)
+        node = node_of(engineapi.nodes(boss), machine)
         if node and not sh.dry:
-            poll.until(lambda: True if boss.api.inspect_node(node["ID"])["Status"]["State"] == "down" else None,
+            poll.until(lambda: True if engineapi.node_state(boss, node["ID"]) == "down" else None,
                        20, 0.3)
-            boss.api.remove_node(node["ID"], force=True)
+            engineapi.remove_node(boss, node["ID"])
     print(f"{name}: left the swarm")
 
 
 def set_availability(sh, cfg, name: str, availability: str) -> None:
     boss = manager_client(cfg)
     with engine.errors(f"setting {name} to {availability}"):
-        node = node_of(boss.api.nodes(), machines.load(name))
+        node = node_of(engineapi.nodes(boss), machines.load(name))
         if node is None:
             raise PipelineError(f"{name} is not a node of this swarm: run {program.run(f'swarm.join {name}')}")
         if node["Spec"].get("Availability") == availability:
             print(f"{name}: already {availability}, no change")
             return
-        spec = {**node["Spec"], "Availability": availability}
-        sh.act(f"set {name} to {availability}", boss.api.update_node, node["ID"], node["Version"]["Index"], spec)
+        sh.act(f"set {name} to {availability}", engineapi.set_node_availability, boss, node, availability)
     print(f"{name}: {availability}")
 
 
 def status(cfg, as_json: bool = False) -> str:
     client = manager_client(cfg)
     with engine.errors("reading the swarm"):
-        nodes = client.api.nodes()
-        services = client.api.services(status=True)
-        tasks = client.api.tasks(filters={"desired-state": "running"})
+        nodes = engineapi.nodes(client)
+        services = engineapi.services(client, status=True)
+        tasks = engineapi.tasks(client, running=True)
     answers = probe_ports(cfg.manager_ip, services)
     if as_json:
         return report.dumps(status_document(nodes, services, tasks, node_names(nodes), answers))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from goswarm import program
 from goswarm.errors import PipelineError
-from goswarm.io import browser, engine, viewserver
+from goswarm.io import browser, engine, engineapi, viewserver
 from goswarm.ops import external, swarm
 from goswarm.plan import topology
 
@@ -32,12 +32,13 @@ class Reader:
     def read(self) -> dict:
         """One view of the swarm, now."""
         client = engine.client(self.cfg.target_url)
-        client.api.timeout = READ_TIMEOUT  # this process only reads; a hung engine must not freeze the page
+        # this process only reads; a hung engine must not freeze the page
+        engineapi.set_read_timeout(client, READ_TIMEOUT)
         try:
             with engine.errors("reading the swarm"):
-                nodes = client.api.nodes()
-                services = client.api.services(status=True)
-                tasks = client.api.tasks()
+                nodes = engineapi.nodes(client)
+                services = engineapi.services(client, status=True)
+                tasks = engineapi.tasks(client)
         except PipelineError as e:
             self.not_a_manager(client, e)
             raise
@@ -75,10 +76,10 @@ class Reader:
                 continue
             try:
                 with engine.errors(f"inspecting container {container[:12]}"):
-                    found = engine.unless_missing("inspect", client.api.inspect_container, container)
+                    state = engineapi.container_state(client, container)
             except PipelineError:
                 continue
-            self.checks[container] = topology.health_record(found or {})
+            self.checks[container] = topology.health_record(state or {})
         while len(self.checks) > self.KEEP:
             self.checks.pop(next(iter(self.checks)))
 

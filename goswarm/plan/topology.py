@@ -383,9 +383,10 @@ def to_inspect(services: list, tasks: list, now: float, known) -> list:
             and t["Status"]["State"] == "complete" and ended_recently(t, now)]
 
 
-def health_record(inspect: dict) -> dict:
-    """A container inspect's health, as `checks` holds it: its status and the last check's output. Pure."""
-    state = (inspect.get("State") or {}).get("Health") or {}
+def health_record(state: dict) -> dict:
+    """A container's health, from its inspect's State, as `checks` holds it: its status and the last check's
+    output. Pure."""
+    state = state.get("Health") or {}
     log = state.get("Log") or []
     output = " ".join((log[-1].get("Output") or "").split())[:200] if log else ""
     return {"status": state.get("Status", ""), "output": output}

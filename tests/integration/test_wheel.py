@@ -32,8 +32,8 @@ def tool(tmp_path_factory):
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    for package in ("goswarm", "tasks"):  # tasks/ is installed as goswarm.tasks
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    # goswarm/tasks links to ../tasks: the copy holds the files themselves
+    shutil.copytree(ROOT / "goswarm", source / "goswarm", ignore=shutil.ignore_patterns("__pycache__"))
     run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp / "wheels"), str(source)], tmp)
     [wheel] = (tmp / "wheels").glob("goswarm-*.whl")
     run([sys.executable, "-m", "venv", str(tmp / "venv")], tmp)

@@ -7,7 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "goswarm"
-TASKS = REPO / "tasks"  # installed as goswarm.tasks (pyproject's package-dir)
+TASKS = REPO / "tasks"  # goswarm.tasks: goswarm/tasks links to it (rglob does not follow the link)
 # Lowest first. A module may import its own layer and those below it.
 LAYERS = [
     ("base", ["goswarm", "goswarm.errors", "goswarm.program", "goswarm.poll", "goswarm.parallel"]),
@@ -112,8 +112,21 @@ def test_the_library_never_sees_invoke(name):
     assert "invoke" not in {i.split(".")[0] for i in imports(modules()[name])}, f"{name} imports invoke"
 
 
+def raw_api_lines(path: Path) -> list:
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr == "api"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in modules() if layer(n) > layer("goswarm.io")))
+def test_only_io_speaks_the_engine_api(name):
+    """ops/ and above ask io/engineapi in domain words; the SDK's low-level client (`client.api`) is io/'s."""
+    raw = raw_api_lines(modules()[name])
+    assert not raw, f"{name} uses the engine's low-level client (.api) on lines {raw}: add a function to io/engineapi"
+
+
 def test_the_checks_see_a_violation():
     """The graph this file builds does find imports (a check that can fail)."""
     assert "goswarm.plan.config" in graph()["goswarm.settings"]
     assert layer("goswarm.ops.deploy") > layer("goswarm.io.engine") > layer("goswarm.plan.config")
     assert "goswarm.ops.deploy" in graph()["goswarm.tasks.deploy"]  # tasks/ is read as goswarm.tasks
+    assert raw_api_lines(modules()["goswarm.io.engineapi"])

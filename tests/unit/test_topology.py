@@ -50,7 +50,8 @@ def test_a_running_card_names_its_image_digest_port_and_health():
 
 
 def checks() -> dict:
-    return {cid: topology.health_record(inspect) for cid, inspect in payload("viz-containers").items()}
+    return {cid: topology.health_record(inspect.get("State") or {})
+            for cid, inspect in payload("viz-containers").items()}
 
 
 def test_a_task_stopped_by_its_health_check_shows_the_checks_own_output_while_it_is_recent():
