@@ -4,7 +4,7 @@ load, throughput and latency through the edge next to straight to a task, and th
 
 Contenders, side by side in this one run, on the host engine (one node), each its own copy of
 services/accountservice, replicas 1, in one project config of this script's own (deploy lock bench-edge):
-    haproxy  publish_mode: edge (the HTTP edge: HAProxy, plan/edgeconfig.py)
+    haproxy  publish_mode: edge (the HTTP edge: HAProxy, plan/edgeproxy.py)
     tcp      publish_mode: edge, protocol: tcp (goswarm's L4 forwarder, goswarm/go/tcpedge: the edge until 0.x)
     direct   publish_mode: host, the task's own port (no edge): only for throughput and latency
 (Caddy's reverse_proxy, the HTTP edge before HAProxy, was measured beside them by this script's earlier

@@ -105,7 +105,7 @@ def main() -> int:
     os.environ.update(GOSWARM_ROOT=str(tmp), MANAGER_IP="127.0.0.1")
     from goswarm import settings
 
-    cfg = settings.load(json.loads(cfg_file.read_text()))
+    cfg = settings.read(json.loads(cfg_file.read_text()))
     results = []
     try:
         subprocess.run([*goswarm, "swarm.init"], env=env, check=True, capture_output=True, timeout=120)

@@ -2,7 +2,7 @@
 
 Invoke layers the config: these defaults (each collection configures its section from them), then the
 project's goswarm.yaml or invoke.yaml, INVOKE_* (GOSWARM_* for the goswarm command) variables, and a
-`-f FILE` last. A task reads it once with `load(config, manager)` and hands the Settings down.
+`-f FILE` last. A task reads it once with `read(config, manager)` and hands the Settings down.
 """
 import functools
 import re
@@ -77,7 +77,7 @@ class Settings:
         """The manager's machine record, read when first needed (`lab.up` names a manager it is about to make)."""
         from goswarm.io import machines
 
-        return machines.load(self.manager_name) if self.manager_name else None
+        return machines.read(self.manager_name) if self.manager_name else None
 
     @property
     def target_url(self) -> str:
@@ -194,7 +194,7 @@ def _no_services(root: Path):
                       f"`{program.name()} -r DIR ...` runs a project elsewhere")
 
 
-def load(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Settings:
+def read(cfg: dict, manager: Optional[str] = None, adopt: bool = False) -> Settings:
     """From Invoke's merged config (`plain(c.config)`). `manager` (a --manager flag) wins over swarm.manager;
     adopt: the command's --adopt."""
     from goswarm.plan import config, platforms, strict  # here, not at the top: `--list` reads DEFAULTS alone

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from invoke import Collection
 
-from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, load, task
+from goswarm.tasks.base import ADOPT_HELP, JSON_HELP, MANAGER_HELP, settings_of, task
 
 
 @task(name="deploy", help={"name": "The add-on: visualizer or dvizz (or another under addons: in the config).",
@@ -14,7 +14,7 @@ def deploy_(c, name, allow_docker_socket=False, dry=False, manager=None, adopt=F
     """Create or update an add-on's service from its image, as the blog deploys it."""
     from goswarm.ops import addons as ops
 
-    sh, cfg = load(c, manager, adopt)
+    sh, cfg = settings_of(c, manager, adopt)
     ops.deploy_addon(replace(sh, dry=sh.dry or dry), cfg, name, allow_docker_socket)
 
 
@@ -23,7 +23,7 @@ def rm(c, name, manager=None):
     """Remove an add-on's service and wait until its task is gone."""
     from goswarm.ops import addons as ops
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     ops.remove(sh, cfg, name)
 
 
@@ -32,7 +32,7 @@ def ls(c, manager=None, json=False):
     """List the add-ons: image, port, whether they mount the Docker socket, and what runs."""
     from goswarm.ops import addons as ops
 
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     print(ops.listing(cfg, json))
 
 

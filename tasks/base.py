@@ -93,9 +93,9 @@ def task(*args, **kwargs):
     return decorate
 
 
-def load(c, manager=None, adopt=False):
+def settings_of(c, manager=None, adopt=False):
     """(the Shell, the Settings) of this command: the config is read once, here."""
-    return Shell.of(c), settings.load(settings.plain(c.config), manager, adopt)
+    return Shell.of(c), settings.read(settings.plain(c.config), manager, adopt)
 
 
 def seconds_flag(name: str, value):

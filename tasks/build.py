@@ -1,7 +1,7 @@
 """build: cross-compile the Go services."""
 from invoke import Collection
 
-from goswarm.tasks.base import load, task
+from goswarm.tasks.base import settings_of, task
 
 
 @task(default=True, help={
@@ -16,7 +16,7 @@ def build(c, service=None, platform=None, force=False, json=False):
     from goswarm.ops import build as builds
     from goswarm.plan import config, output, platforms, report
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     targets = platforms.parse_list(platform) if platform else None
     with terminal.progress_to_stderr(json):
         compiled = builds.run(sh, cfg, config.select(cfg.services, service), targets, force)

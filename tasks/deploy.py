@@ -9,8 +9,8 @@ from goswarm.tasks.base import (
     MANAGER_HELP,
     PROGRESS_JSON_HELP,
     SERVICE_HELP,
-    load,
     seconds_flag,
+    settings_of,
     task,
 )
 
@@ -26,7 +26,7 @@ def deploy(c, service=None, timeout=None, manager=None, force=False, release=Non
     from goswarm.ops import release as releases
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager, adopt)
+    sh, cfg = settings_of(c, manager, adopt)
     timeout = seconds_flag("--timeout", timeout)
     if release:
         deploys.deploy_release(sh, cfg, releases.path_of(cfg, release), service, timeout, force, json)
@@ -43,7 +43,7 @@ def rollback_(c, service=None, timeout=None, manager=None, to=None):
     from goswarm.ops import release as releases
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     timeout = seconds_flag("--timeout", timeout)
     if to is not None and not str(to).isdigit():
         deploys.deploy_release(sh, cfg, releases.path_of(cfg, to), service, timeout)
@@ -59,7 +59,7 @@ def unlock(c, manager=None):
     """Release the deploy lock, whoever holds it (e.g. a killed `redeploy`)."""
     from goswarm.ops import deploy as deploys
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     deploys.unlock(sh, cfg)
 
 
@@ -69,7 +69,7 @@ def rm(c, service=None, manager=None):
     from goswarm.ops import deploy as deploys
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     deploys.remove(sh, cfg, config.select(cfg.services, service))
 
 
@@ -81,7 +81,7 @@ def scale(c, service, replicas, manager=None):
     from goswarm.plan import config
 
     replicas = settings.whole_number("--replicas", replicas)
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     deploys.scale(sh, cfg, config.select(cfg.services, service)[0].name, replicas)
 
 
@@ -91,7 +91,7 @@ def ps(c, service=None, manager=None, json=False):
     from goswarm.ops import deploy as deploys
     from goswarm.plan import config
 
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     print(deploys.tasks_table(cfg, config.select(cfg.services, service), json))
 
 
@@ -103,7 +103,7 @@ def logs(c, service, follow=False, tail=None, manager=None):
     from goswarm.plan import config
 
     tail = settings.whole_number("--tail", tail) if tail is not None else None
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     deploys.logs(cfg, config.select(cfg.services, service)[0].name, follow, tail)
 
 
@@ -114,7 +114,7 @@ def smoke(c, service=None, manager=None, json=False):
     from goswarm.ops import pipeline
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     pipeline.smoke_all(sh, cfg, config.select(cfg.services, service), json)
 
 

@@ -4,7 +4,7 @@ from invoke import Collection
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.plan import release as releases
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, settings_of, task
 
 SERVICES = "Only these services (comma-separated; default: all)."
 
@@ -16,7 +16,7 @@ def build_(c, service=None, force=False):
     from goswarm.ops import image as images
     from goswarm.plan import config
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     images.build_all(sh, cfg, config.select(cfg.services, service), force=force)
 
 
@@ -28,7 +28,7 @@ def push(c, service=None, release_file=None):
     from goswarm.ops import release
     from goswarm.plan import config
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     pushed = images.push_all(sh, cfg, config.select(cfg.services, service))
     release.write(sh, pushed, release.path_of(cfg, release_file))
 
@@ -40,7 +40,7 @@ def ship_(c, service=None, manager=None):
     from goswarm.ops import ship as shipping
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     shipping.ship(sh, cfg, [images.latest(cfg, s) for s in config.select(cfg.services, service) if s.built])
 
 
@@ -50,7 +50,7 @@ def run(c, service, port=None):
     from goswarm.ops import image as images
     from goswarm.plan import config
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     svc = config.select(cfg.services, service)[0]
     if not svc.built:
         raise PipelineError(f"services.{svc.name} names the image {svc.image}, which goswarm does not build: run it "

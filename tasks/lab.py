@@ -2,7 +2,7 @@
 from invoke import Collection
 
 from goswarm import settings
-from goswarm.tasks.base import load, task
+from goswarm.tasks.base import settings_of, task
 
 
 @task(help={"nodes": "How many machines (default lab.nodes): 1 manager, the rest workers.",
@@ -12,7 +12,7 @@ def up(c, nodes=None, bare=False):
     from goswarm.ops import lab
 
     count = settings.whole_number("--nodes", nodes) if nodes is not None else None
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     lab.up(sh, cfg, count if count is not None else cfg.lab_nodes, bare)
 
 
@@ -21,7 +21,7 @@ def down(c):
     """Remove every lab machine: processes, links, namespaces and state."""
     from goswarm.ops import lab
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     lab.down(sh, cfg)
 
 

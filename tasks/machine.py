@@ -78,7 +78,7 @@ def ip(c, name):
     """Print the machine's address."""
     from goswarm.io import machines
 
-    print(machines.load(name).host)
+    print(machines.read(name).host)
 
 
 @task(help={"name": "The machine."})
@@ -114,7 +114,7 @@ def rm(c, name):
     if not machines.exists(name):
         print(f"machine {name}: does not exist, no change")
         return
-    ops.remove(Shell.of(c), machines.load(name))
+    ops.remove(Shell.of(c), machines.read(name))
 
 
 ns = Collection("machine")

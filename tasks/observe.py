@@ -4,7 +4,7 @@ import sys
 
 from goswarm import settings
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, settings_of, task
 
 
 @task(help={"service": "Only these services (comma-separated names from the config, with their edges; "
@@ -18,7 +18,7 @@ def stats(c, service=None, watch=False, json_=False, manager=None):
     from goswarm.plan import config
     from goswarm.plan import stats as stats_plan
 
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     names = stats_ops.service_names(cfg, config.select(cfg.services, service)) if service else None
     if watch:
         try:
@@ -56,7 +56,7 @@ def load_(c, service=None, users=None, duration=None, ramp=None, base_url=None, 
     duration = settings.seconds("--duration", duration) if duration is not None else loads.DURATION
     ramp = load_plan.number("--ramp", ramp, "seconds") if ramp is not None else 0.0
     rate = load_plan.number("--rate", rate, "requests/s") if rate is not None else 0.0
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     chosen = loads.choose(cfg, service)
     side = (during, load_plan.during_argv(sys.argv, "load", during, sys.executable)) if during else None
     run = loads.run(Shell.of(c), cfg, chosen, users, duration, ramp, rate, base_url, target_ok, side)

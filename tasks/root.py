@@ -6,7 +6,7 @@ from invoke import Exit
 from goswarm import settings
 from goswarm.errors import PipelineError
 from goswarm.io.shell import Shell
-from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, load, seconds_flag, task
+from goswarm.tasks.base import ADOPT_HELP, MANAGER_HELP, SERVICE_HELP, seconds_flag, settings_of, task
 
 
 @task(iterable=["port", "publish", "name"], help={
@@ -28,7 +28,7 @@ def init(c, port=None, skip=None, publish=None, name=None, ci=None):
     initial.init(sh, environment.project_root(), port, skip, ask, publish, name, trial=True)
     if which:
         c.config.load_project()  # the goswarm.yaml init may just have written
-        pipelines.write(*load(c), which)
+        pipelines.write(*settings_of(c), which)
 
 
 @task(help={"json": "Print JSON instead of YAML."})
@@ -42,7 +42,7 @@ def config(c, json=False):
 
     from goswarm.plan import merged
 
-    _, cfg = load(c)  # a config goswarm cannot use is one error line, as in any task
+    _, cfg = settings_of(c)  # a config goswarm cannot use is one error line, as in any task
     sections = ["project", "image", "build", "swarm", "deploy", "lab", "services", "addons"]
     shown = merged.view(settings.plain(c.config), sections, cfg.project, cfg.destination)
     print(as_json.dumps(shown, indent=2) if json else yaml.safe_dump(shown, sort_keys=False), end="\n" if json else "")
@@ -57,7 +57,7 @@ def check(c, service=None, manager=None):
     from goswarm.ops import check as checks
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     checks.check(sh, cfg, config.select(cfg.services, service))
 
 
@@ -68,7 +68,7 @@ def prune(c, service=None, keep=3, manager=None):
     from goswarm.ops import prune as pruning
     from goswarm.plan import config
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     pruning.prune(sh, cfg, config.select(cfg.services, service), settings.whole_number("--keep", keep))
 
 
@@ -94,7 +94,7 @@ def redeploy(c, service=None, timeout=None, manager=None, force=False, release_f
     from goswarm.plan import config
 
     timeout = seconds_flag("--timeout", timeout)
-    sh, cfg = load(c, manager, adopt)
+    sh, cfg = settings_of(c, manager, adopt)
     pipeline.redeploy(sh, cfg, config.select(cfg.services, service), timeout, force,
                       release.path_of(cfg, release_file), json)
 
@@ -108,7 +108,7 @@ def dev(c, service=None, manager=None, debounce=None, adopt=False):
     from goswarm.plan import config
 
     debounce_ms = settings.whole_number("--debounce", debounce) if debounce is not None else settings.DEBOUNCE_MS
-    sh, cfg = load(c, manager, adopt)
+    sh, cfg = settings_of(c, manager, adopt)
     services = config.select(cfg.services, service)
     services = [s for s in services if s.built]  # an `image:` service has no sources to watch
     missing = [s for s in services if not s.path.is_dir()]
@@ -124,5 +124,5 @@ def setup(c, advertise_addr=None):
     """Install Go and Docker when missing (Debian/Ubuntu), start the engine, and run swarm.init."""
     from goswarm.ops import hostsetup
 
-    sh, cfg = load(c)
+    sh, cfg = settings_of(c)
     hostsetup.setup(sh, cfg, advertise_addr)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, settings_of, task
 
 
 @task(name="export", help={"service": "Only these services (comma-separated; default: all); an app's edge comes "
@@ -16,7 +16,7 @@ def export_(c, service=None, output_=None, manager=None, release=None):
     from goswarm.ops import stack
     from goswarm.plan import output
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     path = Path(output_) if output_ else None
     text = stack.export(sh, cfg, service, path, releases.path_of(cfg, release) if release else None)
     if path is None:

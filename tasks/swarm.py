@@ -1,7 +1,7 @@
 """swarm: form a swarm, grow it with machines, and see what runs on it."""
 from invoke import Collection
 
-from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, load, task
+from goswarm.tasks.base import JSON_HELP, MANAGER_HELP, settings_of, task
 
 
 @task(help={"advertise_addr": "Address other nodes reach the manager at (default: the machine's, or MANAGER_IP).",
@@ -10,7 +10,7 @@ def init(c, advertise_addr=None, manager=None):
     """Make the engine (or --manager machine) a swarm manager and create the overlay network (idempotent)."""
     from goswarm.ops import swarm
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     swarm.init(sh, cfg, advertise_addr)
 
 
@@ -19,7 +19,7 @@ def join(c, name, role="worker", manager=None):
     """Join a machine to the swarm with a token fetched from the manager (idempotent)."""
     from goswarm.ops import swarm
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     swarm.join(sh, cfg, name, role)
 
 
@@ -28,7 +28,7 @@ def leave(c, name, manager=None):
     """Take a machine out of the swarm and remove its node entry (idempotent)."""
     from goswarm.ops import swarm
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     swarm.leave(sh, cfg, name)
 
 
@@ -37,7 +37,7 @@ def drain(c, name, manager=None):
     """Move all tasks off a node and schedule none there (idempotent)."""
     from goswarm.ops import swarm
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     swarm.set_availability(sh, cfg, name, "drain")
 
 
@@ -46,7 +46,7 @@ def activate(c, name, manager=None):
     """Let a drained node take tasks again (idempotent)."""
     from goswarm.ops import swarm
 
-    sh, cfg = load(c, manager)
+    sh, cfg = settings_of(c, manager)
     swarm.set_availability(sh, cfg, name, "active")
 
 
@@ -56,7 +56,7 @@ def status(c, manager=None, json=False):
     answer on the manager, image) and its tasks per node."""
     from goswarm.ops import swarm
 
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     print(swarm.status(cfg, json))
 
 

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from goswarm import settings
-from goswarm.tasks.base import MANAGER_HELP, load, task
+from goswarm.tasks.base import MANAGER_HELP, settings_of, task
 
 DEFAULT_PORT = 8642
 
@@ -15,7 +15,7 @@ def viz(c, port=None, host="127.0.0.1", snapshot=None, manager=None):
     """Serve a live page of the swarm: nodes, tasks, their state, errors and ports, until Ctrl-C."""
     from goswarm.ops import viz as views
 
-    _, cfg = load(c, manager)
+    _, cfg = settings_of(c, manager)
     if snapshot:
         print(views.snapshot(cfg, Path(snapshot)))
         return

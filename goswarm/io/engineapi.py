@@ -217,7 +217,7 @@ def push(client, repository: str, tag_: str):
     return client.api.push(repository, tag_, stream=True, decode=True)
 
 
-def load_images(client, tarball) -> None:
+def add_images(client, tarball) -> None:
     """docker load of a `docker save` tarball (bytes or a file)."""
     client.api.load_image(tarball)
 

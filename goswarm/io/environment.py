@@ -90,7 +90,7 @@ def read_text(path: Path) -> str:
                           f"save it as UTF-8") from None
 
 
-def load() -> None:
+def read_dotenv() -> None:
     """Load .env into os.environ once (existing variables win)."""
     global _loaded
     if _loaded:
@@ -108,7 +108,7 @@ def load() -> None:
 
 
 def get(key: str, default: str = "") -> str:
-    load()
+    read_dotenv()
     return os.environ.get(key) or default
 
 
@@ -117,7 +117,7 @@ def docker_endpoint():
     with .env's values where the environment has none."""
     from goswarm.io import endpoint
 
-    load()
+    read_dotenv()
     return endpoint.resolve(os.environ)
 
 

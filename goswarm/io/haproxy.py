@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from goswarm.errors import PipelineError
-from goswarm.plan import edgeconfig, platforms
+from goswarm.plan import edgeproxy, platforms
 
 MISSING = "no HAProxy on this machine (apt-get install haproxy)"
 ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
@@ -49,7 +49,7 @@ def image_files() -> dict:
     if listed.returncode != 0 and "not a dynamic executable" not in listed.stderr + listed.stdout:
         raise PipelineError(f"ldd {haproxy} failed: {(listed.stderr or listed.stdout).strip()}")
     try:
-        libraries = edgeconfig.libraries(listed.stdout)
+        libraries = edgeproxy.libraries(listed.stdout)
     except ValueError as e:
         raise PipelineError(str(e)) from None
-    return {edgeconfig.BINARY_PATH: haproxy, **{lib: Path(lib).resolve() for lib in libraries}}
+    return {edgeproxy.BINARY_PATH: haproxy, **{lib: Path(lib).resolve() for lib in libraries}}

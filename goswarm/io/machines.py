@@ -56,7 +56,7 @@ def all_machines() -> list:
     return [Machine(**json.loads(p.read_text())) for p in sorted(store.glob("*/machine.json"))]
 
 
-def load(name: str) -> Machine:
+def read(name: str) -> Machine:
     record = directory(name) / "machine.json"
     if not record.is_file():
         known = ", ".join(m.name for m in all_machines()) or f"none yet (see {program.run('machine.create')})"

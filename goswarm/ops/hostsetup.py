@@ -8,7 +8,7 @@ from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine
 from goswarm.ops import swarm
-from goswarm.plan import edgeconfig
+from goswarm.plan import edgeproxy
 
 PACKAGES = {"go": "golang-go", "dockerd": "docker.io", "haproxy": "haproxy"}
 ENGINE_LOG = "/var/log/dockerd.log"
@@ -47,7 +47,7 @@ def install(sh, missing: list) -> None:
         required = [t for t in missing if t != "haproxy"]
         if required:
             raise PipelineError(manual_steps(required))
-        print(f"haproxy: not installed here, so the HTTP edge will be built FROM {edgeconfig.EDGE_BASE}, pulled "
+        print(f"haproxy: not installed here, so the HTTP edge will be built FROM {edgeproxy.EDGE_BASE}, pulled "
               f"by the engine (or install HAProxy, or set image.edge_base)")
         return
     packages = " ".join(PACKAGES[t] for t in missing)

@@ -16,7 +16,7 @@ from goswarm import parallel, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, engineapi, environment, terminal
 from goswarm.ops import build, registry
-from goswarm.plan import config, dockerbuild, edgeconfig, output, platforms
+from goswarm.plan import config, dockerbuild, edgeproxy, output, platforms
 from goswarm.plan import dockerfile as dockerfiles
 from goswarm.plan.servicespec import LABEL
 
@@ -388,26 +388,26 @@ class EdgeRecipe:
     def source(self) -> str:
         if self.base:
             return f"FROM {self.base}" + (f" ({self.why})" if self.why else "")
-        return f"HAProxy from {self.files[edgeconfig.BINARY_PATH]}"
+        return f"HAProxy from {self.files[edgeproxy.BINARY_PATH]}"
 
 
 def edge_recipe(cfg, target: platforms.Platform, own: platforms.Platform, probe: Path) -> EdgeRecipe:
     from goswarm.io import haproxy
 
     why = "" if cfg.edge_base else haproxy.unusable_for(target) or (f"the engine is {own}" if target != own else "")
-    base = cfg.edge_base or (edgeconfig.EDGE_BASE if why else "")
-    config_digest = {edgeconfig.CONFIG_PATH: hashlib.sha256(edgeconfig.CONFIG.encode()).hexdigest()}
+    base = cfg.edge_base or (edgeproxy.EDGE_BASE if why else "")
+    config_digest = {edgeproxy.HAPROXY_CFG_PATH: hashlib.sha256(edgeproxy.HAPROXY_CFG.encode()).hexdigest()}
     if base:
-        dockerfile = edgeconfig.base_dockerfile(base, probe.name, config.PROBE_PATH).encode()
+        dockerfile = edgeproxy.base_dockerfile(base, probe.name, config.PROBE_PATH).encode()
         return EdgeRecipe(base, why, dockerfile, {}, [], {"FROM": base, **config_digest})
-    files, changes = haproxy.image_files(), edgeconfig.image_changes()
+    files, changes = haproxy.image_files(), edgeproxy.image_changes()
     covered = {dest: build.file_digest(path) for dest, path in files.items()}
     return EdgeRecipe("", "", b"haproxy", {**files, config.PROBE_PATH: probe}, changes,
                       {**covered, "changes": "\n".join(changes), **config_digest})
 
 
 def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platform) -> Image:
-    """goswarm's HTTP edge: HAProxy with plan/edgeconfig's config and the probe. Made of this machine's HAProxy
+    """goswarm's HTTP edge: HAProxy with plan/edgeproxy's config and the probe. Made of this machine's HAProxy
     and its libraries, imported FROM scratch as one layer; or, with image.edge_base or where this machine's
     HAProxy cannot run on `target` (not Linux, none installed, another platform), built FROM an HAProxy image that
     the engine pulls. Its tag is a key of all of these, so a goswarm or HAProxy upgrade makes a new edge, and
@@ -439,7 +439,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
             image_id = _build_edge_from(client, cfg, image, recipe, probe, labels, None if target == own else target)
         else:
             image_id = import_scratch(client, image, {**recipe.files,
-                                                      edgeconfig.CONFIG_PATH: edgeconfig.CONFIG.encode()},
+                                                      edgeproxy.HAPROXY_CFG_PATH: edgeproxy.HAPROXY_CFG.encode()},
                                       labels, recipe.changes)
         if target == own:
             engineapi.tag(client, image_id, image.repository, "latest")
@@ -450,7 +450,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
 def _build_edge_from(client, cfg, image: Image, recipe: EdgeRecipe, probe: Path, labels: dict, platform) -> str:
     context = cfg.dist / ".edge"
     context.mkdir(parents=True, exist_ok=True)
-    (context / "haproxy.cfg").write_text(edgeconfig.CONFIG)
+    (context / "haproxy.cfg").write_text(edgeproxy.HAPROXY_CFG)
     try:
         return docker_build(client, image, recipe.dockerfile, {probe.name: probe}, labels, True, False,
                             {"haproxy.cfg": context / "haproxy.cfg"}, str(platform) if platform else None)

@@ -276,7 +276,7 @@ def _settings_of(proposals: list, root: Path):
     """The Settings of the config init would write, as far as building the images goes."""
     from goswarm import settings
 
-    return settings.load(building(proposals, root.name))
+    return settings.read(building(proposals, root.name))
 
 
 def _count(proposals: list) -> str:

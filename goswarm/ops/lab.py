@@ -15,7 +15,7 @@ def names(prefix: str, count: int) -> list:
 
 def ensure_machine(sh, name: str, address: str = None, driver: str = "netns") -> str:
     if machines.exists(name):
-        existing = machines.load(name)
+        existing = machines.read(name)
         return drivers.get(existing.driver).provision(sh, existing)
     made = drivers.get(driver).create(sh, name, preferred=address)
     if sh.dry:

@@ -69,7 +69,7 @@ def advice(holder: Holder, this_host: str, pid_alive: Callable[[int], bool]) -> 
     this host whose process lives is never unlocked from under it; one elsewhere cannot be seen from here. Pure."""
     if holder.host == this_host and pid_alive(holder.pid):
         return f"wait for it: that run (pid {holder.pid}) is still going"
-    return (f"wait for it; only if that run on {holder.host} has ended, release it with "
+    return (f"wait for it; only if that run on {holder.host} has ended, remove it with "
             f"{program.run('deploy.unlock')}")
 
 
@@ -79,7 +79,7 @@ def _inspect(client, name: str) -> Optional[dict]:
 
 def _remove(client, config_id: str) -> bool:
     """By ID, so that a newer lock under the same name is never removed. False: it was already gone."""
-    return engineapi.remove_swarm_config(client, config_id, "releasing the deploy lock")
+    return engineapi.remove_swarm_config(client, config_id, "removing the deploy lock")
 
 
 def _take(client, me: Holder, name: str) -> str:
@@ -121,7 +121,7 @@ def held(client, what: str, ttl: float, name: str):
     finally:
         try:
             if not _remove(client, config_id):
-                print(f"note: the deploy lock {name} was released by someone else during this run")
+                print(f"note: the deploy lock {name} was removed by someone else during this run")
         except PipelineError as e:
             if not failed:
                 raise
@@ -134,7 +134,7 @@ def holder(client, name: str) -> Optional[Holder]:
     return parse_holder(current) if current else None
 
 
-def release(client, name: str) -> Optional[Holder]:
+def remove(client, name: str) -> Optional[Holder]:
     """Remove the lock whoever holds it; who held it, or None. A config that is no lock is left alone."""
     current = _inspect(client, name)
     held_by = parse_holder(current) if current else None
@@ -145,9 +145,9 @@ def unlock(sh, client, name: str) -> None:
     """Release the lock, whoever holds it (e.g. a killed `redeploy`), and say whose it was."""
     current = holder(client, name)
     if current is not None:
-        message = f"release the deploy lock held by {current.user}@{current.host} (pid {current.pid})"
-        current = sh.act(message, release, client, name)
+        message = f"remove the deploy lock held by {current.user}@{current.host} (pid {current.pid})"
+        current = sh.act(message, remove, client, name)
         if sh.dry:
             return
     now = dt.datetime.now(UTC)
-    print(f"released the deploy lock held by {current.describe(now)}" if current else "no deploy lock is held")
+    print(f"removed the deploy lock held by {current.describe(now)}" if current else "no deploy lock is held")

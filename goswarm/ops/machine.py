@@ -12,7 +12,7 @@ def create(sh, name, driver="ssh", host=None, user=None, key=None, port=None, ad
     """Record a machine and check that it answers over SSH (netns and virtualbox: create it first)."""
     machines.check_name(name)
     if machines.exists(name):
-        existing = machines.load(name)
+        existing = machines.read(name)
         print(f"machine {name}: exists ({existing.driver}, {existing.host}), no change")
         return existing
     machine = drivers.get(driver).create(sh, name, host=host, user=user, key=key, port=port, address=address,
@@ -33,7 +33,7 @@ def provisioning(apt_proxy=None, insecure=None, mirrors=None) -> drivers.Provisi
 
 
 def provision(sh, name: str, install: bool = False, options: drivers.Provisioning = None) -> str:
-    machine = machines.load(name)
+    machine = machines.read(name)
     return drivers.get(machine.driver).provision(sh, machine, install, options)
 
 
@@ -47,7 +47,7 @@ def image(sh, output: str, with_docker: bool = False) -> str:
 
 def power(sh, name: str, on: bool) -> str:
     """machine.start / machine.stop: drivers that own the machine can; an ssh host is not ours to switch."""
-    machine = machines.load(name)
+    machine = machines.read(name)
     driver = drivers.get(machine.driver)
     if not hasattr(driver, "start"):
         raise PipelineError(f"{name}: the {machine.driver} driver cannot start or stop a machine")
@@ -78,7 +78,7 @@ def listing(as_json: bool = False) -> str:
 
 def env_lines(name: str, command: str = "goswarm") -> list:
     """What `eval $(goswarm machine.env NAME)` runs, as `docker-machine env` printed it."""
-    machine = machines.load(name)
+    machine = machines.read(name)
     lines = [f"export DOCKER_HOST={machine.url}",
              f"# run this command to configure your shell: eval $({command} machine.env {name})"]
     # goswarm uses the machine's key and .machines/known_hosts by itself; the docker CLI runs OpenSSH, which does not.
@@ -95,7 +95,7 @@ def env_lines(name: str, command: str = "goswarm") -> list:
 
 def run_command(name: str, command: str) -> tuple:
     """(exit code, stdout, stderr) of one command on the machine."""
-    machine = machines.load(name)
+    machine = machines.read(name)
     client = ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key)
     try:
         return ssh.run(client, command)
@@ -106,7 +106,7 @@ def run_command(name: str, command: str) -> tuple:
 def shell_argv(name: str) -> list:
     """An interactive OpenSSH session on the machine, with the project's known_hosts; the host key is checked
     by our own client first, so a changed or unknown key is refused before ssh starts."""
-    machine = machines.load(name)
+    machine = machines.read(name)
     ssh.connect(machine.ssh_host, machine.port, machine.user, machine.key).close()
     return (["ssh", "-p", str(machine.port), "-o", f"UserKnownHostsFile=~/.ssh/known_hosts {ssh.known_hosts()}",
              "-o", "StrictHostKeyChecking=yes"] + (["-i", machine.key] if machine.key else [])

@@ -66,7 +66,7 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def trial_config(service: Service, image_ref: str, network: str = None, made_by: str = "",
+def trial_settings(service: Service, image_ref: str, network: str = None, made_by: str = "",
                  image_check: dict = None) -> dict:
     """create_container arguments for the trial. Pure. It joins `network` (under no service alias) only to
     read a smoke path, which may need the service's dependencies: joining an overlay costs about 0.4 s."""
@@ -135,7 +135,7 @@ def prove(client, service: Service, image_ref: str, image_check: dict = None,
     """Run the release until healthy (or, without a health check, alive for a second), then GET its smoke
     path; raise if it fails either. A proven trial's container is removed in the returned thread, while
     the update goes on (removing a container from an overlay network takes a quarter of a second)."""
-    config = trial_config(service, image_ref, network, owner(), image_check)
+    config = trial_settings(service, image_ref, network, owner(), image_check)
     checked = "healthcheck" in config
     limit = (servicespec.HEALTH["StartPeriod"] + 5 * servicespec.HEALTH["Timeout"]) / servicespec.SECOND
     docker = engine.sdk()

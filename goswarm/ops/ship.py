@@ -106,17 +106,17 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
                     for wanted in {frozenset(i.id for i in lacks) for lacks in missing.values() if lacks}}
     loaded = {}  # name -> the image ids it has now
 
-    def load(machine):
+    def send(machine):
         started = time.monotonic()
         wanted = frozenset(i.id for i in missing[machine.name])
         with engine.errors(f"shipping images to {machine.name}"):
             if wanted:
-                engineapi.load_images(engine.client(machine.url), tarballs[wanted])
+                engineapi.add_images(engine.client(machine.url), tarballs[wanted])
         loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 
     try:
-        for name, took in parallel.each(load, asked, parallel.NODES):
+        for name, took in parallel.each(send, asked, parallel.NODES):
             sent = len(tarballs.get(frozenset(i.id for i in missing[name]), b""))
             shipped = ", ".join(i.ref for i in missing[name])
             print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "

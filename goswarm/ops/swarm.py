@@ -217,7 +217,7 @@ def join(sh, cfg, name: str, role: str = "worker") -> None:
     if role not in ("worker", "manager"):
         raise PipelineError(f"--role must be worker or manager, got {role!r}")
     boss = manager_client(cfg)
-    node = machines.load(name)
+    node = machines.read(name)
     client = engine.client(node.url)
     state = swarm_info(client)
     with engine.errors("listing nodes"):
@@ -239,7 +239,7 @@ def join(sh, cfg, name: str, role: str = "worker") -> None:
 def leave(sh, cfg, name: str) -> None:
     """The machine leaves the swarm and its node entry is removed (idempotent)."""
     boss = manager_client(cfg)
-    machine = machines.load(name)
+    machine = machines.read(name)
     client = engine.client(machine.url)
     if swarm_info(client).get("LocalNodeState") != "active":
         print(f"{name}: not in a swarm, no change")
@@ -257,7 +257,7 @@ def leave(sh, cfg, name: str) -> None:
 def set_availability(sh, cfg, name: str, availability: str) -> None:
     boss = manager_client(cfg)
     with engine.errors(f"setting {name} to {availability}"):
-        node = node_of(engineapi.nodes(boss), machines.load(name))
+        node = node_of(engineapi.nodes(boss), machines.read(name))
         if node is None:
             raise PipelineError(f"{name} is not a node of this swarm: run {program.run(f'swarm.join {name}')}")
         if node["Spec"].get("Availability") == availability:

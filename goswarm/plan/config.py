@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Optional
 
 from goswarm.errors import ConfigError, PipelineError
-from goswarm.plan import edgeconfig, placement, secrets, strict, tuning
+from goswarm.plan import edgeproxy, placement, secrets, strict, tuning
 from goswarm.plan.tuning import Tuning
 
 PUBLISH_MODES = ("edge", "host", "ingress")
-EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge`: HAProxy (plan/edgeconfig.py), not compiled
+EDGE = "goswarm-edge"  # the HTTP proxy of `publish_mode: edge`: HAProxy (plan/edgeproxy.py), not compiled
 TCP_EDGE = "goswarm-tcpedge"  # the L4 forwarder for `protocol: tcp` services: no retries, resets on task stop
 TCP_EDGE_SOURCE = "tcpedge"
 PROTOCOLS = ("http", "tcp")
@@ -100,7 +100,7 @@ class Service:
     build_args: dict = field(default_factory=dict)  # `build_args:` for its Dockerfile's ARGs
     build: str = "go"  # "docker": its Dockerfile is built as written, every stage; "go": goswarm compiles
     protocol: str = "http"  # what its port speaks: the edge of an http service retries, a tcp one forwards bytes
-    response_timeout: float = edgeconfig.RESPONSE_TIMEOUT  # seconds its HTTP edge waits for a task's answer
+    response_timeout: float = edgeproxy.RESPONSE_TIMEOUT  # seconds its HTTP edge waits for a task's answer
     tuning: Tuning = Tuning()  # resources, command, labels, volumes... (plan/tuning.py)
     secrets: tuple = ()  # plan/secrets.Item: Docker secrets, from the environment or files
     configs: tuple = ()  # plan/secrets.Item: Docker configs, from files
@@ -127,14 +127,14 @@ def edge_of(app: Service, sources: Path) -> Service:
     """`publish_mode: edge`: a service `<app>-edge`, one task per node, that holds the published port in
     host mode and passes requests to the app's healthy tasks over the overlay network. The app publishes
     nothing, so its updates can be start-first: zero downtime even on one node. An http app's edge is HAProxy
-    (see plan/edgeconfig.py); a `protocol: tcp` app's is goswarm's L4 forwarder."""
+    (see plan/edgeproxy.py); a `protocol: tcp` app's is goswarm's L4 forwarder."""
     if app.protocol == "tcp":
         env = {"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"}
     else:
-        env = edgeconfig.env(app.publish, app.name, app.port, app.replicas, app.response_timeout)
+        env = edgeproxy.env(app.publish, app.name, app.port, app.replicas, app.response_timeout)
     return Service(name=f"{app.name}-edge", path=edge_path(app, sources), port=app.publish, publish=app.publish,
                    publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True,
-                   stop_signal="" if app.protocol == "tcp" else edgeconfig.STOP_SIGNAL)
+                   stop_signal="" if app.protocol == "tcp" else edgeproxy.STOP_SIGNAL)
 
 
 def edge_image(app: Service) -> str:
@@ -255,7 +255,7 @@ def parse_service(name: str, raw, root: Path, section: str = "services") -> Serv
 
 def _response_timeout(where: str, value, http_edge: bool) -> float:
     if value is None:
-        return edgeconfig.RESPONSE_TIMEOUT
+        return edgeproxy.RESPONSE_TIMEOUT
     if not http_edge:
         raise ConfigError(f"{where} is what an HTTP edge waits for a task's answer: it needs publish_mode: edge "
                           f"(and protocol: http)")

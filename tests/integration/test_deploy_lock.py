@@ -145,31 +145,31 @@ def test_a_live_lock_of_another_host_is_refused_whatever_its_pid_is_here(engine,
     with pytest.raises(PipelineError, match=f"^deploy lock is held by {held_by}; ") as refused, \
             lock.held(engine, "redeploy accountservice", 60, name):
         pytest.fail("took a live lock")
-    assert str(refused.value).endswith(f"; wait for it; only if that run on {OTHER_HOST} has ended, release it "
+    assert str(refused.value).endswith(f"; wait for it; only if that run on {OTHER_HOST} has ended, remove it "
                                        f"with `goswarm deploy.unlock`")
     assert engine.api.inspect_config(name)["ID"] == config_id
 
 
-def test_release_removes_someone_elses_lock_and_says_whose(engine, name):
+def test_remove_takes_someone_elses_lock_and_says_whose(engine, name):
     plant(engine, name, pid=777)
-    released = lock.release(engine, name)
+    released = lock.remove(engine, name)
     assert (released.user, released.host, released.pid, released.what) == \
            ("deployer", OTHER_HOST, 777, "redeploy quotes-service (CI)")
     assert lock.holder(engine, name) is None
-    assert lock.release(engine, name) is None
+    assert lock.remove(engine, name) is None
 
 
 def test_unlock_during_a_run_does_not_fail_it_nor_remove_the_next_runs_lock(engine, name, capsys):
     first = lock.held(engine, "redeploy accountservice", 60, name)
     me = first.__enter__()
-    assert lock.release(engine, name) == me  # someone ran `inv deploy.unlock`
+    assert lock.remove(engine, name) == me  # someone ran `inv deploy.unlock`
     second = lock.held(engine, "redeploy quotes-service", 60, name)
     next_run = second.__enter__()
     first.__exit__(None, None, None)
     assert lock.holder(engine, name) == next_run
     second.__exit__(None, None, None)
     assert lock.holder(engine, name) is None
-    assert f"the deploy lock {name} was released by someone else during this run" in capsys.readouterr().out
+    assert f"the deploy lock {name} was removed by someone else during this run" in capsys.readouterr().out
 
 
 def test_a_config_that_is_no_lock_is_left_alone(engine, name):
@@ -179,7 +179,7 @@ def test_a_config_that_is_no_lock_is_left_alone(engine, name):
         pytest.fail("took over a config that is no lock")
     assert str(refused.value) == no_lock
     with pytest.raises(PipelineError):
-        lock.release(engine, name)
+        lock.remove(engine, name)
     assert engine.api.inspect_config(name)["ID"] == config_id
 
 
@@ -190,14 +190,14 @@ def test_the_unlock_task_says_what_it_would_do_then_does_it(engine, name, monkey
     plant(engine, name, pid=777)
 
     unlock(Context(config))
-    assert capsys.readouterr().out == f"[dry] would release the deploy lock held by deployer@{OTHER_HOST} (pid 777)\n"
+    assert capsys.readouterr().out == f"[dry] would remove the deploy lock held by deployer@{OTHER_HOST} (pid 777)\n"
     assert lock.holder(engine, name) is not None
 
     config.run.dry = False
     unlock(Context(config))
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"-> release the deploy lock held by deployer@{OTHER_HOST} (pid 777)"
-    assert out[1].startswith(f"released the deploy lock held by deployer@{OTHER_HOST} (pid 777) since ")
+    assert out[0] == f"-> remove the deploy lock held by deployer@{OTHER_HOST} (pid 777)"
+    assert out[1].startswith(f"removed the deploy lock held by deployer@{OTHER_HOST} (pid 777) since ")
     assert lock.holder(engine, name) is None
 
     unlock(Context(config))

@@ -151,7 +151,7 @@ def test_a_second_redeploy_is_refused_while_one_runs_and_a_stale_lock_can_be_rel
         refused = swarm.inv("redeploy", "--service", name, "--force", check=False)
         assert "a run on a machine that crashed" in refused.stderr
         released = swarm.inv("deploy.unlock")
-        assert "released the deploy lock held by" in released.output
+        assert "removed the deploy lock held by" in released.output
     swarm.inv("redeploy", "--service", name)  # goes through: the lock is free again
 
 

@@ -59,7 +59,7 @@ def test_cpu_and_memory_agree_with_docker_stats(swarm, engine, monkeypatch):
     swarm.inv("redeploy", "--service", name)
     container = engine.containers.list(filters={"label": f"com.docker.swarm.service.name={name}"})[0].id
     monkeypatch.setenv("GOSWARM_ROOT", str(swarm.tmp))
-    cfg = settings.load(swarm.config)
+    cfg = settings.read(swarm.config)
 
     def collect():
         return stats.collect(cfg, [name])
@@ -104,7 +104,7 @@ def test_streams_follow_tasks_that_are_replaced(swarm, monkeypatch):
     name = swarm.add_service("accountservice", port=6767, publish=free_port(), smoke="/accounts/10000")
     swarm.inv("redeploy", "--service", name)
     monkeypatch.setenv("GOSWARM_ROOT", str(swarm.tmp))
-    cfg = settings.load(swarm.config)
+    cfg = settings.read(swarm.config)
     with stats.Streams() as streams:
         first = stats.collect(cfg, [name], streams)
         again = stats.collect(cfg, [name], streams)

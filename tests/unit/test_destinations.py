@@ -62,7 +62,7 @@ def test_the_destinations_env_file_wins_over_env_and_its_release_file_is_its_own
     from goswarm import settings
     from goswarm.ops import release
 
-    code = ("import os; from goswarm import settings; from goswarm.io import environment; environment.load(); "
+    code = ("import os; from goswarm import settings; from goswarm.io import environment; environment.read_dotenv(); "
             "print(os.environ['GOSWARM_IMAGE_PREFIX'], os.environ['GOSWARM_DEPLOY_LOCK_TTL'])")
     env = {"GOSWARM_ROOT": str(project), "GOSWARM_DESTINATION": "staging", "PATH": "/usr/bin:/bin"}
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -23,7 +23,7 @@ def cfg(tmp_path, monkeypatch):
     monkeypatch.setenv("MACHINES_DIR", str(tmp_path / "machines"))
     monkeypatch.setenv("GOSWARM_ROOT", str(tmp_path))
     (tmp_path / "a").mkdir()
-    return settings.load({"services": {"web": {"path": "a", "port": 80, "publish": 8080},
+    return settings.read({"services": {"web": {"path": "a", "port": 80, "publish": 8080},
                                        "acc": {"path": "a", "port": 80, "publish": 8081,
                                                "load": {"path": "/accounts/{id}", "ids": "1-9"}}}})
 

@@ -94,6 +94,6 @@ def test_unlock_is_suggested_only_where_the_holder_may_be_gone():
     alive, gone = (lambda pid: True), (lambda pid: False)
     assert advice(holder(host="laptop"), "laptop", alive) == "wait for it: that run (pid 4242) is still going"
     elsewhere = advice(holder(host="ci-runner"), "laptop", alive)
-    assert elsewhere.startswith("wait for it; only if that run on ci-runner has ended, release it with `")
+    assert elsewhere.startswith("wait for it; only if that run on ci-runner has ended, remove it with `")
     assert elsewhere.endswith(" deploy.unlock`")
     assert "deploy.unlock" in advice(holder(host="laptop"), "laptop", gone)

@@ -28,10 +28,10 @@ def test_bad_machine_names(name):
 def test_records_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("MACHINES_DIR", str(tmp_path))
     machines.save(Machine("node1", "netns", "10.77.0.2", key="/k", extras={"pids": {"sshd": 1}}))
-    assert machines.load("node1").extras == {"pids": {"sshd": 1}}
+    assert machines.read("node1").extras == {"pids": {"sshd": 1}}
     assert machines.by_host("10.77.0.2").name == "node1"
     assert (tmp_path / "node1").stat().st_mode & 0o777 == 0o700
     with pytest.raises(PipelineError, match="unknown machine 'node2'; known machines: node1"):
-        machines.load("node2")
+        machines.read("node2")
     machines.delete("node1")
     assert machines.all_machines() == []

@@ -91,7 +91,7 @@ def cfg(tmp_path, monkeypatch):
     monkeypatch.setenv("GOSWARM_ROOT", str(tmp_path))
     monkeypatch.setattr(environment, "_loaded", True)
     monkeypatch.setenv("MANAGER_IP", "127.0.0.1")
-    return settings.load({"services": {"web": {"path": "web", "port": 6767}}})
+    return settings.read({"services": {"web": {"path": "web", "port": 6767}}})
 
 
 @pytest.mark.parametrize("mode", ["host", "edge", "ingress"])

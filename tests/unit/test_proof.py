@@ -26,7 +26,7 @@ def test_verdict(state, checked, verdict):
 
 
 def test_the_trial_runs_like_a_task_but_checks_often_and_joins_the_network_under_no_service_name():
-    config = proof.trial_config(SMOKED, "sha256:new", "my_network", "ci:42")
+    config = proof.trial_settings(SMOKED, "sha256:new", "my_network", "ci:42")
     assert config["image"] == "sha256:new" and config["host_config"] == {"NetworkMode": "my_network"}
     assert "network_disabled" not in config and "networking_config" not in config  # no alias, so no traffic
     assert config["environment"] == ["DEBUG=1", "PORT=6767"]
@@ -36,8 +36,8 @@ def test_the_trial_runs_like_a_task_but_checks_often_and_joins_the_network_under
 
 
 def test_without_an_attachable_network_or_a_smoke_path_to_read_the_trial_has_no_network():
-    assert proof.trial_config(SMOKED, "sha256:new")["network_disabled"] is True
-    assert proof.trial_config(SERVICE, "sha256:new", "my_network")["network_disabled"] is True
+    assert proof.trial_settings(SMOKED, "sha256:new")["network_disabled"] is True
+    assert proof.trial_settings(SERVICE, "sha256:new", "my_network")["network_disabled"] is True
 
 
 def test_the_smoke_path_is_read_by_the_probe_on_the_containers_loopback():
@@ -65,12 +65,12 @@ def test_trial_containers_whose_run_is_gone_are_left_overs(owner, minutes_old, l
 
 def test_a_service_without_a_healthcheck_gets_none_in_its_trial():
     unchecked = Service("a", Path("/p"), 80, healthcheck=Check("none"))
-    assert "healthcheck" not in proof.trial_config(unchecked, "sha256:new")
+    assert "healthcheck" not in proof.trial_settings(unchecked, "sha256:new")
 
 
 def test_a_trial_of_an_image_with_its_own_check_runs_that_check():
     own = {"Test": ["CMD", "./hc"], "Interval": 10**9}
-    assert proof.trial_config(SERVICE, "sha256:new", image_check=own)["healthcheck"]["test"] == ["CMD", "./hc"]
+    assert proof.trial_settings(SERVICE, "sha256:new", image_check=own)["healthcheck"]["test"] == ["CMD", "./hc"]
 
 
 @pytest.mark.parametrize("ref, pullable", [

@@ -32,7 +32,7 @@ def valid_by_schema(data) -> bool:
 
 def valid_by_parser(data, root: Path) -> bool:
     try:
-        settings.load(data)
+        settings.read(data)
     except ConfigError:
         return False
     return True

@@ -18,7 +18,7 @@ def root(tmp_path, monkeypatch):
 
 
 def load(**sections):
-    return settings.load({"services": SERVICES, **sections})
+    return settings.read({"services": SERVICES, **sections})
 
 
 def settings_with(**image):
@@ -54,7 +54,7 @@ def test_given_values_win_over_the_defaults(root):
 
 def test_a_manager_flag_wins_over_swarm_manager():
     assert load(swarm={"manager": "lab-1"}).manager_name == "lab-1"
-    assert settings.load({"services": SERVICES, "swarm": {"manager": "lab-1"}}, "lab-2").manager_name == "lab-2"
+    assert settings.read({"services": SERVICES, "swarm": {"manager": "lab-1"}}, "lab-2").manager_name == "lab-2"
     assert load(swarm={"manager": ""}).manager_name is None
 
 
@@ -79,7 +79,7 @@ def test_a_manager_flag_wins_over_swarm_manager():
 ])
 def test_each_mistake_is_one_config_error_naming_the_key(sections, message):
     with pytest.raises(ConfigError) as e:
-        settings.load({"services": SERVICES, **sections})
+        settings.read({"services": SERVICES, **sections})
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
@@ -158,12 +158,12 @@ def test_from_a_subdirectory_the_error_names_the_project_and_how_to_reach_it(roo
     sub.mkdir(parents=True)
     monkeypatch.setenv("GOSWARM_ROOT", str(sub))
     with pytest.raises(ConfigError) as e:
-        settings.load({})
+        settings.read({})
     assert str(e.value) == f"no goswarm.yaml in {sub}: the project is {root}: run `goswarm -r {root} ...` " \
                            f"(or run it there)"
     monkeypatch.setenv("GOSWARM_ROOT", str(root))
     with pytest.raises(ConfigError, match="^no services are configured in .*: add them under `services:` in goswarm"):
-        settings.load({})
+        settings.read({})
 
 
 def test_invokes_own_sections_are_the_ones_it_has():

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from goswarm.io import environment
 from goswarm.ops import image, stack
-from goswarm.plan import edgeconfig
+from goswarm.plan import edgeproxy
 from goswarm.plan.config import EDGE, Check, Service
 
 APP = Service("app", Path("/a"), 6767, publish=7000, publish_mode="edge", healthcheck=Check("tcp"))
@@ -18,5 +18,5 @@ def test_an_app_in_edge_mode_comes_with_its_edge_on_the_named_network():
     assert all(s["TaskTemplate"]["Networks"][0]["Target"] == "my_network" for s in specs)
     assert all(s["TaskTemplate"]["ForceUpdate"] == 0 for s in specs)
     assert specs[1]["TaskTemplate"]["ContainerSpec"]["Env"] == [
-        *sorted(f"{k}={v}" for k, v in edgeconfig.env(7000, "app", 6767).items()), "PORT=7000"]
+        *sorted(f"{k}={v}" for k, v in edgeproxy.env(7000, "app", 6767).items()), "PORT=7000"]
     assert environment.GO_SOURCES.is_dir()

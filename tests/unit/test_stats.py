@@ -17,7 +17,7 @@ def cfg(tmp_path, monkeypatch):
     monkeypatch.setenv("MACHINES_DIR", str(tmp_path / "machines"))
     monkeypatch.setenv("GOSWARM_ROOT", str(tmp_path))
     (tmp_path / "web").mkdir()
-    return settings.load({"services": {"web": {"path": "web", "port": 80, "publish": 8080, "publish_mode": "edge"},
+    return settings.read({"services": {"web": {"path": "web", "port": 80, "publish": 8080, "publish_mode": "edge"},
                                        "db": {"path": "web", "port": 5432}}})
 
 

@@ -35,7 +35,7 @@ def test_swarm_slug_is_a_file_name_for_the_manager(target, slug):
 
 def test_the_tokens_of_a_machine_managed_swarm_are_named_for_its_manager(machines_dir, tmp_path):
     machines.save(Machine("lab-1", "netns", "10.77.0.2"))
-    cfg = settings.load({"services": {"a": {"path": "a", "port": 80}}}, "lab-1")
+    cfg = settings.read({"services": {"a": {"path": "a", "port": 80}}}, "lab-1")
     assert swarm.token_file(cfg) == tmp_path / ".swarm" / "join-tokens-lab-1.json"
     assert swarm.with_manager(cfg, "lab-2").manager_name == "lab-2" and cfg.manager_name == "lab-1"
 

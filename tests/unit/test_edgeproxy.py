@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from goswarm.plan import config, edgeconfig
+from goswarm.plan import config, edgeproxy
 
 LDD = """\tlinux-vdso.so.1 (0x00007ffd)
 \tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007fbc59ff4000)
@@ -14,11 +14,11 @@ LDD = """\tlinux-vdso.so.1 (0x00007ffd)
 
 
 def lines(prefix: str) -> list:
-    return [line.strip() for line in edgeconfig.CONFIG.splitlines() if line.strip().startswith(prefix)]
+    return [line.strip() for line in edgeproxy.HAPROXY_CFG.splitlines() if line.strip().startswith(prefix)]
 
 
 def test_the_config_names_no_app_the_service_env_says_which():
-    assert edgeconfig.env(8080, "accountservice", 6767, 3) == {
+    assert edgeproxy.env(8080, "accountservice", 6767, 3) == {
         "EDGE_PORT": "8080", "EDGE_APP": "accountservice", "EDGE_APP_PORT": "6767", "EDGE_SLOTS": "16",
         "EDGE_TIMEOUT": "60000ms"}
     assert lines("bind") == ['bind ":${EDGE_PORT}"']
@@ -27,7 +27,7 @@ def test_the_config_names_no_app_the_service_env_says_which():
 
 
 def test_there_are_slots_for_an_old_and_a_new_task_of_every_replica():
-    assert edgeconfig.slots(1) == 16 and edgeconfig.slots(20) == 42
+    assert edgeproxy.slots(1) == 16 and edgeproxy.slots(20) == 42
 
 
 def test_the_dns_is_asked_again_well_inside_the_two_seconds_swarm_waits_before_sigterm():
@@ -46,22 +46,22 @@ def test_only_idempotent_requests_are_retried_after_they_were_sent():
 
 def test_it_stops_softly_within_its_grace_as_nobody():
     assert lines("hard-stop-after") == ["hard-stop-after 10s"]
-    changes = edgeconfig.image_changes()
-    assert "USER 65534:65534" in changes and edgeconfig.STOP_SIGNAL == "SIGUSR1"
+    changes = edgeproxy.image_changes()
+    assert "USER 65534:65534" in changes and edgeproxy.STOP_SIGNAL == "SIGUSR1"
     assert not lines("stats socket") and lines("log ") == ["log stderr format raw local0", "log global"]
     assert lines("option dontlog-normal")  # only what failed or was retried
 
 
 def test_ldd_output_gives_every_library_and_the_loader():
-    assert edgeconfig.libraries(LDD) == ["/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libc.so.6",
+    assert edgeproxy.libraries(LDD) == ["/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libc.so.6",
                                          "/lib64/ld-linux-x86-64.so.2"]
     with pytest.raises(ValueError, match="libfoo.so.1 => not found"):
-        edgeconfig.libraries("\tlibfoo.so.1 => not found\n")
+        edgeproxy.libraries("\tlibfoo.so.1 => not found\n")
 
 
 def test_haproxy_accepts_the_config(tmp_path):  # .ci/run installs it, as edge mode needs it
-    (tmp_path / "haproxy.cfg").write_text(edgeconfig.CONFIG)
-    env = {"EDGE_PORT": "8080", **edgeconfig.env(8080, "app", 6767)}
+    (tmp_path / "haproxy.cfg").write_text(edgeproxy.HAPROXY_CFG)
+    env = {"EDGE_PORT": "8080", **edgeproxy.env(8080, "app", 6767)}
     command = [shutil.which("haproxy") or "/usr/sbin/haproxy", "-c", "-f", str(tmp_path / "haproxy.cfg")]
     checked = subprocess.run(command, env=env, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -72,8 +72,8 @@ def test_the_response_timeout_is_the_services_and_haproxy_takes_it(tmp_path):
     app = config.parse_service("app", {"path": ".", "port": 80, "publish": 8080, "publish_mode": "edge",
                                        "response_timeout": 1.5}, tmp_path)
     assert config.edge_of(app, tmp_path).env["EDGE_TIMEOUT"] == "1500ms"
-    assert edgeconfig.env(8080, "app", 80)["EDGE_TIMEOUT"] == "60000ms"
-    assert re.search(r'^backend app\n(  .*\n)*  timeout server "\$\{EDGE_TIMEOUT\}"\n', edgeconfig.CONFIG, re.M)
+    assert edgeproxy.env(8080, "app", 80)["EDGE_TIMEOUT"] == "60000ms"
+    assert re.search(r'^backend app\n(  .*\n)*  timeout server "\$\{EDGE_TIMEOUT\}"\n', edgeproxy.HAPROXY_CFG, re.M)
     for raw, message in (({"publish": 8080}, "needs publish_mode: edge"),
                          ({"publish": 8080, "publish_mode": "edge", "protocol": "tcp"}, "needs publish_mode: edge"),
                          ({"publish": 8080, "publish_mode": "edge", "response_timeout": 0}, "from 0.1 to 3600")):

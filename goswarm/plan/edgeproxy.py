@@ -1,6 +1,6 @@
 """The HTTP edge of `publish_mode: edge`: HAProxy, its config, and what makes its image. Pure.
 
-The image is the same for every app: HAProxy, its libraries and CONFIG, FROM scratch. The config names no app:
+The image is the same for every app: HAProxy, its libraries and HAPROXY_CFG, FROM scratch. The config names no app:
 HAProxy fills in "${EDGE_...}" from the task's environment (see env()), so the service spec says which app.
 
 Why each setting (swarm 20.10 takes a stopping task out of its DNS name, waits about 2 s, then sends SIGTERM):
@@ -27,14 +27,14 @@ CHECK_EVERY = "500ms"
 RESOLVER = "127.0.0.11:53"  # Docker's embedded DNS, on every container of a user-defined network
 IDEMPOTENT = ("GET", "HEAD", "OPTIONS")
 STOP_SIGNAL = "SIGUSR1"  # HAProxy's soft stop; SIGTERM would close every connection at once
-CONFIG_PATH = "/etc/haproxy/haproxy.cfg"
+HAPROXY_CFG_PATH = "/etc/haproxy/haproxy.cfg"
 BINARY_PATH = "/usr/sbin/haproxy"
 # Where this machine's HAProxy cannot be used (none installed, not Linux, another platform than the swarm's), the
 # edge is built FROM the official image instead, pulled by the engine: an LTS branch, multi-platform.
 EDGE_BASE = "haproxy:2.8-alpine"
 
 SERVER = f"resolvers docker resolve-prefer ipv4 init-addr none check inter {CHECK_EVERY} fall 1 rise 1"
-CONFIG = f"""# goswarm's HTTP edge. HAProxy fills in ${{EDGE_...}} from the service's environment,
+HAPROXY_CFG = f"""# goswarm's HTTP edge. HAProxy fills in ${{EDGE_...}} from the service's environment,
 # and sets maxconn from the task's fd limit.
 global
   hard-stop-after {GRACE}
@@ -101,12 +101,12 @@ def libraries(ldd_output: str) -> list:
 
 
 def base_dockerfile(base: str, probe: str, probe_path: str) -> str:
-    """The edge's Dockerfile FROM an HAProxy image (`image.edge_base`, or EDGE_BASE): CONFIG and the probe on top,
+    """The edge's Dockerfile FROM an HAProxy image (`image.edge_base`, or EDGE_BASE): HAPROXY_CFG and the probe on top,
     HAProxy run as image_changes() runs this machine's."""
-    return (f"FROM {base}\nCOPY haproxy.cfg {CONFIG_PATH}\nCOPY {probe} {probe_path}\nUSER 65534:65534\n"
-            f'ENTRYPOINT ["haproxy", "-db", "-f", "{CONFIG_PATH}"]\nCMD []\n')
+    return (f"FROM {base}\nCOPY haproxy.cfg {HAPROXY_CFG_PATH}\nCOPY {probe} {probe_path}\nUSER 65534:65534\n"
+            f'ENTRYPOINT ["haproxy", "-db", "-f", "{HAPROXY_CFG_PATH}"]\nCMD []\n')
 
 
 def image_changes() -> list:
     """The image's config: HAProxy in the foreground, as nobody (the edge's spec gives its STOP_SIGNAL)."""
-    return ["USER 65534:65534", f'ENTRYPOINT ["{BINARY_PATH}", "-db", "-f", "{CONFIG_PATH}"]']
+    return ["USER 65534:65534", f'ENTRYPOINT ["{BINARY_PATH}", "-db", "-f", "{HAPROXY_CFG_PATH}"]']
