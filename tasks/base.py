@@ -26,7 +26,7 @@ SERVICE_HELP = {"service": "Only these services (comma-separated names from the 
 # was --root, --ramp or --replicas); an option not named here has none, and -h only ever means help.
 SHORT_FLAGS = {"service": "s", "manager": "m", "force": "f", "json": "j", "timeout": "t", "adopt": "a", "name": "n",
                "port": "p", "output": "o", "release": "r", "release_file": "r", "users": "u", "duration": "d",
-               "watch": "w"}
+               "watch": "w", "live": "l"}
 # Options that take a number: their help says INT or FLOAT, and a word given there is a usage error (exit 2).
 NUMBERS = {"users": int, "replicas": int, "nodes": int, "tail": int, "port": int, "keep": int, "timeout": float,
            "duration": float, "ramp": float, "rate": float, "debounce": float}

@@ -101,9 +101,11 @@ def redeploy(c, service=None, timeout=None, manager=None, force=False, release_f
 
 @task(help={**SERVICE_HELP, "manager": MANAGER_HELP,
             "debounce": f"Milliseconds to gather a burst of saves into one redeploy (default {settings.DEBOUNCE_MS}).",
-            "adopt": ADOPT_HELP})
-def dev(c, service=None, manager=None, debounce=None, adopt=False):
-    """Redeploy each service whose sources change, with timings, until Ctrl-C."""
+            "adopt": ADOPT_HELP,
+            "live": "Swap a Go change into the running tasks (about a second, no new task) instead of redeploying; "
+                    "a Dockerfile change still redeploys. What runs is no release until the next redeploy."})
+def dev(c, service=None, manager=None, debounce=None, adopt=False, live=False):
+    """Redeploy each service whose sources change, with timings, until Ctrl-C (--live: swap the binary in)."""
     from goswarm.ops import dev as devloop
     from goswarm.plan import config
 
@@ -114,7 +116,7 @@ def dev(c, service=None, manager=None, debounce=None, adopt=False):
     missing = [s for s in services if not s.path.is_dir()]
     if missing:
         raise PipelineError(f"services.{missing[0].name}.path: {missing[0].path} is not a directory")
-    code = devloop.dev(sh, cfg, services, debounce_ms)
+    code = devloop.dev(sh, cfg, services, debounce_ms, live)
     if code:
         raise Exit(code=code)
 

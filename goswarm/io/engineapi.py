@@ -151,8 +151,14 @@ def create_container(client, **settings) -> str:
 def start_container(client, container: str, files: bytes = None) -> None:
     """Start it, with `files` (a tar archive) put into its root first."""
     if files:
-        client.api.put_archive(container, "/", files)
+        put_files(client, container, files)
     client.api.start(container)
+
+
+def put_files(client, container: str, archive: bytes) -> None:
+    """Put a tar's files into the container's root, running or not; a file there is replaced (a program that
+    runs from it keeps the old one)."""
+    client.api.put_archive(container, "/", archive)
 
 
 def remove_container(client, container: str) -> None:

@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 from goswarm.errors import Interrupted, PipelineError
+from goswarm.ops import live as swaps
 from goswarm.ops import pipeline
 from goswarm.plan import config, output
+from goswarm.plan import live as live_plan
 from goswarm.settings import DEBOUNCE_MS
 
 QUIET_MS = 50  # a burst has ended when nothing changed for this long
@@ -125,25 +127,67 @@ def cycle(sh, cfg, names: list, ctrl_c: CtrlC, what: str) -> None:
         print(f"dev: {', '.join(names)} {verb} serving {what} (total {time.monotonic() - start:.2f} s). Watching…")
 
 
-def run(sh, cfg, services: list, debounce_ms: int = DEBOUNCE_MS, stop_event=None) -> int:
-    """Redeploy the services, then each one whose sources change, until Ctrl-C; the exit code.
+def supervise(sh, cfg, names: list, paths: dict) -> None:
+    """dev --live: have these services' tasks run under the supervisor; paths gets where each one's binary sits.
+    A service that cannot be live is said so, and redeployed on each change instead."""
+    for name in names:
+        try:
+            paths[name] = swaps.enter(sh, cfg, cfg.services[name])
+            print(f"dev: {name} runs under goswarm's supervisor: a change of its Go code is swapped into its "
+                  f"running tasks. Watching…")
+        except PipelineError as e:
+            paths.pop(name, None)
+            print(f"dev: {e}; {name} is redeployed on each change instead")
+
+
+def swap(sh, cfg, changed: dict, paths: dict, ctrl_c: CtrlC) -> None:
+    """dev --live: put each changed service's new binary into its running tasks; only Ctrl-C escapes."""
+    for name in changed:
+        start, interrupts = time.monotonic(), ctrl_c.count
+        try:
+            count = swaps.swap(sh, cfg, cfg.services[name], paths[name])
+            failure = None
+        except PipelineError as e:
+            failure = e
+        if ctrl_c.count > interrupts:
+            raise KeyboardInterrupt
+        if failure:
+            print(f"dev: {failure}; the running version stays up. Watching…")
+        else:
+            print(f"dev: {name} is serving the change in the same {count} task(s) (total "
+                  f"{time.monotonic() - start:.2f} s). Watching…")
+
+
+def run(sh, cfg, services: list, debounce_ms: int = DEBOUNCE_MS, stop_event=None, live: bool = False) -> int:
+    """Redeploy the services, then each one whose sources change, until Ctrl-C; the exit code. live: swap a
+    change of Go code into the running tasks instead of redeploying (a Dockerfile change still redeploys).
     (The commands it runs never read stdin: Shell passes in_stream=False, without which a stdin at EOF
     would keep Invoke from passing a Ctrl-C on.)"""
     dist = cfg.dist.resolve()
     roots = {s.name: s.path for s in services}
     ctrl_c = CtrlC()
     previous = signal.signal(signal.SIGINT, ctrl_c)
-    busy = True
+    busy, paths = True, {}
     watcher = Watcher(roots, dist, debounce_ms, stop_event)
     try:
         watched = ", ".join(output.shown(p) for p in dict.fromkeys(roots.values()))
         say(f"dev: redeploy {', '.join(roots)} to match the sources, then watch {watched} (Ctrl-C stops)")
         cycle(sh, cfg, list(roots), ctrl_c, "the sources")
+        if live:
+            supervise(sh, cfg, list(roots), paths)
         busy = False
         while (changed := watcher.next()) is not None:
             busy = True
-            say(f"change in {describe(changed)} -> redeploy")
-            cycle(sh, cfg, list(changed), ctrl_c, "the change")
+            swappable = {n: f for n, f in changed.items() if n in paths and live_plan.swappable(f)}
+            if swappable:
+                say(f"change in {describe(swappable)} -> swap into the running tasks")
+                swap(sh, cfg, swappable, paths, ctrl_c)
+            rest = {n: f for n, f in changed.items() if n not in swappable}
+            if rest:
+                say(f"change in {describe(rest)} -> redeploy")
+                cycle(sh, cfg, list(rest), ctrl_c, "the change")
+                if live:  # the redeploy put the normal spec back
+                    supervise(sh, cfg, [n for n in rest if n in paths], paths)
             busy = False
     except KeyboardInterrupt:
         # Mid-redeploy the deploy code has cleaned up and said where the service stands: exit as interrupted.
@@ -163,15 +207,16 @@ def watchable(cfg, service) -> list:
     return services
 
 
-def dev(sh, cfg, services: list, debounce_ms: int = DEBOUNCE_MS) -> int:
+def dev(sh, cfg, services: list, debounce_ms: int = DEBOUNCE_MS, live: bool = False) -> int:
     """The loop, or under --dry the plan; the exit code."""
     if sh.dry:
         pipeline.redeploy(sh, cfg, services)
         for s in services:
-            print(f"[dry] would watch {output.shown(s.path)} and redeploy {s.name} when it changes")
+            action = f"swap {s.name}'s new binary into its running tasks" if live else f"redeploy {s.name}"
+            print(f"[dry] would watch {output.shown(s.path)} and {action} when it changes")
         return 0
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # a long-running loop: `dev | tee` must see each line
-    code = run(sh, cfg, services, debounce_ms)
+    code = run(sh, cfg, services, debounce_ms, live=live)
     print("dev: stopped")
     return code

@@ -180,8 +180,9 @@ class Project:
         name = f"it{SUFFIX}-{source.split('-')[0]}{suffix}"
         if not (self.tmp / "src" / source).exists():
             shutil.copytree(ROOT / "services" / source, self.tmp / "src" / source)
-        if name not in self.names:
-            self.names.append(name)
+        for made in (name, f"{name}-edge") if fields.get("publish_mode") == "edge" else (name,):
+            if made not in self.names:  # cleanup() removes them
+                self.names.append(made)
         # The samples answer GET /health; a test that means another check says so in `fields`.
         self.config["services"][name] = {"path": str(self.tmp / "src" / source), "healthcheck": {"http": "/health"},
                                           **fields}

@@ -128,3 +128,50 @@ def test_dry_run_and_mistakes(swarm):
     assert swarm.service(name) is None
     assert_one_line_error(swarm.inv("dev", "--service", "nosuch", check=False), "unknown service 'nosuch'")
     assert_one_line_error(swarm.inv("dev", "--debounce", "soon", check=False), "--debounce takes a number, got 'soon'")
+
+
+@pytest.mark.parametrize("mode", ["host", "edge"])
+def test_live_swaps_a_change_into_the_same_tasks_and_redeploy_puts_the_release_back(swarm, engine, mode):
+    port = free_port()
+    name = swarm.add_service("accountservice", suffix=f"-live{mode}", port=6767, publish=port, publish_mode=mode,
+                             smoke="/accounts/10000", replicas=2 if mode == "edge" else 1)
+    url = f"http://127.0.0.1:{port}/accounts/10000"
+    main_go = swarm.source("accountservice")
+    good = main_go.read_text()
+
+    def running_tasks() -> set:
+        return {t["ID"] for t in engine.api.tasks(filters={"service": name, "desired-state": "running"})
+                if t["Status"]["State"] == "running"}
+
+    dev = Dev(swarm, "--service", name, "--live")
+    try:
+        dev.wait_for_output(f"dev: {name} runs under goswarm's supervisor: a change of its Go code is swapped")
+        assert serves(url, "Person_")
+        spec = engine.api.inspect_service(name)["Spec"]
+        assert spec["Labels"]["io.goswarm.live"] == "/service"
+        assert spec["TaskTemplate"]["ContainerSpec"]["Command"][:2] == ["/.goswarm/probe", "-supervise"]
+        tasks = running_tasks()
+
+        edited = f"Live{os.getpid()}_"
+        main_go.write_text(good.replace('"Person_"', f'"{edited}"'))
+        out = dev.wait_for_output(f"dev: {name} is serving the change in the same {len(tasks)} task(s) (total ")
+        assert serves(url, edited)  # served once the swap says so: no waiting
+        assert f"change in {name} (main.go) -> swap into the running tasks" in out
+        assert running_tasks() == tasks  # no new task, no rollout
+        took = float(re.search(rf"dev: {name} is serving the change in the same \d+ task\(s\) \(total ([\d.]+) s\)",
+                               out).group(1))
+        assert took < 30, out
+
+        broken = good.replace("func main() {", "func main() {\n\tnoSuchThing()", 1)
+        main_go.write_text(broken)
+        out = dev.wait_for_output("the running version stays up. Watching…")
+        assert "undefined: noSuchThing" in out
+        assert serves(url, edited) and running_tasks() == tasks
+        assert dev.ctrl_c() == 0
+    finally:
+        dev.kill()
+        main_go.write_text(good)
+    result = swarm.inv("redeploy", "--service", name)  # a live session is no release: redeploy puts one back
+    spec = engine.api.inspect_service(name)["Spec"]
+    assert "io.goswarm.live" not in spec["Labels"] and "Command" not in spec["TaskTemplate"]["ContainerSpec"]
+    assert serves(url, "Person_"), result.output

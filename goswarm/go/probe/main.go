@@ -5,6 +5,7 @@
 //	probe http://127.0.0.1:6767/health      # exit 0 on a 2xx answer, 1 otherwise, saying what it got
 //	probe -tcp 127.0.0.1:6767               # exit 0 once the port accepts a connection
 //	probe -steady 10s http://...            # as a health check: cheap once healthy (see below)
+//	probe -supervise -- /service            # `goswarm dev --live`: restart the service on SIGHUP (supervise.go)
 //
 // It speaks just enough HTTP/1.0 over a plain socket to read a status line: no net/http keeps the
 // binary small, since it is copied into every image.
@@ -39,7 +40,28 @@ func main() {
 	timeout := flag.Duration("timeout", 2*time.Second, "give up on one check after this long")
 	steady := flag.Duration("steady", 0, "once healthy, keep checking for this long before exiting 0")
 	marker := flag.String("marker", "/dev/shm/.goswarm-healthy", "the file that says the service answered once")
+	superviseIt := flag.Bool("supervise", false, "run PROGRAM [ARGS...] as a child and restart it on SIGHUP (see supervise.go)")
+	grace := flag.Duration("grace", 10*time.Second, "-supervise: how long a stopped program gets before SIGKILL")
+	reloadIt := flag.Bool("reload", false, "restart the supervised program (pid 1), then wait for -tcp HOST:PORT if given")
 	flag.Parse()
+	if *superviseIt {
+		if flag.NArg() == 0 {
+			fmt.Fprintln(os.Stderr, "usage: probe -supervise [-grace 10s] [--] PROGRAM [ARGS...]")
+			os.Exit(2)
+		}
+		os.Exit(supervise(flag.Args(), *grace, childFile))
+	}
+	if *reloadIt {
+		var ready func() error
+		if *tcp && flag.NArg() == 1 {
+			ready = func() error { return dial(flag.Arg(0), 200*time.Millisecond) }
+		}
+		if err := reload(1, childFile, ready, *timeout*5, clock{time.Now, time.Sleep}); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: probe [-timeout 2s] [-steady 10s] http://HOST:PORT/PATH | probe -tcp HOST:PORT")
 		os.Exit(2)

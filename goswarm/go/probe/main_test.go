@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -122,4 +124,64 @@ func TestSteadyAnswersAtOnceUntilTheServiceHasAnsweredThenStays(t *testing.T) {
 	if err := run(ok, 0, t.TempDir()+"/none", fake.clock()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestSuperviseExitsAsItsProgramExits(t *testing.T) {
+	file := t.TempDir() + "/child"
+	for _, c := range []struct {
+		argv []string
+		want int
+	}{
+		{[]string{"sh", "-c", "exit 0"}, 0},
+		{[]string{"sh", "-c", "exit 3"}, 3},
+		{[]string{"sh", "-c", "kill -KILL $$"}, 137},
+		{[]string{"/no/such/program"}, 127},
+	} {
+		if got := supervise(c.argv, time.Second, file); got != c.want {
+			t.Errorf("%v: exit %d, want %d", c.argv, got, c.want)
+		}
+	}
+}
+
+func TestReloadRestartsTheProgramAndTermStopsIt(t *testing.T) {
+	file := t.TempDir() + "/child"
+	status := make(chan int, 1)
+	go func() { status <- supervise([]string{"sleep", "30"}, 2*time.Second, file) }()
+	first := waitForFile(t, file, "")
+	if err := reload(os.Getpid(), file, nil, 5*time.Second, clock{time.Now, time.Sleep}); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	second := waitForFile(t, file, first)
+	if second == first {
+		t.Fatalf("the program was not started again (pid %s)", first)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil { // forwarded to the program
+		t.Fatal(err)
+	}
+	select {
+	case got := <-status:
+		if got != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit %d after SIGTERM, want %d", got, 128+int(syscall.SIGTERM))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the supervisor did not exit after SIGTERM")
+	}
+}
+
+func TestReloadRefusesAnUnsupervisedContainer(t *testing.T) {
+	err := reload(os.Getpid(), t.TempDir()+"/none", nil, time.Second, clock{time.Now, time.Sleep})
+	if err == nil || !strings.Contains(err.Error(), "not supervised") {
+		t.Fatalf("got %v, want a refusal", err)
+	}
+}
+
+func waitForFile(t *testing.T, path, other string) string {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 && string(b) != other {
+			return string(b)
+		}
+	}
+	t.Fatalf("%s: no new pid", path)
+	return ""
 }
