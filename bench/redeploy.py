@@ -13,6 +13,9 @@ and port, so neither touches the project's real services:
               the blog's script as a user runs it today: `service create` waits for convergence
     baseline  DETACH=1 bash bench/copyall.sh         service bench-copyall-detach (port 16769)
               `service create --detach`, as the blog's Docker (before 17.10) returned at once
+    ours (dev --live)  inv -f <tmp>/bench-live.yaml dev --live --service bench-live  (port 16771), in the
+                 background from before the first edit: publish_mode: edge; each save is compiled and swapped
+                 into the running task (b and b' only: b' is when dev says the change is served)
 
 Scenarios (median of --runs):
     a) redeploy with nothing changed, after one warm-up deploy
@@ -26,6 +29,8 @@ Usage:  python bench/redeploy.py [--runs 5]      (from anywhere; commands run in
 import argparse
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -97,8 +102,49 @@ class Target:
         return seconds
 
 
-def ours(workdir: Path, network: str, mode: str) -> Target:
+class Live(Target):
+    """`inv dev --live` in the background: an edit is all it takes, and `redeploy` waits for dev to say so."""
+
+    proc = None
+    served = 0
+
+    @property
+    def log(self) -> Path:
+        return self.src.parent / f"{self.service}-dev.log"
+
+    def start(self) -> float:
+        began = time.perf_counter()
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self.wait_for("runs under goswarm's supervisor", 1, 300)
+        return time.perf_counter() - began
+
+    def wait_for(self, text: str, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.log.read_text().count(text) < count:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"dev --live did not print {text!r} x{count}:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.01)
+
+    def redeploy(self) -> float:
+        began, self.served = time.perf_counter(), self.served + 1
+        self.wait_for(f"dev: {self.service} is serving the change", self.served, SERVE_TIMEOUT)
+        return time.perf_counter() - began
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def ours(workdir: Path, network: str, mode: str, live: bool = False) -> Target:
     service, port = ("bench-edged", 16770) if mode == "edge" else ("bench-accounts", 16767)
+    if live:
+        service, port = "bench-live", 16771
     src = copy_source(workdir / service)
     config = workdir / f"{service}.yaml"
     config.write_text(
@@ -111,8 +157,12 @@ def ours(workdir: Path, network: str, mode: str) -> Target:
         f"    path: {src}\n    main: .\n    port: 16767\n    publish: {port}\n"
         f"    publish_mode: {mode}\n    replicas: 1\n    smoke: {SMOKE}\n"
     )
+    env = {**os.environ, "GOSWARM_ROOT": str(workdir)}  # the project is the temp dir: its sources are there
+    if live:
+        argv = ["inv", "-f", str(config), "dev", "--live", "--service", service]
+        return Live("ours (dev --live)", service, port, src, argv, env, f"{IMAGE_PREFIX}/{service}:latest")
     argv = ["inv", "-f", str(config), "redeploy", "--service", service]
-    return Target(f"ours ({mode})", service, port, src, argv, dict(os.environ), f"{IMAGE_PREFIX}/{service}:latest")
+    return Target(f"ours ({mode})", service, port, src, argv, env, f"{IMAGE_PREFIX}/{service}:latest")
 
 
 def copyall(workdir: Path, network: str, detach: bool = False) -> Target:
@@ -227,19 +277,22 @@ def main() -> int:
         parser.error("--runs must be at least 1")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-redeploy-"))
-    targets = [ours(workdir, args.network, "edge"), ours(workdir, args.network, "host"),
-               copyall(workdir, args.network), copyall(workdir, args.network, detach=True)]
-    services = [f"{targets[0].service}-edge", *(t.service for t in targets)]
-    mine = targets[0]
+    live = ours(workdir, args.network, "edge", live=True)
+    redeployed = [ours(workdir, args.network, "edge"), ours(workdir, args.network, "host"),
+                  copyall(workdir, args.network), copyall(workdir, args.network, detach=True)]
+    targets = [live, *redeployed]
+    services = [f"{redeployed[0].service}-edge", f"{live.service}-edge", *(t.service for t in targets)]
+    mine = redeployed[0]
     try:
         remove_services(services)  # leftovers of an interrupted earlier run: ours by name
         print("\n".join(machine()))
         print(f"runs:    {args.runs} per scenario (median); ratio = ours / copyall.sh, below 1 means ours is faster")
         print()
-        warm = warm_up(targets)
+        warm = warm_up(redeployed)
+        warm[live.label] = live.start()
         print("warm-up deploy (create, once): "
               + ", ".join(f"{label} {seconds:.2f}s" for label, seconds in warm.items()))
-        a, a_updates = nothing_changed(targets, args.runs, mine)
+        a, a_updates = nothing_changed(redeployed, args.runs, mine)
         b, b_returns, b_updates = edit_to_serving(targets, args.runs, mine)
         c = {mine.label: list_tasks(args.runs)}
         print()
@@ -255,11 +308,12 @@ def main() -> int:
               f"runs where `docker service inspect -f '{{{{.Version.Index}}}}' {mine.service}` changed)")
         print(f"b) {mine.label}: swarm service updates in {args.runs} edits: {b_updates} (expected {args.runs})")
         print_samples([*((f"{s} {t.label}", r[t.label]) for s, r in (("a", a), ("b", b), ("b'", b_returns))
-                         for t in targets), ("c inv --list", c[mine.label])])
+                         for t in targets if t.label in r), ("c inv --list", c[mine.label])])
         return 0
     except BenchError as e:
         return failed(e)
     finally:
+        live.stop()
         if args.keep:
             print(f"\nkept: services {', '.join(t.service for t in targets)}, temp dir {workdir}", file=sys.stderr)
         else:
