@@ -50,18 +50,25 @@ SERVICE_FIELDS = {
                   "description": "{limits: {cpus: 0.5, memory: 256M}, reservations: {...}}"},
     "command": {**_COMMAND, "description": "Replaces the image's ENTRYPOINT."},
     "args": {**_COMMAND, "description": "Replaces the image's CMD: the arguments of its entrypoint."},
-    "labels": {"type": "object", "additionalProperties": _STRING},
+    "labels": {"type": "object", "additionalProperties": _STRING,
+               "description": "Labels on the service, beside goswarm's own io.goswarm.* ones."},
     "volumes": {"type": "array",
                 "items": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*:/[^:]*(:(ro|rw))?$"},
                 "description": "Named volumes, NAME:TARGET[:ro] (a node's path is a bind mount: mounts)."},
     "networks": {"type": "array", "items": _STRING, "description": "Networks to join besides swarm.network."},
     "preferences": {"type": "array", "items": {"oneOf": [
         _STRING, {"type": "object", "properties": {"spread": _STRING}, "required": ["spread"],
-                  "additionalProperties": False}]}},
-    "stop_grace_period": _DURATION,
-    "stop_signal": {"type": "string", "pattern": "^(SIG[A-Z0-9+-]+|[0-9]{1,2})$"},
-    "update": _rollout(tuning.FAILURE_ACTIONS["update"]),
-    "rollback": _rollout(tuning.FAILURE_ACTIONS["rollback"]),
+                  "additionalProperties": False}]},
+        "description": "Placement preferences: spread the tasks over a node label (node.labels.zone, or "
+                       "{spread: node.labels.zone})."},
+    "stop_grace_period": {**_DURATION, "description": "How long a stopping task gets before SIGKILL (default 15s)."},
+    "stop_signal": {"type": "string", "pattern": "^(SIG[A-Z0-9+-]+|[0-9]{1,2})$",
+                    "description": "The signal that stops a task (default: the image's, else SIGTERM)."},
+    "update": {**_rollout(tuning.FAILURE_ACTIONS["update"]),
+               "description": "How an update rolls: parallelism, delay, order, monitor, failure_action, "
+                              "max_failure_ratio (default: one task at a time, a 1 s monitor, rollback)."},
+    "rollback": {**_rollout(tuning.FAILURE_ACTIONS["rollback"]),
+                 "description": "How a rollback rolls, with the same keys as update (failure_action: pause)."},
     "path": {**_STRING, "description": "The Go module directory to build, relative to this file."},
     "image": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$",
               "description": "An image deployed as it is, never built (instead of path)."},
@@ -71,17 +78,28 @@ SERVICE_FIELDS = {
                               "vendor/."},
     "port": {**_PORT, "description": "The port the service listens on (it gets it in PORT)."},
     "publish": {"oneOf": [_PORT, {"type": "null"}], "description": "The port published on the swarm's nodes."},
-    "publish_mode": {"enum": list(config.PUBLISH_MODES)},
+    "publish_mode": {"enum": list(config.PUBLISH_MODES),
+                     "description": "edge: goswarm's HTTP edge holds the port and updates fail no request; host: "
+                                    "the task binds it (stop-first); ingress: the routing mesh (needs IPVS)."},
     "response_timeout": {"type": "number", "minimum": 0.1, "maximum": 3600,
                          "description": "Seconds the edge waits for a task's answer; then a GET is retried on "
                                         "another task, anything else gets 504 (default 60)."},
-    "replicas": {"type": "integer", "minimum": 0},
+    "replicas": {"type": "integer", "minimum": 0, "description": "How many tasks run (default 1)."},
     "smoke": {"oneOf": [{"type": "string", "pattern": "^/"}, {"type": "null"}],
               "description": "A path redeploy GETs where the service is published, until it answers 2xx."},
     "env": {"type": "object", "additionalProperties": _STRING,
             "description": "Environment variables: quote every value (YAML reads yes as true, 0755 as 493)."},
-    "constraints": _STRINGS,
-    "dockerfile": _STRING,
+    "constraints": {**_STRINGS, "description": "Placement constraints, as docker service create --constraint "
+                                               "takes them (node.role==worker)."},
+    "dockerfile": {**_STRING, "description": "The Dockerfile, relative to path (default: path's own Dockerfile, "
+                                             "else goswarm's FROM scratch one)."},
+    "build": {"enum": ["go", "docker"],
+              "description": "go: goswarm compiles the binary when the Dockerfile only copies it (default); docker: "
+                             "the Dockerfile is built as written."},
+    "build_args": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
+                   "description": "Values for the Dockerfile's ARGs."},
+    "protocol": {"enum": list(config.PROTOCOLS),
+                 "description": "http (default): the edge is HAProxy, which retries; tcp: goswarm's L4 forwarder."},
     "healthcheck": {"oneOf": [
         {"type": "null"}, {"const": False}, {"type": "array", "maxItems": 0},
         {"type": "object", "properties": {"http": {"type": "string", "pattern": "^/"}, "port": _PORT, **_TIMING},
@@ -91,12 +109,19 @@ SERVICE_FIELDS = {
         {"type": "object", "properties": {"command": _COMMAND, **_TIMING}, "required": ["command"],
          "additionalProperties": False},
         {"type": "string", "minLength": 1},
-        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
-    "with": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "mounts": {"type": "array", "items": {"type": "string", "pattern": "^/[^:]*:/[^:]*(:(ro|rw))?$"}},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}],
+        "description": "{http: /health} (GET inside the container, by goswarm's probe), {tcp: true}, {command: "
+                       "[...]}, with interval, timeout, retries, start_period; none or false: no check; "
+                       "default: the image's HEALTHCHECK, else the port."},
+    "with": {"type": "array", "items": {"type": "string", "minLength": 1},
+             "description": "More Go main packages (directories in the project) built into the build context as "
+                            "<directory name>-<os>-<arch>."},
+    "mounts": {"type": "array", "items": {"type": "string", "pattern": "^/[^:]*:/[^:]*(:(ro|rw))?$"},
+               "description": "Bind mounts of a node's paths, SOURCE:TARGET[:ro]."},
     "load": {"type": "object", "properties": {"path": {"type": "string", "pattern": "^/"},
                                               "ids": {"type": ["string", "integer"]}},
-             "additionalProperties": False},
+             "additionalProperties": False,
+             "description": "What goswarm load GETs: {path: /accounts/{id}, ids: 10000-10099}."},
 }
 
 SECTION_KEYS = {

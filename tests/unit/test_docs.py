@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from goswarm import settings
+from goswarm.plan import config
 from goswarm.tasks import namespace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +22,12 @@ def test_the_site_builds_strict_and_its_task_page_lists_every_flag(tmp_path):
         for arg in ns[name].get_arguments():
             assert f"--{arg.names[0]}" in tasks_page, f"{name} --{arg.names[0]} is not on the task page"
     assert "Failed requests during" in (tmp_path / "benchmarks" / "index.html").read_text()
+    config_page = (tmp_path / "configuration" / "index.html").read_text()
+    for field in sorted(config._FIELDS):
+        assert f"<code>{field}</code>" in config_page, f"services.NAME.{field} is not in the config reference"
+    for section, keys in settings.DEFAULTS.items():
+        for key in keys if isinstance(keys, dict) and section != "addons" else ():
+            assert f"<code>{section}.{key}</code>" in config_page, f"{section}.{key} is not in the config reference"
 
 
 def test_the_readme_is_short_and_names_every_task():
