@@ -7,7 +7,7 @@ from pathlib import Path
 from goswarm import poll, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, engineapi, environment, machines
-from goswarm.plan import output, report
+from goswarm.plan import live, output, report
 
 
 def token_file(cfg) -> Path:
@@ -146,6 +146,8 @@ def status_tables(nodes: list, services: list, tasks: list, names: dict, answers
         counts = s.get("ServiceStatus", {})
         spec = s["Spec"]
         image = spec.get("Labels", {}).get("io.goswarm.image") or spec["TaskTemplate"]["ContainerSpec"]["Image"]
+        if live.live_binary(spec):  # dev --live has swapped binaries into its tasks: what runs is no release
+            image += " (live: no release until the next redeploy)"
         desired = counts.get("DesiredTasks", "?")
         if "Global" in (spec.get("Mode") or {}):  # engine 20.10 counts 0 desired for a global service
             desired = sum(1 for t in tasks if t["ServiceID"] == s["ID"] and t.get("DesiredState") == "running")

@@ -167,6 +167,7 @@ def test_live_swaps_a_change_into_the_same_tasks_and_redeploy_puts_the_release_b
         out = dev.wait_for_output("the running version stays up. Watching…")
         assert "undefined: noSuchThing" in out
         assert serves(url, edited) and running_tasks() == tasks
+        assert "(live: no release until the next redeploy)" in swarm.inv("swarm.status").output
         assert dev.ctrl_c() == 0
     finally:
         dev.kill()

@@ -110,6 +110,9 @@ def test_status_report_names_nodes_and_counts_replicas():
     assert "lab-2  worker   drain         down   10.77.0.3" in nodes_table
     assert "accountservice  2/3       -     p/a:1" in services_table
     assert "accountservice  1     lab-1  running" in tasks_table
+    services[0]["Spec"]["Labels"]["io.goswarm.live"] = "/service"  # dev --live swapped a binary in
+    services_table = swarm.status_report(nodes, services, tasks, {"n1": "lab-1", "n2": "lab-2"}).split("\n\n")[1]
+    assert "p/a:1 (live: no release until the next redeploy)" in services_table
 
 
 def test_status_report_of_services_not_deployed_by_goswarm_and_tasks_of_unknown_ones():
