@@ -38,6 +38,8 @@ class Recorded:
     nodes: list = field(default_factory=lambda: payload("nodes"))
     containers: dict = field(default_factory=dict)  # ID -> inspect
     listed: list = field(default_factory=list)  # what GET /containers/json lists
+    configs: list = field(default_factory=list)  # swarm configs: what GET /configs lists, POST adds to
+    taken: set = field(default_factory=set)  # config names another run creates just before this one does
     sent: list = field(default_factory=list)  # every Request, in order
 
     def writes(self) -> list:
@@ -57,7 +59,7 @@ class _Adapter(requests.adapters.BaseAdapter):
             query["filters"] = json.loads(query["filters"])
         body = json.loads(request.body) if request.body else None
         self.state.sent.append(Request(request.method, path, query, body))
-        status, answer = _answer(self.state, request.method, path, query)
+        status, answer = _answer(self.state, request.method, path, query, body)
         response = requests.Response()
         response.status_code, response.url, response.request = status, request.url, request
         response.headers["Content-Type"] = "application/json"
@@ -86,7 +88,7 @@ def _service_matches(service: dict, wanted: list) -> bool:
     return any(service["ID"] == w or service["Spec"]["Name"].startswith(w) for w in wanted)
 
 
-def _answer(state: Recorded, method: str, path: str, query: dict) -> tuple:
+def _answer(state: Recorded, method: str, path: str, query: dict, body=None) -> tuple:
     filters = query.get("filters")
     if method == "GET" and path == "/services":
         names, ids = _values(filters, "name"), _values(filters, "id")
@@ -119,6 +121,19 @@ def _answer(state: Recorded, method: str, path: str, query: dict) -> tuple:
     if method == "GET" and (found := re.fullmatch(r"/containers/([^/]+)/json", path)):
         container = state.containers.get(found.group(1))
         return (200, container) if container else (404, {"message": f"No such container: {found.group(1)}"})
+    if method == "GET" and path == "/configs":
+        labels, names = _values(filters, "label"), _values(filters, "name")
+        return 200, [c for c in state.configs if all(_labelled(c["Spec"].get("Labels") or {}, w) for w in labels)
+                     and (not names or any(c["Spec"]["Name"].startswith(n) for n in names))]
+    if method == "POST" and path == "/configs/create":
+        name = body["Name"]
+        if name in state.taken or any(c["Spec"]["Name"] == name for c in state.configs):
+            if name in state.taken:  # the other run's config is there now
+                state.configs.append({"ID": f"other-{name}", "Spec": {**body, "Name": name}})
+                state.taken.discard(name)
+            return 409, {"message": f"rpc error: code = AlreadyExists desc = config {name} already exists"}
+        state.configs.append({"ID": f"id-{name}", "Spec": body})
+        return 201, {"ID": f"id-{name}"}
     if method == "POST" and re.fullmatch(r"/(services|nodes)/[^/]+/update", path):
         return 200, {"Warnings": None}
     if method == "POST" and path == "/services/create":

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from goswarm.io.shell import Shell
-from goswarm.ops import proof, rollout, swarm
+from goswarm.ops import history, image, proof, rollout, swarm
+from goswarm.plan import history as history_plan
 
 from .replay import engine
 
@@ -106,3 +107,14 @@ def test_the_sweep_removes_only_trials_whose_run_is_gone(capsys):
     assert removed == [(f"/containers/{'a' * 64}", "True"), (f"/containers/{'c' * 64}", "True")]
     out = capsys.readouterr().out
     assert f"left by a run that was killed (pid {dead})" in out and "left by a run on elsewhere 60 min ago" in out
+
+
+def test_a_release_number_another_run_took_first_is_read_again_and_the_next_one_taken():
+    client, state = engine()
+    images = {"api": image.Image("api", "p/api", "abc", "sha256:" + "1" * 64)}
+    history.record(shell(), client, "proj", images)
+    state.taken.add(history_plan.object_name("proj", 2))  # a run under another lock name records 2 first
+    history.record(shell(), client, "proj", images)
+    creates = [r.body["Name"] for r in state.writes() if r.path == "/configs/create"]
+    assert creates == [history_plan.object_name("proj", n) for n in (1, 2, 3)]
+    assert sorted(e["seq"] for e in history.read(client, "proj")) == [1, 2, 3]
