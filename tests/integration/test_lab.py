@@ -126,6 +126,35 @@ def test_redeploy_across_nodes_and_overlay_between_nodes(lab, engine):
     assert f"{name}: no change" in unchanged.output and "loaded" not in unchanged.output
 
 
+def test_dev_live_swaps_a_change_into_the_tasks_on_every_node(lab):
+    port = free_port()
+    name = lab.add_service("accountservice", suffix="-live", port=6767, publish=port, publish_mode="host",
+                           replicas=3, smoke="/accounts/10000")
+    manager = client_of(records(lab)[0])
+
+    def running() -> set:
+        return {(t["ID"], t["NodeID"]) for t in manager.api.tasks(filters={"service": name, "desired-state": "running"})
+                if t["Status"]["State"] == "running"}
+
+    dev = start_inv(lab, "dev", "--live", "--service", name)
+    try:
+        lab.outputs.append(read_until(dev, f"dev: {name} runs under goswarm's supervisor", 600))
+        before = running()
+        assert len({node for _, node in before}) == 3  # one task on each node: two are reached over SSH
+        prefix = f"Live{os.getpid()}_"
+        rename_accounts(lab, prefix)
+        out = read_until(dev, f"dev: {name} is serving the change in the same 3 task(s)", 180)
+        lab.outputs.append(out)
+        assert f"{name}: swapped into 3 running task(s)" in out
+        for machine in records(lab):
+            assert http_get(f"http://{machine['host']}:{port}/accounts/10000") == \
+                f'{{"id":"10000","name":"{prefix}0"}}\n', machine["name"]
+        assert running() == before  # the same tasks, on the same nodes
+    finally:
+        dev.send_signal(signal.SIGINT)
+        dev.wait(60)
+
+
 def test_with_a_registry_every_node_pulls_the_pushed_digest(lab):
     from goswarm.io import netns
 
