@@ -108,14 +108,14 @@ def say(line: str):
     print(f"[{time.strftime('%H:%M:%S')}] {line}")
 
 
-def cycle(sh, cfg, names: list, ctrl_c: CtrlC, what: str) -> None:
-    """One redeploy: its stage table, then one line; only a Ctrl-C (KeyboardInterrupt) escapes."""
+def attempt(work, ctrl_c: CtrlC, served) -> None:
+    """work() (a redeploy or a swap), then one line: served(its result, seconds) or the failure, after which the
+    running version stays up. Only a Ctrl-C (KeyboardInterrupt) escapes."""
     start, interrupts = time.monotonic(), ctrl_c.count
     try:
-        pipeline.redeploy(sh, cfg, [cfg.services[name] for name in names])
-        failure = None
+        result, failure = work(), None
     except PipelineError as e:
-        failure = e
+        result, failure = None, e
     if ctrl_c.count > interrupts or isinstance(failure, Interrupted):
         if failure:  # e.g. where the deploy left the service
             print(f"dev: {failure}")
@@ -123,8 +123,14 @@ def cycle(sh, cfg, names: list, ctrl_c: CtrlC, what: str) -> None:
     if failure:
         print(f"dev: {failure}; the running version stays up. Watching…")
     else:
-        verb = "is" if len(names) == 1 else "are"
-        print(f"dev: {', '.join(names)} {verb} serving {what} (total {time.monotonic() - start:.2f} s). Watching…")
+        print(served(result, time.monotonic() - start))
+
+
+def cycle(sh, cfg, names: list, ctrl_c: CtrlC, what: str) -> None:
+    """One redeploy: its stage table, then one line; only a Ctrl-C (KeyboardInterrupt) escapes."""
+    verb = "is" if len(names) == 1 else "are"
+    attempt(lambda: pipeline.redeploy(sh, cfg, [cfg.services[name] for name in names]), ctrl_c,
+            lambda _, seconds: f"dev: {', '.join(names)} {verb} serving {what} (total {seconds:.2f} s). Watching…")
 
 
 def supervise(sh, cfg, names: list, paths: dict) -> None:
@@ -143,19 +149,9 @@ def supervise(sh, cfg, names: list, paths: dict) -> None:
 def swap(sh, cfg, changed: dict, paths: dict, ctrl_c: CtrlC) -> None:
     """dev --live: put each changed service's new binary into its running tasks; only Ctrl-C escapes."""
     for name in changed:
-        start, interrupts = time.monotonic(), ctrl_c.count
-        try:
-            count = swaps.swap(sh, cfg, cfg.services[name], paths[name])
-            failure = None
-        except PipelineError as e:
-            failure = e
-        if ctrl_c.count > interrupts:
-            raise KeyboardInterrupt
-        if failure:
-            print(f"dev: {failure}; the running version stays up. Watching…")
-        else:
-            print(f"dev: {name} is serving the change in the same {count} task(s) (total "
-                  f"{time.monotonic() - start:.2f} s). Watching…")
+        attempt(lambda name=name: swaps.swap(sh, cfg, cfg.services[name], paths[name]), ctrl_c,
+                lambda count, seconds, name=name: f"dev: {name} is serving the change in the same {count} task(s) "
+                                                  f"(total {seconds:.2f} s). Watching…")
 
 
 def run(sh, cfg, services: list, debounce_ms: int = DEBOUNCE_MS, stop_event=None, live: bool = False) -> int:

@@ -24,8 +24,8 @@ def enter(sh, cfg, service) -> str:
         current = engineapi.service(client, service.name)
     if current is None:
         raise PipelineError(f"{service.name} is not deployed")
-    if plan.live_binary(current["Spec"]):
-        return plan.live_binary(current["Spec"])
+    if already := plan.live_binary(current["Spec"]):
+        return already
     ref = current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
     config = _image_config(cfg, ref)
     argv = plan.command(config, service.tuning.command, service.tuning.args)
