@@ -289,6 +289,19 @@ class Poller:
         self._thread.join(5)
 
 
+def processes_naming(text: str) -> list:
+    """The pids whose command line (its arguments joined by spaces) holds `text`; a process that exits while
+    /proc is read is skipped."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if text in Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
 def start_inv(project, *args) -> subprocess.Popen:
     """`inv ARGS` in the background, with the project's config (as Project.inv runs it)."""
     return subprocess.Popen(project.argv(*args), cwd=ROOT, env=project.environ(), stdout=subprocess.PIPE,

@@ -2,7 +2,6 @@
 polling throughout never sees a failed request, on a single node without IPVS."""
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,7 @@ from helpers import (
     edit,
     free_port,
     http_get,
+    processes_naming,
     running_image,
     start_inv,
     version,
@@ -100,8 +100,7 @@ def test_swarm_status_names_a_published_port_whose_mapping_is_gone(swarm, edged)
     port = int(url.split(":")[2].split("/")[0])
     row = next(line for line in swarm.inv("swarm.status").output.splitlines() if line.startswith(f"{name}-edge "))
     assert f"{port} host: answers" in row, row
-    proxies = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and
-               f"-host-port {port} " in (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")]
+    proxies = processes_naming(f"-host-port {port} ")
     assert proxies, "no docker-proxy for the port"
     for pid in proxies:
         os.kill(pid, signal.SIGKILL)
