@@ -14,6 +14,10 @@ DAEMON_JSON = "/etc/docker/daemon.json"
 APT_PROXY_FILE = "/etc/apt/apt.conf.d/90goswarm-proxy"
 ENGINE_LOG = "/var/log/dockerd.log"
 PACKAGE = "docker.io"
+# docker.io only recommends apparmor, but where the kernel enforces AppArmor (Debian's own kernels do) the
+# engine cannot start a container without apparmor_parser: "AppArmor enabled on system but the docker-default
+# profile could not be loaded". So it comes along on such a host, and only there.
+APPARMOR = "/sys/module/apparmor/parameters/enabled"
 
 
 def check_url(what: str, url: str) -> str:
@@ -69,9 +73,10 @@ def write_file(path: str, text: str, sudo: str = "") -> str:
             f"&& {sudo}mv {q(path + '.goswarm')} {q(path)}")
 
 
-def install_command(sudo: str = "") -> str:
+def install_command(sudo: str = "", apparmor: str = APPARMOR) -> str:
     return (f"{sudo}env DEBIAN_FRONTEND=noninteractive sh -c "
-            f"'apt-get update -qq && apt-get install -y --no-install-recommends {PACKAGE}'")
+            f"'apt-get update -qq && apt-get install -y --no-install-recommends {PACKAGE}"
+            f"$(grep -qs Y {apparmor} && echo \" apparmor\")'")
 
 
 def start_command(sudo: str = "") -> str:

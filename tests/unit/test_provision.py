@@ -91,3 +91,26 @@ def test_install_and_start_speak_sudo_for_a_user_that_is_not_root():
     assert provision.install_command("sudo -n ").startswith("sudo -n env ")
     assert "systemctl restart docker" in provision.start_command()
     assert "setsid nohup dockerd" in provision.start_command()
+
+
+def test_apparmor_comes_with_docker_only_where_the_kernel_enforces_it(tmp_path):
+    # the command as a shell runs it, with an apt-get that says what it was asked to install
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text('#!/bin/sh\necho "apt-get $*"\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    enabled = tmp_path / "enabled"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+
+    def installs(flag: str) -> str:
+        enabled.write_text(flag)
+        out = subprocess.run(["sh", "-c", provision.install_command(apparmor=str(enabled))], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        return out.splitlines()[-1]
+
+    assert installs("Y\n") == "apt-get install -y --no-install-recommends docker.io apparmor"
+    assert installs("N\n") == "apt-get install -y --no-install-recommends docker.io"
+    enabled.unlink()  # a kernel without AppArmor at all
+    out = subprocess.run(["sh", "-c", provision.install_command(apparmor=str(enabled))], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "apt-get install -y --no-install-recommends docker.io"
