@@ -190,10 +190,13 @@ def undo(sh, client, step: Step, failure: rollout.RolloutFailed, timeout: float)
 
 def trials(steps: list) -> list:
     """The releases to prove in a trial container before they replace a working one: a stop-first update
-    (its old task stops before the new one runs) and an update of a service with a smoke path (the engine
-    only gates on the health check; the trial also GETs the smoke path). (service, image, image's check)."""
+    (its old task stops before the new one runs), and a start-first update of a service with a smoke path
+    whose health check cannot read it (a command or the image's own: the engine gates only on the check).
+    With goswarm's probe, a new task's first check reads the smoke path itself, so a start-first update needs
+    no trial: the old task serves until the new one passed both. (service, image, image's check). Pure."""
     return [(s.service, s.want["TaskTemplate"]["ContainerSpec"]["Image"], s.image_check) for s in steps
-            if s.plan.action == "update" and (s.plan.order == "stop-first" or s.service.smoke)]
+            if s.plan.action == "update" and (s.plan.order == "stop-first" or (
+                s.service.smoke and not servicespec.gates_smoke(s.service, s.image_check)))]
 
 
 def run(sh, cfg, services, images, timeout=None, force=False, what: str = None,

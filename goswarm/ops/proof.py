@@ -26,14 +26,13 @@ from goswarm.errors import PipelineError
 from goswarm.io import engine, engineapi
 from goswarm.io.processes import pid_alive
 from goswarm.ops import secrets
+from goswarm.plan import converge, servicespec
 from goswarm.plan import secrets as secrets_plan
-from goswarm.plan import servicespec
 from goswarm.plan.config import PROBE_PATH, Service
 
 INTERVAL = servicespec.SECOND // 10  # a trial container is short-lived: check it often
 ALIVE = 1.0  # without a health check: still running after this long
 POLL = 0.05
-SMOKE_GRACE = 1.0  # a release may answer its smoke path a moment after its health check passes
 TRIAL = f"{servicespec.LABEL}.trial"  # the service a trial container proves
 OWNER = f"{servicespec.LABEL}.trial.owner"  # host:pid of the run that made it
 ABANDONED = 600  # seconds: a trial of another host's run this old was left behind (trials last under 30 s)
@@ -211,7 +210,7 @@ def _until_ready(client, container: str, checked: bool, limit: float) -> str:
 
 
 def _smoke(client, container: str, service: Service):
-    """None when the smoke path answers 2xx within SMOKE_GRACE, else what it answered last."""
+    """None when the smoke path answers 2xx within converge.SMOKE_GRACE, else what it answered last."""
     said = []
 
     def answers():
@@ -222,7 +221,7 @@ def _smoke(client, container: str, service: Service):
                   f"after the update")
         return "ok" if code == 0 or code in MISSING_PROBE else None
 
-    if poll.until(answers, SMOKE_GRACE, 0.1) == "ok":
+    if poll.until(answers, converge.SMOKE_GRACE, 0.1) == "ok":
         return None
     return f"its smoke path failed: {said[0].splitlines()[-1] if said[0] else 'no answer'}"
 

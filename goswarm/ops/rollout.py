@@ -61,6 +61,11 @@ def _poll(client, name: str, timeout: float, rollback: bool, check: str = "") ->
                 tasks = engineapi.tasks(client, service["ID"])
                 down = swarm.down_nodes(client)
             progress = converge.evaluate(service, tasks, down, rollback)
+            if not (progress.failed or progress.done or rollback):
+                said = failed_smoke(client, service, tasks)
+                if said:
+                    raise RolloutFailed(f"{name}: a new task's smoke path failed for {converge.SMOKE_GRACE:.0f} s "
+                                        f"({said}); the engine sent it no request")
             rolling_back = (service.get("UpdateStatus") or {}).get("State") == "rollback_started" and not rollback
             if progress.failed and not (rolling_back and time.monotonic() < deadline):
                 state = (service.get("UpdateStatus") or {}).get("State")
@@ -90,6 +95,19 @@ def waiting_line(name: str, progress, rolling_back: bool, elapsed: float) -> tup
         f"{progress.running}/{progress.desired} tasks of the new spec running")
     said = f"{name}: {what}" + (f"; {progress.waiting}" if progress.waiting else "")
     return f"{said} ({elapsed:.0f} s)", said
+
+
+def failed_smoke(client, service: dict, tasks: list) -> str:
+    """What the probe of a new task that is still starting said, when its smoke path has failed for
+    converge.SMOKE_GRACE (servicespec.gates_smoke); else "". Only a task on the engine we talk to can be read."""
+    template = service["Spec"].get("TaskTemplate") or {}
+    for task in tasks:
+        container = engineapi.task_container(task)
+        if container and task["Status"]["State"] == "starting" and converge.of_spec(task, template):
+            said = converge.smoke_failure(engineapi.container_state(client, container), converge.SMOKE_GRACE)
+            if said:
+                return said
+    return ""
 
 
 def unhealthy(client, name: str, tasks: list, check: str) -> str:

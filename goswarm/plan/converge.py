@@ -1,4 +1,6 @@
 """Has a service converged? Judged from its inspect and its tasks. Pure; deploy.py polls it."""
+import datetime
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -132,3 +134,33 @@ def after_interrupt(name: str, service: dict, image: str = None) -> str:
         return (f"{name}'s update is paused ({update.get('Message', state)}); resume with {program.run('redeploy')}, "
                 f"or go back with {program.run(f'deploy.rollback --service {name}')}")
     return f"{name} was created and its tasks are starting on their own; {follow}"
+
+
+SMOKE_GRACE = 1.0  # a release may answer its smoke path a moment after its health check passes
+SMOKE_SAID = "smoke: "  # how goswarm's probe begins when a new task's smoke path failed (goswarm/go/probe)
+
+
+def smoke_failure(state: Optional[dict], grace: float) -> str:
+    """What a new task's probe said, once its first checks have failed on the smoke path for `grace` seconds
+    on end; else "". The engine counts no failure in the start period, so it would wait that out before it
+    gave up on the task; this need not. From the task's container State. Pure."""
+    log = ((state or {}).get("Health") or {}).get("Log") or []
+    failing = []
+    for entry in reversed(log):
+        if not (entry.get("Output") or "").startswith(SMOKE_SAID):
+            break
+        failing.append(entry)
+    if not failing or _seconds(failing[0].get("End")) - _seconds(failing[-1].get("Start")) < grace:
+        return ""
+    return " ".join(failing[0]["Output"][len(SMOKE_SAID):].split())[:200]
+
+
+def _seconds(stamp: Optional[str]) -> float:
+    """The engine's RFC 3339 time with nanoseconds (2026-12-07T11:20:00.123456789Z) as seconds. Pure."""
+    if not stamp:
+        return 0.0
+    found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if not found:
+        return 0.0
+    whole = datetime.datetime.fromisoformat(found.group(1) + found.group(3).replace("Z", "+00:00"))
+    return whole.timestamp() + float("0." + (found.group(2) or "0"))

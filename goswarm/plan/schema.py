@@ -86,7 +86,8 @@ SERVICE_FIELDS = {
                                         "another task, anything else gets 504 (default 60)."},
     "replicas": {"type": "integer", "minimum": 0, "description": "How many tasks run (default 1)."},
     "smoke": {"oneOf": [{"type": "string", "pattern": "^/"}, {"type": "null"}],
-              "description": "A path redeploy GETs where the service is published, until it answers 2xx."},
+              "description": "A path that must answer 2xx: in each new task before it takes a request, and where "
+                             "the service is published after a deploy."},
     "env": {"type": "object", "additionalProperties": _STRING,
             "description": "Environment variables: quote every value (YAML reads yes as true, 0755 as 493)."},
     "constraints": {**_STRINGS, "description": "Placement constraints, as docker service create --constraint "

@@ -13,8 +13,10 @@ LABEL = "io.goswarm"
 PROJECT_LABEL = f"{LABEL}.project"  # the project that created the service: plan/ownership.py
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 # A task counts as running only once healthy. Docker's default 30 s interval would make every update
-# take 30 s, so the first check comes half a second after the start. Failures in the start period do not count.
-HEALTH = {"Interval": SECOND // 2, "Timeout": 2 * SECOND, "Retries": 3, "StartPeriod": 10 * SECOND}
+# take 30 s, so the first check comes a quarter of a second after the start (bench/breakdown.py: the check's
+# interval is most of the time from a task's start to its first request). Failures in the start period do not
+# count; after it, 1.5 s of failed checks (6 in a row) make a task unhealthy.
+HEALTH = {"Interval": SECOND // 4, "Timeout": 2 * SECOND, "Retries": 6, "StartPeriod": 10 * SECOND}
 # Once healthy, a check every half second would cost some 6 % of a core per task (each check is an exec).
 # Engines with the API's StartInterval (1.44, Docker 25) check every STEADY once started; older ones get the
 # probe's -steady mode, which stays in its check for STEADY (see goswarm/go/probe). Either way one exec in 10 s.
@@ -78,10 +80,21 @@ def check_of(service: Service, image_check: Optional[dict]) -> Check:
     return Check("tcp") if service.built else Check("none")
 
 
-def probe_test(service: Service, check: Check, steady: bool) -> list:
+def probe_test(service: Service, check: Check, steady: bool, smoke: bool = True) -> list:
+    """The probe as a health check. smoke: a new task passes its first check only once the service's smoke
+    path answers 2xx too (see gates_smoke)."""
     target = ["-tcp", f"127.0.0.1:{service.port}"] if check.kind == "tcp" else [
         f"http://127.0.0.1:{check.port or service.port}{check.value[0]}"]
-    return ["CMD", PROBE_PATH, *(["-steady", f"{STEADY // SECOND}s"] if steady else []), *target]
+    gate = ["-smoke", f"http://127.0.0.1:{service.port}{service.smoke}"] if smoke and service.smoke else []
+    return ["CMD", PROBE_PATH, *(["-steady", f"{STEADY // SECOND}s"] if steady else []), *gate, *target]
+
+
+def gates_smoke(service: Service, image_check: Optional[dict]) -> bool:
+    """Does a new task's first health check read the smoke path? Then the engine, which lets a task take
+    traffic only once healthy, keeps a release that answers its smoke path wrong from every request, and a
+    start-first update needs no trial container to learn that first. Only goswarm's probe does it: a
+    command or the image's own HEALTHCHECK does not. Pure."""
+    return bool(service.smoke) and check_of(service, image_check).kind in ("http", "tcp")
 
 
 def healthcheck(service: Service, image_check: Optional[dict] = None, start_interval: bool = False):
@@ -112,7 +125,7 @@ def trial_check(service: Service, image_check: Optional[dict], interval: int) ->
     if check.kind == "none":
         return None
     test = image_check["Test"] if check.kind == "image" else (
-        ["CMD", *check.value] if check.kind == "command" else probe_test(service, check, steady=False))
+        ["CMD", *check.value] if check.kind == "command" else probe_test(service, check, steady=False, smoke=False))
     return {"Test": test, **HEALTH, "Interval": interval}
 
 

@@ -249,10 +249,19 @@ def test_a_release_that_answers_500_on_its_smoke_path_never_takes_traffic(swarm,
         started = time.monotonic()
         result = swarm.inv("redeploy", "--service", name, check=False)
         took = time.monotonic() - started
-    assert_one_line_error(result, "failed in a trial container (its smoke path failed", "status 500",
-                          "the running version stays up")
-    assert took < 30 and version(swarm, name) == before
+    if mode == "host":  # stop-first: proven in a trial container before the old task stops
+        assert_one_line_error(result, "failed in a trial container (its smoke path failed", "status 500",
+                              "the running version stays up")
+        assert version(swarm, name) == before
+    else:  # start-first: the new task's first health check reads the smoke path, and fails it
+        assert_one_line_error(result, "a new task's smoke path failed for 1 s (GET http://127.0.0.1:6767"
+                              "/accounts/10000: status 500", "the engine sent it no request",
+                              "rolled back to its previous release, which runs again")
+        assert "trial container" not in result.output
+        assert swarm.service(name)["UpdateStatus"]["State"] == "rollback_completed"
+    assert took < 30
     assert len(poller.answers) > 5 and poller.failures == []
+    assert set(poller.answers) == {'{"id":"10000","name":"Person_0"}\n'}  # not one answer of the new release
     assert_left_clean(swarm, name)
 
 
@@ -285,21 +294,21 @@ def compiling(binary: str) -> bool:
     return False
 
 
-def test_sigkill_during_the_trial_leaves_a_container_the_next_run_removes(swarm, edged, engine):
-    name, url = edged
+def test_sigkill_during_the_trial_leaves_a_container_the_next_run_removes(swarm, hosted, engine):
+    name, url = hosted  # stop-first: proven in a trial first (a start-first task proves its smoke path itself)
     slow_start(swarm, 3, "Proven_")
     trials = {"label": f"io.goswarm.trial={name}"}
-    with Poller(url, TEN_PER_SECOND) as poller:
+    with Poller(url, TEN_PER_SECOND) as poller:  # the run killed in its trial had not touched the service
         first = start_inv(swarm, "redeploy", "--service", name)
         wait_for(lambda: engine.api.containers(filters=trials), 60, "the trial container")
         kill(first)
         left = engine.api.containers(all=True, filters=trials)
         assert len(left) == 1
-        rerun = swarm.inv("redeploy", "--service", name)
+    assert len(poller.answers) > 5 and poller.failures == []
+    rerun = swarm.inv("redeploy", "--service", name)
     assert (f"remove the trial container {left[0]['Id'][:12]} of {name}, left by a run that was killed "
             f"(pid {first.pid})") in rerun.output
     assert http_get(url) == '{"id":"10000","name":"Proven_0"}\n'
-    assert poller.failures == []
     assert_left_clean(swarm, name)
 
 

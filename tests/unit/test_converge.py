@@ -156,3 +156,30 @@ def test_a_task_whose_node_could_not_pull_says_so():
     assert p.failed and f"the node could not pull {ref} from the registry (no credentials" in p.error
     local = [task(TEMPLATE, "running", "rejected", "No such image: p/a:latest") for _ in range(converge.CRASH_LIMIT)]
     assert converge.evaluate(service(), local).error.endswith("last error: No such image: p/a:latest")
+
+
+def health_log(*entries):
+    """A container State whose Health.Log holds (start, end, output) checks, times as the engine writes them."""
+    return {"Status": "running", "Health": {"Status": "starting", "FailingStreak": 0, "Log": [
+        {"Start": f"2026-12-07T11:20:{start}Z", "End": f"2026-12-07T11:20:{end}+00:00", "ExitCode": 1,
+         "Output": output} for start, end, output in entries]}}
+
+
+SAID = "smoke: GET http://127.0.0.1:6767/accounts/10000: status 500: {\"error\":\n \"boom\"}\n"
+
+
+def test_a_smoke_path_that_failed_for_the_grace_ends_the_wait_with_what_the_probe_said():
+    failing = health_log(("00.100000000", "00.130000000", SAID), ("00.380000000", "00.410000000", SAID),
+                         ("00.660000000", "00.690000000", SAID), ("00.940000000", "00.970000000", SAID),
+                         ("01.220000000", "01.250000000", SAID))
+    assert converge.smoke_failure(failing, 1.0) == \
+        'GET http://127.0.0.1:6767/accounts/10000: status 500: {"error": "boom"}'
+    assert converge.smoke_failure(failing, 2.0) == ""  # not yet for that long
+    # a moment after its health check passes: the first smoke failures are not yet a verdict
+    assert converge.smoke_failure(health_log(("00.100000000", "00.130000000", SAID)), 1.0) == ""
+    # only failures on end count: one that the service's own check failed since breaks the run
+    broken = health_log(("00.100000000", "00.130000000", SAID), ("00.940000000", "00.970000000", "tcp refused"),
+                        ("01.220000000", "01.250000000", SAID))
+    assert converge.smoke_failure(broken, 1.0) == ""
+    assert converge.smoke_failure(health_log(("00.1", "01.9", "tcp 127.0.0.1:6767: refused")), 1.0) == ""
+    assert converge.smoke_failure(None, 1.0) == converge.smoke_failure({"Status": "running"}, 1.0) == ""

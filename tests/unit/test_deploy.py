@@ -23,7 +23,9 @@ def step(name, action, order="stop-first", smoke=None, image_check=None):
 def test_a_trial_proves_each_update_that_would_expose_an_unproved_release():
     steps = [
         step("stop-first", "update", image_check=IMAGE_CHECK),  # its old task stops before the new one runs
-        step("smoked", "update", order="start-first", smoke="/health"),  # the engine gates on health alone
+        # the engine gates on the image's own check alone, which does not read the smoke path
+        step("smoked", "update", order="start-first", smoke="/health", image_check=IMAGE_CHECK),
+        step("probed", "update", order="start-first", smoke="/health"),  # the probe's first check reads it
         step("gated", "update", order="start-first"),  # the engine's own health gate is enough
         step("new", "create", smoke="/health"),  # nothing runs yet that it could replace
         step("same", "none", smoke="/health"),
@@ -31,7 +33,7 @@ def test_a_trial_proves_each_update_that_would_expose_an_unproved_release():
     ]
     trials = deploy.trials(steps)
     assert [(service.name, image, check) for service, image, check in trials] == [
-        ("stop-first", IMAGE, IMAGE_CHECK), ("smoked", IMAGE, None)]
+        ("stop-first", IMAGE, IMAGE_CHECK), ("smoked", IMAGE, IMAGE_CHECK)]
 
 
 def test_the_trial_runs_the_image_the_new_spec_names():

@@ -92,8 +92,18 @@ def test_port_conflicts():
 def test_tasks_are_health_gated_and_drain_within_the_grace_period():
     container = want()["TaskTemplate"]["ContainerSpec"]
     check = container["Healthcheck"]
-    # No check configured and none in the image: the port, through the probe goswarm adds to the image.
-    assert check["Test"] == ["CMD", "/.goswarm/probe", "-steady", "10s", "-tcp", "127.0.0.1:6767"]
+    # No check configured and none in the image: the port, through the probe goswarm adds to the image; a new
+    # task's first check also reads the smoke path, so the engine sends it no request before that answers.
+    assert check["Test"] == ["CMD", "/.goswarm/probe", "-steady", "10s", "-smoke",
+                             "http://127.0.0.1:6767/health", "-tcp", "127.0.0.1:6767"]
+    assert servicespec.gates_smoke(ACCOUNTS, None)
+    # A command, or the image's own check, cannot: a start-first update proves the smoke path in a trial.
+    assert not servicespec.gates_smoke(dataclasses.replace(ACCOUNTS, healthcheck=Check("command", ("/x",))), None)
+    assert not servicespec.gates_smoke(ACCOUNTS, {"Test": ["CMD", "/service", "-healthcheck"]})
+    assert not servicespec.gates_smoke(dataclasses.replace(ACCOUNTS, smoke=None), None)
+    # A trial container reads the smoke path itself, after its check: its check does not.
+    trial = servicespec.trial_check(ACCOUNTS, None, servicespec.SECOND // 10)
+    assert trial["Test"] == ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:6767"]
     # Docker's default interval (30 s) would make each task wait 30 s before it counts as running.
     assert check["Interval"] <= servicespec.SECOND and check["StartPeriod"] > 0
     # -steady stays in the check for 10 s once healthy: the timeout must cover it.
@@ -105,15 +115,15 @@ def test_tasks_are_health_gated_and_drain_within_the_grace_period():
 # With the engine's StartInterval, a probe check is healthy as soon as it answers, then cheap.
 @pytest.mark.parametrize("check, start_interval, test, interval, start", [
     (Check("http", ("/health",)), False, ["CMD", "/.goswarm/probe", "-steady", "10s", "http://127.0.0.1:80/health"],
-     servicespec.SECOND // 2, None),
+     servicespec.SECOND // 4, None),
     (Check("http", ("/health",)), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:80/health"],
-     10 * servicespec.SECOND, servicespec.SECOND // 2),
+     10 * servicespec.SECOND, servicespec.SECOND // 4),
     (Check("http", ("/healthz",), 81), True, ["CMD", "/.goswarm/probe", "http://127.0.0.1:81/healthz"],
-     10 * servicespec.SECOND, servicespec.SECOND // 2),
+     10 * servicespec.SECOND, servicespec.SECOND // 4),
     (Check("tcp"), True, ["CMD", "/.goswarm/probe", "-tcp", "127.0.0.1:80"], 10 * servicespec.SECOND,
-     servicespec.SECOND // 2),
-    (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2, None),
-    (Check("command", ("/bin/check", "-v")), True, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 2, None),
+     servicespec.SECOND // 4),
+    (Check("command", ("/bin/check", "-v")), False, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 4, None),
+    (Check("command", ("/bin/check", "-v")), True, ["CMD", "/bin/check", "-v"], servicespec.SECOND // 4, None),
 ])
 def test_each_kind_of_check_and_the_engines_start_interval(check, start_interval, test, interval, start):
     spec = servicespec.healthcheck(Service("a", Path("/p"), 80, healthcheck=check), None, start_interval)

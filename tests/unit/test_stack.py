@@ -26,7 +26,7 @@ def test_a_service_with_everything_deploy_sets():
     assert "ports" not in out  # its edge publishes the port
     assert out["healthcheck"] == {
         "test": ["CMD", "/.goswarm/probe", "-steady", "10s", "http://127.0.0.1:6767/health"],
-        "interval": "500ms", "timeout": "14s", "start_period": "10s", "retries": 3}
+        "interval": "250ms", "timeout": "14s", "start_period": "10s", "retries": 6}
     assert out["deploy"] == {
         "mode": "replicated", "replicas": 2, "endpoint_mode": "dnsrr",
         "labels": {"io.goswarm.service": "accountservice", "io.goswarm.image": "p/accountservice:abc"},
@@ -55,8 +55,8 @@ def test_an_ingress_port_keeps_vip():
 
 @pytest.mark.parametrize("check, expected", [
     (Check("none"), {"disable": True}),
-    (Check("command", ("/bin/check", "-x")), {"test": ["CMD", "/bin/check", "-x"], "interval": "500ms",
-                                               "timeout": "2s", "start_period": "10s", "retries": 3}),
+    (Check("command", ("/bin/check", "-x")), {"test": ["CMD", "/bin/check", "-x"], "interval": "250ms",
+                                               "timeout": "2s", "start_period": "10s", "retries": 6}),
 ])
 def test_health_checks(check, expected):
     service = Service("s", Path("/s"), 1, healthcheck=check)

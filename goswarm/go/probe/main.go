@@ -5,6 +5,7 @@
 //	probe http://127.0.0.1:6767/health      # exit 0 on a 2xx answer, 1 otherwise, saying what it got
 //	probe -tcp 127.0.0.1:6767               # exit 0 once the port accepts a connection
 //	probe -steady 10s http://...            # as a health check: cheap once healthy (see below)
+//	probe -smoke http://.../accounts/1 URL  # ...that a new task passes only once its smoke path answers 2xx
 //	probe -supervise -- /service            # `goswarm dev --live`: restart the service on SIGHUP (supervise.go)
 //
 // It speaks just enough HTTP/1.0 over a plain socket to read a status line: no net/http keeps the
@@ -17,6 +18,11 @@
 // which every container has), the probe stays: it checks again every second for the -steady window and
 // fails at once if a check fails. The first check still comes one short interval after the start; later
 // ones cost one exec per window.
+//
+// -smoke: the engine lets a task take traffic once its health check passes. With -smoke, a task's first
+// passing check also GETs the service's smoke path, and fails ("smoke: GET ...: status 500") unless it
+// answers 2xx: a release that is healthy but wrong never takes a request, and a start-first update needs
+// no trial container to find that out first. The marker file then says the task passed; later checks skip it.
 package main
 
 import (
@@ -40,6 +46,7 @@ func main() {
 	timeout := flag.Duration("timeout", 2*time.Second, "give up on one check after this long")
 	steady := flag.Duration("steady", 0, "once healthy, keep checking for this long before exiting 0")
 	marker := flag.String("marker", "/dev/shm/.goswarm-healthy", "the file that says the service answered once")
+	smoke := flag.String("smoke", "", "until the service has answered once: also GET this URL (its smoke path)")
 	superviseIt := flag.Bool("supervise", false, "run PROGRAM [ARGS...] as a child and restart it on SIGHUP (see supervise.go)")
 	grace := flag.Duration("grace", 10*time.Second, "-supervise: how long a stopped program gets before SIGKILL")
 	reloadIt := flag.Bool("reload", false, "restart the supervised program (pid 1), then wait for -tcp HOST:PORT if given")
@@ -63,14 +70,18 @@ func main() {
 		return
 	}
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: probe [-timeout 2s] [-steady 10s] http://HOST:PORT/PATH | probe -tcp HOST:PORT")
+		fmt.Fprintln(os.Stderr, "usage: probe [-timeout 2s] [-steady 10s] [-smoke URL] http://HOST:PORT/PATH | probe -tcp HOST:PORT")
 		os.Exit(2)
 	}
 	check := func() error { return get(flag.Arg(0), *timeout) }
 	if *tcp {
 		check = func() error { return dial(flag.Arg(0), *timeout) }
 	}
-	if err := run(check, *steady, *marker, clock{time.Now, time.Sleep}); err != nil {
+	var first func() error
+	if *smoke != "" {
+		first = func() error { return get(*smoke, *timeout) }
+	}
+	if err := run(check, first, *steady, *marker, clock{time.Now, time.Sleep}); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}
@@ -82,18 +93,27 @@ type clock struct {
 	sleep func(time.Duration)
 }
 
-// run checks once; with a steady window and a service that has answered before, it goes on checking
-// every second until the window has passed (by the clock, so slow checks cannot stretch it past the
-// health check's timeout), and returns the first failure.
-func run(check func() error, steady time.Duration, marker string, c clock) error {
+// run checks once. Until the service has answered once (no marker yet), a first success also needs
+// smoke (when given) to pass, then writes the marker and returns at once, so that the task is healthy now.
+// After that, with a steady window, it goes on checking every second until the window has passed (by the
+// clock, so slow checks cannot stretch it past the health check's timeout), and returns the first failure.
+func run(check, smoke func() error, steady time.Duration, marker string, c clock) error {
 	if err := check(); err != nil {
 		return err
 	}
-	if steady <= 0 {
+	if steady <= 0 && smoke == nil {
 		return nil
 	}
 	if _, err := os.Stat(marker); err != nil {
-		_ = os.WriteFile(marker, nil, 0o644) // the first success: answer at once, so the task is healthy now
+		if smoke != nil {
+			if err := smoke(); err != nil {
+				return fmt.Errorf("smoke: %v", err)
+			}
+		}
+		_ = os.WriteFile(marker, nil, 0o644) // where it cannot be written, every check is a first one
+		return nil
+	}
+	if steady <= 0 {
 		return nil
 	}
 	for end := c.now().Add(steady); c.now().Before(end); {

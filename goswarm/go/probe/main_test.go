@@ -96,15 +96,15 @@ func TestSteadyAnswersAtOnceUntilTheServiceHasAnsweredThenStays(t *testing.T) {
 	fake := &fakeClock{time.Unix(0, 0)}
 	checks := 0
 	ok := func() error { checks++; return nil }
-	if err := run(ok, 10*time.Second, marker, fake.clock()); err != nil || checks != 1 || fake.t.Unix() != 0 {
+	if err := run(ok, nil, 10*time.Second, marker, fake.clock()); err != nil || checks != 1 || fake.t.Unix() != 0 {
 		t.Fatalf("first success: err %v, %d checks, at %v", err, checks, fake.t)
 	}
-	if err := run(ok, 10*time.Second, marker, fake.clock()); err != nil || checks != 12 || fake.t.Unix() != 10 {
+	if err := run(ok, nil, 10*time.Second, marker, fake.clock()); err != nil || checks != 12 || fake.t.Unix() != 10 {
 		t.Fatalf("steady: err %v, %d checks, at %v", err, checks, fake.t)
 	}
 	slow := func() error { fake.t = fake.t.Add(1500 * time.Millisecond); return nil }
 	start := fake.t
-	if err := run(slow, 10*time.Second, marker, fake.clock()); err != nil || fake.t.Sub(start) > 14*time.Second {
+	if err := run(slow, nil, 10*time.Second, marker, fake.clock()); err != nil || fake.t.Sub(start) > 14*time.Second {
 		t.Fatalf("slow checks must not stretch the window: err %v, took %v", err, fake.t.Sub(start))
 	}
 	failing := 0
@@ -115,14 +115,42 @@ func TestSteadyAnswersAtOnceUntilTheServiceHasAnsweredThenStays(t *testing.T) {
 		}
 		return nil
 	}
-	if err := run(flaky, 10*time.Second, marker, fake.clock()); err == nil || failing != 3 {
+	if err := run(flaky, nil, 10*time.Second, marker, fake.clock()); err == nil || failing != 3 {
 		t.Fatalf("a failure while steady must end the probe at once: err %v after %d checks", err, failing)
 	}
-	if err := run(func() error { return errors.New("refused") }, 10*time.Second, marker, fake.clock()); err == nil {
+	if err := run(func() error { return errors.New("refused") }, nil, 10*time.Second, marker, fake.clock()); err == nil {
 		t.Fatal("a failure on the first check must fail")
 	}
-	if err := run(ok, 0, t.TempDir()+"/none", fake.clock()); err != nil {
+	if err := run(ok, nil, 0, t.TempDir()+"/none", fake.clock()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestANewTaskPassesOnlyOnceItsSmokePathAnswers(t *testing.T) {
+	marker := t.TempDir() + "/healthy"
+	fake := &fakeClock{time.Unix(0, 0)}
+	ok := func() error { return nil }
+	smokes := 0
+	answers := errors.New("GET http://127.0.0.1:6767/accounts/1: status 500")
+	smoke := func() error { smokes++; return answers }
+	for _, steady := range []time.Duration{0, 10 * time.Second} {
+		err := run(ok, smoke, steady, marker, fake.clock())
+		if err == nil || err.Error() != "smoke: GET http://127.0.0.1:6767/accounts/1: status 500" {
+			t.Fatalf("steady %v: a failing smoke path must fail the check, saying so: %v", steady, err)
+		}
+		if _, statErr := os.Stat(marker); statErr == nil {
+			t.Fatal("a task that failed its smoke path is not marked as having answered")
+		}
+	}
+	answers = nil
+	if err := run(ok, smoke, 0, marker, fake.clock()); err != nil || smokes != 3 || fake.t.Unix() != 0 {
+		t.Fatalf("first pass: err %v, %d smokes, at %v", err, smokes, fake.t)
+	}
+	if err := run(ok, smoke, 0, marker, fake.clock()); err != nil || smokes != 3 {
+		t.Fatalf("once it has answered, the smoke path is not read again: err %v, %d smokes", err, smokes)
+	}
+	if err := run(func() error { return errors.New("refused") }, smoke, 0, marker, fake.clock()); err == nil || smokes != 3 {
+		t.Fatalf("a failing health check fails before any smoke: err %v, %d smokes", err, smokes)
 	}
 }
 
