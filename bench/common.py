@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,11 +30,11 @@ class BenchError(Exception):
 
 # --- commands -------------------------------------------------------------------
 
-def run(argv, env=None, check=True, timeout=None) -> subprocess.CompletedProcess:
-    """Run a command in the repo root, output captured; a failure (or, with `timeout`, overrunning it)
-    raises with the output's tail."""
+def run(argv, env=None, check=True, timeout=None, cwd=ROOT) -> subprocess.CompletedProcess:
+    """Run a command (in the repo root by default), output captured; a failure (or, with `timeout`, overrunning
+    it) raises with the output's tail."""
     try:
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                 timeout=timeout, check=False)
     except subprocess.TimeoutExpired as e:
         out = ((e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""))
@@ -49,14 +50,14 @@ def run(argv, env=None, check=True, timeout=None) -> subprocess.CompletedProcess
 LOCK_HELD = "deploy lock is held by"
 
 
-def run_unlocked(argv, env=None, timeout=None, patience: float = 900.0) -> tuple:
+def run_unlocked(argv, env=None, timeout=None, patience: float = 900.0, cwd=ROOT) -> tuple:
     """run(argv) until it is not refused for a held deploy lock (for up to `patience` s):
     (seconds of the attempt that ran, its result, how many attempts were refused)."""
     deadline = time.monotonic() + patience
     refused = 0
     while True:
         try:
-            seconds, result = timed(run, argv, env, timeout=timeout)
+            seconds, result = timed(run, argv, env, timeout=timeout, cwd=cwd)
             return seconds, result, refused
         except BenchError as e:
             if LOCK_HELD not in str(e) or time.monotonic() > deadline:
@@ -113,6 +114,40 @@ def wait_for_text(url: str, text: str, timeout: float, interval: float = 0.02) -
         wait_until(lambda: text in get(url), timeout, f"{url} to serve {text!r}", interval)
     except BenchError:
         raise BenchError(f"{url} did not serve {text!r} within {timeout:.0f}s (last body: {get(url)!r})") from None
+
+
+class FirstAnswer(threading.Thread):
+    """Polls a URL every `interval` s from its start, and keeps the wall time (time.time(), comparable with the
+    engine's event times) at which the body first holds the text; gives up after `timeout` s."""
+
+    def __init__(self, url: str, text: str, timeout: float, interval: float = 0.02):
+        super().__init__(daemon=True)
+        self.url, self.text, self.timeout, self.interval = url, text, timeout, interval
+        self.at, self.began = None, time.time()
+        self.start()
+
+    def run(self):
+        while self.at is None and time.time() - self.began < self.timeout:
+            if self.text in get(self.url):
+                self.at = time.time()
+            time.sleep(self.interval)
+
+    def seconds(self) -> float:
+        """From the start to the first answer with the text."""
+        self.join(self.timeout)
+        if self.at is None:
+            raise BenchError(f"{self.url} did not serve {self.text!r} within {self.timeout:.0f}s")
+        return self.at - self.began
+
+
+def baseline_checkout(revision: str, workdir: Path) -> Path:
+    """The tree at `revision`, from `git archive`: the repository gets no worktree of its own for it."""
+    target = workdir / "baseline"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True,
+                             timeout=120).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True, timeout=120)
+    return target
 
 
 # --- the service under test -------------------------------------------------------

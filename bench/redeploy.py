@@ -33,7 +33,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -45,9 +44,9 @@ from common import (  # noqa: E402
     ROOT,
     SMOKE,
     BenchError,
+    FirstAnswer,
     copy_source,
     failed,
-    get,
     in_turn,
     machine,
     median,
@@ -198,27 +197,6 @@ def nothing_changed(targets, runs: int, tracked: Target) -> tuple:
     return samples, updates
 
 
-class FirstAnswer(threading.Thread):
-    """Polls a URL every 20 ms from the start, and keeps when its body first holds the text."""
-
-    def __init__(self, url: str, text: str):
-        super().__init__(daemon=True)
-        self.url, self.text, self.at, self.start_time = url, text, None, time.perf_counter()
-        self.start()
-
-    def run(self):
-        while self.at is None and time.perf_counter() - self.start_time < SERVE_TIMEOUT:
-            if self.text in get(self.url):
-                self.at = time.perf_counter()
-            time.sleep(0.02)
-
-    def seconds(self) -> float:
-        self.join(SERVE_TIMEOUT)
-        if self.at is None:
-            raise BenchError(f"{self.url} did not serve {self.text!r} within {SERVE_TIMEOUT:.0f}s")
-        return self.at - self.start_time
-
-
 def edit_to_serving(targets, runs: int, tracked: Target) -> tuple:
     """b) From just after a one-line edit until the new text is first served, and until the command returns."""
     answers, returns = ({t.label: [] for t in targets} for _ in range(2))
@@ -228,9 +206,9 @@ def edit_to_serving(targets, runs: int, tracked: Target) -> tuple:
             marker = f"Bench{i}x{uuid.uuid4().hex[:8]}_"
             set_name_prefix(target.src / "main.go", marker)
             before = version_index(tracked.service) if target is tracked else None
-            first = FirstAnswer(target.url, f'"name":"{marker}0"')
+            first = FirstAnswer(target.url, f'"name":"{marker}0"', SERVE_TIMEOUT)
             target.redeploy()
-            returns[target.label].append(time.perf_counter() - first.start_time)
+            returns[target.label].append(time.time() - first.began)
             answers[target.label].append(first.seconds())
             if target is tracked and version_index(tracked.service) != before:
                 updates += 1

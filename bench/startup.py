@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))  # bench/common.py, whatever the cwd
+from common import baseline_checkout  # noqa: E402
+
 PYTHON = sys.executable
 GOSWARM = str(Path(PYTHON).with_name("goswarm"))
 INV = str(Path(PYTHON).with_name("inv"))
@@ -52,16 +55,6 @@ def project(workdir: Path, name: str) -> Path:
     (root / "goswarm.yaml").write_text(config)
     (root / "invoke.yaml").write_text(config)  # for the baseline's inv, which reads only invoke.yaml
     return root
-
-
-def baseline_checkout(revision: str, workdir: Path) -> Path:
-    """The tree at `revision`, from `git archive`: the repository gets no worktree of its own for it."""
-    target = workdir / "baseline"
-    target.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True,
-                             timeout=120).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True, timeout=120)
-    return target
 
 
 def wheel_venv(workdir: Path) -> Path:
