@@ -118,3 +118,44 @@ def test_a_release_number_another_run_took_first_is_read_again_and_the_next_one_
     creates = [r.body["Name"] for r in state.writes() if r.path == "/configs/create"]
     assert creates == [history_plan.object_name("proj", n) for n in (1, 2, 3)]
     assert sorted(e["seq"] for e in history.read(client, "proj")) == [1, 2, 3]
+
+
+def starting_task(state, container: str, log: list) -> None:
+    """One of the service's running tasks becomes a new one of its spec, still starting, its checks in `log`."""
+    task = next(t for t in state.tasks if t["ServiceID"] == state.inspect["ID"] and t["DesiredState"] == "running")
+    task["Spec"] = state.inspect["Spec"]["TaskTemplate"]
+    task["Status"].update(State="starting", ContainerStatus={"ContainerID": container})
+    state.inspect["UpdateStatus"] = {"State": "updating"}
+    state.containers[container] = {"Id": container, "State": {"Status": "running", "Health": {
+        "Status": "starting", "FailingStreak": 0, "Log": [
+            {"Start": f"2026-12-07T11:20:0{n}.100000000Z", "End": f"2026-12-07T11:20:0{n}.130000000Z",
+             "ExitCode": code, "Output": said} for n, (code, said) in enumerate(log)]}}}
+
+
+def test_a_new_task_that_keeps_failing_its_smoke_path_ends_the_wait_with_what_the_probe_said():
+    client, state = engine()
+    said = "smoke: GET http://127.0.0.1:6767/accounts/10000: status 500: oops\n"
+    starting_task(state, "d" * 64, [(1, said), (1, said)])  # 1.03 s on end
+    with pytest.raises(rollout.RolloutFailed, match=r"fx-account: a new task's smoke path failed for 1 s \(GET "
+                                                    r"http://127.0.0.1:6767/accounts/10000: status 500: oops\); "
+                                                    r"the engine sent it no request"):
+        rollout.wait(shell(), client, SERVICE, timeout=5)
+    assert ("GET", f"/containers/{'d' * 64}/json") in {(r.method, r.path) for r in state.sent}
+    assert state.writes() == []
+
+
+def test_a_new_task_whose_smoke_path_failed_once_is_given_its_grace():
+    client, state = engine()
+    starting_task(state, "e" * 64, [(1, "tcp 127.0.0.1:6767: refused"), (1, "smoke: GET ...: status 503")])
+    with pytest.raises(rollout.RolloutFailed, match=r"not converged after 1s"):
+        rollout.wait(shell(), client, SERVICE, timeout=1)
+
+
+def test_an_unhealthy_task_is_named_with_the_last_check_that_said_something():
+    client, state = engine()
+    starting_task(state, "f" * 64, [(1, "GET http://127.0.0.1:8080/health: status 500"), (-1, "")])
+    state.containers["f" * 64]["State"]["Health"]["Status"] = "unhealthy"
+    said = rollout.unhealthy(client, SERVICE, state.tasks, "GET http://127.0.0.1:8080/health inside the container")
+    assert said == ("; a new task failed its health check (GET http://127.0.0.1:8080/health inside the container), "
+                    "which said: GET http://127.0.0.1:8080/health: status 500; change it with "
+                    "services.fx-account.healthcheck")
