@@ -139,6 +139,7 @@ def supervise(sh, cfg, names: list, paths: dict) -> None:
     for name in names:
         try:
             paths[name] = swaps.enter(sh, cfg, cfg.services[name])
+            swaps.connect(cfg)
             print(f"dev: {name} runs under goswarm's supervisor: a change of its Go code is swapped into its "
                   f"running tasks. Watching…")
         except PipelineError as e:

@@ -1,5 +1,6 @@
 """`image:` services: images goswarm does not build (the blog's add-ons), deployed as they are. Each must be on
 every node that may run it, or pullable there; what is missing is said in one line, before anything changes."""
+from goswarm import parallel
 from goswarm.errors import PipelineError
 from goswarm.io import engine, engineapi, machines
 from goswarm.ops import image as images
@@ -34,15 +35,15 @@ def clients(cfg, nodes: list) -> list:
     own = swarm.swarm_info(target).get("NodeID")
     known = {m.host: m for m in machines.all_machines()}
     names = swarm.node_names(nodes)
-    found = []
-    for node in nodes:
+
+    def client_of(node):  # over SSH a new client is a handshake: the nodes' are made side by side
         if node["ID"] == own:
-            found.append((names[node["ID"]], target))
-        elif node["Status"].get("Addr") in known:
-            found.append((names[node["ID"]], engine.client(known[node["Status"]["Addr"]].url)))
-        else:
-            found.append((names[node["ID"]], None))
-    return found
+            return target
+        machine = known.get(node["Status"].get("Addr"))
+        return engine.client(machine.url) if machine else None
+
+    return [(names[node["ID"]], client) for node, client in
+            zip(nodes, parallel.each(client_of, nodes, parallel.NODES))]
 
 
 def present_or_pulled(sh, client, where: str, ref: str, field: str):

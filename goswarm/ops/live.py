@@ -42,6 +42,22 @@ def enter(sh, cfg, service) -> str:
     return path
 
 
+def connect(cfg) -> None:
+    """Open the connection to each node's engine now, side by side, so that the first saved change does not wait
+    for SSH handshakes (a swap reaches every node that runs a task). One that fails here is said by the swap."""
+    with engine.errors("listing the swarm's nodes"):
+        nodes = engineapi.nodes(engine.client(cfg.target_url))
+
+    def ping(pair):
+        try:
+            if pair[1] is not None:
+                pair[1].ping()
+        except Exception:  # noqa: BLE001 - only a head start: the swap reports a node it cannot reach
+            pass
+
+    parallel.each(ping, external.clients(cfg, nodes), parallel.NODES)
+
+
 def _image_config(cfg, ref: str) -> dict:
     """The image's config (Entrypoint, Cmd, WorkingDir), from the engine that built it or the swarm's."""
     for client in dict.fromkeys((engine.client(), engine.client(cfg.target_url))):
