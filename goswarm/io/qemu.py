@@ -36,6 +36,9 @@ def build_image(sh, out: Path, with_docker: bool = False) -> str:
     out = Path(out)
     if not out.parent.is_dir():
         raise PipelineError(f"-o {out}: folder {out.parent} does not exist")
+    if out.exists():  # it may be a machine's disk
+        raise PipelineError(f"-o {out}: the file exists, and machine.image never overwrites one: remove it or "
+                            f"name another")
     tree = rootfs.ensure_tree(sh, plan.packages(with_docker))
     if sh.dry:
         print(f"[dry] would write {out} from {tree}")

@@ -13,7 +13,8 @@ from goswarm.errors import PipelineError
 # debootstrap's resolver does not follow.
 PACKAGES = ("linux-image-amd64", "systemd-sysv", "cloud-init", "python3-cffi-backend", "openssh-server", "ifupdown",
             "iproute2", "procps", "ca-certificates", "sudo")
-WITH_DOCKER = ("docker.io",)
+# Debian's kernel enforces AppArmor, and the engine starts no container without apparmor_parser (plan/provision)
+WITH_DOCKER = ("docker.io", "apparmor")
 IMAGE_SIZE = "4G"
 MEMORY_MB = 1536
 CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"

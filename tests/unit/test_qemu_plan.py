@@ -69,7 +69,7 @@ def test_the_vm_command_line():
 def test_the_image_is_made_from_a_folder_without_mounting():
     assert qemu.mkfs_argv(Path("/t"), Path("/o.img")) == ["mkfs.ext4", "-q", "-F", "-L", "goswarm-root", "-d", "/t",
                                                           "/o.img", "4G"]
-    assert qemu.packages(True)[-1] == "docker.io" and "docker.io" not in qemu.packages(False)
+    assert qemu.packages(True)[-2:] == ("docker.io", "apparmor") and "docker.io" not in qemu.packages(False)
     assert "cloud-init" in qemu.PACKAGES and "linux-image-amd64" in qemu.PACKAGES
 
 
