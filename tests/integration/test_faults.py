@@ -4,11 +4,9 @@ Each fault runs under a client polling the service ten times a second, which mus
 working release, and each ends with a check that nothing is left behind: no deploy lock, no trial
 container, and a service that has settled (a rerun, where the fault stopped one, recovers)."""
 import json
-import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +19,7 @@ from helpers import (
     edit,
     free_port,
     http_get,
+    processes_naming,
     read_until,
     running_image,
     start_inv,
@@ -273,7 +272,7 @@ def test_sigkill_during_the_build_leaves_nothing_the_rerun_cannot_take_over(swar
     binary = str(swarm.tmp / "dist" / f"{name}-linux-amd64")
     with Poller(url, TEN_PER_SECOND) as poller:
         first = start_inv(swarm, "redeploy", "--service", name)
-        wait_for(lambda: compiling(binary), 60, "go build to start")
+        wait_for(lambda: processes_naming(binary), 60, "go build to start")
         kill(first)
         rerun = swarm.inv("redeploy", "--service", name)
     # The deploy stage takes the lock, when it has something to change: a run killed in its build held none.
@@ -281,17 +280,6 @@ def test_sigkill_during_the_build_leaves_nothing_the_rerun_cannot_take_over(swar
     assert http_get(url) == '{"id":"10000","name":"Rebuilt_0"}\n'
     assert poller.failures == []
     assert_left_clean(swarm, name)
-
-
-def compiling(binary: str) -> bool:
-    """Is a `go build` writing this binary running now?"""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if binary.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return True
-        except OSError:
-            pass
-    return False
 
 
 def test_sigkill_during_the_trial_leaves_a_container_the_next_run_removes(swarm, hosted, engine):
