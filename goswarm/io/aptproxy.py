@@ -65,6 +65,15 @@ def ensure(sh) -> str:
     return url()
 
 
+def stop_without_bridge(sh) -> None:
+    """Stop the proxy once the lab bridge it listens on is gone: it serves every lab on this host, so it goes with
+    the last machine on the bridge, whichever project made it (one project's lab.down must not stop it while
+    another's machines still install through it)."""
+    with netns._host_lock():  # no machine comes or goes, and so no bridge, while this looks
+        if not Path(f"/sys/class/net/{netns.BRIDGE}").exists():
+            stop(sh)
+
+
 def stop(sh) -> None:
     pids = _pids()
     if not pids:

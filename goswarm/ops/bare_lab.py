@@ -2,7 +2,7 @@
 with `machine.provision --install`, through the lab's apt proxy. The swarm is then formed as for any lab."""
 from concurrent.futures import ThreadPoolExecutor
 
-from goswarm.io import drivers, machines
+from goswarm.io import drivers
 from goswarm.ops import machine
 
 
@@ -20,11 +20,3 @@ def provision(sh, wanted: list) -> None:
     with ThreadPoolExecutor(max_workers=max(1, len(wanted) - 1)) as pool:
         for line in pool.map(lambda name: machine.provision(sh, name, True, settings), wanted[1:]):
             print(line)
-
-
-def after_down(sh) -> None:
-    """The proxy goes with the last bare machine of this project."""
-    from goswarm.io import aptproxy
-
-    if not any(m.driver in ("rootfs", "qemu") for m in machines.all_machines()):
-        aptproxy.stop(sh)

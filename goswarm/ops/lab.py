@@ -74,5 +74,3 @@ def down(sh, cfg) -> None:
     with ThreadPoolExecutor(max_workers=len(found)) as pool:
         removed = list(pool.map(lambda m: machine.remove(sh, m), found))
     print(f"lab removed: {', '.join(removed)}")
-    if any(m.driver == "rootfs" for m in found):
-        bare_lab.after_down(sh)

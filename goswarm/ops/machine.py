@@ -3,7 +3,7 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 
 from goswarm.errors import PipelineError
-from goswarm.io import drivers, engine, machines, ssh
+from goswarm.io import aptproxy, drivers, engine, machines, ssh
 from goswarm.plan import output, report
 
 
@@ -120,4 +120,6 @@ def remove(sh, machine) -> str:
            drivers.get(machine.driver).remove, sh, machine)
     if not sh.dry:
         machines.delete(machine.name)
+        if machine.driver in ("netns", "rootfs", "qemu"):  # the lab bridge may have gone with it
+            aptproxy.stop_without_bridge(sh)
     return machine.name
