@@ -5,6 +5,7 @@ there by the probe's supervisor: no image, no new task, no rollout (Tilt's live_
 Entering a live session is one rollout of the service, to a spec whose tasks run under the supervisor
 (plan/live.py); the spec is marked as no release, and the next redeploy puts the normal one back.
 """
+import threading
 import time
 
 from goswarm import parallel
@@ -84,6 +85,12 @@ def swap(sh, cfg, service, path: str) -> int:
     clients = dict(zip(by_id, (c for _, c in external.clients(cfg, nodes))))
     ready = [PROBE_PATH, "-reload"] + (["-tcp", f"127.0.0.1:{service.port}"] if service.port else [])
 
+    archives, lock = {}, threading.Lock()  # one tar per binary, shared by the tasks of a platform
+
+    def archive_of(binary) -> bytes:
+        with lock:
+            return archives.get(binary) or archives.setdefault(binary, image.layer_of({path: binary}))
+
     def one(task):
         client_of_node, container = clients.get(task.get("NodeID")), engineapi.task_container(task)
         if client_of_node is None or not container:
@@ -93,11 +100,13 @@ def swap(sh, cfg, service, path: str) -> int:
         if not binary.is_file():
             raise PipelineError(f"{service.name}: no {binary.name} was built for that node's platform")
         with engine.errors(f"swapping {service.name}'s binary in task {task['ID'][:12]}"):
-            engineapi.put_files(client_of_node, container, image.layer_of({path: binary}))
-            code, said = engineapi.run_in(client_of_node, container, ready)
+            engineapi.put_files(client_of_node, container, archive_of(binary))
+            code = engineapi.run_detached_in(client_of_node, container, ready, plan.RELOAD_TIMEOUT)
+            said = "" if code == 0 else (engineapi.read_in(client_of_node, container, plan.RELOAD_ERROR) or b"")
         if code != 0:
-            raise PipelineError(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: "
-                                f"{' '.join(said.split())[:200]}")
+            why = " ".join(said.decode(errors="replace").split())[:200] or (
+                f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}")
+            raise PipelineError(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: {why}")
 
     if sh.dry:
         print(f"[dry] would put the new {service.name} binary into {len(tasks)} running task(s) and restart it")

@@ -14,6 +14,8 @@ from goswarm.plan.servicespec import LABEL
 
 LIVE_LABEL = f"{LABEL}.live"  # on a supervised service (not a release): where its binary sits in its tasks
 GRACE = "5s"  # what a stopped program gets before SIGKILL, on a swap (a dev loop, not a rollout)
+RELOAD_ERROR = "/dev/shm/.goswarm-reload-error"  # why the probe's last -reload failed (goswarm/go/probe)
+RELOAD_TIMEOUT = 20.0  # seconds a swap waits for the probe's -reload (which gives up after 10 s by itself)
 NOT_A_BINARY = {"sh", "bash", "dash", "ash", "busybox", "env", "tini", "dumb-init", "python", "python3", "node"}
 # What a swap cannot carry: the image is made of them, or the spec.
 NEEDS_REDEPLOY = ("Dockerfile", ".dockerignore")

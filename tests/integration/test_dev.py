@@ -168,6 +168,14 @@ def test_live_swaps_a_change_into_the_same_tasks_and_redeploy_puts_the_release_b
         assert "undefined: noSuchThing" in out
         assert serves(url, edited) and running_tasks() == tasks
         assert "(live: no release until the next redeploy)" in swarm.inv("swarm.status").output
+
+        if mode == "host":  # it compiles, but never listens: the swap says why, read from the probe in the task
+            main_go.write_text(good.replace('\tport := os.Getenv("PORT")',
+                                            '\ttime.Sleep(time.Hour)\n\tport := os.Getenv("PORT")', 1))
+            out = dev.wait_for_output("the running version stays up. Watching…", count=2, timeout=120)
+            failed = [line for line in out.splitlines() if "did not start in task" in line]
+            assert len(failed) == 1 and "started again, but not ready within 10s" in failed[0], out
+            assert "connection refused" in failed[0], out
         assert dev.ctrl_c() == 0
     finally:
         dev.kill()

@@ -65,6 +65,7 @@ func main() {
 		}
 		if err := reload(1, childFile, ready, *timeout*5, clock{time.Now, time.Sleep}); err != nil {
 			fmt.Println(err)
+			_ = os.WriteFile(reloadErrorFile, []byte(err.Error()+"\n"), 0o644)
 			os.Exit(1)
 		}
 		return

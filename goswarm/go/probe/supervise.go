@@ -6,6 +6,10 @@ package main
 //	probe -supervise -- /service -flag      # run the program; pass it every signal; exit as it exits
 //	probe -reload -tcp 127.0.0.1:6767       # from `docker exec`: restart it, wait until the port accepts
 //
+// goswarm starts -reload detached and polls its exit code: a hijacked exec stream ends its connection, and over
+// SSH each new connection is a channel and a `docker system dial-stdio` on the node. So a failed -reload also
+// writes why to reloadErrorFile, where goswarm reads it.
+//
 // On SIGHUP the supervisor stops the child as the engine would stop a task (SIGTERM, SIGKILL after a grace
 // period) and starts the program again from its path, where goswarm has just put the new binary (the engine
 // replaces a file it is given: the running program keeps the old one). The task, its container, its
@@ -25,6 +29,9 @@ import (
 
 // childFile holds the pid of the supervised program: -reload waits for a new one.
 const childFile = "/dev/shm/.goswarm-child"
+
+// reloadErrorFile holds why the last -reload failed (goswarm reads it when the exit code is not 0).
+const reloadErrorFile = "/dev/shm/.goswarm-reload-error"
 
 // forwarded: what the engine, or a person at `docker kill -s`, may send a task.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
