@@ -75,3 +75,24 @@ def test_forgetting_without_a_known_hosts_file_creates_none(tmp_path, monkeypatc
 def test_every_wait_of_a_connection_is_bounded():
     params = ssh.connect_params(sshconfig.route("h", ""))
     assert params["timeout"] == params["banner_timeout"] == params["auth_timeout"] == ssh.TIMEOUT
+
+
+def test_openssh_carries_bulk_data_with_our_key_and_host_keys_and_never_prompts(tmp_path, monkeypatch):
+    monkeypatch.setenv("MACHINES_DIR", str(tmp_path / "machines"))
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/ssh" if name == "ssh" else None)
+    argv = ssh.openssh_argv(sshconfig.route("10.0.0.5", "", port=2222, user="me", key="/k"), ["docker", "load"])
+    assert argv[:7] == ["/usr/bin/ssh", "-F", "none", "-p", "2222", "-l", "me"]
+    assert argv[-4:] == ["10.0.0.5", "--", "docker", "load"] and argv[argv.index("-i") + 1] == "/k"
+    options = [a for a in argv if a.startswith("-o")]
+    assert {"-oBatchMode=yes", "-oStrictHostKeyChecking=yes", "-oIdentitiesOnly=yes"} <= set(options)
+    known = next(o for o in options if o.startswith("-oUserKnownHostsFile="))
+    assert str(tmp_path / "machines" / "known_hosts") in known and ".ssh/known_hosts" in known
+
+
+def test_a_route_through_a_jump_host_or_a_proxy_command_or_no_ssh_stays_with_paramiko(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/ssh")
+    jumped = sshconfig.route("box", "Host box\n  HostName 10.0.0.5\n  ProxyJump gate\n")
+    proxied = sshconfig.route("box", "Host box\n  ProxyCommand nc %h %p\n")
+    assert ssh.openssh_argv(jumped, ["true"]) is None and ssh.openssh_argv(proxied, ["true"]) is None
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert ssh.openssh_argv(sshconfig.route("10.0.0.5", ""), ["true"]) is None
