@@ -21,7 +21,10 @@ It prints a table and the samples, writes them as JSON (--json, default bench/sc
 (--plot, default bench/scale.png, with matplotlib). Root and Linux (netns machines); a bounded run: every
 command has a time limit, and the lab and the temp dir are removed at the end, also on failure.
 
-Usage: python bench/scale.py [--nodes 1,3,5,10] [--services 1,5,10,20] [--runs 3] [--baseline ee2c48c]
+With --baseline none only this code runs. A baseline from before project ownership (f812559), such as ee2c48c,
+cannot share a swarm with this code: it leaves services unlabelled, and this code refuses to take them over.
+
+Usage: python bench/scale.py [--nodes 1,3,5,10] [--services 1,5,10,20] [--runs 3] [--baseline ee2c48c|none]
 """
 import argparse
 import json
@@ -163,7 +166,7 @@ def plot(results: dict, path: Path, labels: list) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 2, figsize=(13, 9))
-    styles = {labels[0]: "-o", labels[1]: "--s"}
+    styles = dict(zip(labels, ("-o", "--s")))
     panels = ((axes[0][0], "nodes", "against nodes (1 service, 3 replicas)"),
               (axes[0][1], "services", f"against services ({results['lab_nodes']} nodes, 3 replicas each)"))
     for ax, axis, title in panels:
@@ -205,20 +208,20 @@ def plot(results: dict, path: Path, labels: list) -> None:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.suptitle(f"goswarm redeploy at scale: {labels[0]} vs {labels[1]} (same run, in turn)", fontsize=11)
+    fig.suptitle(f"goswarm redeploy at scale: {' vs '.join(labels)} (same run, in turn)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
 
 def report(results: dict, labels: list) -> None:
-    ours, before = labels
-    print(f"{'axis':9} {'n':>3}  {'scenario':12} {ours + ' s':>10} {before + ' s':>10} {'ours/before':>11}")
+    print(f"{'axis':9} {'n':>3}  {'scenario':12} " + " ".join(f"{label + ' s':>10}" for label in labels)
+          + (f" {'ours/before':>11}" if len(labels) == 2 else ""))
     for axis in ("nodes", "services"):
         for n in sorted(results[axis], key=int):
             for scenario in (t for t in TIMED if t in results[axis][n]):
-                samples = results[axis][n][scenario]
-                a, b = median(samples[ours]), median(samples[before])
-                print(f"{axis:9} {n:>3}  {scenario:12} {a:10.2f} {b:10.2f} {a / b:11.2f}")
+                found = [median(results[axis][n][scenario][label]) for label in labels]
+                print(f"{axis:9} {n:>3}  {scenario:12} " + " ".join(f"{s:10.2f}" for s in found)
+                      + (f" {found[0] / found[1]:11.2f}" if len(found) == 2 else ""))
     print()
     counted = any(counts(results, axis, n, labels[0]) for axis in ("nodes", "services") for n in results[axis])
     print("a no-op's requests (median): API requests / SSH connections / SSH channels / CPU seconds of the process"
@@ -279,7 +282,7 @@ def main() -> int:
     parser.add_argument("--nodes", default="1,3,5,10", help="node counts (default 1,3,5,10)")
     parser.add_argument("--services", default="1,5,10,20", help="service counts, on the largest lab")
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario per contender (default 3)")
-    parser.add_argument("--baseline", default="ee2c48c", help="the code before (a git revision)")
+    parser.add_argument("--baseline", default="ee2c48c", help="the code before (a git revision, or none)")
     parser.add_argument("--ours", default="HEAD", help="our code (a git revision, default HEAD)")
     parser.add_argument("--noop-only", action="store_true", help="only the no-ops (no edits, no all changed)")
     parser.add_argument("--prefix", default="scl", help="the lab's prefix and the images' (default scl)")
@@ -289,17 +292,18 @@ def main() -> int:
     args = parser.parse_args()
     if args.replot:
         results = json.loads(Path(args.replot).read_text())
-        report(results, ["ours", "before"])
-        plot(results, Path(args.plot), ["ours", "before"])
+        labels = ["ours", "before"] if results.get("before", "none") != "none" else ["ours"]
+        report(results, labels)
+        plot(results, Path(args.plot), labels)
         return 0
     nodes = sorted(int(n) for n in args.nodes.split(","))
     service_counts = sorted(int(n) for n in args.services.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     base_env = {**os.environ, "MACHINES_DIR": str(workdir / "machines")}
     base_env = {k: v for k, v in base_env.items() if not k.startswith(("GOSWARM_", "INVOKE_"))}
-    labels = ["ours", "before"]
-    contenders = [Contender(labels[0], export(args.ours, workdir / "ours"), base_env),
-                  Contender(labels[1], export(args.baseline, workdir / "before"), base_env)]
+    labels = ["ours", "before"] if args.baseline != "none" else ["ours"]
+    contenders = [Contender(label, export(revision, workdir / label), base_env)
+                  for label, revision in zip(labels, (args.ours, args.baseline))]
     project = workdir / "project"
     project.mkdir()
     results = {"lab_nodes": nodes[-1], "nodes": {}, "services": {}, "lab_up": {}, "lab_down": {},
