@@ -4,12 +4,13 @@ import contextlib
 import errno
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from goswarm import parallel, program
 from goswarm.errors import Interrupted, PipelineError
 from goswarm.io import engine, engineapi, environment, terminal
+from goswarm.ops import edge as edges
 from goswarm.ops import (
     external,
     history,
@@ -26,7 +27,7 @@ from goswarm.ops import (
     swarm,
 )
 from goswarm.ops import release as releases
-from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
+from goswarm.plan import config, converge, edgeproxy, output, ownership, placement, report, servicespec
 from goswarm.plan import history as history_plan
 from goswarm.plan import secrets as secrets_plan
 
@@ -40,6 +41,12 @@ class Step:
     image_check: Optional[dict] = None  # the image's own HEALTHCHECK, if it declares one
     check: str = ""  # the health check that applies, in words
     group: int = 0  # the steps of one configured service (it, its edge) share one, and roll out in turn
+    # An edge reloaded in place (ops/edge.py): the tasks that take the files, the files, the tasks running then,
+    # and the update that replaces them if one cannot
+    stale: list = field(default_factory=list)
+    layer: Optional[bytes] = None
+    running: list = field(default_factory=list)
+    replaced: Optional[servicespec.Plan] = None
 
 
 def port_in_use(cfg, port: int) -> bool:
@@ -113,6 +120,9 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
                                        release.healthcheck, start_interval, cfg.project,
                                        swarm.extra_networks(client, svc), files)
             step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
+            if svc is edge and config.edge_image(service) == config.EDGE:  # an HTTP edge: HAProxy
+                want["Labels"][edgeproxy.RELOAD_LABEL] = edgeproxy.RELOAD_SIGNAL
+                step = edges.in_place(cfg, step, running_tasks(seen, current), release)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "
                                     f"here: fix it and redeploy")
@@ -130,6 +140,11 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
     for note in filter(None, adopted):  # what --adopt takes over, once nothing stands in the way
         print(note)
     return steps
+
+
+def running_tasks(seen: snapshot.Snapshot, current: Optional[dict]) -> list:
+    return [t for t in seen.tasks_of(current) if t["Status"]["State"] == "running"
+            and t.get("DesiredState") == "running"] if current else []
 
 
 def settled(sh, client, seen: snapshot.Snapshot, name: str, timeout: float, check: str):
@@ -229,7 +244,7 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
         try:
-            parallel.each(lambda chain: roll(sh, client, chain, timeout), chains(steps), ROLLOUTS)
+            parallel.each(lambda chain: roll(sh, cfg, client, chain, timeout), chains(steps), ROLLOUTS)
         except KeyboardInterrupt:  # in the middle of several rollouts at once (one alone says it itself)
             changing = [s.service.name for s in steps if s.plan.action != "none"]
             raise Interrupted("; ".join(converge.after_interrupt(name, rollout.inspect(client, name))
@@ -260,9 +275,17 @@ def chains(steps: list) -> list:
     return list(grouped.values())
 
 
-def roll(sh, client, chain: list, timeout: float) -> None:
-    """Apply one service's steps in turn, waiting for each rollout; a rollout that fails is undone."""
+def roll(sh, cfg, client, chain: list, timeout: float) -> None:
+    """Apply one service's steps in turn, waiting for each rollout; a rollout that fails is undone. An edge
+    that cannot reload in place has its tasks replaced instead."""
     for step in chain:
+        if step.plan.action == "reload":
+            try:
+                edges.reload(sh, cfg, client, step)
+                continue
+            except PipelineError as e:
+                print(f"{e}; replacing the tasks of {step.service.name} instead")
+                step.plan = step.replaced
         try:
             changed = apply(sh, client, step)
         except KeyboardInterrupt:  # did the engine get the update before it?

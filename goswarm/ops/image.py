@@ -418,8 +418,7 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
             print(f"[dry] would build {cfg.repository(config.EDGE)}:<new> from HAProxy")
             return Image(config.EDGE, cfg.repository(config.EDGE), "new")
         raise PipelineError(f"{probe} is missing: run {program.run('build')} first")
-    recipe = edge_recipe(cfg, target, own, probe)
-    key = content_key(build.file_digest(probe), recipe.dockerfile, "", recipe.covered)
+    recipe, key = _edge_key(cfg, target, own, probe)
     image = Image(config.EDGE, cfg.repository(config.EDGE), key[:12])
     with engine.errors(f"inspecting image {image.ref}"):
         existing = engine.find_image(client, image.ref)
@@ -438,13 +437,38 @@ def build_edge(sh, cfg, client, target: platforms.Platform, own: platforms.Platf
         if recipe.base:
             image_id = _build_edge_from(client, cfg, image, recipe, probe, labels, None if target == own else target)
         else:
-            image_id = import_scratch(client, image, {**recipe.files,
-                                                      edgeproxy.HAPROXY_CFG_PATH: edgeproxy.HAPROXY_CFG.encode()},
-                                      labels, recipe.changes)
+            image_id = import_scratch(client, image, _edge_files(recipe), labels, recipe.changes)
         if target == own:
             engineapi.tag(client, image_id, image.repository, "latest")
     print(f"built {image.ref} ({image_id[7:19]}, {recipe.source})")
     return Image(image.service, image.repository, image.tag, image_id, platform=str(target), source_hash=key)
+
+
+def _edge_key(cfg, target: platforms.Platform, own: platforms.Platform, probe: Path) -> tuple:
+    """(the edge's recipe for `target`, its content key: the image's tag is its first 12 characters)."""
+    recipe = edge_recipe(cfg, target, own, probe)
+    return recipe, content_key(build.file_digest(probe), recipe.dockerfile, "", recipe.covered)
+
+
+def _edge_files(recipe: EdgeRecipe) -> dict:
+    """What an edge imported FROM scratch is made of: HAProxy, its libraries, the probe and the config."""
+    return {**recipe.files, edgeproxy.HAPROXY_CFG_PATH: edgeproxy.HAPROXY_CFG.encode()}
+
+
+def edge_layer(cfg, edge: Image) -> Optional[bytes]:
+    """The files of the edge image `edge` as a tar for a running edge task to take in place, when this machine
+    made it of its own HAProxy (FROM scratch) and still has what it was made of; None otherwise (an edge FROM an
+    HAProxy image, or one built elsewhere: its tasks are replaced instead)."""
+    try:
+        own = native(cfg, engine.client())
+        target = platforms.parse(edge.platform) if edge.platform else own
+        probe = binary_for(cfg, config.PROBE, target)
+        recipe, key = _edge_key(cfg, target, own, probe)
+    except (PipelineError, OSError, ValueError):
+        return None
+    if recipe.base or key[:12] != edge.tag:
+        return None
+    return layer_of(_edge_files(recipe))
 
 
 def _build_edge_from(client, cfg, image: Image, recipe: EdgeRecipe, probe: Path, labels: dict, platform) -> str:

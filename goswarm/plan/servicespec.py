@@ -29,7 +29,7 @@ STOP_GRACE = 15 * SECOND
 @dataclass(frozen=True)
 class Plan:
     service: str
-    action: str  # "create", "update" or "none"
+    action: str  # "create", "update", "reload" (an edge, in place), "remove" or "none"
     changes: list = field(default_factory=list)  # (field, before, after)
     order: str = "stop-first"
 
@@ -42,6 +42,9 @@ class Plan:
             return f"create service {self.service}"
         if self.action == "remove":
             return f"remove service {self.service}: {self.why}"
+        if self.action == "reload":
+            fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
+            return f"reload service {self.service} in place ({self.why}): {fields}"
         fields = "; ".join(f"{name} {_short(before)} -> {_short(after)}" for name, before, after in self.changes)
         return f"update service {self.service} ({self.order}, one task at a time: {self.why}): {fields}"
 

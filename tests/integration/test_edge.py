@@ -138,7 +138,7 @@ def test_the_edge_is_built_from_an_haproxy_image_where_this_machines_cannot_serv
     assert f"update service {name}-edge" in result.output, result.output
     assert http_get(url) == PERSON and len(poller.answers) > 5
     image = swarm.engine.images.get(running_image(swarm, f"{name}-edge"))
-    assert image.attrs["Config"]["Entrypoint"] == ["haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+    assert image.attrs["Config"]["Entrypoint"] == ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
 
 
 SLOW = '''mux.HandleFunc("/health", health)

@@ -4,14 +4,18 @@ Each fault runs under a client polling the service ten times a second, which mus
 working release, and each ends with a check that nothing is left behind: no deploy lock, no trial
 container, and a service that has settled (a rerun, where the fault stopped one, recovers)."""
 import json
+import shutil
 import signal
 import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from goswarm.ops import lock
 from helpers import (
+    ROOT,
     CuttingProxy,
     Poller,
     Registry,
@@ -199,6 +203,63 @@ def test_100_users_see_no_error_during_a_rollback(swarm):
     doc = loaded_run(swarm, name, f"deploy.rollback --service {name}")
     assert doc["errors"] == {}, doc["errors"]
     assert http_get(url) == PERSON  # the previous release again
+    assert_left_clean(swarm, name)
+
+
+def upgraded_goswarm(tmp: Path) -> Path:
+    """A copy of this goswarm as an upgrade would come, whose edge differs: HAProxy's config adds a header to every
+    answer. `inv` runs it in the folder returned, with PYTHONPATH at it."""
+    up = tmp / "upgraded"
+    for package in ("goswarm", "tasks"):  # goswarm/tasks links to ../tasks
+        shutil.copytree(ROOT / package, up / package, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("tasks.py", "invoke.yaml"):  # inv's entry point and the project's config, as in this checkout
+        shutil.copy(ROOT / name, up / name)
+    source = up / "goswarm" / "plan" / "edgeproxy.py"
+    text = source.read_text()
+    assert text.count("frontend edge\n") == 1
+    source.write_text(text.replace("frontend edge\n", "frontend edge\n  http-response set-header X-Upgraded yes\n"))
+    return up
+
+
+def edge_tasks(swarm, name: str) -> set:
+    return {(t["ID"], t["Status"]["ContainerStatus"]["ContainerID"]) for t in swarm.engine.api.tasks(
+        filters={"service": f"{name}-edge", "desired-state": "running"}) if t["Status"]["State"] == "running"}
+
+
+def upgraded_header(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return answer.headers.get("X-Upgraded", "")
+
+
+@pytest.mark.exclusive  # its own 100 users need the machine: a starved client counts timeouts
+def test_an_upgrade_that_changes_the_edge_reloads_it_in_place_under_100_users(swarm, tmp_path):
+    """A goswarm upgrade with another edge (here: another HAProxy config) changes the edge's image. Its tasks take
+    the new files and HAProxy reloads, so the port never closes: no task is replaced, no request fails."""
+    name, url = deployed(swarm, "edge", replicas=2, **LOADED)
+    tasks, edge = edge_tasks(swarm, name), version(swarm, f"{name}-edge")
+    assert upgraded_header(url) == ""
+    up = upgraded_goswarm(tmp_path)
+    argv = swarm.argv("load", "--service", name, "--users", "100", "--duration", LOAD_S, "--during",
+                      f"redeploy --service {name}", "--json")
+    result = subprocess.run(argv, cwd=up, env=swarm.environ({"PYTHONPATH": str(up)}), capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["during"]["exit_code"] == 0 and doc["requests"] > 10_000, doc["during"]["last_line"]
+    assert doc["errors"] == {}, doc["errors"]
+    assert upgraded_header(url) == "yes" and http_get(url) == PERSON
+    assert edge_tasks(swarm, name) == tasks  # the same tasks and containers: reloaded, not replaced
+    spec = swarm.service(f"{name}-edge")["Spec"]
+    assert version(swarm, f"{name}-edge") > edge and spec["Labels"]["io.goswarm.edge-runs"].endswith(
+        ",".join(sorted(task for task, _ in tasks)))
+
+    again = subprocess.run(swarm.argv("redeploy", "--service", name), cwd=up, capture_output=True,
+                           env=swarm.environ({"PYTHONPATH": str(up)}), text=True, timeout=300)
+    assert again.returncode == 0 and f"{name}-edge: no change" in again.stdout, again.stdout + again.stderr
+    back = swarm.inv("redeploy", "--service", name)  # this goswarm again: its own edge, in place too
+    assert f"reload service {name}-edge in place" in back.output, back.output
+    assert f"{name}-edge: 1 task(s) reloaded in place" in back.output, back.output  # a global service: one node
+    assert upgraded_header(url) == "" and edge_tasks(swarm, name) == tasks
     assert_left_clean(swarm, name)
 
 
