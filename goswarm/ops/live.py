@@ -69,6 +69,20 @@ def _image_config(cfg, ref: str) -> dict:
     raise PipelineError(f"no engine here has the image {ref}: redeploy first")
 
 
+def why_not_reloaded(client, container: str, code) -> str:
+    """Why the probe's -reload did not succeed: its own words, else what became of the task."""
+    said = engine.unless_missing("reading why the reload failed", engineapi.read_in, client, container,
+                                 plan.RELOAD_ERROR)
+    if said:
+        return " ".join(said.decode(errors="replace").split())[:200]
+    state = engineapi.container_state(client, container)
+    if state is None or not state.get("Running"):  # the engine stopped the task meanwhile
+        health = ((state or {}).get("Health") or {}).get("Status")
+        return ("the engine stopped the task while the new program started" +
+                (f" (its health check: {health})" if health else "") + ", and starts a new one from its image")
+    return f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}"
+
+
 def swap(sh, cfg, service, path: str) -> int:
     """Compile the service and put its binary into every running task at `path`, restarting it there; how many
     tasks now serve it. A PipelineError when it does not compile, or a task could not take it."""
@@ -102,11 +116,9 @@ def swap(sh, cfg, service, path: str) -> int:
         with engine.errors(f"swapping {service.name}'s binary in task {task['ID'][:12]}"):
             engineapi.put_files(client_of_node, container, archive_of(binary))
             code = engineapi.run_detached_in(client_of_node, container, ready, plan.RELOAD_TIMEOUT)
-            said = "" if code == 0 else (engineapi.read_in(client_of_node, container, plan.RELOAD_ERROR) or b"")
-        if code != 0:
-            why = " ".join(said.decode(errors="replace").split())[:200] or (
-                f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}")
-            raise PipelineError(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: {why}")
+            if code != 0:
+                raise PipelineError(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: "
+                                    f"{why_not_reloaded(client_of_node, container, code)}")
 
     if sh.dry:
         print(f"[dry] would put the new {service.name} binary into {len(tasks)} running task(s) and restart it")

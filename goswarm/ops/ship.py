@@ -108,13 +108,15 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
                     for wanted in {frozenset(i.id for i in lacks) for lacks in missing.values() if lacks}}
     loaded = {}  # name -> the image ids it has now
     compressed = Compressed()
+    # what all the nodes take together decides the way: paramiko's connections share one core
+    bulk = sum(len(tarballs[frozenset(i.id for i in lacks)]) for lacks in missing.values() if lacks) >= LARGE
 
     def send(machine):
         started = time.monotonic()
         wanted = frozenset(i.id for i in missing[machine.name])
         with engine.errors(f"shipping images to {machine.name}"):
             if wanted:
-                load(machine, tarballs[wanted], compressed)
+                load(machine, tarballs[wanted], compressed, bulk)
         loaded[machine.name] = [i.id for i in images if i.id]
         return machine.name, time.monotonic() - started
 
@@ -130,9 +132,10 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
 
 
 LOAD_TIMEOUT = 900  # seconds for one node to take one tarball
-# From this size on a tarball goes through OpenSSH's ssh, else through paramiko (gzipped). Measured on the lab
-# (bench/RESULTS.md section 12): 106 MB to 2 nodes at once took 218 s through paramiko, 22 s gzipped and 3.1 s
-# through ssh; 9 MB took 0.5 s through paramiko and 0.8 s through ssh, whose process and handshake cost ~0.3 s.
+# When the nodes take this much in all, each tarball goes through OpenSSH's ssh, else through paramiko. Measured
+# on the lab (bench/RESULTS.md section 12): 106 MB to 2 nodes at once took 218 s through paramiko, 22 s gzipped
+# and 3.1 s through ssh; 9 MB to 2 nodes took 0.5 s through paramiko and 0.8 s through ssh, whose process and
+# handshake cost about 0.3 s.
 LARGE = 16 * 1024 * 1024
 
 
@@ -150,10 +153,10 @@ class Compressed:
             return self.done[id(tarball)]
 
 
-def load(machine, tarball: bytes, compressed: Compressed) -> None:
-    """`docker load` of the tarball on the machine: a LARGE one through OpenSSH's ssh where it can carry it (see
-    ssh.openssh_argv), else through the engine's API over paramiko, gzipped when LARGE."""
-    if len(tarball) < LARGE:
+def load(machine, tarball: bytes, compressed: Compressed, bulk: bool) -> None:
+    """`docker load` of the tarball on the machine. In bulk through OpenSSH's ssh where it can carry it (see
+    ssh.openssh_argv), else through the engine's API over paramiko, gzipped; a little through paramiko as it is."""
+    if not bulk:
         engineapi.add_images(engine.client(machine.url), tarball)
         return
     route = ssh.resolve(machine.ssh_host, machine.port, machine.user, machine.key)
