@@ -140,8 +140,8 @@ LARGE = 16 * 1024 * 1024
 
 
 class Compressed:
-    """Each large tarball gzipped once (level 1, about 60 MB/s, half the size of Go binaries), for the nodes
-    that paramiko carries; shared by the threads that ship."""
+    """Each tarball shipped in bulk gzipped once (level 1, about 60 MB/s, half the size of Go binaries), shared
+    by the threads that ship it."""
 
     def __init__(self):
         self.lock, self.done = threading.Lock(), {}
@@ -154,13 +154,14 @@ class Compressed:
 
 
 def load(machine, tarball: bytes, compressed: Compressed, bulk: bool) -> None:
-    """`docker load` of the tarball on the machine. In bulk through OpenSSH's ssh where it can carry it (see
-    ssh.openssh_argv), else through the engine's API over paramiko, gzipped; a little through paramiko as it is."""
+    """`docker load` of the tarball on the machine. In bulk gzipped (once for all the nodes), through OpenSSH's ssh
+    where it can carry it (see ssh.openssh_argv), else through the engine's API over paramiko; a little through
+    paramiko as it is."""
     if not bulk:
         engineapi.add_images(engine.client(machine.url), tarball)
         return
     route = ssh.resolve(machine.ssh_host, machine.port, machine.user, machine.key)
-    done = ssh.run_with_input(route, ["docker", "load", "-q"], tarball, LOAD_TIMEOUT)
+    done = ssh.run_with_input(route, ["docker", "load", "-q"], compressed(tarball), LOAD_TIMEOUT)
     if done is not None and done[0] == 0:
         return
     if done is not None and done[0] != 255:  # ssh connected, and docker load failed
