@@ -27,7 +27,7 @@ from goswarm.ops import (
     swarm,
 )
 from goswarm.ops import release as releases
-from goswarm.plan import config, converge, edgeproxy, output, ownership, placement, report, servicespec
+from goswarm.plan import config, converge, output, ownership, placement, report, servicespec
 from goswarm.plan import history as history_plan
 from goswarm.plan import secrets as secrets_plan
 
@@ -121,7 +121,6 @@ def prepare(sh, client, cfg, services, images: dict, force: bool = False, seen: 
                                        swarm.extra_networks(client, svc), files)
             step = Step(svc, want, current, servicespec.plan(svc, want, current), release.healthcheck, check, group)
             if svc is edge and config.edge_image(service) == config.EDGE:  # an HTTP edge: HAProxy
-                want["Labels"][edgeproxy.RELOAD_LABEL] = edgeproxy.RELOAD_SIGNAL
                 step = edges.in_place(cfg, step, running_tasks(seen, current), release)
             if failed and step.plan.action == "update" and servicespec.same_release(want, failed[0]):
                 raise PipelineError(f"{failed[1]}; this run would deploy that same release again, so it stops "

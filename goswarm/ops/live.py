@@ -76,8 +76,9 @@ def why_not_reloaded(client, container: str, code) -> str:
     if said:
         return " ".join(said.decode(errors="replace").split())[:200]
     state = engineapi.container_state(client, container)
-    if state is None or not state.get("Running"):  # the engine stopped the task meanwhile
-        health = ((state or {}).get("Health") or {}).get("Status")
+    health = ((state or {}).get("Health") or {}).get("Status")
+    # Killed (137) with the container, or the engine stops it (or is about to): the task failed its health check
+    if code == 137 or state is None or not state.get("Running") or health == "unhealthy":
         return ("the engine stopped the task while the new program started" +
                 (f" (its health check: {health})" if health else "") + ", and starts a new one from its image")
     return f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}"

@@ -132,9 +132,11 @@ def edge_of(app: Service, sources: Path) -> Service:
         env = {"LISTEN": f":{app.publish}", "TARGET": f"{app.name}:{app.port}"}
     else:
         env = edgeproxy.env(app.publish, app.name, app.port, app.replicas, app.response_timeout)
+    # an HTTP edge's tasks run HAProxy as a master, which reloads in place (ops/edge.py)
+    labels = () if app.protocol == "tcp" else ((edgeproxy.RELOAD_LABEL, edgeproxy.RELOAD_SIGNAL),)
     return Service(name=f"{app.name}-edge", path=edge_path(app, sources), port=app.publish, publish=app.publish,
                    publish_mode="host", env=env, healthcheck=Check("tcp"), global_mode=True,
-                   stop_signal="" if app.protocol == "tcp" else edgeproxy.STOP_SIGNAL)
+                   stop_signal="" if app.protocol == "tcp" else edgeproxy.STOP_SIGNAL, tuning=Tuning(labels=labels))
 
 
 def edge_image(app: Service) -> str:
