@@ -71,8 +71,7 @@ def _image_config(cfg, ref: str) -> dict:
 
 def why_not_reloaded(client, container: str, code) -> str:
     """Why the probe's -reload did not succeed: its own words, else what became of the task."""
-    said = engine.unless_missing("reading why the reload failed", engineapi.read_in, client, container,
-                                 plan.RELOAD_ERROR)
+    said = engineapi.read_in(client, container, plan.RELOAD_ERROR)  # None when the file or the container is gone
     if said:
         return " ".join(said.decode(errors="replace").split())[:200]
     state = engineapi.container_state(client, container)
