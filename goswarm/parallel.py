@@ -4,6 +4,7 @@ Work on nodes (SSH, loading images) and on services (rollouts, which mostly wait
 waiting, not by this machine's cores; compiling is bound by cores (CORES). The threads are daemons: on Ctrl-C
 the caller's thread raises at once, and a rollout left going goes on in the engine, as one waited for alone.
 """
+import contextlib
 import os
 import queue
 import threading
@@ -50,3 +51,35 @@ def each(function: Callable, items: Iterable, limit: int) -> list:
     if failed is not None:
         raise failed
     return results
+
+
+# Calls at once on one SSH connection to an engine: sshd's MaxSessions is 10 channels per connection by default, and
+# each call or stream in flight is one (`docker system dial-stdio`); two are left for the engine's other calls.
+PER_CONNECTION = 8
+
+
+def lane(in_use: list, per_connection: int = PER_CONNECTION) -> int:
+    """The connection (0: the engine's shared one, 1, 2...: more of their own, engine.client(url, lane)) for one
+    more thread that talks to an engine, given the lanes of those talking to it now: the first that has room. Pure."""
+    taken = {}
+    for used in in_use:
+        taken[used] = taken.get(used, 0) + 1
+    return next(n for n in range(len(in_use) + 1) if taken.get(n, 0) < per_connection)
+
+
+class Lanes:
+    """Lanes handed to threads that talk to one engine at once, each back when its thread is done with it."""
+
+    def __init__(self):
+        self._lock, self._in_use = threading.Lock(), []
+
+    @contextlib.contextmanager
+    def one(self):
+        with self._lock:
+            taken = lane(self._in_use)
+            self._in_use.append(taken)
+        try:
+            yield taken
+        finally:
+            with self._lock:
+                self._in_use.remove(taken)

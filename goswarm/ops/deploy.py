@@ -243,7 +243,13 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     removals = proof.prove_all(sh, client, trials(steps), cfg.network)
     try:
         try:
-            parallel.each(lambda chain: roll(sh, cfg, client, chain, timeout), chains(steps), ROLLOUTS)
+            lanes = parallel.Lanes()  # over SSH, a connection per PER_CONNECTION rollouts (sshd's MaxSessions)
+
+            def roll_on_a_lane(chain):
+                with lanes.one() as lane:
+                    roll(sh, cfg, registry.target_client(cfg, lane), chain, timeout)
+
+            parallel.each(roll_on_a_lane, chains(steps), ROLLOUTS)
         except KeyboardInterrupt:  # in the middle of several rollouts at once (one alone says it itself)
             changing = [s.service.name for s in steps if s.plan.action != "none"]
             raise Interrupted("; ".join(converge.after_interrupt(name, rollout.inspect(client, name))

@@ -17,9 +17,10 @@ def push_client(cfg):
     return client
 
 
-def target_client(cfg):
-    """The swarm manager that deploys, logged in to the registry as its nodes name it."""
-    client = engine.client(cfg.target_url)
+def target_client(cfg, lane: int = 0):
+    """The swarm manager that deploys, logged in to the registry as its nodes name it. lane > 0: a client of its
+    own connection (engine.client)."""
+    client = engine.client(cfg.target_url, lane)
     if cfg.registry:
         credentials = environment.registry_credentials(host(cfg.registry))
         engine.login(client, host(cfg.node_registry or cfg.registry), credentials, "pull from")

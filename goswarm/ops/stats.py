@@ -2,7 +2,7 @@
 
 The manager says which tasks run where. As the docker CLI's own `docker stats` does, each container's stats are
 then streamed (the engine sends a payload a second), one connection per container (over SSH a channel, at most
-plan.STREAMS_PER_CONNECTION to one SSH connection: sshd's MaxSessions), each read by a thread that keeps its latest
+parallel.PER_CONNECTION to one SSH connection: sshd's MaxSessions), each read by a thread that keeps its latest
 two samples: a refresh reads what the streams hold, without waiting for the engine. Only a new
 container is waited for, until its second sample (a second after the first, for its CPU %) or the deadline, so a
 first refresh takes about a second, as `docker stats --no-stream` does, and later ones a few milliseconds. A node
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 
-from goswarm import program
+from goswarm import parallel, program
 from goswarm.errors import PipelineError
 from goswarm.io import engine, engineapi, machines, terminal
 from goswarm.ops import swarm
@@ -61,7 +61,7 @@ class _Stream:
 
     def _read(self) -> None:
         try:
-            self._source = engine.stats_stream(_connect(self.url, self.lane), self.container)
+            self._source = engine.stats_stream(engine.client(self.url, self.lane), self.container)
             if self._source is None:
                 self.gone = True
                 return
@@ -121,10 +121,10 @@ class Streams:
         return {c: self._open[c] for c in wanted}, opened
 
     def _lane(self, url: str, container: str) -> int:
-        """Over SSH, at most plan.STREAMS_PER_CONNECTION streams share a connection (sshd's MaxSessions)."""
+        """Over SSH, at most parallel.PER_CONNECTION streams share a connection (sshd's MaxSessions)."""
         if not url.startswith("ssh://"):
             return 0
-        return plan.lane([s.lane for c, s in self._open.items() if s.url == url and c != container])
+        return parallel.lane([s.lane for c, s in self._open.items() if s.url == url and c != container])
 
     def close(self) -> bool:
         """Close every stream; True when every reading thread has ended (within CLOSE_S)."""
@@ -166,8 +166,8 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
     began = time.monotonic()
     if not streams:  # a first refresh: connect to the project's machines while the manager answers
         for machine in machines.all_machines():
-            threading.Thread(target=_connect, args=(machine.url,), daemon=True, name="stats-connect").start()
-    manager = _connect(cfg.target_url)
+            threading.Thread(target=engine.client, args=(machine.url,), daemon=True, name="stats-connect").start()
+    manager = engine.client(cfg.target_url)
     state = swarm.swarm_info(manager)
     if not state.get("ControlAvailable"):
         where = f"machine {cfg.manager.name}" if cfg.manager else cfg.target_url
@@ -217,18 +217,6 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
 
 def _container(task: dict) -> str:
     return task["Status"]["ContainerStatus"]["ContainerID"]
-
-
-_connecting = {}  # engine URL -> its lock: one connection per engine, however many threads want it
-_connecting_lock = threading.Lock()
-
-
-def _connect(url: str, lane: int = 0):
-    """engine.client(url, lane), made once even when several threads ask for it at the same time."""
-    with _connecting_lock:
-        lock = _connecting.setdefault((url, lane), threading.Lock())
-    with lock:
-        return engine.client(url, lane)
 
 
 def _engine_url(cfg, node: dict, self_id: str):

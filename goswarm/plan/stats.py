@@ -119,20 +119,6 @@ def down(service: str, node: str, task: str, container: str, why: str) -> TaskSt
     return TaskStats(service, node, task, container[:12], None, None, None, None, None, None, f"down: {why}")
 
 
-# Streams one SSH connection carries: sshd's MaxSessions is 10 channels per connection by default, and each
-# stream is one (`docker system dial-stdio`); two are left for the other calls on the engine's shared connection.
-STREAMS_PER_CONNECTION = 8
-
-
-def lane(in_use: list, per_connection: int = STREAMS_PER_CONNECTION) -> int:
-    """The connection (0: the engine's shared one, 1, 2...: more of their own) for one more stream to an engine
-    over SSH, given the lanes of its streams open now: the first that has room. Pure."""
-    taken = {}
-    for used in in_use:
-        taken[used] = taken.get(used, 0) + 1
-    return next(n for n in range(len(in_use) + 1) if taken.get(n, 0) < per_connection)
-
-
 def task_name(service: str, task: dict) -> str:
     """A swarm task's name as `docker service ps` shows it: service.slot, or service.node for a global one."""
     slot = task.get("Slot")

@@ -47,3 +47,44 @@ def test_one_item_or_a_limit_of_one_runs_in_the_callers_thread():
     assert parallel.each(lambda x: threading.get_ident(), [1], 4) == [me]
     assert parallel.each(lambda x: threading.get_ident(), [1, 2], 1) == [me, me]
     assert parallel.each(lambda x: x, [], 4) == []
+
+
+def test_threads_talking_to_one_engine_take_the_first_connection_with_room_never_more_than_sshd_allows():
+    assert parallel.lane([]) == 0
+    assert parallel.lane([0] * 7) == 0
+    assert parallel.lane([0] * 8) == 1
+    assert parallel.lane([0] * 8 + [1] * 3) == 1
+    assert parallel.lane([0] * 7 + [1] * 8) == 0  # a thread of lane 0 ended: its room is taken again
+    assert parallel.lane([0] * 8 + [1] * 8) == 2
+    lanes = []
+    for _ in range(60):  # 60 containers' stats streams on one node
+        lanes.append(parallel.lane(lanes))
+    assert max(lanes.count(n) for n in set(lanes)) == parallel.PER_CONNECTION < 10  # MaxSessions 10
+
+
+def test_lanes_are_handed_back_when_their_thread_is_done():
+    lanes = parallel.Lanes()
+    with lanes.one() as first:
+        held = [lanes.one() for _ in range(parallel.PER_CONNECTION)]
+        taken = [h.__enter__() for h in held]
+        assert first == 0 and taken == [0] * (parallel.PER_CONNECTION - 1) + [1]
+        for h in held:
+            h.__exit__(None, None, None)
+    with lanes.one() as again:
+        assert again == 0
+
+
+def test_many_threads_at_once_never_put_more_than_a_connection_carries_on_one_lane():
+    lanes, lock, now, most = parallel.Lanes(), threading.Lock(), {}, {}
+
+    def work(_):
+        with lanes.one() as lane:
+            with lock:
+                now[lane] = now.get(lane, 0) + 1
+                most[lane] = max(most.get(lane, 0), now[lane])
+            time.sleep(0.02)
+            with lock:
+                now[lane] -= 1
+
+    parallel.each(work, range(60), 20)
+    assert max(most.values()) <= parallel.PER_CONNECTION and len(most) >= 3

@@ -105,16 +105,3 @@ def test_json_rows_carry_the_documented_keys():
                 "net_tx_bytes", "pids", "state"):
         assert key in row
     assert row["container"] == "a" * 12
-
-
-def test_streams_over_ssh_take_the_first_connection_with_room_never_more_than_sshd_allows():
-    assert stats.lane([]) == 0
-    assert stats.lane([0] * 7) == 0
-    assert stats.lane([0] * 8) == 1
-    assert stats.lane([0] * 8 + [1] * 3) == 1
-    assert stats.lane([0] * 7 + [1] * 8) == 0  # a stream of lane 0 ended: its room is taken again
-    assert stats.lane([0] * 8 + [1] * 8) == 2
-    lanes = []
-    for _ in range(60):  # 60 containers on one node
-        lanes.append(stats.lane(lanes))
-    assert max(lanes.count(n) for n in set(lanes)) == stats.STREAMS_PER_CONNECTION < 10  # MaxSessions 10
