@@ -290,7 +290,8 @@ def roll(sh, cfg, client, chain: list, timeout: float) -> None:
                 continue
             except PipelineError as e:
                 print(f"{e}; replacing the tasks of {step.service.name} instead")
-                step.plan = step.replaced
+                fallback = edges.replacement(step)  # in the step itself: the run's summary reads it
+                step.plan, step.want = fallback.plan, fallback.want
         try:
             changed = apply(sh, client, step)
         except KeyboardInterrupt:  # did the engine get the update before it?

@@ -38,6 +38,20 @@ def in_place(cfg, step, running: list, edge_image):
                                running=[t["ID"] for t in running])
 
 
+def replacement(step):
+    """The step that replaces the edge's tasks when they cannot be reloaded in place: the update planned before
+    the reload was chosen. When that was no change (the spec's own image, which some tasks had swapped for another
+    in place), a forced update, so that every task runs the spec's image again. Pure."""
+    if step.replaced.action != "none":
+        return dataclasses.replace(step, plan=step.replaced)
+    template = step.want["TaskTemplate"]
+    before = template.get("ForceUpdate") or 0
+    want = {**step.want, "TaskTemplate": {**template, "ForceUpdate": before + 1}}
+    plan = dataclasses.replace(step.replaced, action="update", changes=[("force_update", before, before + 1)],
+                               why="its tasks run another image than the spec's")
+    return dataclasses.replace(step, plan=plan, want=want)
+
+
 def reload(sh, cfg, client, step) -> None:
     """Put the new files into each task of the step that lacks them and have HAProxy reload, then record it in
     the service's labels (a change of labels replaces no task). A PipelineError when a task could not."""
