@@ -10,6 +10,14 @@ class ConfigError(PipelineError):
     """invoke.yaml, goswarm.yaml, a runtime config file or .env is wrong."""
 
 
+class SwapFailed(PipelineError):
+    """A dev swap whose new program did not come up in a task. serving: what that task serves now, in words."""
+
+    def __init__(self, message: str, serving: str):
+        super().__init__(message)
+        self.serving = serving
+
+
 class Interrupted(PipelineError):
     """Ctrl-C, once the state it left is known; the message says what it is and how to go on."""
 

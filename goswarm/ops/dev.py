@@ -109,8 +109,8 @@ def say(line: str):
 
 
 def attempt(work, ctrl_c: CtrlC, served) -> None:
-    """work() (a redeploy or a swap), then one line: served(its result, seconds) or the failure, after which the
-    running version stays up. Only a Ctrl-C (KeyboardInterrupt) escapes."""
+    """work() (a redeploy or a swap), then one line: served(its result, seconds), or the failure and what serves
+    after it (the running version, unless a swap says otherwise). Only a Ctrl-C (KeyboardInterrupt) escapes."""
     start, interrupts = time.monotonic(), ctrl_c.count
     try:
         result, failure = work(), None
@@ -121,7 +121,7 @@ def attempt(work, ctrl_c: CtrlC, served) -> None:
             print(f"dev: {failure}")
         raise KeyboardInterrupt
     if failure:
-        print(f"dev: {failure}; the running version stays up. Watching…")
+        print(f"dev: {failure}; {getattr(failure, 'serving', 'the running version stays up')}. Watching…")
     else:
         print(served(result, time.monotonic() - start))
 

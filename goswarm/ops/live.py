@@ -9,7 +9,7 @@ import threading
 import time
 
 from goswarm import parallel
-from goswarm.errors import PipelineError
+from goswarm.errors import PipelineError, SwapFailed
 from goswarm.io import engine, engineapi
 from goswarm.ops import build, external, image, rollout
 from goswarm.plan import live as plan
@@ -69,18 +69,19 @@ def _image_config(cfg, ref: str) -> dict:
     raise PipelineError(f"no engine here has the image {ref}: redeploy first")
 
 
-def why_not_reloaded(client, container: str, code) -> str:
-    """Why the probe's -reload did not succeed: its own words, else what became of the task."""
+def why_not_reloaded(client, container: str, code) -> tuple:
+    """Why the probe's -reload did not succeed: its own words, else what became of the task; and whether the
+    engine stopped the task (then it starts a new one from the image)."""
     said = engineapi.read_in(client, container, plan.RELOAD_ERROR)  # None when the file or the container is gone
     if said:
-        return " ".join(said.decode(errors="replace").split())[:200]
+        return " ".join(said.decode(errors="replace").split())[:200], False
     state = engineapi.container_state(client, container)
     health = ((state or {}).get("Health") or {}).get("Status")
     # Killed (137) with the container, or the engine stops it (or is about to): the task failed its health check
     if code == 137 or state is None or not state.get("Running") or health == "unhealthy":
         return ("the engine stopped the task while the new program started" +
-                (f" (its health check: {health})" if health else "") + ", and starts a new one from its image")
-    return f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}"
+                (f" (its health check: {health})" if health else "") + ", and starts a new one from its image"), True
+    return (f"it did not restart within {plan.RELOAD_TIMEOUT:g} s" if code is None else f"exit code {code}"), False
 
 
 def swap(sh, cfg, service, path: str) -> int:
@@ -117,8 +118,10 @@ def swap(sh, cfg, service, path: str) -> int:
             engineapi.put_files(client_of_node, container, archive_of(binary))
             code = engineapi.run_detached_in(client_of_node, container, ready, plan.RELOAD_TIMEOUT)
             if code != 0:
-                raise PipelineError(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: "
-                                    f"{why_not_reloaded(client_of_node, container, code)}")
+                why, stopped = why_not_reloaded(client_of_node, container, code)
+                raise SwapFailed(f"{service.name}: the new binary did not start in task {task['ID'][:12]}: {why}",
+                                 "until the next save, that task serves the image's version" if stopped else
+                                 "that task runs the new program, which is not ready; the next save swaps again")
 
     if sh.dry:
         print(f"[dry] would put the new {service.name} binary into {len(tasks)} running task(s) and restart it")
