@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -230,14 +231,53 @@ def window(project: Project, name: str, load: str, update: str, runs: int, settl
 
 
 def throughput(project: Project, name: str, seconds: int) -> tuple:
-    """(wrk rps, p50, p99) with no update."""
+    """(wrk rps, p50, p99, errors, CPU microseconds per request by part) with no update."""
+    before, children = cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = start_load(project, name, "c", seconds)
     try:
         proc.wait(seconds + 30)
     except subprocess.TimeoutExpired:
         pass
-    _, errors, rps, p50, p99, _ = stop_load(proc, "c")
-    return rps, p50, p99, errors
+    requests, errors, rps, p50, p99, _ = stop_load(proc, "c")
+    after, reaped = cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = reaped.ru_utime + reaped.ru_stime - children.ru_utime - children.ru_stime
+    return rps, p50, p99, errors, cpu_per_request(before, after, client, requests)
+
+
+# The processes on a request's way, by their name in /proc. Every Go image of goswarm runs /service: the L4 edge
+# (tcp) is counted with the app.
+PARTS = {"docker-proxy": ("docker-proxy",), "edge": ("haproxy",), "app": ("service",)}
+
+
+def cpu_seconds() -> tuple:
+    """(the machine's busy CPU seconds, {pid: (process name, CPU seconds)}), read from /proc now."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    busy = (sum(fields) - fields[3] - fields[4]) / ticks  # all but idle and iowait
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        rest = text[text.rindex(")") + 2:].split()
+        processes[stat.parent.name] = (text[text.index("(") + 1:text.rindex(")")],
+                                       (int(rest[11]) + int(rest[12])) / ticks)
+    return busy, processes
+
+
+def cpu_per_request(before: tuple, after: tuple, client: float, requests: int) -> dict:
+    """CPU microseconds per request: the whole machine's, the client's (wrk), and each of PARTS' (processes that
+    ran all along); "kernel, other" is what is left (interrupts, softirqs not charged to a process, the engine)."""
+    per = lambda seconds: seconds * 1e6 / max(requests, 1)  # noqa: E731
+    parts = {part: 0.0 for part in PARTS}
+    for pid, (name, spent) in after[1].items():
+        part = next((p for p, names in PARTS.items() if name in names), None)
+        if part and pid in before[1]:
+            parts[part] += spent - before[1][pid][1]
+    machine = after[0] - before[0]
+    return {"machine": per(machine), "client": per(client), **{p: per(v) for p, v in parts.items()},
+            "kernel, other": per(machine - client - sum(parts.values()))}
 
 
 def edge_usage(project: Project, name: str, seconds: int) -> tuple:
@@ -284,8 +324,8 @@ def main() -> int:
             print(f"deployed {name} ({seconds:.1f} s)", flush=True)
         speed = []
         for name in CONTENDERS:
-            rps, p50, p99, errors = throughput(project, name, args.wrk_s)
-            speed.append((name, rps, p50, p99, errors))
+            rps, p50, p99, errors, cpu = throughput(project, name, args.wrk_s)
+            speed.append((name, rps, p50, p99, errors, cpu))
             print(f"  wrk {name}: {rps:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors or 0}",
                   flush=True)
         usage = {name: edge_usage(project, name, args.wrk_s) for name in ("haproxy", "tcp")}
@@ -296,11 +336,16 @@ def main() -> int:
                 for name in args.contenders.split(","):
                     if runs:
                         windows.append(window(project, name, load, update, runs, args.settle))
-        direct = next(rps for name, rps, *_ in speed if name == "direct")
+        direct, direct_cpu = next((rps, cpu["machine"]) for name, rps, *_, cpu in speed if name == "direct")
         print(f"\nthroughput and latency (wrk -t 2 -c 200 -d {args.wrk_s}s, no update)")
         print(table([[n, f"{rps:,.0f}", f"{rps / direct:.2f}", f"{p50:.2f}", f"{p99:.2f}", errors or 0]
-                     for n, rps, p50, p99, errors in speed],
+                     for n, rps, p50, p99, errors, _ in speed],
                     ["path", "req/s", "x direct", "p50 ms", "p99 ms", "errors"]))
+        print(f"\nCPU per request in the same runs, microseconds (all on this machine's {os.cpu_count()} cores; "
+              "'x direct' is direct's machine figure over the path's: what the cores allow when all share them)")
+        columns = list(speed[0][-1])
+        print(table([[n, *(f"{cpu[c]:.1f}" for c in columns), f"{direct_cpu / cpu['machine']:.2f}"]
+                     for n, *_, cpu in speed], ["path", *columns, "x direct"]))
         print(f"\nthe edge under goswarm load --users 100 -d {args.wrk_s}s (its task stats)")
         print(table([[n, f"{u[0]:,.0f}", u[1], u[2], f"{u[3]:.1f}" if u[3] else "-"] for n, u in usage.items()],
                     ["edge", "req/s", "CPU % mean", "CPU % peak", "memory MiB peak"]))

@@ -244,12 +244,14 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     try:
         try:
             lanes = parallel.Lanes()  # over SSH, a connection per PER_CONNECTION rollouts (sshd's MaxSessions)
+            rolls = chains(steps)
+            every = rollout.poll_every(parallel.workers(len(rolls), ROLLOUTS))
 
             def roll_on_a_lane(chain):
                 with lanes.one() as lane:
-                    roll(sh, cfg, registry.target_client(cfg, lane), chain, timeout)
+                    roll(sh, cfg, registry.target_client(cfg, lane), chain, timeout, every)
 
-            parallel.each(roll_on_a_lane, chains(steps), ROLLOUTS)
+            parallel.each(roll_on_a_lane, rolls, ROLLOUTS)
         except KeyboardInterrupt:  # in the middle of several rollouts at once (one alone says it itself)
             changing = [s.service.name for s in steps if s.plan.action != "none"]
             raise Interrupted("; ".join(converge.after_interrupt(name, rollout.inspect(client, name))
@@ -267,9 +269,10 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
     return steps
 
 
-# Rollouts at once: each mostly waits on the engine (tasks starting, health checks), a few API calls a second;
-# more at once would queue in the manager and on this machine's cores.
-ROLLOUTS = max(2, 2 * parallel.CORES)
+# Rollouts at once: each mostly waits on the engine (tasks starting, health checks), and they look less often
+# when many wait (rollout.poll_every). 20 services of 3 replicas all changed, on the 10-node lab: the deploy stage
+# took 37-48 s with 20 at once against 48-54 s with 4 (bench/RESULTS.md section 12).
+ROLLOUTS = 16
 
 
 def chains(steps: list) -> list:
@@ -280,9 +283,9 @@ def chains(steps: list) -> list:
     return list(grouped.values())
 
 
-def roll(sh, cfg, client, chain: list, timeout: float) -> None:
-    """Apply one service's steps in turn, waiting for each rollout; a rollout that fails is undone. An edge
-    that cannot reload in place has its tasks replaced instead."""
+def roll(sh, cfg, client, chain: list, timeout: float, every: float = rollout.POLL) -> None:
+    """Apply one service's steps in turn, waiting for each rollout (looking every `every` seconds); a rollout that
+    fails is undone. An edge that cannot reload in place has its tasks replaced instead."""
     for step in chain:
         if step.plan.action == "reload":
             try:
@@ -300,7 +303,7 @@ def roll(sh, cfg, client, chain: list, timeout: float) -> None:
                 step.service.name, rollout.inspect(client, step.service.name), ref)) from None
         if changed:
             try:
-                rollout.wait(sh, client, step.service.name, timeout, check=step.check)
+                rollout.wait(sh, client, step.service.name, timeout, check=step.check, every=every)
             except rollout.RolloutFailed as failure:
                 raise undo(sh, client, step, failure, timeout) from None
 

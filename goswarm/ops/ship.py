@@ -100,7 +100,7 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
     missing = dict(zip((m.name for m in asked), parallel.each(lambda m: lacking(m, images), asked, parallel.NODES)))
     if sh.dry:
         for name, lacks in missing.items():
-            print(f"[dry] would ship {', '.join(i.ref for i in lacks) or 'nothing'} to {name}")
+            print(f"[dry] would ship {output.listed([i.ref for i in lacks]) or 'nothing'} to {name}")
         return
     # One tarball for each set of images some nodes lack (usually one set): layers the images share go once.
     with engine.errors("saving images from the engine that built them"):
@@ -123,7 +123,7 @@ def ship(sh, cfg, images: list, nodes: list = None) -> None:
     try:
         for name, took in parallel.each(send, asked, parallel.NODES):
             sent = len(tarballs.get(frozenset(i.id for i in missing[name]), b""))
-            shipped = ", ".join(i.ref for i in missing[name])
+            shipped = output.listed([i.ref for i in missing[name]])
             print(f"ship {name}: " + (f"loaded {shipped} ({output.size(sent)} in {took:.1f} s, "
                                       f"{output.size(sent / max(took, 0.001))}/s)" if shipped
                                       else "has every image, skipped"))
@@ -172,7 +172,7 @@ def load(machine, tarball: bytes, compressed: Compressed, bulk: bool) -> None:
 def save(builder, images: list) -> bytes:
     """`docker save` of the images in one tarball, with a line that counts the bytes as they come."""
     status, chunks, received = terminal.Status(), [], 0
-    names = ", ".join(i.ref for i in images)
+    names = output.listed([i.ref for i in images])
     try:
         for chunk in engine.save_images(builder, [i.ref for i in images]):
             chunks.append(chunk)

@@ -44,6 +44,13 @@ class Stages:
         return table(rows + [("total", f"{total:.2f}s", "")], ("stage", "time", "result"))
 
 
+def listed(names: list, what: str = "images", most: int = 3) -> str:
+    """Names for one line: each of them when there are few, else how many, the first and the last. Pure."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{len(names)} {what} ({names[0]} … {names[-1]})"
+
+
 def size(count: float) -> str:
     """Bytes as a person reads them: 812 B, 4.1 MB."""
     for unit in ("B", "kB", "MB"):

@@ -40,3 +40,10 @@ def test_stages_time_each_stage_and_mark_the_one_that_failed():
 ])
 def test_sizes_read_as_a_person_reads_them(count, shown):
     assert output.size(count) == shown
+
+
+def test_a_line_names_a_few_images_and_counts_many():
+    assert output.listed([]) == ""
+    assert output.listed(["a/x:1", "a/y:1"]) == "a/x:1, a/y:1"
+    many = [f"alc/scl-{i:02}:459dadc3180f" for i in range(1, 21)]
+    assert output.listed(many) == "20 images (alc/scl-01:459dadc3180f … alc/scl-20:459dadc3180f)"

@@ -1,5 +1,7 @@
 """ops/rollout.py, its pure part: the line a person reads while a rollout goes on, and how a failure is
 marked. (Waiting, settling and rolling back poll the engine: tests/integration.)"""
+import pytest
+
 from goswarm.errors import PipelineError
 from goswarm.ops import rollout
 from goswarm.plan import converge
@@ -24,3 +26,10 @@ def test_a_failed_rollout_says_whether_the_engine_already_rolled_it_back_or_a_ta
     assert (plain.by_engine, plain.blocked) == (False, False)
     assert rollout.RolloutFailed("x", by_engine=True).by_engine
     assert rollout.RolloutFailed("x", blocked=True).blocked
+
+
+def test_many_rollouts_at_once_look_less_often_so_the_manager_is_asked_no_more_than_by_four():
+    assert rollout.poll_every(1) == rollout.poll_every(4) == rollout.POLL
+    for at_once in (5, 8, 16, 40):
+        assert rollout.poll_every(at_once) > rollout.POLL
+        assert at_once / rollout.poll_every(at_once) == pytest.approx(4 / rollout.POLL)
