@@ -127,9 +127,7 @@ def unhealthy(client, name: str, tasks: list, check: str) -> str:
         state = engineapi.container_state(client, container) if container else None
         health = (state or {}).get("Health") or {}
         if health.get("Status") == "unhealthy":
-            # the newest check that said something: one cut short as the engine stopped the task says nothing
-            said = next((" ".join(entry["Output"].split())[:200] for entry in reversed(health.get("Log") or [])
-                         if (entry.get("Output") or "").strip()), "")
+            said = converge.check_said(state)
             return (f"; a new task failed its health check ({check or 'the image' + chr(39) + 's own HEALTHCHECK'})"
                     + (f", which said: {said}" if said else "") + f"; change it with services.{name}.healthcheck")
     return ""

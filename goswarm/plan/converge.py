@@ -140,6 +140,20 @@ SMOKE_GRACE = 1.0  # a release may answer its smoke path a moment after its heal
 SMOKE_SAID = "smoke: "  # how goswarm's probe begins when a new task's smoke path failed (goswarm/go/probe)
 
 
+# How the engine's own failure to run a check begins in the check's log (the task stopping as the check starts)
+EXEC_FAILED = ("OCI runtime exec failed", "exec failed:")
+
+
+def check_said(state: Optional[dict]) -> str:
+    """What a container's health check said last, in its own words: the newest entry with output, passing over
+    the engine's failures to run the check at all as it stopped the task (said only when nothing else was).
+    From the container's State. Pure."""
+    said = [" ".join(entry["Output"].split())[:200] for entry in reversed(((state or {}).get("Health") or {})
+                                                                            .get("Log") or [])
+            if (entry.get("Output") or "").strip()]
+    return next((line for line in said if not line.startswith(EXEC_FAILED)), said[0] if said else "")
+
+
 def smoke_failure(state: Optional[dict], grace: float) -> str:
     """What a new task's probe said, once its first checks have failed on the smoke path for `grace` seconds
     on end; else "". The engine counts no failure in the start period, so it would wait that out before it

@@ -183,3 +183,15 @@ def test_a_smoke_path_that_failed_for_the_grace_ends_the_wait_with_what_the_prob
     assert converge.smoke_failure(broken, 1.0) == ""
     assert converge.smoke_failure(health_log(("00.1", "01.9", "tcp 127.0.0.1:6767: refused")), 1.0) == ""
     assert converge.smoke_failure(None, 1.0) == converge.smoke_failure({"Status": "running"}, 1.0) == ""
+
+
+def test_what_a_check_said_passes_over_the_engine_failing_to_run_it_as_the_task_stopped():
+    def state(*outputs):
+        return {"Health": {"Status": "unhealthy", "Log": [{"Output": o} for o in outputs]}}
+
+    failed_exec = ("OCI runtime exec failed: exec failed: unable to start container process: error writing config to "
+                   "pipe: write init-p: broken pipe: unknown")
+    assert converge.check_said(state("GET /health: status 500\n", failed_exec)) == "GET /health: status 500"
+    assert converge.check_said(state("GET /health: status 500", "", "  ")) == "GET /health: status 500"
+    assert converge.check_said(state(failed_exec)) == failed_exec[:200]  # nothing else: the engine's words
+    assert converge.check_said(state()) == converge.check_said(None) == converge.check_said({}) == ""
