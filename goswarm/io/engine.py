@@ -7,7 +7,6 @@ so listing the tasks stays cheap.
 import contextlib
 import functools
 import re
-import threading
 import warnings
 from typing import Optional
 from urllib.parse import urlparse
@@ -38,18 +37,9 @@ def client(url: str = None, lane: int = 0):
     connection carries: MaxSessions, 10 by default), made once per lane.
 
     The TLS settings of DOCKER_HOST or of a context belong to that engine's URL. ssh:// engines go through
-    io.ssh: ~/.ssh/config, known host keys only, and a machine's own key. Threads that ask for the same one at
-    the same time get the same one.
+    io.ssh: ~/.ssh/config, known host keys only, and a machine's own key.
     """
-    endpoint = _endpoint(url)
-    with _making_lock:
-        making = _making.setdefault((endpoint, lane), threading.Lock())
-    with making:
-        return _client(endpoint, lane)
-
-
-_making = {}  # (endpoint, lane) -> the lock held while its client is made: one connection, however many threads
-_making_lock = threading.Lock()
+    return _client(_endpoint(url), lane)
 
 
 def forget_clients() -> None:

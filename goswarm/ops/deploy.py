@@ -245,7 +245,10 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
         try:
             lanes = parallel.Lanes()  # over SSH, a connection per PER_CONNECTION rollouts (sshd's MaxSessions)
             rolls = chains(steps)
-            every = rollout.poll_every(parallel.workers(len(rolls), ROLLOUTS))
+            at_once = parallel.workers(len(rolls), ROLLOUTS)
+            every = rollout.poll_every(at_once)
+            for lane in range(1, -(-at_once // parallel.PER_CONNECTION)):  # made here, one at a time, not in threads
+                registry.target_client(cfg, lane)
 
             def roll_on_a_lane(chain):
                 with lanes.one() as lane:

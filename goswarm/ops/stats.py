@@ -61,7 +61,7 @@ class _Stream:
 
     def _read(self) -> None:
         try:
-            self._source = engine.stats_stream(engine.client(self.url, self.lane), self.container)
+            self._source = engine.stats_stream(_connect(self.url, self.lane), self.container)
             if self._source is None:
                 self.gone = True
                 return
@@ -166,8 +166,8 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
     began = time.monotonic()
     if not streams:  # a first refresh: connect to the project's machines while the manager answers
         for machine in machines.all_machines():
-            threading.Thread(target=engine.client, args=(machine.url,), daemon=True, name="stats-connect").start()
-    manager = engine.client(cfg.target_url)
+            threading.Thread(target=_connect, args=(machine.url,), daemon=True, name="stats-connect").start()
+    manager = _connect(cfg.target_url)
     state = swarm.swarm_info(manager)
     if not state.get("ControlAvailable"):
         where = f"machine {cfg.manager.name}" if cfg.manager else cfg.target_url
@@ -217,6 +217,18 @@ def collect(cfg, services: Optional[Iterable[str]] = None, streams: Optional[Str
 
 def _container(task: dict) -> str:
     return task["Status"]["ContainerStatus"]["ContainerID"]
+
+
+_connecting = {}  # engine URL -> its lock: one connection per engine, however many threads want it
+_connecting_lock = threading.Lock()
+
+
+def _connect(url: str, lane: int = 0):
+    """engine.client(url, lane), made once even when several threads ask for it at the same time."""
+    with _connecting_lock:
+        lock = _connecting.setdefault((url, lane), threading.Lock())
+    with lock:
+        return engine.client(url, lane)
 
 
 def _engine_url(cfg, node: dict, self_id: str):
