@@ -216,6 +216,28 @@ def remove_services(names, timeout=None) -> None:
 
 # --- report -----------------------------------------------------------------------
 
+def process_cpu_s(pid) -> float:
+    """utime + stime of a running process so far, in seconds, from /proc (getrusage sees only reaped children)."""
+    return _cpu_of(Path(f"/proc/{pid}/stat").read_text())[1]
+
+
+def processes_cpu() -> dict:
+    """{pid: (process name, CPU seconds so far)} of every process, from /proc; one that ends meanwhile is left out."""
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            processes[stat.parent.name] = _cpu_of(stat.read_text())
+        except OSError:
+            continue
+    return processes
+
+
+def _cpu_of(stat: str) -> tuple:
+    """(name, utime + stime in seconds) from a /proc/PID/stat line (the name may hold spaces and parentheses)."""
+    name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    return name, (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def median(samples) -> float:
     return statistics.median(samples)
 

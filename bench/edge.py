@@ -254,16 +254,7 @@ def cpu_seconds() -> tuple:
     ticks = os.sysconf("SC_CLK_TCK")
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     busy = (sum(fields) - fields[3] - fields[4]) / ticks  # all but idle and iowait
-    processes = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # ended meanwhile
-            continue
-        rest = text[text.rindex(")") + 2:].split()
-        processes[stat.parent.name] = (text[text.index("(") + 1:text.rindex(")")],
-                                       (int(rest[11]) + int(rest[12])) / ticks)
-    return busy, processes
+    return busy, common.processes_cpu()
 
 
 def cpu_per_request(before: tuple, after: tuple, client: float, requests: int) -> dict:

@@ -27,11 +27,13 @@ from pathlib import Path
 
 import docker
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
+import common  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "bench-health"
 REPLICAS = 3
 SECOND = 1_000_000_000
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 ENGINE_PROGRAMS = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2")
 CHECKS = {
     "self": ["CMD", "/service", "-healthcheck"],
@@ -57,16 +59,8 @@ def image_with_probe(workdir: Path) -> str:
 
 def engine_cpu_seconds() -> float:
     """CPU seconds (user + system) of the engine's processes and of every container, so far."""
-    total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            name = Path(f"/proc/{pid}/comm").read_text().strip()
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if name in ENGINE_PROGRAMS or name.startswith("containerd-shim"):
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-    return total + containers_cpu_seconds()
+    return sum(spent for name, spent in common.processes_cpu().values()
+               if name in ENGINE_PROGRAMS or name.startswith("containerd-shim")) + containers_cpu_seconds()
 
 
 def containers_cpu_seconds() -> float:

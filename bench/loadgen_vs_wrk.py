@@ -47,6 +47,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, whatever the cwd
+import common  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LOADGEN_SRC = ROOT / "goswarm" / "go" / "loadgen"
 SERVICE_SRC = ROOT / "services" / "accountservice"
@@ -154,12 +157,6 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def process_cpu_s(pid: int) -> float:
-    """utime + stime of a running process, from /proc (getrusage only sees reaped children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -167,7 +164,7 @@ def children_cpu_s() -> float:
 
 def measured(argv: list[str], seconds: int, server: subprocess.Popen) -> tuple[str, float, float]:
     """Run a generator to its end; return its stdout, its CPU seconds and the server's over the run."""
-    cpu_before, server_before = children_cpu_s(), process_cpu_s(server.pid)
+    cpu_before, server_before = children_cpu_s(), common.process_cpu_s(server.pid)
     try:
         result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                 timeout=seconds + RUN_SLACK_S)
@@ -175,7 +172,7 @@ def measured(argv: list[str], seconds: int, server: subprocess.Popen) -> tuple[s
         raise BenchError(f"`{' '.join(argv)}` overran its {seconds} s by {RUN_SLACK_S} s") from None
     if result.returncode != 0:
         raise BenchError(f"`{' '.join(argv)}` exited with {result.returncode}:\n{result.stderr[-2000:]}")
-    return result.stdout, children_cpu_s() - cpu_before, process_cpu_s(server.pid) - server_before
+    return result.stdout, children_cpu_s() - cpu_before, common.process_cpu_s(server.pid) - server_before
 
 
 # --- the two tools ----------------------------------------------------------------------------
