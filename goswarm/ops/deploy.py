@@ -274,7 +274,7 @@ def _run(sh, client, cfg, services, images, timeout, force) -> list:
 
 # Rollouts at once: each mostly waits on the engine (tasks starting, health checks), and they look less often
 # when many wait (rollout.poll_every). 20 services of 3 replicas all changed, on the 10-node lab: the deploy stage
-# took 37-48 s with 20 at once against 48-54 s with 4 (bench/RESULTS.md section 12).
+# took 32-36 s with 16 at once, 37-48 s with 20 and 48-56 s with 4 (bench/RESULTS.md section 12).
 ROLLOUTS = 16
 
 
