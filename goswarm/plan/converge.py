@@ -9,6 +9,8 @@ from goswarm import program
 ROLLED_BACK = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
 ACTIVE = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running")
 CRASH_LIMIT = 3  # failed tasks of the new spec before we stop waiting
+START_GRACE = 120.0  # seconds a task may take to be pulled and started, beyond its health check's own time
+HEALTH_DEFAULT = {"Interval": 30e9, "Timeout": 30e9, "Retries": 3}  # the engine's, for an image's HEALTHCHECK
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
         return Progress(False, len(running), desired, f"update {update['State'].replace('_', ' ')}: {reason}{detail}")
     # A server's task that completed has exited by itself: a program that exits 0 on the SIGTERM with which the
     # engine stops an unhealthy container ends so, and it failed as much as one that exits 2.
-    failed = [t for t in current if t["Status"]["State"] in ("failed", "rejected", "complete")]
+    failed = failed_to_start(service, current)
     if len(failed) >= CRASH_LIMIT:
         return Progress(False, len(running), desired,
                         f"{len(failed)} tasks failed to start; last error: {_error(failed[-1])}")
@@ -94,6 +96,35 @@ def evaluate(service: dict, tasks: list, down_nodes=frozenset(), rollback: bool 
     # During a stop-first update the new task waits for the old one's port: that is not a failure.
     blocked = f"a task cannot be placed: {pending[-1]}" if pending and not stale else None
     return Progress(done, len(running), desired, blocked=blocked, waiting=_waiting(wanted, stale))
+
+
+def failed_to_start(service: dict, tasks: list) -> list:
+    """Those of these tasks that failed in the rollout of the service's spec, before they could have started
+    and passed their health check. A task that ran its course and was stopped later is no such failure: an
+    engine that was killed (a reboot) ends each task it ran with "non-zero exit (255)", and three reboots
+    are no crash loop. So a failure counts only within the service's latest update (from its start, and up
+    to its end once it ended: a rollback to a spec does not inherit that spec's old failures either), and
+    within its task's start budget (START_GRACE and the time its health check takes to call it unhealthy),
+    for a service that was never updated. Pure."""
+    update = service.get("UpdateStatus") or {}
+    since, until = _seconds(update.get("StartedAt")), _seconds(update.get("CompletedAt")) or float("inf")
+    budget = START_GRACE + _health_span((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {})
+    found = []
+    for task in tasks:
+        status = task["Status"]
+        at = _seconds(status.get("Timestamp"))
+        if status["State"] not in ("failed", "rejected", "complete") or at and not since <= at <= until:
+            continue
+        if at and task.get("CreatedAt") and at - _seconds(task["CreatedAt"]) > budget:
+            continue
+        found.append(task)
+    return found
+
+
+def _health_span(container: dict) -> float:
+    """Seconds from a task's start until its health check can call it unhealthy. Pure."""
+    check = {**HEALTH_DEFAULT, **{k: v for k, v in (container.get("Healthcheck") or {}).items() if v}}
+    return (check.get("StartPeriod", 0) + (check["Interval"] + check["Timeout"]) * check["Retries"]) / 1e9
 
 
 def _waiting(wanted: list, stale: list) -> str:

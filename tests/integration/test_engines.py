@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import docker
 import pytest
 
 from helpers import ROOT, SUFFIX, assert_one_line_error, free_port, wait_for
@@ -372,3 +373,44 @@ Host gs-lost
                          ("gs-lost", "its HostName gs-nowhere.invalid does not resolve")):
         lost = inv_without_dns(box, "swarm.status", env={"DOCKER_HOST": f"ssh://{alias}"})
         assert_one_line_error(lost, f"cannot reach the Docker engine at ssh://{alias}:", words)
+
+
+# --- d) an engine that was killed (a reboot) ---------------------------------------------------------------
+
+def power_cut(name: str) -> None:
+    """Kill the machine's engine, its containerd and shims and every container process at once, as a reboot
+    does; its sshd stays, as it would come back with the machine."""
+    from goswarm.io import netns
+
+    doomed = {p for p in netns._leftover_processes(name) + netns._container_processes(name)
+              if (netns._program(p) or ("sshd",))[0] != "sshd"}
+    assert doomed and not netns._kill_and_wait(sorted(doomed), 20)
+
+
+def test_a_service_whose_tasks_three_engine_restarts_ended_redeploys_as_usual(box):
+    """A killed engine ends each task it ran with "non-zero exit (255)". Three such restarts after a rollout
+    completed are no failed rollout: `redeploy` once called the service stuck and rolled it back (CI found
+    this on a machine whose engine had been killed three times)."""
+    from goswarm.plan import converge
+
+    address, name = box.machine["host"], box.machine["name"]
+    here = {"DOCKER_HOST": f"unix://{box.machine['extras']['socket']}"}
+    box.inv("swarm.init", "--advertise-addr", address, env=here)
+    service = next(iter(box.config["services"]))
+    box.inv("redeploy", "--service", service, env=here)
+    box.inv("redeploy", "--service", service, "--force", env=here)  # an update that completed, as most are
+    client = docker.DockerClient(base_url=here["DOCKER_HOST"])
+
+    def back_after(restarts: int) -> bool:
+        states = [t["Status"]["State"] for t in client.api.tasks(filters={"service": service})]
+        return states.count("failed") >= restarts and "running" in states
+
+    for restart in range(1, converge.CRASH_LIMIT + 1):
+        power_cut(name)
+        assert "Docker engine started" in box.inv("machine.provision", name).output
+        wait_for(lambda restart=restart: back_after(restart), 90, f"{service} to run again after restart {restart}")
+
+    again = box.inv("redeploy", "--service", service, env=here, check=False)
+    assert again.returncode == 0, again.output
+    assert "not settled" not in again.output and "rolled back" not in again.output, again.output
+    assert client.api.inspect_service(service)["UpdateStatus"]["State"] == "completed"

@@ -195,3 +195,56 @@ def test_what_a_check_said_passes_over_the_engine_failing_to_run_it_as_the_task_
     assert converge.check_said(state("GET /health: status 500", "", "  ")) == "GET /health: status 500"
     assert converge.check_said(state(failed_exec)) == failed_exec[:200]  # nothing else: the engine's words
     assert converge.check_said(state()) == converge.check_said(None) == converge.check_said({}) == ""
+
+
+def stamped(state, created, ended, spec=TEMPLATE, desired="shutdown", err="task: non-zero exit (255)"):
+    t = task(spec, desired, state, err)
+    t["CreatedAt"], t["Status"]["Timestamp"] = f"2026-12-07T{created}Z", f"2026-12-07T{ended}Z"
+    return t
+
+
+def updated(started, completed=None, state="completed"):
+    s = service(update_state=state)
+    s["UpdateStatus"].update(StartedAt=f"2026-12-07T{started}Z", **({"CompletedAt": f"2026-12-07T{completed}Z"}
+                                                                    if completed else {}))
+    return s
+
+
+def test_tasks_an_engine_restart_ended_after_the_update_completed_are_no_crash_loop():
+    """A killed engine (a reboot) ends each task it ran with exit 255; three reboots are no failed rollout."""
+    rebooted = [stamped("failed", f"{h:02}:00:05.000000001", f"{h + 1:02}:00:00.5") for h in (10, 11, 12)]
+    back = stamped("running", "13:00:01", "13:00:02.25", desired="running", err=None)
+    p = converge.evaluate(updated("09:59:58.123456789", "10:00:04.9"), rebooted + [back])
+    assert p.done and not p.failed
+    assert converge.failed_to_start(updated("09:59:58", "10:00:04.9"), rebooted) == []
+
+
+def test_tasks_that_failed_during_the_update_count_whatever_their_timestamps_precision():
+    crashed = [stamped("failed", f"10:00:0{i}.1", f"10:00:0{i}.123456789", err="task: non-zero exit (2)")
+               for i in (1, 2, 3)]
+    p = converge.evaluate(updated("10:00:00.12", state="updating"), crashed)
+    assert p.failed and "3 tasks failed to start; last error: task: non-zero exit (2)" == p.error
+    assert len(converge.failed_to_start(updated("10:00:00.12", "10:00:09"), crashed)) == 3
+
+
+def test_a_rollback_to_a_spec_does_not_inherit_its_old_failures():
+    old = [stamped("failed", f"08:00:0{i}", f"08:00:0{i}.5") for i in (1, 2, 3)]
+    assert converge.failed_to_start(updated("10:00:00", state="rollback_started"), old) == []
+    assert not converge.evaluate(updated("10:00:00", state="rollback_started"), old, rollback=True).failed
+
+
+def test_a_never_updated_service_counts_only_tasks_that_failed_within_their_start_budget():
+    s = service()
+    check = {"Test": ["CMD", "/probe"], "Interval": int(1e9), "Timeout": int(2e9), "Retries": 3,
+             "StartPeriod": int(10e9)}
+    s["Spec"]["TaskTemplate"]["ContainerSpec"] = {**TEMPLATE["ContainerSpec"], "Healthcheck": check}
+    budget = converge.START_GRACE + 10 + 3 * 3  # 139 s
+    spec = {**TEMPLATE, "ContainerSpec": s["Spec"]["TaskTemplate"]["ContainerSpec"]}
+    within = stamped("failed", "10:00:00", f"10:02:{budget - 120 - 1:02.0f}", spec)
+    beyond = stamped("failed", "10:00:00", f"10:02:{budget - 120 + 1:02.0f}", spec)
+    assert converge.failed_to_start(s, [within, beyond]) == [within]
+    assert not converge.evaluate(s, [beyond] * converge.CRASH_LIMIT).failed
+    assert converge.evaluate(s, [within] * converge.CRASH_LIMIT).failed
+    # no health check in the spec: the engine's defaults for an image's own (30 s + 30 s, 3 times)
+    assert converge.failed_to_start(service(), [stamped("failed", "10:00:00", "10:04:59")]) != []
+    assert converge.failed_to_start(service(), [stamped("failed", "10:00:00", "10:05:01")]) == []
