@@ -161,7 +161,7 @@ def usage_error(message: str, task: str, binary: str) -> str:
     """Invoke's parse error as goswarm's one line, pointing at the help that lists what is allowed. Pure."""
     message = message.removeprefix("error: ")
     found = re.match(r"No idea what '(.*)' is!", message)
-    needs = re.match(r"Flag <Argument: ([\w-]+)", message)
+    needs = re.match(r"Flag <\w*Argument: ([\w-]+)", message)
     missing = re.search(r"did not receive required positional arguments: (.*)$", message)
     if missing:
         said = f"{task}: {' and '.join('--' + n.strip(' ' + chr(39)) for n in missing.group(1).split(','))} " \
@@ -202,9 +202,19 @@ def inv_namespace(project_root: Path):
     from goswarm.tasks import namespace
 
     ns = namespace(project_root)
+    set_up_process(ns, project_root)
+    return ns
+
+
+def set_up_process(ns, project_root: Path) -> None:
+    """What `inv` and `goswarm` set up before Invoke parses anything: signals, the config error hook, and a help
+    that names FLOAT options (Invoke makes the parser contexts of tasks.py's collection itself, so it is
+    Invoke's ParserContext that learns it)."""
+    from goswarm.tasks.base import showing_float
+
+    ParserContext.help_for = showing_float(ParserContext.help_for)
     install_signal_handlers()
     install_config_error_hook(ns.configuration, project_root)
-    return ns
 
 
 class Config(invoke.Config):
@@ -253,17 +263,6 @@ class Config(invoke.Config):
 DESTINATION = re.compile(r"[a-z0-9][a-z0-9_-]{0,15}")
 
 
-class _HelpContext(ParserContext):
-    """A task's options in its help: Invoke names STRING and INT values, and shows a number of seconds as a
-    switch; here it takes FLOAT."""
-
-    def help_for(self, flag: str) -> tuple:
-        names, text = super().help_for(flag)
-        if self.flags[flag].kind is float:
-            names = ", ".join(n + (" FLOAT" if len(n.strip("-")) == 1 else "=FLOAT") for n in names.split(", "))
-        return names, text
-
-
 class Program(invoke.Program):
     """`goswarm`: the same collections as `inv` in this repository, for any project, with -r/--root."""
 
@@ -286,10 +285,6 @@ class Program(invoke.Program):
                             if not set(re.findall(r"--([\w-]+)", flags)) & HIDDEN_CORE])
         if self.namespace is not None:
             self.list_tasks()
-
-    def print_task_help(self, name: str) -> None:
-        self.parser.contexts[name].__class__ = _HelpContext
-        super().print_task_help(name)
 
     def _usage(self, parse, *args) -> None:
         """A parse error exits 2 with one line that points at the help."""
@@ -359,6 +354,5 @@ def main() -> None:
     from goswarm.tasks import namespace
 
     ns = namespace()
-    install_signal_handlers()
-    install_config_error_hook(ns.configuration, environment.project_root)
+    set_up_process(ns, environment.project_root)
     Program(name="goswarm", binary="goswarm", version=__version__, namespace=ns, config_class=Config).run()

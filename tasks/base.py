@@ -68,6 +68,23 @@ class GoswarmTask(Task):
         return opts
 
 
+def showing_float(help_for):
+    """Invoke's ParserContext.help_for, for a task's help: Invoke names STRING and INT values and shows an option
+    that takes a float (seconds) as a switch; this one says FLOAT. Wrapping it twice changes nothing."""
+    if getattr(help_for, "shows_float", False):
+        return help_for
+
+    @functools.wraps(help_for)
+    def wrapped(self, flag: str) -> tuple:
+        names, text = help_for(self, flag)
+        if self.flags[flag].kind is float:
+            names = ", ".join(n + (" FLOAT" if len(n.strip("-")) == 1 else "=FLOAT") for n in names.split(", "))
+        return names, text
+
+    wrapped.shows_float = True
+    return wrapped
+
+
 def task(*args, **kwargs):
     """`invoke.task` that turns a PipelineError into a one-line message and exit code 1."""
 

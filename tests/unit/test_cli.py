@@ -52,6 +52,8 @@ def test_an_unreadable_layer_does_not_hide_the_others():
     ("No idea what 'deploi' is!", "", "error: no task or option 'deploi'; see `goswarm --help`"),
     ("Flag <Argument: users (u)> needed value and was not given one!", "load",
      "error: load: --users needs a value; see `goswarm load --help`"),
+    ("Flag <NumberArgument: timeout (t) [float]> needed value and was not given one!", "deploy",
+     "error: deploy: --timeout needs a value; see `goswarm deploy --help`"),
     ("'deploy.scale' did not receive required positional arguments: 'service', 'replicas'", "deploy.scale",
      "error: deploy.scale: --service and --replicas are required; see `goswarm deploy.scale --help`"),
     ("'x' is ambiguous when given after an optional-value flag", "",
@@ -134,6 +136,24 @@ def test_numeric_options_are_typed_and_a_word_there_is_a_usage_error(capsys):
     assert run("load", "--help") == 0
     shown = capsys.readouterr().out
     assert "-u INT, --users=INT" in shown and "-d FLOAT, --duration=FLOAT" in shown and "--ramp=FLOAT" in shown
+
+
+def test_inv_names_a_float_option_s_value_as_goswarm_does():
+    """`inv` makes its parser contexts from a copy of tasks.py's collection: its help says FLOAT too."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from invoke.parser import ParserContext
+
+    from goswarm.tasks.base import showing_float
+
+    shown = subprocess.run([sys.executable, "-m", "invoke", "deploy", "--help"], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "-t FLOAT, --timeout=FLOAT" in shown.stdout and "-s STRING, --service=STRING" in shown.stdout
+    once = showing_float(ParserContext.help_for)
+    assert showing_float(once) is once  # set up twice in one process: still one FLOAT
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
