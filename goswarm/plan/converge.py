@@ -102,10 +102,11 @@ def failed_to_start(service: dict, tasks: list) -> list:
     """Those of these tasks that failed in the rollout of the service's spec, before they could have started
     and passed their health check. A task that ran its course and was stopped later is no such failure: an
     engine that was killed (a reboot) ends each task it ran with "non-zero exit (255)", and three reboots
-    are no crash loop. So a failure counts only within the service's latest update (from its start, and up
-    to its end once it ended: a rollback to a spec does not inherit that spec's old failures either), and
-    within its task's start budget (START_GRACE and the time its health check takes to call it unhealthy),
-    for a service that was never updated. Pure."""
+    are no crash loop. So a failure counts only
+    - within the service's latest update: from its start, and up to its end once it ended (a rollback to a
+      spec does not inherit that spec's old failures either);
+    - and within its task's start budget: START_GRACE and the time its health check takes to call it
+      unhealthy (what bounds it for a service that was never updated). Pure."""
     update = service.get("UpdateStatus") or {}
     since, until = _seconds(update.get("StartedAt")), _seconds(update.get("CompletedAt")) or float("inf")
     budget = START_GRACE + _health_span((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {})
